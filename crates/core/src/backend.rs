@@ -1,0 +1,192 @@
+//! The contract between the core and a protocol backend (see `shared/spec/backend-api.md`).
+//!
+//! Lifecycle: `configure` (global options, file order) → `create_instance` → `configure_instance`
+//! → `channel` (once per mapping endpoint) → `start` → loop { `process` → `handle`* → `flush` }
+//! → `shutdown`. Steps before `start` must not have external effects, so `--check` can run them.
+//!
+//! Identities: the core gives every instance a dense [`InstanceId`] and every channel a dense
+//! [`ChannelId`]. A backend resolves a channel name to its own 64-bit key and asks
+//! [`ChannelIds::resolve`] for the id, which it stores (e.g. per slot) so that reporting an event
+//! is `sink.push(id, value)` and routing is an array lookup. Deliveries come back with both the
+//! id and the backend's key, so the backend never needs a map at run time.
+
+use std::path::Path;
+use std::time::Instant;
+
+pub use crate::value::Value;
+
+/// Dense index of an instance, across all backends, in order of definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(pub u32);
+
+/// Dense index of a channel, across all instances, in order of first lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(pub u32);
+
+/// How a mapping uses a channel: as a source (the backend must report events for it), as a
+/// target (the backend will be asked to set it), or both (once per lookup, flags are per use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Input,
+    Output,
+}
+
+/// Which token of an option line an error or warning points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Key,
+    Value,
+}
+
+/// A problem with one option line. The core attaches the file position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("unknown option '{key}' (known options: {})", known.join(", "))]
+    Unknown { key: String, known: &'static [&'static str] },
+    /// `expected` says what would be accepted ("a number in 1..63999").
+    #[error("invalid value '{value}' for option '{key}': expected {expected}")]
+    Invalid { key: String, value: String, expected: String },
+    /// Anything else; `at` says which token is at fault.
+    #[error("{message}")]
+    Other { at: Part, message: String },
+}
+
+impl OptionError {
+    /// Which token the error points at.
+    pub fn part(&self) -> Part {
+        match self {
+            OptionError::Unknown { .. } => Part::Key,
+            OptionError::Invalid { .. } => Part::Value,
+            OptionError::Other { at, .. } => *at,
+        }
+    }
+}
+
+/// A channel name a backend cannot accept; points at the channel text of the mapping side.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ChannelError {
+    pub message: String,
+}
+
+/// A failure while starting (bind, join, open). `instance` lets the core print where that
+/// instance was defined; `None` means the backend as a whole.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StartError {
+    pub instance: Option<InstanceId>,
+    pub message: String,
+}
+
+/// A condition that makes a backend unusable at run time (never a remote peer's packet).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct FatalError {
+    pub message: String,
+}
+
+/// Context for configuration callbacks: where relative paths are resolved and where
+/// warnings go. No effects allowed while configuring.
+pub struct ConfigCtx<'a> {
+    /// Directory of the file the line came from (relative path options resolve against it).
+    pub base_dir: &'a Path,
+    /// Warnings for this line, each pointing at a token; the core renders them with the position.
+    pub warnings: &'a mut Vec<(Part, String)>,
+}
+
+impl ConfigCtx<'_> {
+    pub fn warn(&mut self, at: Part, message: impl Into<String>) {
+        self.warnings.push((at, message.into()));
+    }
+}
+
+/// The channel-id allocator handed to [`Backend::channel`]: the same (instance, key) always
+/// yields the same [`ChannelId`]. Implemented by the core's channel registry.
+pub trait ChannelIds {
+    fn resolve(&mut self, instance: InstanceId, key: u64) -> ChannelId;
+}
+
+/// Context for channel lookups: the id allocator plus a place for warnings that point at the
+/// channel text (e.g. "output on an instance without priority").
+pub struct ChannelCtx<'a> {
+    pub ids: &'a mut dyn ChannelIds,
+    pub warnings: &'a mut Vec<String>,
+}
+
+/// One value delivered to a backend's channel in a routing round.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Delivery {
+    pub channel: ChannelId,
+    /// The backend's own key for the channel, as it passed to [`ChannelIds::resolve`].
+    pub key: u64,
+    pub value: Value,
+}
+
+/// Everything a backend needs in one call of the loop: the iteration's timestamp, the
+/// event sink and the IO registry. See [`crate::event_loop`] for the implementation.
+pub use crate::event_loop::{Io, Sink};
+
+/// A protocol backend. One value of this type serves all instances of the backend.
+pub trait Backend {
+    /// The name used in `[backend NAME]` and `[NAME instance]`.
+    fn name(&self) -> &'static str;
+
+    /// Whether values delivered to this backend can come straight back as events in the same
+    /// iteration (loopback, scripts); used to warn about mapping cycles at config time.
+    fn reemits(&self) -> bool {
+        false
+    }
+
+    /// One `[backend NAME]` option line or `-b` override.
+    fn configure(&mut self, key: &str, value: &str, ctx: &mut ConfigCtx<'_>) -> Result<(), OptionError>;
+
+    /// An instance section was opened; allocate defaults.
+    fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError>;
+
+    /// One option line of an instance section or `-i` override.
+    fn configure_instance(
+        &mut self,
+        instance: InstanceId,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError>;
+
+    /// Resolves a (glob-expanded) channel name for one use as `direction`.
+    fn channel(
+        &mut self,
+        instance: InstanceId,
+        name: &str,
+        direction: Direction,
+        ctx: &mut ChannelCtx<'_>,
+    ) -> Result<ChannelId, ChannelError>;
+
+    /// Called once after the whole configuration was read, if the backend has instances.
+    /// Opens sockets and registers them with `io`.
+    fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError>;
+
+    /// The next moment the backend wants `process` to be called even without readiness.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Called every iteration with the tags of the backend's ready sources (possibly none):
+    /// drain input, push events, do timer work.
+    fn process(&mut self, now: Instant, ready: &[u32], io: &mut Io<'_>, sink: &mut Sink<'_>) -> Result<(), FatalError>;
+
+    /// Values routed to one instance in one round, in the order they were produced.
+    /// Backends that re-emit push events to `sink` (routed in the next round).
+    fn handle(&mut self, now: Instant, instance: InstanceId, deliveries: &[Delivery], sink: &mut Sink<'_>);
+
+    /// End of the loop turn: send what `handle` changed (one packet per universe per turn).
+    fn flush(&mut self, _now: Instant, _io: &mut Io<'_>) {}
+
+    /// Orderly goodbye (e.g. sACN stream termination). Called once for every backend, started
+    /// or not. The loop keeps calling `process` until [`Backend::shutdown_complete`] or the
+    /// shutdown deadline.
+    fn shutdown(&mut self, now: Instant, io: &mut Io<'_>);
+
+    fn shutdown_complete(&self) -> bool {
+        true
+    }
+}
