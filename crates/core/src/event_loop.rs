@@ -590,6 +590,9 @@ impl Core {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 impl Drop for Core {
     /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.
     fn drop(&mut self) {
