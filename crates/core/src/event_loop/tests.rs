@@ -12,11 +12,14 @@ use crate::backend::{Delivery, Io};
 use crate::clock::ManualClock;
 use crate::value::Value;
 
+/// One handle call: backend, instance, (channel, 8-bit value) per delivery.
+type Handled = (&'static str, u32, Vec<(ChannelId, u64)>);
+
 /// What happened to the probes, in order, across all of them.
 #[derive(Default, Debug)]
 struct Log {
     calls: Vec<String>,
-    handled: Vec<(&'static str, u32, Vec<(ChannelId, u64)>)>,
+    handled: Vec<Handled>,
     process_nows: Vec<(&'static str, Instant)>,
 }
 
