@@ -130,7 +130,8 @@ pub struct Delivery {
 }
 
 /// Everything a backend needs in one call of the loop: the iteration's timestamp, the
-/// event sink and the IO registry. See [`crate::event_loop`] for the implementation.
+/// event sink and the IO registry. See [`crate::reactor`] (readiness is edge-triggered: drain
+/// every ready source until `WouldBlock`) and [`crate::sink`].
 pub use crate::reactor::Io;
 pub use crate::sink::Sink;
 

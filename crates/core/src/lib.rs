@@ -20,7 +20,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use event_loop::{
     Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, ShutdownHandle,
 };
-pub use reactor::Reactor;
+pub use reactor::{Reactor, Wakeup};
 pub use registry::ChannelRegistry;
 pub use router::{Counters, MAX_ROUNDS, RouteOutcome, Router};
 pub use routing::{RoutingBuilder, RoutingTable, Target};

@@ -40,7 +40,7 @@ struct Registrations {
 
 /// What a wait returned besides backend readiness.
 #[derive(Debug, Default)]
-pub(crate) struct Wakeup {
+pub struct Wakeup {
     /// The shared waker fired (shutdown requests use it too).
     pub woken: bool,
     /// The signal pipe is readable.
@@ -116,8 +116,9 @@ impl Reactor {
     }
 
     /// Waits for readiness or `timeout` (`None` = forever) and fills the ready lists.
-    /// An interrupted wait (a signal arrived) counts as an empty wake-up.
-    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Wakeup> {
+    /// An interrupted wait (a signal arrived) counts as an empty wake-up. Public so that a
+    /// backend's tests can drive it with real sources without a whole [`crate::Core`].
+    pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Wakeup> {
         for r in &mut self.ready {
             r.clear();
         }
