@@ -42,10 +42,17 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
     #[error("unknown option '{key}' (known options: {})", known.join(", "))]
-    Unknown { key: String, known: &'static [&'static str] },
+    Unknown {
+        key: String,
+        known: &'static [&'static str],
+    },
     /// `expected` says what would be accepted ("a number in 1..63999").
     #[error("invalid value '{value}' for option '{key}': expected {expected}")]
-    Invalid { key: String, value: String, expected: String },
+    Invalid {
+        key: String,
+        value: String,
+        expected: String,
+    },
     /// Anything else; `at` says which token is at fault.
     #[error("{message}")]
     Other { at: Part, message: String },
@@ -123,8 +130,10 @@ pub struct Delivery {
 }
 
 /// Everything a backend needs in one call of the loop: the iteration's timestamp, the
-/// event sink and the IO registry. See [`crate::event_loop`] for the implementation.
-pub use crate::event_loop::{Io, Sink};
+/// event sink and the IO registry. See [`crate::reactor`] (readiness is edge-triggered: drain
+/// every ready source until `WouldBlock`) and [`crate::sink`].
+pub use crate::reactor::Io;
+pub use crate::sink::Sink;
 
 /// A protocol backend. One value of this type serves all instances of the backend.
 pub trait Backend {
@@ -138,7 +147,12 @@ pub trait Backend {
     }
 
     /// One `[backend NAME]` option line or `-b` override.
-    fn configure(&mut self, key: &str, value: &str, ctx: &mut ConfigCtx<'_>) -> Result<(), OptionError>;
+    fn configure(
+        &mut self,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError>;
 
     /// An instance section was opened; allocate defaults.
     fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError>;
@@ -172,11 +186,23 @@ pub trait Backend {
 
     /// Called every iteration with the tags of the backend's ready sources (possibly none):
     /// drain input, push events, do timer work.
-    fn process(&mut self, now: Instant, ready: &[u32], io: &mut Io<'_>, sink: &mut Sink<'_>) -> Result<(), FatalError>;
+    fn process(
+        &mut self,
+        now: Instant,
+        ready: &[u32],
+        io: &mut Io<'_>,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), FatalError>;
 
     /// Values routed to one instance in one round, in the order they were produced.
     /// Backends that re-emit push events to `sink` (routed in the next round).
-    fn handle(&mut self, now: Instant, instance: InstanceId, deliveries: &[Delivery], sink: &mut Sink<'_>);
+    fn handle(
+        &mut self,
+        now: Instant,
+        instance: InstanceId,
+        deliveries: &[Delivery],
+        sink: &mut Sink<'_>,
+    );
 
     /// End of the loop turn: send what `handle` changed (one packet per universe per turn).
     fn flush(&mut self, _now: Instant, _io: &mut Io<'_>) {}

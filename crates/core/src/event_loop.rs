@@ -1,13 +1,602 @@
-//! The mio event loop (placeholder).
+//! The core: instances, channels and mappings at config time, then the mio loop.
+//!
+//! One iteration ([`Core::turn`]): wait (until a source is readable, a shutdown request
+//! arrives, or the earliest backend deadline, at most 1 s) → read the clock once → `process`
+//! every started backend with its ready tags, in registration order, also when none are ready
+//! → route the events in rounds (see [`crate::router`]) → `flush` every started backend, so
+//! output changed by several rounds goes out once per iteration.
+//!
+//! Shutdown: SIGINT/SIGTERM (after [`Core::listen_signals`]), [`ShutdownHandle::request`] or a
+//! backend's fatal error call `shutdown` on every backend, then the loop keeps turning
+//! (events are no longer delivered) until every started backend reports
+//! `shutdown_complete()` or the grace period ends. A second request ends the loop at once.
+//! SIGHUP is logged and ignored.
 
-use std::marker::PhantomData;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-/// Registration of IO sources with the loop.
-pub struct Io<'a> {
-    _p: PhantomData<&'a ()>,
+use mio::Waker;
+use tracing::{error, info, warn};
+
+use crate::backend::{
+    Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Direction, FatalError, InstanceId,
+    OptionError, StartError,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::reactor::Reactor;
+use crate::registry::ChannelRegistry;
+use crate::router::{Counters, Router};
+use crate::routing::{RoutingBuilder, RoutingTable};
+use crate::sink::{Event, Sink};
+
+/// Longest wait when no backend has a deadline (MIDIMonster's default interval).
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
+/// Default time backends get to finish their goodbye after a shutdown request.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// How the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every started backend completed its shutdown.
+    Clean,
+    /// The grace period ended before every backend completed its shutdown.
+    GraceExpired,
+    /// A second shutdown request (e.g. a second Ctrl-C) cut the shutdown short.
+    Forced,
 }
 
-/// Where backends report events.
-pub struct Sink<'a> {
-    _p: PhantomData<&'a ()>,
+/// Errors of the core itself, or a backend failure it ends with.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("event loop: {0}")]
+    Io(#[from] io::Error),
+    #[error("backend '{backend}' failed to start: {source}")]
+    Start {
+        backend: &'static str,
+        #[source]
+        source: StartError,
+    },
+    #[error("backend '{backend}' failed: {source}")]
+    Fatal {
+        backend: &'static str,
+        #[source]
+        source: FatalError,
+    },
+    #[error("the core was not started")]
+    NotStarted,
+    #[error("the core was already started")]
+    AlreadyStarted,
+}
+
+/// Why an instance could not be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstanceError {
+    #[error("no backend with index {0}")]
+    UnknownBackend(usize),
+    #[error("an instance named '{0}' already exists")]
+    Duplicate(String),
+    #[error("the core was already started")]
+    AlreadyStarted,
+    #[error(transparent)]
+    Backend(#[from] OptionError),
+}
+
+/// Asks a running loop to shut down, from any thread (a second request forces the exit).
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    requests: Arc<AtomicUsize>,
+    waker: Arc<Waker>,
+}
+
+impl ShutdownHandle {
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if let Err(e) = self.waker.wake() {
+            warn!(target: "core", "cannot wake the event loop: {e}");
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Instance {
+    backend: usize,
+    name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Configuring,
+    Running,
+    Draining { deadline: Instant },
+    Finished(Exit),
+}
+
+/// The routing core and its event loop.
+pub struct Core {
+    backends: Vec<Box<dyn Backend>>,
+    started: Vec<bool>,
+    shutdown_called: bool,
+    instances: Vec<Instance>,
+    instance_backend: Vec<usize>,
+    registry: ChannelRegistry,
+    routes: RoutingBuilder,
+    table: RoutingTable,
+    router: Router,
+    reactor: Reactor,
+    events: Vec<Event>,
+    clock: Box<dyn Clock>,
+    grace: Duration,
+    phase: Phase,
+    requests: Arc<AtomicUsize>,
+    requests_seen: usize,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    fatal: Option<CoreError>,
+    turns: u64,
+}
+
+impl Core {
+    /// A core over the registered backends (their order is the order `process` is called in).
+    pub fn new(backends: Vec<Box<dyn Backend>>) -> io::Result<Core> {
+        let n = backends.len();
+        Ok(Core {
+            backends,
+            started: vec![false; n],
+            shutdown_called: false,
+            instances: Vec::new(),
+            instance_backend: Vec::new(),
+            registry: ChannelRegistry::new(),
+            routes: RoutingBuilder::new(),
+            table: RoutingTable::default(),
+            router: Router::new(0),
+            reactor: Reactor::new(n)?,
+            events: Vec::new(),
+            clock: Box::new(SystemClock),
+            grace: DEFAULT_SHUTDOWN_GRACE,
+            phase: Phase::Configuring,
+            requests: Arc::new(AtomicUsize::new(0)),
+            requests_seen: 0,
+            signals: None,
+            fatal: None,
+            turns: 0,
+        })
+    }
+
+    /// Replaces the time source (tests use [`crate::ManualClock`]).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// How long backends may take to complete their shutdown.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Installs SIGINT/SIGTERM (shutdown) and SIGHUP (logged) handling for this loop.
+    pub fn listen_signals(&mut self) -> io::Result<()> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        self.reactor.register_signals(&mut signals)?;
+        self.signals = Some(signals);
+        Ok(())
+    }
+
+    // ----- configuration -----
+
+    /// Index of the backend called `name`.
+    pub fn backend_index(&self, name: &str) -> Option<usize> {
+        self.backends.iter().position(|b| b.name() == name)
+    }
+
+    pub fn backend_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.backends.iter().map(|b| b.name())
+    }
+
+    /// Direct access for global configuration (`Backend::configure`).
+    pub fn backend_mut(&mut self, index: usize) -> Option<&mut (dyn Backend + 'static)> {
+        self.backends.get_mut(index).map(|b| &mut **b)
+    }
+
+    pub fn backend(&self, index: usize) -> Option<&dyn Backend> {
+        self.backends.get(index).map(|b| &**b)
+    }
+
+    /// Creates an instance of backend `backend` (calls `create_instance`). Instance names are
+    /// unique across all backends.
+    pub fn add_instance(
+        &mut self,
+        backend: usize,
+        name: &str,
+    ) -> Result<InstanceId, InstanceError> {
+        if self.phase != Phase::Configuring {
+            return Err(InstanceError::AlreadyStarted);
+        }
+        if self.instance(name).is_some() {
+            return Err(InstanceError::Duplicate(name.to_string()));
+        }
+        let id = InstanceId(u32::try_from(self.instances.len()).unwrap_or(u32::MAX));
+        let b = self
+            .backends
+            .get_mut(backend)
+            .ok_or(InstanceError::UnknownBackend(backend))?;
+        b.create_instance(id, name)?;
+        self.instances.push(Instance {
+            backend,
+            name: name.to_string(),
+        });
+        self.instance_backend.push(backend);
+        Ok(id)
+    }
+
+    /// The instance called `name`.
+    pub fn instance(&self, name: &str) -> Option<InstanceId> {
+        self.instances
+            .iter()
+            .position(|i| i.name == name)
+            .map(|i| InstanceId(i as u32))
+    }
+
+    pub fn instance_name(&self, id: InstanceId) -> Option<&str> {
+        self.instances.get(id.0 as usize).map(|i| i.name.as_str())
+    }
+
+    /// Index of the backend that owns an instance.
+    pub fn instance_backend(&self, id: InstanceId) -> Option<usize> {
+        self.instance_backend.get(id.0 as usize).copied()
+    }
+
+    /// Names of all instances, in order of definition (index = `InstanceId`).
+    pub fn instance_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.instances.iter().map(|i| i.name.as_str())
+    }
+
+    /// One option line of an instance section (`Backend::configure_instance`).
+    pub fn configure_instance(
+        &mut self,
+        id: InstanceId,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError> {
+        let Some(&b) = self.instance_backend.get(id.0 as usize) else {
+            return Err(OptionError::Other {
+                at: crate::Part::Key,
+                message: format!("no instance {}", id.0),
+            });
+        };
+        self.backends[b].configure_instance(id, key, value, ctx)
+    }
+
+    /// Resolves one mapping endpoint through the instance's backend and labels the channel
+    /// `instance.name` for log lines.
+    pub fn channel(
+        &mut self,
+        id: InstanceId,
+        name: &str,
+        direction: Direction,
+        warnings: &mut Vec<String>,
+    ) -> Result<ChannelId, ChannelError> {
+        let Some(inst) = self.instances.get(id.0 as usize) else {
+            return Err(ChannelError {
+                message: format!("no instance {}", id.0),
+            });
+        };
+        let mut ctx = ChannelCtx {
+            ids: &mut self.registry,
+            warnings,
+        };
+        let channel = self.backends[inst.backend].channel(id, name, direction, &mut ctx)?;
+        self.registry
+            .set_label(channel, &format!("{}.{}", inst.name, name));
+        Ok(channel)
+    }
+
+    /// The channel registry (for a [`ChannelCtx`] built by the caller, or lookups).
+    pub fn registry(&self) -> &ChannelRegistry {
+        &self.registry
+    }
+
+    pub fn registry_mut(&mut self) -> &mut ChannelRegistry {
+        &mut self.registry
+    }
+
+    /// Adds a mapping edge; false if it already existed (report as a note).
+    pub fn add_mapping(&mut self, source: ChannelId, target: ChannelId) -> bool {
+        self.routes.add_edge(source, target)
+    }
+
+    pub fn routes(&self) -> &RoutingBuilder {
+        &self.routes
+    }
+
+    pub fn routes_mut(&mut self) -> &mut RoutingBuilder {
+        &mut self.routes
+    }
+
+    /// Mapping cycles through channels of re-emitting backends (each a list of channel ids;
+    /// name them with [`Core::channel_label`]). Such a cycle loops whenever it is triggered.
+    pub fn cycles(&self) -> Vec<Vec<ChannelId>> {
+        let table = self.routes.build(&self.registry);
+        let reemits: Vec<bool> = self.backends.iter().map(|b| b.reemits()).collect();
+        table.cycles(|c| {
+            self.registry
+                .instance_of(c)
+                .and_then(|i| self.instance_backend.get(i.0 as usize))
+                .is_some_and(|&b| reemits[b])
+        })
+    }
+
+    /// The text a channel was written as (`instance.name`), or `#id`.
+    pub fn channel_label(&self, channel: ChannelId) -> String {
+        self.registry.label(channel)
+    }
+
+    // ----- running -----
+
+    /// Freezes the routing table and starts every backend that has instances. On failure
+    /// every backend gets its `shutdown` call and the error names the backend.
+    pub fn start(&mut self) -> Result<(), CoreError> {
+        if self.phase != Phase::Configuring {
+            return Err(CoreError::AlreadyStarted);
+        }
+        self.table = self.routes.build(&self.registry);
+        self.router = Router::new(self.instances.len());
+        let now = self.clock.now();
+        for b in 0..self.backends.len() {
+            if !self.instance_backend.contains(&b) {
+                continue;
+            }
+            let mut io = self.reactor.io(b);
+            if let Err(source) = self.backends[b].start(now, &mut io) {
+                let backend = self.backends[b].name();
+                self.shutdown_all(now);
+                self.phase = Phase::Finished(Exit::Clean);
+                return Err(CoreError::Start { backend, source });
+            }
+            self.started[b] = true;
+        }
+        self.phase = Phase::Running;
+        Ok(())
+    }
+
+    /// A handle that can request shutdown from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            requests: Arc::clone(&self.requests),
+            waker: self.reactor.waker(),
+        }
+    }
+
+    /// Requests shutdown as SIGINT would (a second request forces the exit).
+    pub fn request_shutdown(&mut self) {
+        let now = self.clock.now();
+        self.on_shutdown_request(now);
+    }
+
+    /// Calls `shutdown` on every backend now, if that has not happened yet (e.g. after a
+    /// configuration error, when the loop never ran). Dropping the core does the same.
+    pub fn shutdown_now(&mut self) {
+        let now = self.clock.now();
+        self.shutdown_all(now);
+        if !matches!(self.phase, Phase::Finished(_)) {
+            self.phase = Phase::Finished(Exit::Forced);
+        }
+    }
+
+    /// Runs iterations until the loop ends. `Err` if a backend failed (after shutdown).
+    pub fn run(&mut self) -> Result<Exit, CoreError> {
+        loop {
+            if let Some(exit) = self.turn(None)? {
+                return Ok(exit);
+            }
+        }
+    }
+
+    /// One iteration, waiting at most `max_wait` (on top of the loop's own limits).
+    /// Returns `Some(exit)` once the loop has ended.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> Result<Option<Exit>, CoreError> {
+        match self.phase {
+            Phase::Configuring => return Err(CoreError::NotStarted),
+            Phase::Finished(exit) => return Ok(Some(exit)),
+            Phase::Running | Phase::Draining { .. } => {}
+        }
+        let timeout = self.wait_timeout(self.clock.now(), max_wait);
+        let wake = self.reactor.wait(Some(timeout))?;
+        let now = self.clock.now();
+        if wake.signals {
+            self.on_signals(now);
+        }
+        let requests = self.requests.load(Ordering::SeqCst);
+        while self.requests_seen < requests {
+            self.requests_seen += 1;
+            self.on_shutdown_request(now);
+        }
+        if let Some(done) = self.finished()? {
+            return Ok(Some(done));
+        }
+        self.turns += 1;
+
+        self.process_all(now);
+        if self.phase == Phase::Running {
+            self.route(now);
+        } else {
+            // Events reported during shutdown are not delivered (backend-api.md 2.8).
+            self.events.clear();
+        }
+        for b in 0..self.backends.len() {
+            if self.started[b] {
+                let mut io = self.reactor.io(b);
+                self.backends[b].flush(now, &mut io);
+            }
+        }
+
+        if let Phase::Draining { deadline } = self.phase {
+            let complete = self
+                .backends
+                .iter()
+                .zip(&self.started)
+                .all(|(b, &started)| !started || b.shutdown_complete());
+            if complete {
+                self.phase = Phase::Finished(Exit::Clean);
+            } else if now >= deadline {
+                warn!(target: "core", "shutdown grace period of {:?} ended before every backend finished", self.grace);
+                self.phase = Phase::Finished(Exit::GraceExpired);
+            }
+        }
+        self.finished()
+    }
+
+    /// How long the next wait may last: until the earliest backend deadline (or the end of
+    /// the shutdown grace period), at most [`MAX_WAIT`] and `max_wait`.
+    pub fn wait_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Duration {
+        let mut t = max_wait.map_or(MAX_WAIT, |m| m.min(MAX_WAIT));
+        for (b, &started) in self.backends.iter().zip(&self.started) {
+            if started && let Some(at) = b.poll_timeout() {
+                t = t.min(at.saturating_duration_since(now));
+            }
+        }
+        if let Phase::Draining { deadline } = self.phase {
+            t = t.min(deadline.saturating_duration_since(now));
+        }
+        t
+    }
+
+    /// Routing statistics (events, deliveries, drops by the round limit).
+    pub fn counters(&self) -> Counters {
+        self.router.counters()
+    }
+
+    /// Iterations run so far.
+    pub fn turns(&self) -> u64 {
+        self.turns
+    }
+
+    /// Whether the loop is between a shutdown request and its end.
+    pub fn is_shutting_down(&self) -> bool {
+        matches!(self.phase, Phase::Draining { .. } | Phase::Finished(_))
+    }
+
+    fn finished(&mut self) -> Result<Option<Exit>, CoreError> {
+        match self.phase {
+            Phase::Finished(exit) => match self.fatal.take() {
+                Some(e) => Err(e),
+                None => Ok(Some(exit)),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    fn process_all(&mut self, now: Instant) {
+        for b in 0..self.backends.len() {
+            if !self.started[b] {
+                continue;
+            }
+            let (ready, mut io) = self.reactor.ready_and_io(b);
+            let mut sink = Sink::new(&mut self.events);
+            if let Err(source) = self.backends[b].process(now, ready, &mut io, &mut sink) {
+                let backend = self.backends[b].name();
+                error!(target: "core", "backend '{backend}' failed: {source}");
+                if self.fatal.is_none() {
+                    self.fatal = Some(CoreError::Fatal { backend, source });
+                }
+                if self.phase == Phase::Running {
+                    self.begin_shutdown(now);
+                }
+            }
+        }
+    }
+
+    fn route(&mut self, now: Instant) {
+        let Core {
+            backends,
+            instance_backend,
+            router,
+            table,
+            events,
+            ..
+        } = self;
+        let outcome = router.route(table, events, |instance, deliveries, sink| {
+            if let Some(&b) = instance_backend.get(instance.0 as usize) {
+                backends[b].handle(now, instance, deliveries, sink);
+            }
+        });
+        if outcome.dropped > 0 {
+            let channel = outcome
+                .dropped_example
+                .map_or_else(String::new, |e| self.registry.label(e.channel));
+            warn!(
+                target: "core",
+                "mapping loop: cascade cut after {} routing rounds, {} event(s) dropped (channel {channel})",
+                crate::router::MAX_ROUNDS,
+                outcome.dropped,
+            );
+        }
+    }
+
+    fn on_signals(&mut self, now: Instant) {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut requests = 0;
+        if let Some(signals) = self.signals.as_mut() {
+            for sig in signals.pending() {
+                match sig {
+                    SIGINT | SIGTERM => requests += 1,
+                    SIGHUP => info!(target: "core", "SIGHUP: reload not supported, continuing"),
+                    _ => {}
+                }
+            }
+        }
+        // Two signals in one wake-up count as two requests (the second forces the exit).
+        for _ in 0..requests.min(2) {
+            self.on_shutdown_request(now);
+        }
+    }
+
+    fn on_shutdown_request(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Running => {
+                info!(target: "core", "shutting down");
+                self.begin_shutdown(now);
+            }
+            Phase::Draining { .. } => {
+                info!(target: "core", "second shutdown request: exiting now");
+                self.phase = Phase::Finished(Exit::Forced);
+            }
+            Phase::Configuring => {
+                self.shutdown_all(now);
+                self.phase = Phase::Finished(Exit::Forced);
+            }
+            Phase::Finished(_) => {}
+        }
+    }
+
+    fn begin_shutdown(&mut self, now: Instant) {
+        self.shutdown_all(now);
+        self.phase = Phase::Draining {
+            deadline: now + self.grace,
+        };
+    }
+
+    fn shutdown_all(&mut self, now: Instant) {
+        if std::mem::replace(&mut self.shutdown_called, true) {
+            return;
+        }
+        for b in 0..self.backends.len() {
+            let mut io = self.reactor.io(b);
+            self.backends[b].shutdown(now, &mut io);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+impl Drop for Core {
+    /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.
+    fn drop(&mut self) {
+        let now = self.clock.now();
+        self.shutdown_all(now);
+    }
 }

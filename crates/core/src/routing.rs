@@ -1,0 +1,366 @@
+//! The routing table: mapping edges collected at config time, frozen into a CSR array.
+//!
+//! At run time an event's targets are one contiguous slice (`offsets[c]..offsets[c + 1]`), and
+//! each target entry already carries its instance and backend key, so routing touches two
+//! arrays and no hash map. Targets of a source keep the order in which the mappings were
+//! created (config.md 2.2, "Fan-out").
+
+use std::collections::HashSet;
+
+use crate::backend::{ChannelId, InstanceId};
+use crate::registry::ChannelRegistry;
+
+/// One target of a source channel, with what the router needs to build a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub channel: ChannelId,
+    pub instance: InstanceId,
+    pub key: u64,
+}
+
+/// Collects mapping edges in creation order, collapsing duplicates.
+#[derive(Debug, Default)]
+pub struct RoutingBuilder {
+    edges: Vec<(ChannelId, ChannelId)>,
+    seen: HashSet<(ChannelId, ChannelId)>,
+}
+
+impl RoutingBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the edge source → target. Returns false if it already exists (MIDIMonster ignores
+    /// duplicates silently; the caller reports them as notes).
+    pub fn add_edge(&mut self, source: ChannelId, target: ChannelId) -> bool {
+        if !self.seen.insert((source, target)) {
+            return false;
+        }
+        self.edges.push((source, target));
+        true
+    }
+
+    /// The distinct edges in creation order.
+    pub fn edges(&self) -> &[(ChannelId, ChannelId)] {
+        &self.edges
+    }
+
+    /// Freezes the edges into a CSR table covering every channel of `registry`.
+    /// Edges naming channels the registry never handed out are left out.
+    pub fn build(&self, registry: &ChannelRegistry) -> RoutingTable {
+        let channels = registry.len();
+        let mut offsets = vec![0u32; channels + 1];
+        let valid = |c: ChannelId| (c.0 as usize) < channels;
+        for &(s, t) in &self.edges {
+            if valid(s) && valid(t) {
+                offsets[s.0 as usize + 1] += 1;
+            }
+        }
+        for i in 0..channels {
+            offsets[i + 1] += offsets[i];
+        }
+        // Counting sort, stable: per source, edges land in creation order.
+        let mut fill = offsets.clone();
+        let placeholder = Target {
+            channel: ChannelId(0),
+            instance: InstanceId(0),
+            key: 0,
+        };
+        let mut targets = vec![placeholder; offsets[channels] as usize];
+        for &(s, t) in &self.edges {
+            if !(valid(s) && valid(t)) {
+                continue;
+            }
+            let (Some(instance), Some(key)) = (registry.instance_of(t), registry.key_of(t)) else {
+                continue;
+            };
+            let slot = &mut fill[s.0 as usize];
+            targets[*slot as usize] = Target {
+                channel: t,
+                instance,
+                key,
+            };
+            *slot += 1;
+        }
+        RoutingTable { offsets, targets }
+    }
+}
+
+/// The frozen routing table (compressed sparse rows, indexed by source [`ChannelId`]).
+#[derive(Debug, Default, Clone)]
+pub struct RoutingTable {
+    offsets: Vec<u32>,
+    targets: Vec<Target>,
+}
+
+impl RoutingTable {
+    /// The targets of `source` in mapping creation order; empty if it is not a mapping source.
+    #[inline]
+    pub fn targets(&self, source: ChannelId) -> &[Target] {
+        let i = source.0 as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Number of channels the table covers.
+    pub fn channels(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Number of edges.
+    pub fn edge_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Cycles a single event can run around within one loop iteration.
+    ///
+    /// A delivery only leads to further events when its target channel belongs to a backend
+    /// that re-emits (`reemits(channel)`): the value fires again as an event on the same
+    /// channel id. So the graph that can cascade has those channels as nodes and the mapping
+    /// edges between them. Every strongly connected component with a cycle (more than one
+    /// node, or a self-edge) is reported as one cycle through it, as channel ids starting at
+    /// the smallest id, without repeating the first at the end. Sorted by first id.
+    pub fn cycles(&self, reemits: impl Fn(ChannelId) -> bool) -> Vec<Vec<ChannelId>> {
+        let n = self.channels();
+        let re: Vec<bool> = (0..n).map(|i| reemits(ChannelId(i as u32))).collect();
+        let sccs = self.strongly_connected(&re);
+        let mut cycles = Vec::new();
+        let mut in_scc = vec![false; n];
+        for scc in sccs {
+            let has_cycle = scc.len() > 1
+                || self
+                    .targets(ChannelId(scc[0]))
+                    .iter()
+                    .any(|t| t.channel.0 == scc[0]);
+            if !has_cycle {
+                continue;
+            }
+            for &v in &scc {
+                in_scc[v as usize] = true;
+            }
+            let start = scc.iter().copied().min().unwrap_or(scc[0]);
+            cycles.push(self.cycle_through(start, &in_scc));
+            for &v in &scc {
+                in_scc[v as usize] = false;
+            }
+        }
+        cycles.sort();
+        cycles
+    }
+
+    /// Shortest path from `start` back to itself inside the marked component (BFS).
+    fn cycle_through(&self, start: u32, in_scc: &[bool]) -> Vec<ChannelId> {
+        use std::collections::{HashMap, VecDeque};
+        let mut parent: HashMap<u32, u32> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(v) = queue.pop_front() {
+            for t in self.targets(ChannelId(v)) {
+                let w = t.channel.0;
+                if !in_scc.get(w as usize).copied().unwrap_or(false) {
+                    continue;
+                }
+                if w == start {
+                    let mut path = vec![ChannelId(v)];
+                    let mut cur = v;
+                    while cur != start {
+                        cur = parent[&cur];
+                        path.push(ChannelId(cur));
+                    }
+                    path.reverse();
+                    return path;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(w) {
+                    e.insert(v);
+                    queue.push_back(w);
+                }
+            }
+        }
+        vec![ChannelId(start)]
+    }
+
+    /// Tarjan's algorithm, iterative (a million channels must not overflow the stack), over
+    /// the nodes with `re[node]` and the edges between them.
+    fn strongly_connected(&self, re: &[bool]) -> Vec<Vec<u32>> {
+        const UNSEEN: u32 = u32::MAX;
+        let n = re.len();
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0u32; n];
+        let mut on_stack = vec![false; n];
+        let mut stack: Vec<u32> = Vec::new();
+        let mut calls: Vec<(u32, usize)> = Vec::new();
+        let mut counter = 0u32;
+        let mut out = Vec::new();
+        for root in 0..n {
+            if !re[root] || index[root] != UNSEEN {
+                continue;
+            }
+            index[root] = counter;
+            low[root] = counter;
+            counter += 1;
+            stack.push(root as u32);
+            on_stack[root] = true;
+            calls.push((root as u32, 0));
+            while let Some(&(v, pos)) = calls.last() {
+                let targets = self.targets(ChannelId(v));
+                if let Some(t) = targets.get(pos) {
+                    if let Some(top) = calls.last_mut() {
+                        top.1 += 1;
+                    }
+                    let w = t.channel.0 as usize;
+                    if w >= n || !re[w] {
+                        continue;
+                    }
+                    if index[w] == UNSEEN {
+                        index[w] = counter;
+                        low[w] = counter;
+                        counter += 1;
+                        stack.push(w as u32);
+                        on_stack[w] = true;
+                        calls.push((w as u32, 0));
+                    } else if on_stack[w] {
+                        low[v as usize] = low[v as usize].min(index[w]);
+                    }
+                } else {
+                    calls.pop();
+                    if let Some(&(u, _)) = calls.last() {
+                        low[u as usize] = low[u as usize].min(low[v as usize]);
+                    }
+                    if low[v as usize] == index[v as usize] {
+                        let mut scc = Vec::new();
+                        while let Some(w) = stack.pop() {
+                            on_stack[w as usize] = false;
+                            scc.push(w);
+                            if w == v {
+                                break;
+                            }
+                        }
+                        out.push(scc);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ChannelIds;
+
+    fn ids(reg: &mut ChannelRegistry, inst: u32, keys: &[u64]) -> Vec<ChannelId> {
+        keys.iter()
+            .map(|&k| reg.resolve(InstanceId(inst), k))
+            .collect()
+    }
+
+    fn chans(table: &RoutingTable, c: ChannelId) -> Vec<u32> {
+        table.targets(c).iter().map(|t| t.channel.0).collect()
+    }
+
+    #[test]
+    fn fan_out_keeps_creation_order_and_carries_instance_and_key() {
+        let mut reg = ChannelRegistry::new();
+        let a = ids(&mut reg, 0, &[10, 11, 12]);
+        let b = ids(&mut reg, 1, &[20, 21]);
+        let mut rb = RoutingBuilder::new();
+        assert!(rb.add_edge(a[0], b[1]));
+        assert!(rb.add_edge(a[1], b[0]));
+        assert!(rb.add_edge(a[0], a[2]));
+        assert!(rb.add_edge(a[0], b[0]));
+        let t = rb.build(&reg);
+        assert_eq!(chans(&t, a[0]), vec![b[1].0, a[2].0, b[0].0]);
+        assert_eq!(chans(&t, a[1]), vec![b[0].0]);
+        assert!(t.targets(a[2]).is_empty());
+        assert!(t.targets(ChannelId(999)).is_empty());
+        assert_eq!(
+            t.targets(a[0])[0],
+            Target {
+                channel: b[1],
+                instance: InstanceId(1),
+                key: 21
+            }
+        );
+        assert_eq!(t.edge_count(), 4);
+    }
+
+    #[test]
+    fn fan_in_and_bidirectional_edges() {
+        let mut reg = ChannelRegistry::new();
+        let c = ids(&mut reg, 0, &[1, 2, 3]);
+        let mut rb = RoutingBuilder::new();
+        // c0 > c2, c1 > c2 (fan-in), c0 <> c1: left-to-right first, then right-to-left.
+        rb.add_edge(c[0], c[2]);
+        rb.add_edge(c[1], c[2]);
+        rb.add_edge(c[0], c[1]);
+        rb.add_edge(c[1], c[0]);
+        let t = rb.build(&reg);
+        assert_eq!(chans(&t, c[0]), vec![c[2].0, c[1].0]);
+        assert_eq!(chans(&t, c[1]), vec![c[2].0, c[0].0]);
+    }
+
+    #[test]
+    fn duplicates_are_collapsed() {
+        let mut reg = ChannelRegistry::new();
+        let c = ids(&mut reg, 0, &[1, 2]);
+        let mut rb = RoutingBuilder::new();
+        assert!(rb.add_edge(c[0], c[1]));
+        assert!(!rb.add_edge(c[0], c[1]));
+        assert!(rb.add_edge(c[1], c[0]));
+        assert_eq!(rb.edges().len(), 2);
+        assert_eq!(chans(&rb.build(&reg), c[0]), vec![c[1].0]);
+    }
+
+    #[test]
+    fn cycles_through_reemitting_channels_are_found() {
+        let mut reg = ChannelRegistry::new();
+        // instance 0 re-emits (loopback), instance 1 does not.
+        let l = ids(&mut reg, 0, &[1, 2, 3, 4]);
+        let s = ids(&mut reg, 1, &[1]);
+        let mut rb = RoutingBuilder::new();
+        rb.add_edge(l[0], l[0]); // a > a
+        rb.add_edge(l[1], l[2]); // b <> c
+        rb.add_edge(l[2], l[1]);
+        rb.add_edge(l[3], s[0]); // d <> out.1: out does not re-emit, no loop
+        rb.add_edge(s[0], l[3]);
+        let t = rb.build(&reg);
+        let re = |c: ChannelId| reg.instance_of(c) == Some(InstanceId(0));
+        assert_eq!(t.cycles(re), vec![vec![l[0]], vec![l[1], l[2]]]);
+        // If everything re-emitted, d <> out.1 would loop too.
+        assert_eq!(t.cycles(|_| true).len(), 3);
+        assert!(t.cycles(|_| false).is_empty());
+    }
+
+    #[test]
+    fn longer_cycle_is_reported_as_a_path() {
+        let mut reg = ChannelRegistry::new();
+        let c = ids(&mut reg, 0, &[0, 1, 2, 3]);
+        let mut rb = RoutingBuilder::new();
+        rb.add_edge(c[3], c[1]);
+        rb.add_edge(c[1], c[2]);
+        rb.add_edge(c[2], c[3]);
+        rb.add_edge(c[0], c[1]); // feeds the loop but is not part of it
+        let t = rb.build(&reg);
+        assert_eq!(t.cycles(|_| true), vec![vec![c[1], c[2], c[3]]]);
+    }
+
+    #[test]
+    fn deep_chain_does_not_overflow() {
+        let mut reg = ChannelRegistry::new();
+        let keys: Vec<u64> = (0..200_000).collect();
+        let c = ids(&mut reg, 0, &keys);
+        let mut rb = RoutingBuilder::new();
+        for w in c.windows(2) {
+            rb.add_edge(w[0], w[1]);
+        }
+        let t = rb.build(&reg);
+        assert!(t.cycles(|_| true).is_empty());
+        rb.add_edge(c[c.len() - 1], c[0]);
+        let t = rb.build(&reg);
+        let cycles = t.cycles(|_| true);
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].len(), c.len());
+    }
+}
