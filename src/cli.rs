@@ -38,7 +38,7 @@ pub struct Args {
     pub check: bool,
 
     /// Print the routing graph and exit (text, or Graphviz with --dump=dot)
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     pub dump: Option<DumpFormat>,
 
     /// Only warnings and errors
@@ -90,7 +90,14 @@ mod tests {
     #[test]
     fn overrides_repeat_and_keep_order() {
         let args = Args::try_parse_from([
-            "patchbay", "-i", "a.x=1", "-b", "sacn.name=FOH", "-i", "b.y=2", "my.cfg",
+            "patchbay",
+            "-i",
+            "a.x=1",
+            "-b",
+            "sacn.name=FOH",
+            "-i",
+            "b.y=2",
+            "my.cfg",
         ])
         .unwrap();
         assert_eq!(args.instance_overrides, ["a.x=1", "b.y=2"]);

@@ -2,12 +2,186 @@
 
 mod cli;
 mod logging;
+mod report;
+mod setup;
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
+use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity, Sources};
+use patchbay_core::{CoreError, Exit};
+use tracing::{error, info};
+
+use crate::cli::{Args, DumpFormat};
+use crate::logging::Verbosity;
+
+/// Exit status for usage and configuration errors (MIDIMonster uses 1 for everything).
+const EXIT_CONFIG: u8 = 2;
+/// Exit status for failures at run time.
+const EXIT_RUNTIME: u8 = 1;
 
 fn main() -> ExitCode {
-    let _args = cli::Args::parse();
-    ExitCode::SUCCESS
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else if args.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    logging::init(verbosity);
+    run(&args, verbosity)
+}
+
+fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
+    let color = std::io::stderr().is_terminal();
+    let backends = patchbay_backends::registry();
+
+    let mut scratch = Sources::new();
+    let mut overrides = Vec::new();
+    let mut bad = Vec::new();
+    let given = args
+        .instance_overrides
+        .iter()
+        .map(|t| (OverrideKind::Instance, t))
+        .chain(
+            args.backend_overrides
+                .iter()
+                .map(|t| (OverrideKind::Backend, t)),
+        );
+    for (kind, text) in given {
+        match Override::parse(kind, text, &mut scratch) {
+            Ok(o) => overrides.push(o),
+            Err(d) => bad.push(d),
+        }
+    }
+    if !bad.is_empty() {
+        print_diagnostics(&scratch, &bad, color, true);
+        return ExitCode::from(EXIT_CONFIG);
+    }
+
+    let opts = LoadOptions {
+        known_backends: backends.iter().map(|b| b.name().to_string()).collect(),
+        unsupported_backends: patchbay_backends::UNSUPPORTED
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        overrides,
+    };
+    let path = args.config_path();
+    let (config, diagnostics) = patchbay_config::load(&path, &opts);
+    let core = match patchbay_core::Core::new(backends) {
+        Ok(core) => core,
+        Err(e) => {
+            error!(target: "core", "cannot create the event loop: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let mut setup = setup::build(core, config, diagnostics);
+    let show_notes = args.check || verbosity == Verbosity::Verbose;
+    print_diagnostics(&setup.config.sources, &setup.diagnostics, color, show_notes);
+    if setup.has_errors() {
+        let n = setup.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!(
+            "patchbay: {} in {}; nothing was started",
+            count(n, "error"),
+            path.display()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+
+    if args.check {
+        let list = report::mapping_list(&setup.core, &setup.config.sources, &setup.edges);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(list.as_bytes());
+        let _ = writeln!(
+            out,
+            "configuration OK: {}, {}",
+            count(setup.instance_spans.len(), "instance"),
+            count(setup.edges.len(), "mapping")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(format) = args.dump {
+        let text = match format {
+            DumpFormat::Text => report::dump_text(&setup.core, &setup.edges),
+            DumpFormat::Dot => report::dump_dot(&setup.core, &setup.edges),
+        };
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return ExitCode::SUCCESS;
+    }
+
+    info!(target: "core", "patchbay {} starting with {}", env!("CARGO_PKG_VERSION"), path.display());
+    if let Err(e) = setup.core.listen_signals() {
+        error!(target: "core", "cannot install signal handlers: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    if let Err(e) = setup.core.start() {
+        report_core_error(&setup, &e, color);
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    match setup.core.run() {
+        Ok(Exit::Clean) => {
+            info!(target: "core", "shut down cleanly");
+            ExitCode::SUCCESS
+        }
+        Ok(exit) => {
+            info!(target: "core", "shut down ({exit:?})");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report_core_error(&setup, &e, color);
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+/// A start or run-time failure; one that names an instance points at its definition.
+fn report_core_error(setup: &setup::Setup, e: &CoreError, color: bool) {
+    if let CoreError::Start { backend, source } = e
+        && let Some(instance) = source.instance
+        && let Some(&span) = setup.instance_spans.get(instance.0 as usize)
+    {
+        let name = setup.core.instance_name(instance).unwrap_or("?");
+        let d = Diagnostic::error(
+            span,
+            format!(
+                "{backend} instance '{name}' failed to start: {}",
+                source.message
+            ),
+        );
+        print_diagnostics(&setup.config.sources, &[d], color, false);
+        return;
+    }
+    error!(target: "core", "{e}");
+}
+
+/// "1 instance", "3 instances".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn print_diagnostics(sources: &Sources, diagnostics: &[Diagnostic], color: bool, notes: bool) {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        if d.severity == Severity::Note && !notes {
+            continue;
+        }
+        let _ = err.write_all(patchbay_config::render(sources, d, color).as_bytes());
+    }
 }

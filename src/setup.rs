@@ -1,0 +1,298 @@
+//! From a loaded configuration to a configured core: backend options, instances, channel
+//! lookups and routing edges, with every problem turned into a positioned diagnostic.
+//!
+//! Nothing here has external effects (backends only validate and record while configuring),
+//! so `--check` runs exactly this and stops.
+
+use std::collections::{HashMap, HashSet};
+
+use patchbay_config::{Config, Diagnostic, Item, Mapping, Side, Sources, Span, Spanned};
+use patchbay_core::{ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part};
+
+/// One unique mapping edge and the line that created it.
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeRecord {
+    pub source: ChannelId,
+    pub target: ChannelId,
+    pub span: Span,
+}
+
+/// The configured core plus what `--check`/`--dump` and start-up errors need.
+pub struct Setup {
+    pub core: Core,
+    pub config: Config,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Unique edges in creation order.
+    pub edges: Vec<EdgeRecord>,
+    /// Where each instance was defined (index = `InstanceId`).
+    pub instance_spans: Vec<Span>,
+}
+
+impl Setup {
+    pub fn has_errors(&self) -> bool {
+        patchbay_config::has_errors(&self.diagnostics)
+    }
+}
+
+/// Applies `config` to `core` in file order; `diagnostics` are the loader's, extended here.
+pub fn build(mut core: Core, config: Config, mut diagnostics: Vec<Diagnostic>) -> Setup {
+    let mut builder = Builder {
+        instances: HashMap::new(),
+        instance_spans: Vec::new(),
+        edges: Vec::new(),
+        first_edge: HashMap::new(),
+        diagnostics: &mut diagnostics,
+    };
+    for item in &config.items {
+        builder.item(&mut core, &config, item);
+    }
+    builder.warn_cycles(&core);
+    let Builder {
+        edges,
+        instance_spans,
+        ..
+    } = builder;
+    Setup {
+        core,
+        config,
+        diagnostics,
+        edges,
+        instance_spans,
+    }
+}
+
+struct Builder<'d> {
+    instances: HashMap<String, InstanceId>,
+    instance_spans: Vec<Span>,
+    edges: Vec<EdgeRecord>,
+    first_edge: HashMap<(ChannelId, ChannelId), Span>,
+    diagnostics: &'d mut Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn item(&mut self, core: &mut Core, config: &Config, item: &Item) {
+        match item {
+            Item::BackendSection { .. } => {}
+            Item::Instance { backend, name } => {
+                let Some(b) = core.backend_index(&backend.value) else {
+                    // The loader already reported unknown backends.
+                    return;
+                };
+                match core.add_instance(b, &name.value) {
+                    Ok(id) => {
+                        self.instances.insert(name.value.clone(), id);
+                        self.instance_spans.push(name.span);
+                    }
+                    Err(e) => self.diagnostics.push(Diagnostic::error(
+                        name.span,
+                        format!("{} instance '{}': {e}", backend.value, name.value),
+                    )),
+                }
+            }
+            Item::BackendOption {
+                backend,
+                key,
+                value,
+            } => {
+                let Some(b) = core.backend_index(backend) else {
+                    return;
+                };
+                let mut warnings = Vec::new();
+                let mut ctx = ConfigCtx {
+                    base_dir: config.sources.dir_of(key.span.file),
+                    warnings: &mut warnings,
+                };
+                let result = match core.backend_mut(b) {
+                    Some(backend) => backend.configure(&key.value, &value.value, &mut ctx),
+                    None => return,
+                };
+                let what = format!("backend {backend}");
+                self.option_result(result, warnings, &what, key.span, value);
+            }
+            Item::InstanceOption {
+                instance,
+                key,
+                value,
+            } => {
+                let Some(&id) = self.instances.get(instance) else {
+                    return;
+                };
+                let mut warnings = Vec::new();
+                let mut ctx = ConfigCtx {
+                    base_dir: config.sources.dir_of(key.span.file),
+                    warnings: &mut warnings,
+                };
+                let result = core.configure_instance(id, &key.value, &value.value, &mut ctx);
+                let backend = core
+                    .instance_backend(id)
+                    .and_then(|b| core.backend(b))
+                    .map_or("?", |b| b.name());
+                let what = format!("{backend} instance '{instance}'");
+                self.option_result(result, warnings, &what, key.span, value);
+            }
+            Item::Map(mapping) => self.mapping(core, &config.sources, mapping),
+        }
+    }
+
+    fn option_result(
+        &mut self,
+        result: Result<(), OptionError>,
+        warnings: Vec<(Part, String)>,
+        what: &str,
+        key: Span,
+        value: &Spanned<String>,
+    ) {
+        let at = |part| if part == Part::Key { key } else { value.span };
+        if let Err(e) = result {
+            let d = Diagnostic::error(at(e.part()), format!("{what}: {e}"));
+            self.diagnostics.push(match e.part() {
+                Part::Value => d.with_inline_comment_hint(&value.value),
+                Part::Key => d,
+            });
+        }
+        for (part, message) in warnings {
+            self.diagnostics
+                .push(Diagnostic::warning(at(part), format!("{what}: {message}")));
+        }
+    }
+
+    fn mapping(&mut self, core: &mut Core, sources: &Sources, mapping: &Mapping) {
+        // A failing side is reported once per line, not once per edge it takes part in.
+        let mut failed: Vec<(*const Side, usize, Direction)> = Vec::new();
+        let mut duplicates: Vec<(ChannelId, ChannelId)> = Vec::new();
+        for edge in mapping.edges() {
+            let source = self.lookup(
+                core,
+                edge.source,
+                edge.source_index,
+                Direction::Input,
+                &mut failed,
+            );
+            let target = self.lookup(
+                core,
+                edge.target,
+                edge.target_index,
+                Direction::Output,
+                &mut failed,
+            );
+            let (Some(source), Some(target)) = (source, target) else {
+                continue;
+            };
+            if core.add_mapping(source, target) {
+                self.first_edge.insert((source, target), mapping.span);
+                self.edges.push(EdgeRecord {
+                    source,
+                    target,
+                    span: mapping.span,
+                });
+            } else {
+                duplicates.push((source, target));
+            }
+        }
+        // One note per line, however many of its edges existed already.
+        if let Some(&(source, target)) = duplicates.first() {
+            let pair = format!(
+                "{} -> {}",
+                core.channel_label(source),
+                core.channel_label(target)
+            );
+            let message = match duplicates.len() {
+                1 => format!("mapping {pair} already exists; the duplicate has no effect"),
+                n => format!(
+                    "{n} mappings of this line already exist (first: {pair}); duplicates have no effect"
+                ),
+            };
+            let mut d = Diagnostic::note(mapping.span, message);
+            if let Some(first) = self.first_edge.get(&(source, target))
+                && *first != mapping.span
+            {
+                let (line, _) = sources.line_col(*first);
+                d = d.with_note(format!(
+                    "first created at {}:{line}",
+                    sources.path(first.file).display()
+                ));
+            }
+            self.diagnostics.push(d);
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        core: &mut Core,
+        side: &Side,
+        index: usize,
+        direction: Direction,
+        failed: &mut Vec<(*const Side, usize, Direction)>,
+    ) -> Option<ChannelId> {
+        let id = *self.instances.get(&side.instance.value)?;
+        let name = side.expansions.get(index)?;
+        let key = (side as *const Side, index, direction);
+        if failed.contains(&key) {
+            return None;
+        }
+        let mut warnings = Vec::new();
+        let result = core.channel(id, name, direction, &mut warnings);
+        let backend = core
+            .instance_backend(id)
+            .and_then(|b| core.backend(b))
+            .map_or("?", |b| b.name());
+        let which = if side.expansions.len() > 1 {
+            format!(" (expansion {} of '{}')", index + 1, side.spec())
+        } else {
+            String::new()
+        };
+        let what = format!("{backend} instance '{}'", side.instance.value);
+        for w in warnings {
+            self.diagnostics.push(Diagnostic::warning(
+                side.channel.span,
+                format!("{what}: {w}{which}"),
+            ));
+        }
+        match result {
+            Ok(channel) => Some(channel),
+            Err(e) => {
+                failed.push(key);
+                self.diagnostics.push(
+                    Diagnostic::error(side.channel.span, format!("{what}: {e}{which}"))
+                        .with_inline_comment_hint(&side.channel.value),
+                );
+                None
+            }
+        }
+    }
+
+    fn warn_cycles(&mut self, core: &Core) {
+        for cycle in core.cycles() {
+            let Some(&first) = cycle.first() else {
+                continue;
+            };
+            let mut names: Vec<String> = cycle.iter().map(|&c| core.channel_label(c)).collect();
+            names.push(core.channel_label(first));
+            let span = cycle
+                .windows(2)
+                .find_map(|w| self.first_edge.get(&(w[0], w[1])).copied())
+                .or_else(|| {
+                    self.first_edge
+                        .iter()
+                        .find(|((s, _), _)| *s == first)
+                        .map(|(_, span)| *span)
+                });
+            let message = format!(
+                "mapping cycle {}: an event on it loops until the core stops it after 20 rounds per iteration",
+                names.join(" -> ")
+            );
+            let d = match span {
+                Some(span) => Diagnostic::warning(span, message),
+                None => Diagnostic::new(patchbay_config::Severity::Warning, None, message),
+            };
+            self.diagnostics.push(d);
+        }
+    }
+}
+
+/// Counts of a routing table, for `--dump`.
+pub fn edge_stats(edges: &[EdgeRecord]) -> (usize, usize) {
+    let sources: HashSet<ChannelId> = edges.iter().map(|e| e.source).collect();
+    let targets: HashSet<ChannelId> = edges.iter().map(|e| e.target).collect();
+    (sources.len(), targets.len())
+}
