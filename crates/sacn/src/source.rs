@@ -1,0 +1,1 @@
+//! Sans-IO sACN source: decides when each data, sync and discovery packet goes out.
