@@ -10,6 +10,7 @@ pub mod source;
 pub mod wire;
 
 pub use cid::{Cid, CidParseError};
+pub use source::{Source, SourceConfig, SourceError, Transmit, TransmitKind, UniverseConfig};
 pub use wire::{
     BuildError, DATA_UNIVERSES, DEFAULT_PRIORITY, DISCOVERY_UNIVERSE, DataHeader, DataPacket,
     DiscoveryPacket, DropReason, MAX_PRIORITY, MAX_SLOTS, Options, PORT, Packet, START_CODE_LEVELS,
