@@ -232,8 +232,7 @@ impl Source {
         if let Err(pos) = self.listed.binary_search(&universe) {
             self.listed.insert(pos, universe);
         }
-        // Room for every stream's live entry plus as many stale ones before compaction.
-        let want = 4 * self.slab.len() + 64;
+        let want = Self::heap_bound(self.slab.len());
         self.heap.reserve(want.saturating_sub(self.heap.len()));
         Ok(())
     }
@@ -577,15 +576,23 @@ impl Source {
             let generation = s.generation;
             // idx < slab.len(), and the slab never holds more than 64000 universes.
             let key = (idx as u32) * 2 + stream as u32;
+            // Compact before the push so the heap never outgrows the capacity reserved in
+            // `add_universe` (at most two live entries per universe remain).
+            if self.heap.len() >= Self::heap_bound(self.slab.len()) {
+                self.compact();
+            }
             self.heap.push(Reverse(Entry {
                 at,
                 key,
                 generation,
             }));
-            if self.heap.len() > 4 * self.slab.len() + 64 {
-                self.compact();
-            }
         }
+    }
+
+    /// Heap length at which stale entries are compacted away: room for both streams' live
+    /// entries plus as many stale ones, so compaction is amortised O(1) per push.
+    const fn heap_bound(slab_len: usize) -> usize {
+        4 * slab_len + 64
     }
 
     /// Drops stale entries in place (no allocation), bounding the heap to O(universes).
