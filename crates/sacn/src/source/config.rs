@@ -31,12 +31,14 @@ impl SourceConfig {
     /// 1/44 s rounded up to whole nanoseconds.
     pub const DEFAULT_MIN_GAP: Duration = Duration::from_nanos(1_000_000_000_u64.div_ceil(44));
 
-    /// Gap after which an unchanged universe is sent again.
+    /// Gap after which an unchanged universe is sent again. Never zero, so a degenerate
+    /// configuration cannot make `poll_transmit` emit keep-alives forever at one instant.
     #[inline]
     pub(crate) fn keepalive_target(&self) -> Duration {
         self.keepalive
             .saturating_sub(self.keepalive_margin)
             .max(self.min_gap)
+            .max(Duration::from_millis(1))
     }
 }
 

@@ -118,7 +118,6 @@ struct Entry {
 }
 
 /// A sans-IO E1.31 source for any number of universes.
-#[derive(Debug)]
 pub struct Source {
     cid: Cid,
     name: String,
@@ -136,6 +135,19 @@ pub struct Source {
     /// Sync addresses owed a sync packet after the current flush, ascending.
     pending_syncs: Vec<u16>,
     sync_due: Option<Instant>,
+}
+
+impl std::fmt::Debug for Source {
+    /// Summary only: the slot buffers of a thousand universes do not belong in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("cid", &self.cid)
+            .field("name", &self.name)
+            .field("universes", &self.index.len())
+            .field("queued_deadlines", &self.heap.len())
+            .field("discovery_next", &self.discovery_next)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Cuts `name` to at most 63 bytes at a character boundary (what fits the 64-byte field).

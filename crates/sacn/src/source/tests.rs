@@ -491,3 +491,29 @@ fn a_thousand_universes_stay_cheap_and_bounded() {
     }
     assert_eq!(u1.last().map(|s| s.data().slots()[0]), Some(39));
 }
+
+#[test]
+fn zero_durations_do_not_make_poll_transmit_spin() {
+    let t0 = Instant::now();
+    let cfg = SourceConfig {
+        min_gap: Duration::ZERO,
+        keepalive: Duration::ZERO,
+        realtime_min_gap: Duration::ZERO,
+        ..SourceConfig::default()
+    };
+    let mut src = Source::new(CID, "x", cfg);
+    src.add_universe(1, UniverseConfig::default()).expect("add");
+    src.set_slot(t0, 1, 0, 1).expect("set");
+    let mut out = Vec::new();
+    drain(&mut src, t0, &mut out);
+    // The change and three repeats (zero gap) plus discovery; keep-alive waits ≥ 1 ms.
+    assert_eq!(data_only(&out).len(), 4);
+    assert_eq!(src.poll_timeout(), Some(t0 + ms(1.0)));
+}
+
+#[test]
+fn name_is_cut_to_63_bytes_at_a_char_boundary() {
+    let src = Source::new(CID, &"ü".repeat(40), SourceConfig::default());
+    assert_eq!(src.name().len(), 62);
+    assert!(format!("{src:?}").len() < 300);
+}
