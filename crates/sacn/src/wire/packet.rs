@@ -1,0 +1,489 @@
+//! Validated, zero-copy views of received datagrams.
+
+use std::borrow::Cow;
+
+use super::field::{self, Field};
+use super::{
+    DATA_UNIVERSES, MAX_DATA_PACKET_LEN, MAX_DISCOVERY_PACKET_LEN, MAX_PRIORITY, MAX_SLOTS,
+    MIN_DATA_PACKET_LEN, MIN_DISCOVERY_PACKET_LEN, SYNC_PACKET_LEN, UNIVERSES_PER_PAGE,
+};
+use super::{DropReason, Options, be16, be32};
+use crate::Cid;
+
+/// One E1.31 datagram that passed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packet<'a> {
+    /// Root vector 4: levels or another start code for one universe.
+    Data(DataPacket<'a>),
+    /// Root vector 8, framing vector 1: apply held data of a sync universe.
+    Sync(SyncPacket<'a>),
+    /// Root vector 8, framing vector 2: one page of a source's universe list.
+    Discovery(DiscoveryPacket<'a>),
+}
+
+/// Checks flags nibble and PDU length of one layer against the datagram size.
+#[inline]
+fn check_pdu(
+    b: &[u8],
+    f: Field,
+    flags_err: DropReason,
+    len_err: DropReason,
+) -> Result<(), DropReason> {
+    let v = be16(b, f.clone());
+    if v >> 12 != 0x7 {
+        return Err(flags_err);
+    }
+    if usize::from(v & 0x0fff) != b.len() - f.start {
+        return Err(len_err);
+    }
+    Ok(())
+}
+
+impl<'a> Packet<'a> {
+    /// Validates a whole datagram; the only way to obtain packet views.
+    ///
+    /// Checks run outermost layer first, so the reason names the first rule broken.
+    pub fn parse(b: &'a [u8]) -> Result<Packet<'a>, DropReason> {
+        if b.len() < field::ROOT_END {
+            return Err(DropReason::TruncatedRoot);
+        }
+        if b.len() > MAX_DISCOVERY_PACKET_LEN {
+            return Err(DropReason::Oversize);
+        }
+        if be16(b, field::PREAMBLE) != field::PREAMBLE_SIZE {
+            return Err(DropReason::BadPreamble);
+        }
+        if be16(b, field::POSTAMBLE) != field::POSTAMBLE_SIZE {
+            return Err(DropReason::BadPostamble);
+        }
+        if b[field::ACN_ID] != field::ACN_PACKET_IDENTIFIER {
+            return Err(DropReason::BadAcnIdentifier);
+        }
+        check_pdu(
+            b,
+            field::ROOT_FLAGS_LEN,
+            DropReason::BadRootFlags,
+            DropReason::BadRootLength,
+        )?;
+        match be32(b, field::ROOT_VECTOR) {
+            field::VECTOR_ROOT_E131_DATA => DataPacket::validate(b).map(Packet::Data),
+            field::VECTOR_ROOT_E131_EXTENDED => {
+                if b.len() < field::FRAMING_VECTOR_END {
+                    return Err(DropReason::TruncatedFraming);
+                }
+                match be32(b, field::FRAMING_VECTOR) {
+                    field::VECTOR_E131_EXTENDED_SYNCHRONIZATION => {
+                        SyncPacket::validate(b).map(Packet::Sync)
+                    }
+                    field::VECTOR_E131_EXTENDED_DISCOVERY => {
+                        DiscoveryPacket::validate(b).map(Packet::Discovery)
+                    }
+                    _ => Err(DropReason::UnknownFramingVector),
+                }
+            }
+            _ => Err(DropReason::UnknownRootVector),
+        }
+    }
+
+    /// CID of the sending source (present in every kind).
+    #[inline]
+    pub fn cid(&self) -> Cid {
+        cid_of(self.as_bytes())
+    }
+
+    /// The whole datagram.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            Packet::Data(p) => p.as_bytes(),
+            Packet::Sync(p) => p.as_bytes(),
+            Packet::Discovery(p) => p.as_bytes(),
+        }
+    }
+}
+
+#[inline]
+fn cid_of(b: &[u8]) -> Cid {
+    let mut c = [0u8; 16];
+    c.copy_from_slice(&b[field::CID]);
+    Cid(c)
+}
+
+/// Source name bytes up to the first NUL (all 64 if the sender forgot the terminator).
+#[inline]
+fn name_bytes(b: &[u8], f: Field) -> &[u8] {
+    let raw = &b[f];
+    let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
+    &raw[..end]
+}
+
+/// A validated data packet (root vector 4).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DataPacket<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> DataPacket<'a> {
+    fn validate(b: &'a [u8]) -> Result<Self, DropReason> {
+        if b.len() < field::DMP_FLAGS_LEN.start {
+            return Err(DropReason::TruncatedFraming);
+        }
+        if b.len() < MIN_DATA_PACKET_LEN {
+            return Err(DropReason::TruncatedDmp);
+        }
+        if b.len() > MAX_DATA_PACKET_LEN {
+            return Err(DropReason::Oversize);
+        }
+        check_pdu(
+            b,
+            field::FRAMING_FLAGS_LEN,
+            DropReason::BadFramingFlags,
+            DropReason::BadFramingLength,
+        )?;
+        if be32(b, field::FRAMING_VECTOR) != field::VECTOR_E131_DATA_PACKET {
+            return Err(DropReason::UnknownFramingVector);
+        }
+        if b[field::PRIORITY] > MAX_PRIORITY {
+            return Err(DropReason::PriorityOutOfRange);
+        }
+        if be16(b, field::SYNC_ADDRESS) > *DATA_UNIVERSES.end() {
+            return Err(DropReason::BadSyncAddress);
+        }
+        if !DATA_UNIVERSES.contains(&be16(b, field::UNIVERSE)) {
+            return Err(DropReason::UniverseOutOfRange);
+        }
+        check_pdu(
+            b,
+            field::DMP_FLAGS_LEN,
+            DropReason::BadDmpFlags,
+            DropReason::BadDmpLength,
+        )?;
+        if b[field::DMP_VECTOR] != field::VECTOR_DMP_SET_PROPERTY {
+            return Err(DropReason::BadDmpVector);
+        }
+        if b[field::ADDRESS_TYPE] != field::DMP_ADDRESS_TYPE {
+            return Err(DropReason::BadAddressType);
+        }
+        if be16(b, field::FIRST_ADDRESS) != 0 {
+            return Err(DropReason::BadFirstAddress);
+        }
+        if be16(b, field::ADDRESS_INCREMENT) != 1 {
+            return Err(DropReason::BadAddressIncrement);
+        }
+        let count = usize::from(be16(b, field::PROPERTY_COUNT));
+        if !(1..=MAX_SLOTS + 1).contains(&count) {
+            return Err(DropReason::PropertyCountOutOfRange);
+        }
+        if count != b.len() - field::START_CODE {
+            return Err(DropReason::PropertyCountMismatch);
+        }
+        Ok(DataPacket { bytes: b })
+    }
+
+    /// CID of the sending source.
+    #[inline]
+    pub fn cid(&self) -> Cid {
+        cid_of(self.bytes)
+    }
+
+    /// Raw source name bytes up to the first NUL.
+    #[inline]
+    pub fn source_name_bytes(&self) -> &'a [u8] {
+        name_bytes(self.bytes, field::SOURCE_NAME)
+    }
+
+    /// Source name; invalid UTF-8 is replaced rather than rejected, because the name is only
+    /// informative and a bad name must not cost a universe its data.
+    #[inline]
+    pub fn source_name(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.source_name_bytes())
+    }
+
+    /// Priority 0..=200.
+    #[inline]
+    pub fn priority(&self) -> u8 {
+        self.bytes[field::PRIORITY]
+    }
+
+    /// Synchronization universe, 0 = not synchronized.
+    #[inline]
+    pub fn sync_address(&self) -> u16 {
+        be16(self.bytes, field::SYNC_ADDRESS)
+    }
+
+    /// Sequence number.
+    #[inline]
+    pub fn sequence(&self) -> u8 {
+        self.bytes[field::SEQUENCE]
+    }
+
+    /// Options with reserved bits removed.
+    #[inline]
+    pub fn options(&self) -> Options {
+        Options::from_bits(self.bytes[field::OPTIONS])
+    }
+
+    /// The raw options byte including reserved bits (for diagnostics only).
+    #[inline]
+    pub fn options_raw(&self) -> u8 {
+        self.bytes[field::OPTIONS]
+    }
+
+    /// Universe 1..=63999.
+    #[inline]
+    pub fn universe(&self) -> u16 {
+        be16(self.bytes, field::UNIVERSE)
+    }
+
+    /// Start code (0x00 levels, 0xDD per-address priority, ...).
+    #[inline]
+    pub fn start_code(&self) -> u8 {
+        self.bytes[field::START_CODE]
+    }
+
+    /// Slot values after the start code, 0..=512 of them; slot 1 first.
+    #[inline]
+    pub fn slots(&self) -> &'a [u8] {
+        &self.bytes[field::SLOTS..]
+    }
+
+    /// The whole datagram.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl core::fmt::Debug for DataPacket<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DataPacket")
+            .field("cid", &self.cid())
+            .field("source_name", &self.source_name())
+            .field("universe", &self.universe())
+            .field("priority", &self.priority())
+            .field("sync_address", &self.sync_address())
+            .field("sequence", &self.sequence())
+            .field("options", &self.options())
+            .field("start_code", &self.start_code())
+            .field("slot_count", &self.slots().len())
+            .finish()
+    }
+}
+
+/// A validated synchronization packet (root vector 8, framing vector 1).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SyncPacket<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> SyncPacket<'a> {
+    fn validate(b: &'a [u8]) -> Result<Self, DropReason> {
+        if b.len() < SYNC_PACKET_LEN {
+            return Err(DropReason::TruncatedFraming);
+        }
+        if b.len() > SYNC_PACKET_LEN {
+            return Err(DropReason::Oversize);
+        }
+        check_pdu(
+            b,
+            field::FRAMING_FLAGS_LEN,
+            DropReason::BadFramingFlags,
+            DropReason::BadFramingLength,
+        )?;
+        // E1.31 6.3.3.1: a sync packet for address 0 is meaningless ("not synchronized"),
+        // and addresses above 63999 are not universes.
+        if !DATA_UNIVERSES.contains(&be16(b, field::SYNC_SYNC_ADDRESS)) {
+            return Err(DropReason::BadSyncAddress);
+        }
+        Ok(SyncPacket { bytes: b })
+    }
+
+    /// CID of the sending source.
+    #[inline]
+    pub fn cid(&self) -> Cid {
+        cid_of(self.bytes)
+    }
+
+    /// Sequence number of this source's sync stream for [`sync_address`](Self::sync_address).
+    #[inline]
+    pub fn sequence(&self) -> u8 {
+        self.bytes[field::SYNC_SEQUENCE]
+    }
+
+    /// The sync universe 1..=63999.
+    #[inline]
+    pub fn sync_address(&self) -> u16 {
+        be16(self.bytes, field::SYNC_SYNC_ADDRESS)
+    }
+
+    /// Reserved field (sent as 0, ignored).
+    #[inline]
+    pub fn reserved(&self) -> u16 {
+        be16(self.bytes, field::SYNC_RESERVED)
+    }
+
+    /// The whole datagram.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl core::fmt::Debug for SyncPacket<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SyncPacket")
+            .field("cid", &self.cid())
+            .field("sequence", &self.sequence())
+            .field("sync_address", &self.sync_address())
+            .finish()
+    }
+}
+
+/// A validated universe discovery packet (root vector 8, framing vector 2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DiscoveryPacket<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> DiscoveryPacket<'a> {
+    fn validate(b: &'a [u8]) -> Result<Self, DropReason> {
+        if b.len() < field::LIST_FLAGS_LEN.start {
+            return Err(DropReason::TruncatedFraming);
+        }
+        if b.len() < MIN_DISCOVERY_PACKET_LEN {
+            return Err(DropReason::TruncatedUniverseList);
+        }
+        check_pdu(
+            b,
+            field::FRAMING_FLAGS_LEN,
+            DropReason::BadFramingFlags,
+            DropReason::BadFramingLength,
+        )?;
+        check_pdu(
+            b,
+            field::LIST_FLAGS_LEN,
+            DropReason::BadDiscoveryFlags,
+            DropReason::BadDiscoveryLength,
+        )?;
+        if be32(b, field::LIST_VECTOR) != field::VECTOR_UNIVERSE_DISCOVERY_UNIVERSE_LIST {
+            return Err(DropReason::BadDiscoveryVector);
+        }
+        if b[field::PAGE] > b[field::LAST_PAGE] {
+            return Err(DropReason::DiscoveryPageAfterLast);
+        }
+        let list = &b[field::LIST..];
+        if !list.len().is_multiple_of(2) || list.len() / 2 > UNIVERSES_PER_PAGE {
+            return Err(DropReason::BadDiscoveryListLength);
+        }
+        // Non-decreasing rather than strictly ascending: a duplicate entry is harmless and
+        // the reference tool (e131.py) accepts it too.
+        let mut prev = 0u16;
+        for c in list.chunks_exact(2) {
+            let u = u16::from_be_bytes([c[0], c[1]]);
+            if u < prev {
+                return Err(DropReason::DiscoveryListNotAscending);
+            }
+            prev = u;
+        }
+        Ok(DiscoveryPacket { bytes: b })
+    }
+
+    /// CID of the sending source.
+    #[inline]
+    pub fn cid(&self) -> Cid {
+        cid_of(self.bytes)
+    }
+
+    /// Raw source name bytes up to the first NUL.
+    #[inline]
+    pub fn source_name_bytes(&self) -> &'a [u8] {
+        name_bytes(self.bytes, field::DISCOVERY_SOURCE_NAME)
+    }
+
+    /// Source name, invalid UTF-8 replaced.
+    #[inline]
+    pub fn source_name(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.source_name_bytes())
+    }
+
+    /// This page's number, 0-based.
+    #[inline]
+    pub fn page(&self) -> u8 {
+        self.bytes[field::PAGE]
+    }
+
+    /// Number of the source's final page.
+    #[inline]
+    pub fn last_page(&self) -> u8 {
+        self.bytes[field::LAST_PAGE]
+    }
+
+    /// Number of universes on this page (0..=512).
+    #[inline]
+    pub fn universe_count(&self) -> usize {
+        (self.bytes.len() - field::LIST) / 2
+    }
+
+    /// The universes listed on this page, ascending.
+    #[inline]
+    pub fn universes(&self) -> impl Iterator<Item = u16> + 'a {
+        let bytes: &'a [u8] = self.bytes;
+        bytes[field::LIST..]
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+    }
+
+    /// The whole datagram.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl core::fmt::Debug for DiscoveryPacket<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DiscoveryPacket")
+            .field("cid", &self.cid())
+            .field("source_name", &self.source_name())
+            .field("page", &self.page())
+            .field("last_page", &self.last_page())
+            .field("universe_count", &self.universe_count())
+            .finish()
+    }
+}
+
+/// Parses `bytes` and reads every accessor of the result; the body of the fuzz target.
+///
+/// Returns nothing on purpose: its job is to prove that no input makes parsing or any
+/// accessor panic.
+pub fn fuzz_parse(bytes: &[u8]) {
+    let Ok(p) = Packet::parse(bytes) else {
+        return;
+    };
+    let _ = p.cid();
+    match p {
+        Packet::Data(d) => {
+            let _ = (
+                d.source_name(),
+                d.priority(),
+                d.sync_address(),
+                d.sequence(),
+            );
+            let _ = (
+                d.options().bits(),
+                d.universe(),
+                d.start_code(),
+                d.slots().len(),
+            );
+            assert!(d.slots().len() <= MAX_SLOTS);
+            assert!(DATA_UNIVERSES.contains(&d.universe()));
+        }
+        Packet::Sync(s) => {
+            let _ = (s.sequence(), s.sync_address(), s.reserved());
+        }
+        Packet::Discovery(d) => {
+            let _ = (d.source_name(), d.page(), d.last_page());
+            assert_eq!(d.universes().count(), d.universe_count());
+        }
+    }
+}
