@@ -6,6 +6,8 @@
 //!   discovery, termination), driven by caller-supplied instants.
 
 pub mod cid;
+pub mod discovery;
+pub mod receiver;
 pub mod source;
 pub mod wire;
 
