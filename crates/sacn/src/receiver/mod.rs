@@ -27,7 +27,6 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
-use crate::cid::Cid;
 use crate::discovery::DiscoveryTracker;
 use crate::wire::{DATA_UNIVERSES, DataPacket, DiscoveryPacket, Packet, SyncPacket};
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::*;
+use crate::cid::Cid;
 use crate::wire::{DataHeader, Options, write_data, write_discovery, write_sync};
 
 const U: u16 = 1;
