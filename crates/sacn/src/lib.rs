@@ -66,6 +66,8 @@
 //! ```
 
 pub mod cid;
+pub mod discovery;
+pub mod receiver;
 pub mod source;
 pub mod wire;
 

@@ -1,0 +1,843 @@
+//! Scenario tests with a fake clock: every timing rule is checked at its exact edge.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::cid::Cid;
+use crate::wire::{DataHeader, Options, write_data, write_discovery, write_sync};
+
+const U: u16 = 1;
+
+fn cid(n: u8) -> Cid {
+    Cid([n; 16])
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[derive(Clone, Copy)]
+struct Pkt {
+    cid: u8,
+    universe: u16,
+    seq: u8,
+    priority: u8,
+    sync: u16,
+    options: Options,
+    start_code: u8,
+}
+
+fn pkt(cid: u8, seq: u8) -> Pkt {
+    Pkt {
+        cid,
+        universe: U,
+        seq,
+        priority: 100,
+        sync: 0,
+        options: Options::NONE,
+        start_code: 0,
+    }
+}
+
+impl Pkt {
+    fn prio(mut self, p: u8) -> Self {
+        self.priority = p;
+        self
+    }
+    fn sync(mut self, s: u16) -> Self {
+        self.sync = s;
+        self
+    }
+    fn opts(mut self, o: Options) -> Self {
+        self.options = o;
+        self
+    }
+    fn pap(mut self) -> Self {
+        self.start_code = 0xDD;
+        self
+    }
+    fn sc(mut self, sc: u8) -> Self {
+        self.start_code = sc;
+        self
+    }
+    fn uni(mut self, u: u16) -> Self {
+        self.universe = u;
+        self
+    }
+    fn bytes(&self, slots: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0u8; 700];
+        let h = DataHeader {
+            cid: cid(self.cid),
+            source_name: "src",
+            priority: self.priority,
+            sync_address: self.sync,
+            sequence: self.seq,
+            options: self.options,
+            universe: self.universe,
+            start_code: self.start_code,
+        };
+        let n = write_data(&mut buf, &h, slots).expect("valid test packet");
+        buf.truncate(n);
+        buf
+    }
+}
+
+fn sync_bytes(c: u8, seq: u8, addr: u16) -> Vec<u8> {
+    let mut buf = vec![0u8; 64];
+    let n = write_sync(&mut buf, cid(c), seq, addr).expect("sync");
+    buf.truncate(n);
+    buf
+}
+
+/// Sampling and 0xDD wait off: sources merge on their first packet.
+fn immediate() -> ReceiverConfig {
+    ReceiverConfig {
+        sampling_period: Duration::ZERO,
+        pap_wait: Duration::ZERO,
+        ..ReceiverConfig::default()
+    }
+}
+
+struct H {
+    rx: Receiver,
+    t0: Instant,
+}
+
+impl H {
+    fn new(cfg: ReceiverConfig) -> H {
+        let t0 = Instant::now();
+        let mut rx = Receiver::new(cfg);
+        rx.add_universe(t0, U, UniverseConfig::default())
+            .expect("add");
+        H { rx, t0 }
+    }
+    fn at(&self, t: u64) -> Instant {
+        self.t0 + ms(t)
+    }
+    fn send(&mut self, t: u64, p: Pkt, slots: &[u8]) -> Result<Handled, Dropped> {
+        let now = self.at(t);
+        self.rx.handle_datagram(now, &p.bytes(slots))
+    }
+    fn sync(&mut self, t: u64, c: u8, seq: u8, addr: u16) -> Result<Handled, Dropped> {
+        let now = self.at(t);
+        self.rx.handle_datagram(now, &sync_bytes(c, seq, addr))
+    }
+    fn tick(&mut self, t: u64) {
+        let now = self.at(t);
+        self.rx.handle_timeout(now);
+    }
+    fn u(&self) -> &UniverseReceiver {
+        self.rx.universe(U).expect("universe")
+    }
+    fn slots(&self, n: usize) -> Vec<u8> {
+        self.u().slots()[..n].to_vec()
+    }
+    fn events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.rx.poll_event()).collect()
+    }
+    fn changed(&mut self) -> Option<SlotSet> {
+        let (u, set) = self.rx.poll_changed()?;
+        assert_eq!(u, U);
+        Some(set)
+    }
+}
+
+fn data_changed(r: Result<Handled, Dropped>) -> bool {
+    match r {
+        Ok(Handled::Data { changed, .. }) => changed,
+        other => panic!("expected data, got {other:?}"),
+    }
+}
+
+fn discard(r: Result<Handled, Dropped>) -> Discard {
+    r.expect_err("expected a drop")
+        .discard()
+        .expect("well-formed")
+}
+
+#[test]
+fn full_change_set_then_unchanged_packet() {
+    let mut h = H::new(immediate());
+    let all: Vec<u8> = (0..512).map(|i| (i % 251) as u8 + 1).collect();
+    assert!(data_changed(h.send(0, pkt(1, 0), &all)));
+    let set = h.changed().expect("changed");
+    assert_eq!(set.len(), 512);
+    assert_eq!(h.u().slots()[..], all[..]);
+    assert_eq!(h.u().winner(0), Some(cid(1)));
+    assert_eq!(h.u().winner(511), Some(cid(1)));
+    assert!(!data_changed(h.send(20, pkt(1, 1), &all)));
+    assert_eq!(h.changed(), None);
+    let mut one = all.clone();
+    one[300] = 0;
+    assert!(data_changed(h.send(40, pkt(1, 2), &one)));
+    assert_eq!(
+        h.changed().expect("changed").iter().collect::<Vec<_>>(),
+        vec![300]
+    );
+    // A short packet sets only the slots it carries.
+    assert!(data_changed(h.send(60, pkt(1, 3), &[0, 0])));
+    assert_eq!(
+        h.changed().expect("changed").iter().collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert_eq!(h.u().slots()[2], all[2]);
+}
+
+#[test]
+fn source_lost_at_exactly_the_timeout() {
+    for (late, lost) in [(2400u64, false), (2499, false), (2500, true), (2600, true)] {
+        let mut h = H::new(immediate());
+        h.send(0, pkt(1, 0), &[9]).expect("data");
+        h.send(1000, pkt(1, 1), &[9]).expect("data");
+        assert_eq!(
+            h.rx.poll_timeout(),
+            Some(h.at(2500)),
+            "first deadline from creation"
+        );
+        h.tick(2500);
+        assert_eq!(h.u().source_count(), 1, "refreshed at 1000 ms");
+        assert_eq!(h.rx.poll_timeout(), Some(h.at(3500)));
+        h.events();
+        h.tick(1000 + late);
+        assert_eq!(
+            h.u().source_count(),
+            usize::from(!lost),
+            "heard at 1000, checked at +{late}"
+        );
+        let ev = h.events();
+        if lost {
+            assert_eq!(
+                ev,
+                vec![Event::SourceLost {
+                    universe: U,
+                    cid: cid(1)
+                }]
+            );
+            // Hold: the last look stays and nothing is reported as changed.
+            assert_eq!(h.slots(1), vec![9]);
+            assert_eq!(h.u().winner(0), None);
+        } else {
+            assert!(ev.is_empty(), "{ev:?}");
+        }
+    }
+}
+
+#[test]
+fn late_packet_after_loss_is_a_new_source() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 10), &[1]).expect("data");
+    h.events();
+    // No handle_timeout call in between: the datagram path runs the timers itself, and the
+    // sequence restarts (9 would be stale for the old source).
+    h.send(3000, pkt(1, 9), &[2])
+        .expect("accepted as new source");
+    assert_eq!(
+        h.events(),
+        vec![
+            Event::SourceLost {
+                universe: U,
+                cid: cid(1)
+            },
+            Event::SourceAdded {
+                universe: U,
+                cid: cid(1),
+                name: SourceName::from_wire(b"src"),
+                priority: 100
+            },
+        ]
+    );
+    assert_eq!(h.slots(1), vec![2]);
+}
+
+#[test]
+fn termination_ends_source_at_once_without_using_its_data() {
+    let cfg = ReceiverConfig {
+        loss: LossBehavior::Zero,
+        ..immediate()
+    };
+    let mut h = H::new(cfg);
+    h.send(0, pkt(1, 0), &[50, 60]).expect("data");
+    h.send(0, pkt(2, 0).prio(50), &[5, 5]).expect("data");
+    assert_eq!(h.slots(2), vec![50, 60]);
+    h.events();
+    h.changed();
+    let term = Options::NONE.with_stream_terminated(true);
+    assert!(data_changed(h.send(100, pkt(1, 1).opts(term), &[255, 255])));
+    assert_eq!(
+        h.events(),
+        vec![Event::SourceTerminated {
+            universe: U,
+            cid: cid(1)
+        }]
+    );
+    assert_eq!(
+        h.slots(2),
+        vec![5, 5],
+        "lower source takes over; 255 never applied"
+    );
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+    // The two repeats of the termination must not revive the source.
+    assert_eq!(
+        discard(h.send(110, pkt(1, 2).opts(term), &[255])),
+        Discard::Terminated
+    );
+    assert_eq!(
+        discard(h.send(120, pkt(1, 3).opts(term), &[255])),
+        Discard::Terminated
+    );
+    assert_eq!(h.u().source_count(), 1);
+    assert_eq!(h.rx.counters().discarded(Discard::Terminated), 2);
+    // Last source terminated with loss = zero: output drops to 0.
+    assert!(data_changed(h.send(
+        200,
+        pkt(2, 1).prio(50).opts(term),
+        &[5, 5]
+    )));
+    assert_eq!(h.slots(2), vec![0, 0]);
+}
+
+#[test]
+fn lower_priority_takes_over_when_higher_is_lost() {
+    let mut h = H::new(immediate());
+    let mut t = 0;
+    h.send(t, pkt(1, 0).prio(100), &[10, 10]).expect("a");
+    h.send(t, pkt(2, 0).prio(50), &[200, 0]).expect("b");
+    assert_eq!(h.slots(2), vec![10, 10], "priority beats level");
+    assert_eq!(h.u().winner(0), Some(cid(1)));
+    h.changed();
+    // B keeps sending, A stops after t = 0.
+    let mut seq = 1u8;
+    while t < 2400 {
+        t += 200;
+        h.send(t, pkt(2, seq).prio(50), &[200, 0]).expect("b");
+        seq += 1;
+        h.tick(t);
+        assert_eq!(h.slots(2), vec![10, 10], "A still present at {t} ms");
+    }
+    h.tick(2500);
+    assert_eq!(h.slots(2), vec![200, 0]);
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+    assert_eq!(h.u().winner(1), Some(cid(2)));
+    let set = h.changed().expect("takeover changes output");
+    assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 1]);
+}
+
+#[test]
+fn htp_merge_of_two_sources() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[10, 200, 0, 7]).expect("a");
+    h.send(0, pkt(2, 0), &[50, 100, 0, 7]).expect("b");
+    assert_eq!(h.slots(4), vec![50, 200, 0, 7]);
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+    assert_eq!(h.u().winner(1), Some(cid(1)));
+    // A raises slot 0 above B; B's level no longer matters.
+    h.send(20, pkt(1, 1), &[60, 200, 0, 7]).expect("a");
+    assert_eq!(h.slots(2), vec![60, 200]);
+    assert_eq!(h.u().winner(0), Some(cid(1)));
+}
+
+#[test]
+fn ltp_newest_source_wins_among_top_priority() {
+    let cfg = ReceiverConfig {
+        merge: MergeMode::Ltp,
+        ..immediate()
+    };
+    let mut h = H::new(cfg);
+    h.send(0, pkt(1, 0), &[10, 200]).expect("a");
+    h.send(10, pkt(2, 0), &[50, 100]).expect("b");
+    assert_eq!(h.slots(2), vec![50, 100], "B arrived last");
+    h.send(20, pkt(1, 1), &[10, 200]).expect("a");
+    assert_eq!(h.slots(2), vec![10, 200], "A arrived last");
+    assert_eq!(h.u().winner(1), Some(cid(1)));
+    // A newer source at lower priority does not win.
+    h.send(30, pkt(3, 0).prio(50), &[99, 99]).expect("c");
+    assert_eq!(h.slots(2), vec![10, 200]);
+}
+
+#[test]
+fn per_address_priority_picks_winner_per_slot_and_falls_back() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[100, 100, 100]).expect("a levels");
+    h.send(0, pkt(2, 0), &[50, 50, 50]).expect("b levels");
+    h.send(0, pkt(2, 1).pap(), &[0, 150, 50]).expect("b 0xDD");
+    // Slot 0: B does not drive. Slot 1: 150 > 100. Slot 2: 50 < 100.
+    assert_eq!(h.slots(4), vec![100, 50, 100, 0]);
+    assert_eq!(h.u().winner(1), Some(cid(2)));
+    assert_eq!(h.u().winner(0), Some(cid(1)));
+    assert_eq!(
+        h.u().winner(3),
+        Some(cid(1)),
+        "missing trailing 0xDD values are 0"
+    );
+    assert!(h.u().source(cid(2)).expect("b").per_address_priority);
+    h.events();
+    // Levels continue, 0xDD stops: fallback to packet priority (HTP at 100) at exactly 2.5 s.
+    for (seq, t) in (2u8..).zip((200..=2400).step_by(200)) {
+        h.send(t, pkt(1, seq), &[100, 100, 100]).expect("a");
+        h.send(t, pkt(2, seq), &[50, 50, 50]).expect("b");
+        h.tick(t);
+    }
+    assert_eq!(
+        h.slots(3),
+        vec![100, 50, 100],
+        "0xDD still in force at 2.4 s"
+    );
+    h.tick(2500);
+    assert_eq!(h.slots(3), vec![100, 100, 100]);
+    assert_eq!(h.u().winner(1), Some(cid(1)));
+    assert_eq!(
+        h.events(),
+        vec![Event::PerAddressPriorityLost {
+            universe: U,
+            cid: cid(2)
+        }]
+    );
+    assert_eq!(h.u().source_count(), 2);
+}
+
+#[test]
+fn per_address_priority_is_never_applied_as_levels() {
+    let mut h = H::new(immediate());
+    assert!(!data_changed(h.send(0, pkt(1, 0).pap(), &[200; 512])));
+    assert_eq!(h.slots(512), vec![0; 512]);
+    assert_eq!(h.changed(), None);
+    h.send(10, pkt(1, 1), &[1, 2, 3]).expect("levels");
+    assert_eq!(h.slots(4), vec![1, 2, 3, 0]);
+    h.send(20, pkt(1, 2).pap(), &[199; 512]).expect("pap");
+    assert_eq!(h.slots(4), vec![1, 2, 3, 0]);
+}
+
+#[test]
+fn other_start_codes_are_counted_not_merged() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[1]).expect("levels");
+    assert_eq!(
+        discard(h.send(10, pkt(1, 1).sc(0x17), &[99])),
+        Discard::UnsupportedStartCode
+    );
+    assert_eq!(
+        discard(h.send(10, pkt(1, 2).sc(0xCC), &[99])),
+        Discard::UnsupportedStartCode
+    );
+    assert_eq!(h.slots(1), vec![1]);
+    assert_eq!(h.rx.counters().discarded(Discard::UnsupportedStartCode), 2);
+}
+
+#[test]
+fn sampling_period_withholds_output_then_emits_the_merge() {
+    let mut h = H::new(ReceiverConfig::default());
+    assert_eq!(h.rx.poll_timeout(), Some(h.at(1500)));
+    assert!(!data_changed(h.send(100, pkt(1, 0).prio(50), &[50, 50])));
+    assert!(!data_changed(h.send(500, pkt(2, 0).prio(100), &[100])));
+    assert!(h.u().is_sampling());
+    assert_eq!(h.slots(2), vec![0, 0]);
+    assert_eq!(h.changed(), None);
+    h.tick(1499);
+    assert!(h.u().is_sampling());
+    assert_eq!(h.slots(2), vec![0, 0]);
+    h.tick(1500);
+    assert!(!h.u().is_sampling());
+    // The higher source heard during sampling wins at once: no flash of the lower one.
+    assert_eq!(h.slots(2), vec![100, 0]);
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+    assert_eq!(
+        h.changed().expect("changed").iter().collect::<Vec<_>>(),
+        vec![0]
+    );
+    assert!(h.events().contains(&Event::SamplingEnded { universe: U }));
+}
+
+#[test]
+fn new_source_after_sampling_waits_for_per_address_priority() {
+    // Variant 1: the 0xDD packet arrives during the wait and releases the stored levels at once.
+    let mut h = H::new(ReceiverConfig::default());
+    h.send(0, pkt(1, 0), &[10]).expect("a");
+    h.tick(1500);
+    assert_eq!(h.slots(1), vec![10]);
+    assert!(!data_changed(h.send(2000, pkt(2, 0), &[255])));
+    assert!(h.u().source(cid(2)).expect("b").waiting_for_priority);
+    assert_eq!(h.slots(1), vec![10]);
+    h.send(1900, pkt(1, 1), &[10]).expect("a keeps sending");
+    assert!(data_changed(h.send(2400, pkt(2, 1).pap(), &[100])));
+    assert_eq!(h.slots(1), vec![255]);
+
+    // Variant 2: no 0xDD; levels merge when the 1.5 s wait ends, not before.
+    let mut h = H::new(ReceiverConfig::default());
+    h.send(0, pkt(1, 0), &[10]).expect("a");
+    h.tick(1500);
+    h.send(2000, pkt(1, 1), &[10]).expect("a");
+    h.send(2000, pkt(2, 0), &[255]).expect("b");
+    h.send(3000, pkt(1, 2), &[10]).expect("a");
+    h.send(3000, pkt(2, 1), &[255]).expect("b");
+    h.tick(3499);
+    assert_eq!(h.slots(1), vec![10]);
+    h.changed();
+    h.tick(3500);
+    assert_eq!(h.slots(1), vec![255]);
+    assert!(h.changed().is_some());
+    assert!(!h.u().source(cid(2)).expect("b").waiting_for_priority);
+}
+
+#[test]
+fn sync_holds_until_sync_packet_and_not_before_first_sync() {
+    let mut h = H::new(immediate());
+    // No sync packet seen yet for (cid 1, 7): data applies on arrival (E1.31 6.2.4.1).
+    assert!(data_changed(h.send(0, pkt(1, 0).sync(7), &[1])));
+    assert!(h.events().contains(&Event::SyncAddressSeen {
+        universe: U,
+        cid: cid(1),
+        sync_address: 7
+    }));
+    assert_eq!(
+        h.sync(10, 1, 0, 7),
+        Ok(Handled::Sync {
+            address: 7,
+            changed_universes: 0
+        })
+    );
+    assert_eq!(
+        h.send(20, pkt(1, 1).sync(7), &[2]),
+        Ok(Handled::Held { universe: U })
+    );
+    assert_eq!(
+        h.send(25, pkt(1, 2).sync(7), &[3]),
+        Ok(Handled::Held { universe: U })
+    );
+    assert_eq!(h.slots(1), vec![1]);
+    // A sync packet from another CID releases nothing.
+    assert_eq!(
+        h.sync(30, 2, 0, 7),
+        Ok(Handled::Sync {
+            address: 7,
+            changed_universes: 0
+        })
+    );
+    assert_eq!(h.slots(1), vec![1]);
+    assert_eq!(
+        h.sync(40, 1, 1, 7),
+        Ok(Handled::Sync {
+            address: 7,
+            changed_universes: 1
+        })
+    );
+    assert_eq!(h.slots(1), vec![3], "the newest held data applies");
+    // Out-of-sequence sync packets are dropped.
+    assert_eq!(discard(h.sync(50, 1, 1, 7)), Discard::OutOfSequence);
+}
+
+#[test]
+fn sync_spans_universes() {
+    let mut h = H::new(immediate());
+    let now = h.at(0);
+    h.rx.add_universe(now, 2, UniverseConfig::default())
+        .expect("add");
+    h.sync(0, 1, 0, 9).expect("sync");
+    assert_eq!(
+        h.send(10, pkt(1, 0).sync(9), &[4]),
+        Ok(Handled::Held { universe: U })
+    );
+    assert_eq!(
+        h.send(10, pkt(1, 0).sync(9).uni(2), &[5]),
+        Ok(Handled::Held { universe: 2 })
+    );
+    assert_eq!(
+        h.sync(20, 1, 1, 9),
+        Ok(Handled::Sync {
+            address: 9,
+            changed_universes: 2
+        })
+    );
+    assert_eq!(h.rx.universe(1).expect("u1").slots()[0], 4);
+    assert_eq!(h.rx.universe(2).expect("u2").slots()[0], 5);
+}
+
+#[test]
+fn force_synchronization_on_sync_loss() {
+    // E1.31-2018 6.2.6: bit set = may revert to applying on arrival; clear = keep holding.
+    for force in [true, false] {
+        let mut h = H::new(immediate());
+        let opts = Options::NONE.with_force_synchronization(force);
+        h.sync(0, 1, 0, 7).expect("sync");
+        assert_eq!(
+            h.send(10, pkt(1, 0).sync(7).opts(opts), &[1]),
+            Ok(Handled::Held { universe: U })
+        );
+        h.sync(20, 1, 1, 7).expect("sync");
+        assert_eq!(h.slots(1), vec![1]);
+        // Sync stops. 2.4 s later the stream still counts as alive.
+        assert_eq!(
+            h.send(2420, pkt(1, 1).sync(7).opts(opts), &[2]),
+            Ok(Handled::Held { universe: U })
+        );
+        // At 2.5 s after the last sync packet it is lost.
+        let r = h.send(2520, pkt(1, 2).sync(7).opts(opts), &[3]);
+        if force {
+            assert!(data_changed(r));
+            assert_eq!(h.slots(1), vec![3]);
+        } else {
+            assert_eq!(r, Ok(Handled::Held { universe: U }));
+            assert_eq!(h.slots(1), vec![1], "keeps the last synchronized look");
+            // Sync resumes: the newest held data applies.
+            assert_eq!(
+                h.sync(3000, 1, 2, 7),
+                Ok(Handled::Sync {
+                    address: 7,
+                    changed_universes: 1
+                })
+            );
+            assert_eq!(h.slots(1), vec![3]);
+        }
+    }
+}
+
+#[test]
+fn unsynchronized_packet_discards_held_data() {
+    let mut h = H::new(immediate());
+    h.sync(0, 1, 0, 7).expect("sync");
+    assert_eq!(
+        h.send(10, pkt(1, 0).sync(7), &[1]),
+        Ok(Handled::Held { universe: U })
+    );
+    assert!(data_changed(h.send(20, pkt(1, 1), &[2])));
+    assert_eq!(
+        h.sync(30, 1, 1, 7),
+        Ok(Handled::Sync {
+            address: 7,
+            changed_universes: 0
+        })
+    );
+    assert_eq!(h.slots(1), vec![2]);
+}
+
+#[test]
+fn filters_and_preview() {
+    let cfg = ReceiverConfig {
+        own_cid: Some(cid(9)),
+        ..immediate()
+    };
+    let t0 = Instant::now();
+    let mut rx = Receiver::new(cfg);
+    rx.add_universe(t0, 1, UniverseConfig::default())
+        .expect("add");
+    rx.add_universe(t0, 2, UniverseConfig { from: Some(cid(1)) })
+        .expect("add");
+    let d = |r: Result<Handled, Dropped>| r.expect_err("drop").discard().expect("discard");
+    assert_eq!(
+        d(rx.handle_datagram(t0, &pkt(9, 0).bytes(&[1]))),
+        Discard::OwnCid
+    );
+    assert_eq!(
+        d(rx.handle_datagram(t0, &pkt(2, 0).uni(2).bytes(&[1]))),
+        Discard::FilteredCid
+    );
+    assert!(
+        rx.handle_datagram(t0, &pkt(1, 0).uni(2).bytes(&[1]))
+            .is_ok()
+    );
+    assert_eq!(
+        d(rx.handle_datagram(t0, &pkt(1, 0).uni(3).bytes(&[1]))),
+        Discard::UnknownUniverse
+    );
+    let prev = Options::NONE.with_preview(true);
+    assert_eq!(
+        d(rx.handle_datagram(t0, &pkt(1, 0).opts(prev).bytes(&[1]))),
+        Discard::Preview
+    );
+    assert_eq!(rx.universe(1).expect("u1").slots()[0], 0);
+    assert_eq!(rx.universe(2).expect("u2").slots()[0], 1);
+    let drop = rx.handle_datagram(t0, &[0u8; 10]).expect_err("malformed");
+    assert!(matches!(drop.cause, DropCause::Malformed(_)));
+    let c = rx.counters();
+    for r in [
+        Discard::OwnCid,
+        Discard::FilteredCid,
+        Discard::UnknownUniverse,
+        Discard::Preview,
+    ] {
+        assert_eq!(c.discarded(r), 1, "{r:?}");
+    }
+    assert_eq!(c.malformed_total(), 1);
+    assert_eq!(c.data, 1);
+
+    // Previews accepted by option.
+    let cfg = ReceiverConfig {
+        accept_preview: true,
+        ..immediate()
+    };
+    let mut rx = Receiver::new(cfg);
+    rx.add_universe(t0, 1, UniverseConfig::default())
+        .expect("add");
+    assert!(
+        rx.handle_datagram(t0, &pkt(1, 0).opts(prev).bytes(&[7]))
+            .is_ok()
+    );
+    assert_eq!(rx.universe(1).expect("u1").slots()[0], 7);
+}
+
+#[test]
+fn flood_of_new_cids_is_bounded() {
+    let cfg = ReceiverConfig {
+        max_sources_per_universe: 4,
+        ..immediate()
+    };
+    let mut h = H::new(cfg);
+    for n in 0..1000u32 {
+        let mut p = pkt(0, 0);
+        let c = Cid(n.to_be_bytes().repeat(4).try_into().expect("16 bytes"));
+        let mut bytes = p.bytes(&[1]);
+        bytes[22..38].copy_from_slice(&c.0);
+        p.seq = 0;
+        let _ = h.rx.handle_datagram(h.at(0), &bytes);
+    }
+    assert_eq!(h.u().source_count(), 4);
+    assert_eq!(h.u().source_capacity(), 4);
+    assert_eq!(h.rx.counters().discarded(Discard::TooManySources), 996);
+    let limit = h
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::SourceLimitExceeded { .. }))
+        .count();
+    assert_eq!(limit, 1, "reported once");
+}
+
+#[test]
+fn discovery_through_the_receiver() {
+    let mut h = H::new(immediate());
+    let all: Vec<u16> = (1..=1000).collect();
+    let mut buf = vec![0u8; 1200];
+    for (page, chunk) in all.chunks(512).enumerate() {
+        let n = write_discovery(&mut buf, cid(3), "desk", page as u8, 1, chunk).expect("page");
+        let r = h.rx.handle_datagram(h.at(0), &buf[..n]).expect("page");
+        assert_eq!(
+            r,
+            Handled::Discovery {
+                cid: cid(3),
+                complete: page == 1
+            }
+        );
+    }
+    assert_eq!(
+        h.rx.discovery().get(cid(3)).expect("known").universes,
+        &all[..]
+    );
+    assert!(
+        h.events()
+            .contains(&Event::DiscoveryUpdated { cid: cid(3) })
+    );
+    h.tick(24_999);
+    assert_eq!(h.rx.discovery().len(), 1);
+    h.tick(25_000);
+    assert_eq!(h.rx.discovery().len(), 0);
+    assert!(
+        h.events()
+            .contains(&Event::DiscoveryExpired { cid: cid(3) })
+    );
+}
+
+#[test]
+fn many_universes_share_one_deadline_heap() {
+    let t0 = Instant::now();
+    let mut rx = Receiver::new(ReceiverConfig::default());
+    for u in 1..=1000u16 {
+        rx.add_universe(t0, u, UniverseConfig::default())
+            .expect("add");
+    }
+    assert_eq!(
+        rx.add_universe(t0, 5, UniverseConfig::default()),
+        Err(ReceiverError::AlreadyListening(5))
+    );
+    assert_eq!(
+        rx.add_universe(t0, 0, UniverseConfig::default()),
+        Err(ReceiverError::InvalidUniverse(0))
+    );
+    assert_eq!(rx.poll_timeout(), Some(t0 + SAMPLING_PERIOD));
+    for u in 1..=1000u16 {
+        rx.handle_datagram(t0 + ms(10), &pkt(1, 0).uni(u).bytes(&[u as u8]))
+            .expect("data");
+    }
+    rx.handle_timeout(t0 + SAMPLING_PERIOD);
+    let mut n = 0;
+    while let Some((u, set)) = rx.poll_changed() {
+        n += 1;
+        assert_eq!(set.contains(0), u as u8 != 0);
+    }
+    assert_eq!(n, 1000 - 3, "universes whose low byte is 0 did not change");
+    assert_eq!(
+        rx.poll_timeout(),
+        Some(t0 + ms(10) + NETWORK_DATA_LOSS_TIMEOUT)
+    );
+    assert!(rx.remove_universe(500));
+    assert!(rx.universe(500).is_none());
+    rx.handle_timeout(t0 + ms(2510));
+    assert_eq!(rx.universe(1).expect("u1").source_count(), 0);
+    assert_eq!(rx.poll_timeout(), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Acceptance through a whole universe follows the standalone window rule.
+    #[test]
+    fn universe_sequence_matches_model(seqs in proptest::collection::vec(any::<u8>(), 1..100)) {
+        let mut h = H::new(immediate());
+        let mut last: Option<u8> = None;
+        for (k, s) in seqs.into_iter().enumerate() {
+            let r = h.send(k as u64, pkt(1, s), &[s]);
+            let expect = last.is_none_or(|l| sequence_accepts(l, s));
+            match r {
+                Ok(_) => {
+                    prop_assert!(expect);
+                    last = Some(s);
+                    prop_assert_eq!(h.u().slots()[0], s);
+                }
+                Err(d) => {
+                    prop_assert!(!expect);
+                    prop_assert_eq!(d.discard(), Some(Discard::OutOfSequence));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_entry_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        fuzz_receiver(&data);
+    }
+
+    #[test]
+    fn arbitrary_datagrams_and_times_never_panic(
+        steps in proptest::collection::vec((0u64..5000, proptest::collection::vec(any::<u8>(), 0..700)), 0..40),
+    ) {
+        let t0 = Instant::now();
+        let mut rx = Receiver::new(ReceiverConfig::default());
+        rx.add_universe(t0, 1, UniverseConfig::default()).expect("add");
+        let mut now = t0;
+        for (dt, bytes) in steps {
+            now += ms(dt);
+            let _ = rx.handle_datagram(now, &bytes);
+            rx.handle_timeout(now);
+            while rx.poll_event().is_some() {}
+            while rx.poll_changed().is_some() {}
+        }
+    }
+
+    /// HTP output equals a per-slot reference merge for random sources (no 0xDD).
+    #[test]
+    fn htp_matches_reference(
+        srcs in proptest::collection::vec((0u8..3, proptest::collection::vec(any::<u8>(), 8)), 1..5),
+    ) {
+        let mut h = H::new(immediate());
+        let mut expect = [0u8; 8];
+        let top = srcs.iter().map(|s| s.0).max().unwrap_or(0);
+        for (k, (prio, levels)) in srcs.iter().enumerate() {
+            h.send(0, pkt(k as u8 + 1, 0).prio(100 + *prio), levels).expect("data");
+            if *prio == top {
+                for (e, l) in expect.iter_mut().zip(levels) {
+                    *e = (*e).max(*l);
+                }
+            }
+        }
+        prop_assert_eq!(h.slots(8), expect.to_vec());
+    }
+}

@@ -1,0 +1,734 @@
+//! One universe: per-source state, the 0xDD and sampling rules, synchronization hold, and the
+//! merge into one 512-slot output with a change set.
+//!
+//! # Design choices
+//!
+//! * **Sampling period** (ETC): for `sampling_period` after the universe is created no merged
+//!   output is produced; every source heard meanwhile counts at once (no 0xDD wait), and when the
+//!   period ends the merge of everything heard is output in one step.
+//! * **Waiting for 0xDD** (ETC per-address-priority rule 13): a source that appears after the
+//!   sampling period with a levels packet first has its levels stored but not merged until its
+//!   first 0xDD packet arrives or `pap_wait` passes, whichever is first. ETC's receiver drops the
+//!   levels received during the wait and merges only the next levels packet after the 0xDD one;
+//!   here the stored levels are merged as soon as the 0xDD arrives (or the wait times out, without
+//!   waiting for another packet), which reaches the same final state one packet earlier. A source
+//!   whose first packet is 0xDD merges from its first levels packet.
+//! * **Per-address priority** keys: universe priority `p` ranks as `p + 1`, a 0xDD value `v > 0`
+//!   as `min(v, 200) + 1`, and 0xDD value 0 means "does not drive this slot" (so universe priority
+//!   0 still drives, as in ETC's merger). Missing trailing 0xDD values are 0. 0xDD data never
+//!   touches levels. 0xDD unseen for `pap_timeout` while levels continue: back to packet priority.
+//! * **Loss**: only levels packets refresh a source (ETC rule 15); creation starts the timer.
+//!   Heard at `t` means lost at exactly `t + source_timeout`.
+//! * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
+//!   source's previous values (0 initially).
+//! * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
+//!   newer held data and applied by the matching sync packet; a levels packet without sync address
+//!   discards held data.
+
+use std::time::{Duration, Instant};
+
+use crate::cid::Cid;
+use crate::wire::{
+    DataPacket, MAX_PRIORITY, MAX_SLOTS, START_CODE_LEVELS, START_CODE_PER_ADDRESS_PRIORITY,
+};
+
+use super::config::{
+    LossBehavior, MAX_SOURCES_PER_UNIVERSE, MergeMode, ReceiverConfig, UniverseConfig,
+};
+use super::name::SourceName;
+use super::outcome::{Discard, Event, EventQueue};
+use super::sequence::SequenceTracker;
+use super::slot_set::{SlotSet, copy_and_diff, copy_and_diff2};
+
+/// Owner byte of a slot no source drives.
+const NO_OWNER: u8 = u8::MAX;
+
+/// State of the sync stream a data packet names, as the caller (normally
+/// [`Receiver`](super::Receiver)) knows it from sync packets of the same CID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// No sync packet for this (CID, sync address) seen: E1.31 6.2.4.1 says not to synchronize
+    /// before the first one, so the data applies on arrival.
+    NotSynchronized,
+    /// Sync packets are arriving: hold the data until the next one.
+    Active,
+    /// Sync packets stopped for the sync timeout. E1.31-2018 6.2.6: with Force_Synchronization
+    /// 0 the receiver "shall not update with any new packets until synchronization resumes"
+    /// (keep holding); with 1 it may revert to applying data on arrival.
+    Lost,
+}
+
+/// What a data packet did to the universe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniverseOutcome {
+    /// Taken in; `changed`: the merged output changed.
+    Applied {
+        /// Merged output changed.
+        changed: bool,
+    },
+    /// Levels held for synchronization.
+    Held,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pap {
+    /// Packet priority applies to every slot.
+    Off,
+    /// New source after sampling: levels wait for 0xDD until `until`.
+    Waiting { until: Instant },
+    /// 0xDD keys apply; falls back at `expires`.
+    Active { expires: Instant },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    sync_address: u16,
+    priority: u8,
+    len: u16,
+}
+
+#[derive(Clone)]
+struct Source {
+    in_use: bool,
+    cid: Cid,
+    name: SourceName,
+    priority: u8,
+    seq: SequenceTracker,
+    last_levels: Instant,
+    has_levels: bool,
+    pap: Pap,
+    /// Arrival order of the last applied levels packet (LTP).
+    stamp: u64,
+    sync_address: u16,
+    held: Option<Held>,
+    levels: [u8; MAX_SLOTS],
+    pap_keys: [u8; MAX_SLOTS],
+    held_levels: [u8; MAX_SLOTS],
+}
+
+impl Source {
+    #[inline]
+    fn eligible(&self) -> bool {
+        self.in_use && self.has_levels && !matches!(self.pap, Pap::Waiting { .. })
+    }
+}
+
+/// Read-only view of one tracked source.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceView<'a> {
+    /// CID.
+    pub cid: Cid,
+    /// Name from its first packet.
+    pub name: &'a str,
+    /// Packet priority of its last applied levels packet (or first packet).
+    pub priority: u8,
+    /// Per-address priorities (0xDD) are in force for it.
+    pub per_address_priority: bool,
+    /// Its levels still wait for a 0xDD packet (new source after sampling).
+    pub waiting_for_priority: bool,
+    /// It has levels held for synchronization.
+    pub holding: bool,
+    /// When its last levels packet arrived (creation time before that).
+    pub last_heard: Instant,
+    /// Its current levels (only the slots it sent are meaningful).
+    pub levels: &'a [u8; MAX_SLOTS],
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    merge: MergeMode,
+    loss: LossBehavior,
+    accept_preview: bool,
+    own_cid: Option<Cid>,
+    from: Option<Cid>,
+    source_timeout: Duration,
+    pap_wait: Duration,
+    pap_timeout: Duration,
+    max_sources: usize,
+}
+
+/// Receive state of one universe. See the [module docs](self) for the rules it applies.
+#[derive(Clone)]
+pub struct UniverseReceiver {
+    universe: u16,
+    set: Settings,
+    sources: Vec<Source>,
+    active: usize,
+    sampling_until: Option<Instant>,
+    merged: [u8; MAX_SLOTS],
+    owners: [u8; MAX_SLOTS],
+    changes: SlotSet,
+    /// Single eligible source without 0xDD: `merged` mirrors its levels, owners all point to it.
+    fast: Option<u8>,
+    next_stamp: u64,
+    limit_reported: bool,
+    /// Earliest timer created since the owner last asked (see `take_new_deadline`).
+    new_deadline: Option<Instant>,
+}
+
+fn after(t: Instant, d: Duration) -> Option<Instant> {
+    t.checked_add(d)
+}
+
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl UniverseReceiver {
+    /// Starts listening on `universe` at `now`; the sampling period begins.
+    pub fn new(universe: u16, now: Instant, config: &ReceiverConfig, ucfg: UniverseConfig) -> Self {
+        let sampling_until = if config.sampling_period.is_zero() {
+            None
+        } else {
+            after(now, config.sampling_period)
+        };
+        UniverseReceiver {
+            universe,
+            set: Settings {
+                merge: config.merge,
+                loss: config.loss,
+                accept_preview: config.accept_preview,
+                own_cid: config.own_cid,
+                from: ucfg.from,
+                source_timeout: config.source_timeout,
+                pap_wait: config.pap_wait,
+                pap_timeout: config.pap_timeout,
+                max_sources: config
+                    .max_sources_per_universe
+                    .clamp(1, MAX_SOURCES_PER_UNIVERSE),
+            },
+            sources: Vec::new(),
+            active: 0,
+            sampling_until,
+            merged: [0; MAX_SLOTS],
+            owners: [NO_OWNER; MAX_SLOTS],
+            changes: SlotSet::EMPTY,
+            fast: None,
+            next_stamp: 0,
+            limit_reported: false,
+            new_deadline: sampling_until,
+        }
+    }
+
+    /// Universe number.
+    pub fn universe(&self) -> u16 {
+        self.universe
+    }
+
+    /// Merged output; index 0 is DMX slot 1. All zero until the sampling period ends.
+    #[inline]
+    pub fn slots(&self) -> &[u8; MAX_SLOTS] {
+        &self.merged
+    }
+
+    /// Slots whose merged value changed since the last [`take_changes`](Self::take_changes).
+    #[inline]
+    pub fn changes(&self) -> &SlotSet {
+        &self.changes
+    }
+
+    /// Returns and clears the accumulated change set.
+    #[inline]
+    pub fn take_changes(&mut self) -> SlotSet {
+        core::mem::take(&mut self.changes)
+    }
+
+    /// Whether the sampling period is still running.
+    pub fn is_sampling(&self) -> bool {
+        self.sampling_until.is_some()
+    }
+
+    /// Number of tracked sources.
+    pub fn source_count(&self) -> usize {
+        self.active
+    }
+
+    /// CID of the source that drives slot index `i` (0-based), if any.
+    pub fn winner(&self, i: usize) -> Option<Cid> {
+        let o = *self.owners.get(i)?;
+        if o == NO_OWNER {
+            return None;
+        }
+        self.sources
+            .get(usize::from(o))
+            .filter(|s| s.in_use)
+            .map(|s| s.cid)
+    }
+
+    /// Tracked sources.
+    pub fn sources(&self) -> impl Iterator<Item = SourceView<'_>> {
+        self.sources
+            .iter()
+            .filter(|s| s.in_use)
+            .map(|s| SourceView {
+                cid: s.cid,
+                name: s.name.as_str(),
+                priority: s.priority,
+                per_address_priority: matches!(s.pap, Pap::Active { .. }),
+                waiting_for_priority: matches!(s.pap, Pap::Waiting { .. }),
+                holding: s.held.is_some(),
+                last_heard: s.last_levels,
+                levels: &s.levels,
+            })
+    }
+
+    /// The source with `cid`, if tracked.
+    pub fn source(&self, cid: Cid) -> Option<SourceView<'_>> {
+        self.sources().find(|s| s.cid == cid)
+    }
+
+    /// Source table entries allocated (free ones are reused): bounded by the source limit.
+    pub fn source_capacity(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Whether any source holds data for synchronization.
+    pub fn holds_sync_data(&self) -> bool {
+        self.sources.iter().any(|s| s.in_use && s.held.is_some())
+    }
+
+    #[inline]
+    fn find(&self, cid: Cid) -> Option<usize> {
+        self.sources.iter().position(|s| s.in_use && s.cid == cid)
+    }
+
+    fn note_deadline(&mut self, t: Option<Instant>) {
+        self.new_deadline = min_opt(self.new_deadline, t);
+    }
+
+    /// The earliest timer created since the last call. Timers only ever move later on their own
+    /// (a refreshed loss timer), so an owner that schedules these and re-reads
+    /// [`next_deadline`](Self::next_deadline) after each [`handle_timeout`](Self::handle_timeout)
+    /// never misses one, without scanning the sources per packet.
+    pub fn take_new_deadline(&mut self) -> Option<Instant> {
+        self.new_deadline.take()
+    }
+
+    /// Earliest instant at which [`handle_timeout`](Self::handle_timeout) has work (O(sources)).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d = self.sampling_until;
+        for s in self.sources.iter().filter(|s| s.in_use) {
+            d = min_opt(d, after(s.last_levels, self.set.source_timeout));
+            d = min_opt(
+                d,
+                match s.pap {
+                    Pap::Off => None,
+                    Pap::Waiting { until } => Some(until),
+                    Pap::Active { expires } => Some(expires),
+                },
+            );
+        }
+        d
+    }
+
+    /// Takes in one data packet of this universe (the caller has checked the universe number).
+    ///
+    /// `sync` is the state of the (CID, sync address) stream the packet names; it is ignored
+    /// when the sync address is 0.
+    pub fn handle_data(
+        &mut self,
+        now: Instant,
+        pkt: &DataPacket<'_>,
+        sync: SyncStatus,
+        events: &mut EventQueue,
+    ) -> Result<UniverseOutcome, Discard> {
+        let cid = pkt.cid();
+        if self.set.own_cid == Some(cid) {
+            return Err(Discard::OwnCid);
+        }
+        if self.set.from.is_some_and(|f| f != cid) {
+            return Err(Discard::FilteredCid);
+        }
+        let start_code = pkt.start_code();
+        if start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY {
+            return Err(Discard::UnsupportedStartCode);
+        }
+        let opts = pkt.options();
+        if opts.preview() && !self.set.accept_preview {
+            return Err(Discard::Preview);
+        }
+        let i = match self.find(cid) {
+            Some(i) => {
+                if !self.sources[i].seq.accept(pkt.sequence()) {
+                    return Err(Discard::OutOfSequence);
+                }
+                i
+            }
+            None => {
+                if opts.stream_terminated() {
+                    return Err(Discard::Terminated);
+                }
+                if self.active >= self.set.max_sources {
+                    if !self.limit_reported {
+                        self.limit_reported = true;
+                        events.push(Event::SourceLimitExceeded {
+                            universe: self.universe,
+                        });
+                    }
+                    return Err(Discard::TooManySources);
+                }
+                self.add_source(now, pkt, events)
+            }
+        };
+        if opts.stream_terminated() {
+            self.remove_source(i);
+            events.push(Event::SourceTerminated {
+                universe: self.universe,
+                cid,
+            });
+            let changed = !self.is_sampling() && self.full_merge();
+            return Ok(UniverseOutcome::Applied { changed });
+        }
+        if start_code == START_CODE_PER_ADDRESS_PRIORITY {
+            let changed = self.apply_pap(now, i, pkt.slots());
+            return Ok(UniverseOutcome::Applied { changed });
+        }
+
+        let src = &mut self.sources[i];
+        src.last_levels = now;
+        let sync_address = pkt.sync_address();
+        if sync_address != src.sync_address {
+            src.sync_address = sync_address;
+            if sync_address != 0 {
+                events.push(Event::SyncAddressSeen {
+                    universe: self.universe,
+                    cid,
+                    sync_address,
+                });
+            }
+        }
+        if sync_address != 0 {
+            let hold = match sync {
+                SyncStatus::NotSynchronized => false,
+                SyncStatus::Active => true,
+                SyncStatus::Lost => !opts.force_synchronization(),
+            };
+            if hold {
+                let slots = pkt.slots();
+                let n = slots.len().min(MAX_SLOTS);
+                src.held_levels[..n].copy_from_slice(&slots[..n]);
+                src.held = Some(Held {
+                    sync_address,
+                    priority: pkt.priority(),
+                    // n ≤ 512 fits.
+                    len: n as u16,
+                });
+                return Ok(UniverseOutcome::Held);
+            }
+        }
+        src.held = None;
+        let changed = self.apply_levels(i, pkt.priority(), pkt.slots());
+        Ok(UniverseOutcome::Applied { changed })
+    }
+
+    /// Applies the data `cid` holds for `sync_address`; returns whether the output changed.
+    pub fn release_sync(&mut self, cid: Cid, sync_address: u16) -> bool {
+        let Some(i) = self.find(cid) else {
+            return false;
+        };
+        let Some(h) = self.sources[i].held else {
+            return false;
+        };
+        if h.sync_address != sync_address {
+            return false;
+        }
+        self.sources[i].held = None;
+        let n = usize::from(h.len).min(MAX_SLOTS);
+        let mut tmp = [0u8; MAX_SLOTS];
+        tmp[..n].copy_from_slice(&self.sources[i].held_levels[..n]);
+        self.apply_levels(i, h.priority, &tmp[..n])
+    }
+
+    /// Runs every timer due at `now` (sampling end, source loss, 0xDD wait and loss); returns
+    /// whether the merged output changed.
+    pub fn handle_timeout(&mut self, now: Instant, events: &mut EventQueue) -> bool {
+        let mut remerge = false;
+        if self.sampling_until.is_some_and(|t| now >= t) {
+            self.sampling_until = None;
+            events.push(Event::SamplingEnded {
+                universe: self.universe,
+            });
+            remerge = true;
+        }
+        for i in 0..self.sources.len() {
+            let s = &mut self.sources[i];
+            if !s.in_use {
+                continue;
+            }
+            if now.saturating_duration_since(s.last_levels) >= self.set.source_timeout {
+                let cid = s.cid;
+                self.remove_source(i);
+                events.push(Event::SourceLost {
+                    universe: self.universe,
+                    cid,
+                });
+                remerge = true;
+                continue;
+            }
+            match s.pap {
+                Pap::Waiting { until } if now >= until => {
+                    s.pap = Pap::Off;
+                    remerge |= s.has_levels;
+                }
+                Pap::Active { expires } if now >= expires => {
+                    s.pap = Pap::Off;
+                    events.push(Event::PerAddressPriorityLost {
+                        universe: self.universe,
+                        cid: s.cid,
+                    });
+                    remerge |= s.has_levels;
+                }
+                _ => {}
+            }
+        }
+        remerge && !self.is_sampling() && self.full_merge()
+    }
+
+    fn add_source(&mut self, now: Instant, pkt: &DataPacket<'_>, events: &mut EventQueue) -> usize {
+        let cid = pkt.cid();
+        let name = SourceName::from_wire(pkt.source_name_bytes());
+        let pap = if self.is_sampling() || self.set.pap_wait.is_zero() {
+            Pap::Off
+        } else {
+            match after(now, self.set.pap_wait) {
+                Some(until) => Pap::Waiting { until },
+                None => Pap::Off,
+            }
+        };
+        let mut seq = SequenceTracker::new();
+        seq.accept(pkt.sequence());
+        let fresh = Source {
+            in_use: true,
+            cid,
+            name,
+            priority: pkt.priority(),
+            seq,
+            last_levels: now,
+            has_levels: false,
+            pap,
+            stamp: 0,
+            sync_address: 0,
+            held: None,
+            levels: [0; MAX_SLOTS],
+            pap_keys: [0; MAX_SLOTS],
+            held_levels: [0; MAX_SLOTS],
+        };
+        let i = match self.sources.iter().position(|s| !s.in_use) {
+            Some(i) => {
+                self.sources[i] = fresh;
+                i
+            }
+            None => {
+                self.sources.push(fresh);
+                self.sources.len() - 1
+            }
+        };
+        self.active += 1;
+        self.note_deadline(after(now, self.set.source_timeout));
+        if let Pap::Waiting { until } = pap {
+            self.note_deadline(Some(until));
+        }
+        events.push(Event::SourceAdded {
+            universe: self.universe,
+            cid,
+            name,
+            priority: pkt.priority(),
+        });
+        i
+    }
+
+    fn remove_source(&mut self, i: usize) {
+        if let Some(s) = self.sources.get_mut(i)
+            && s.in_use
+        {
+            s.in_use = false;
+            s.held = None;
+            self.active -= 1;
+            self.limit_reported = false;
+            self.fast = None;
+        }
+    }
+
+    fn apply_pap(&mut self, now: Instant, i: usize, slots: &[u8]) -> bool {
+        let mut keys = [0u8; MAX_SLOTS];
+        for (k, &v) in keys.iter_mut().zip(slots) {
+            *k = if v == 0 { 0 } else { v.min(MAX_PRIORITY) + 1 };
+        }
+        let expires = after(now, self.set.pap_timeout);
+        let sampling = self.is_sampling();
+        let s = &mut self.sources[i];
+        let mut scratch = SlotSet::EMPTY;
+        let keys_changed = copy_and_diff(&mut s.pap_keys, &keys, &mut scratch);
+        let was_active = matches!(s.pap, Pap::Active { .. });
+        s.pap = match expires {
+            Some(expires) => Pap::Active { expires },
+            None => Pap::Off,
+        };
+        let relevant = s.has_levels && (keys_changed || !was_active);
+        if !was_active {
+            self.note_deadline(expires);
+        }
+        relevant && !sampling && self.full_merge()
+    }
+
+    fn apply_levels(&mut self, i: usize, priority: u8, slots: &[u8]) -> bool {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        let sampling = self.is_sampling();
+        let fast = self.fast == Some(i as u8);
+        let UniverseReceiver {
+            sources,
+            merged,
+            changes,
+            ..
+        } = self;
+        let s = &mut sources[i];
+        let was_eligible = s.eligible();
+        s.stamp = stamp;
+        s.has_levels = true;
+        let priority_changed = s.priority != priority;
+        s.priority = priority;
+        if fast && !sampling {
+            // A lone source: its priority does not matter, only its levels.
+            return copy_and_diff2(&mut s.levels, merged, slots, changes);
+        }
+        let mut scratch = SlotSet::EMPTY;
+        let levels_changed = copy_and_diff(&mut s.levels, slots, &mut scratch);
+        let eligible = s.eligible();
+        if sampling || !eligible {
+            return false;
+        }
+        // Newly eligible sources and priority changes need a merge even if no level moved; LTP
+        // ranks by arrival, so every packet of a non-lone source can change owners.
+        if was_eligible && !levels_changed && !priority_changed && self.set.merge == MergeMode::Htp
+        {
+            return false;
+        }
+        self.full_merge()
+    }
+
+    /// Recomputes the whole merged output from every eligible source; returns whether it changed.
+    fn full_merge(&mut self) -> bool {
+        let mut order = [0u8; MAX_SOURCES_PER_UNIVERSE];
+        let mut n = 0usize;
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.eligible() && n < order.len() {
+                order[n] = i as u8;
+                n += 1;
+            }
+        }
+        let order = &mut order[..n];
+        self.fast = None;
+        let mut out = [0u8; MAX_SLOTS];
+        let mut owners = [NO_OWNER; MAX_SLOTS];
+
+        if let [only] = *order
+            && !matches!(self.sources[usize::from(only)].pap, Pap::Active { .. })
+        {
+            owners.fill(only);
+            self.owners = owners;
+            self.fast = Some(only);
+            let s = &self.sources[usize::from(only)];
+            return copy_and_diff(&mut self.merged, &s.levels, &mut self.changes);
+        }
+
+        let mut best_key = [0u8; MAX_SLOTS];
+        let mut best_lvl = [0u8; MAX_SLOTS];
+        if self.set.merge == MergeMode::Ltp {
+            order.sort_unstable_by_key(|&i| self.sources[usize::from(i)].stamp);
+        }
+        for &si in order.iter() {
+            let s = &self.sources[usize::from(si)];
+            let uniform = match s.pap {
+                Pap::Active { .. } => None,
+                _ => Some(s.priority.min(MAX_PRIORITY) + 1),
+            };
+            match (self.set.merge, uniform) {
+                (MergeMode::Htp, Some(k)) => {
+                    for ((bk, bl), (o, &l)) in best_key
+                        .iter_mut()
+                        .zip(best_lvl.iter_mut())
+                        .zip(owners.iter_mut().zip(s.levels.iter()))
+                    {
+                        if k > *bk || (k == *bk && l > *bl) {
+                            *bk = k;
+                            *bl = l;
+                            *o = si;
+                        }
+                    }
+                }
+                (MergeMode::Htp, None) => {
+                    for (((bk, bl), o), (&k, &l)) in best_key
+                        .iter_mut()
+                        .zip(best_lvl.iter_mut())
+                        .zip(owners.iter_mut())
+                        .zip(s.pap_keys.iter().zip(s.levels.iter()))
+                    {
+                        if k != 0 && (k > *bk || (k == *bk && l > *bl)) {
+                            *bk = k;
+                            *bl = l;
+                            *o = si;
+                        }
+                    }
+                }
+                (MergeMode::Ltp, Some(k)) => {
+                    for ((bk, bl), (o, &l)) in best_key
+                        .iter_mut()
+                        .zip(best_lvl.iter_mut())
+                        .zip(owners.iter_mut().zip(s.levels.iter()))
+                    {
+                        if k >= *bk {
+                            *bk = k;
+                            *bl = l;
+                            *o = si;
+                        }
+                    }
+                }
+                (MergeMode::Ltp, None) => {
+                    for (((bk, bl), o), (&k, &l)) in best_key
+                        .iter_mut()
+                        .zip(best_lvl.iter_mut())
+                        .zip(owners.iter_mut())
+                        .zip(s.pap_keys.iter().zip(s.levels.iter()))
+                    {
+                        if k != 0 && k >= *bk {
+                            *bk = k;
+                            *bl = l;
+                            *o = si;
+                        }
+                    }
+                }
+            }
+        }
+        let zero = self.set.loss == LossBehavior::Zero;
+        for ((v, &k), (&l, &old)) in out
+            .iter_mut()
+            .zip(best_key.iter())
+            .zip(best_lvl.iter().zip(self.merged.iter()))
+        {
+            *v = if k != 0 {
+                l
+            } else if zero {
+                0
+            } else {
+                old
+            };
+        }
+        self.owners = owners;
+        copy_and_diff(&mut self.merged, &out, &mut self.changes)
+    }
+}
+
+impl core::fmt::Debug for UniverseReceiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UniverseReceiver")
+            .field("universe", &self.universe)
+            .field("sources", &self.active)
+            .field("sampling", &self.is_sampling())
+            .finish_non_exhaustive()
+    }
+}
