@@ -147,8 +147,7 @@ impl Endpoint {
         self.pool.as_ref()
     }
 
-    /// Datagrams read and discarded because another socket of this process handles them (broadcast
-    /// copies on receive sockets, unicast to another local address).
+    /// Broadcast copies read and discarded on receive sockets (the main socket processes the broadcast).
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -216,14 +215,15 @@ impl Endpoint {
         }
     }
 
-    /// Reads the next datagram this bind should process from socket `id`; `Ok(None)` once the socket's
-    /// queue is empty (mio is edge-triggered: call until then).
+    /// Reads the next datagram from socket `id`; `Ok(None)` once the socket's queue is empty (mio is
+    /// edge-triggered: call until then).
     ///
-    /// On a receive socket it skips (and counts in [`Endpoint::dropped`]) broadcast copies, which the
-    /// main socket receives itself, and unicast the main socket would not have accepted (to another
-    /// local address of a specifically bound endpoint). Unicast for a wildcard bind can land on a
-    /// receive socket instead of the main socket (Linux gives unicast to one of the equally bound
-    /// sockets); it is returned, and it is not delivered anywhere else, so nothing is seen twice.
+    /// Broadcasts reach every wildcard socket on the port, so receive sockets skip their copies (the
+    /// main socket of a wildcard bind gets its own; counted in [`Endpoint::dropped`]). Unicast is
+    /// returned wherever it lands: Linux hands a unicast datagram to exactly one socket, the most
+    /// recently bound of the equally good wildcard sockets on the port, which is often a receive socket
+    /// (possibly of another bind). Check [`Endpoint::accepts`] and pass a datagram it refuses to the bind
+    /// [`unicast_owner`] names, so it is processed once and by the right bind.
     ///
     /// # Errors
     /// Kernel errors other than `EAGAIN`.
@@ -234,19 +234,11 @@ impl Endpoint {
                 let Some(pool) = self.pool.as_mut() else {
                     return Ok(None);
                 };
-                let bound = self.local_addr.ip();
                 loop {
                     let Some(meta) = pool.recv(i, buf)? else {
                         return Ok(None);
                     };
-                    let keep = match meta.kind {
-                        DestKind::Multicast => true,
-                        DestKind::Unicast => {
-                            bound.is_unspecified() || meta.dst == Some(unmap(bound))
-                        }
-                        DestKind::Broadcast | DestKind::Unknown => false,
-                    };
-                    if keep {
+                    if matches!(meta.kind, DestKind::Multicast | DestKind::Unicast) {
                         return Ok(Some(meta));
                     }
                     self.dropped += 1;
@@ -254,6 +246,50 @@ impl Endpoint {
             }
         }
     }
+
+    /// Whether this bind processes a datagram: multicast and broadcast always; unicast when the bind is
+    /// a wildcard or the destination is the bound address (what a MIDIMonster socket bound the same way
+    /// would have received).
+    pub fn accepts(&self, meta: &RecvMeta) -> bool {
+        match meta.kind {
+            DestKind::Multicast | DestKind::Broadcast | DestKind::Unknown => true,
+            DestKind::Unicast => self.accepts_unicast(meta.dst),
+        }
+    }
+
+    fn accepts_unicast(&self, dst: Option<IpAddr>) -> bool {
+        let bound = unmap(self.local_addr.ip());
+        match dst {
+            _ if bound.is_unspecified() => {
+                dst.is_none_or(|d| d.is_ipv4() || self.local_addr.is_ipv6())
+            }
+            Some(d) => d == bound,
+            None => false,
+        }
+    }
+}
+
+/// Which of `endpoints` should process a unicast datagram to `dst` that arrived on `port`: a bind to
+/// exactly that address, else a wildcard bind of a fitting family on that port.
+pub fn unicast_owner<'a>(
+    endpoints: impl IntoIterator<Item = &'a Endpoint>,
+    port: u16,
+    dst: IpAddr,
+) -> Option<usize> {
+    let mut wildcard = None;
+    for (i, ep) in endpoints.into_iter().enumerate() {
+        if ep.local_addr.port() != port {
+            continue;
+        }
+        let bound = unmap(ep.local_addr.ip());
+        if bound == dst {
+            return Some(i);
+        }
+        if wildcard.is_none() && ep.accepts_unicast(Some(dst)) {
+            wildcard = Some(i);
+        }
+    }
+    wildcard
 }
 
 impl fmt::Display for Endpoint {

@@ -14,7 +14,7 @@ pub mod recv;
 mod socket;
 pub mod sysctl;
 
-pub use endpoint::{BindSpec, DEFAULT_MULTICAST_TTL, Endpoint, SACN_PORT, SocketId};
+pub use endpoint::{BindSpec, DEFAULT_MULTICAST_TTL, Endpoint, SACN_PORT, SocketId, unicast_owner};
 pub use error::{JoinError, OpenError, RecvError, SendError};
 pub use iface::{Chosen, IfaceError, Interface};
 pub use pool::{Joined, MembershipPool};

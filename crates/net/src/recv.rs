@@ -40,13 +40,14 @@ pub struct RecvMeta {
     pub kind: DestKind,
 }
 
-/// Control-message space for one `in6_pktinfo` (the larger of the two), aligned for `cmsghdr`.
+/// Control-message space, aligned for `cmsghdr`. An IPv4 datagram on a dual-stack socket brings both
+/// an `IPV6_PKTINFO` (mapped address) and an `IP_PKTINFO`: 40 + 32 bytes on 64-bit Linux.
 #[repr(C, align(8))]
-pub(crate) struct CmsgBuf([u8; 64]);
+pub(crate) struct CmsgBuf([u8; 128]);
 
 impl CmsgBuf {
     pub(crate) const fn new() -> Self {
-        Self([0; 64])
+        Self([0; 128])
     }
 }
 
@@ -76,26 +77,30 @@ pub(crate) fn recv_meta(
             ifindex: 0,
             kind: DestKind::Unknown,
         };
-        // MSG_CTRUNC cannot happen with room for the larger pktinfo; treat it as "no info".
+        // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".
         if let Ok(cmsgs) = msg.cmsgs() {
+            let mut have_v4 = false;
             for c in cmsgs {
                 match c {
+                    // The IPv4 record knows broadcast from unicast; it wins over the mapped IPv6 one.
                     ControlMessageOwned::Ipv4PacketInfo(pi) => {
+                        have_v4 = true;
                         let dst = Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr));
                         let spec = Ipv4Addr::from(u32::from_be(pi.ipi_spec_dst.s_addr));
                         meta.dst = Some(IpAddr::V4(dst));
                         meta.ifindex = u32::try_from(pi.ipi_ifindex).unwrap_or(0);
                         meta.kind = classify_v4(dst, spec);
                     }
-                    ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                    ControlMessageOwned::Ipv6PacketInfo(pi) if !have_v4 => {
                         let dst = Ipv6Addr::from(pi.ipi6_addr.s6_addr);
                         meta.ifindex = pi.ipi6_ifindex;
+                        let dst = unmap(IpAddr::V6(dst));
                         meta.kind = if dst.is_multicast() {
                             DestKind::Multicast
                         } else {
                             DestKind::Unicast
                         };
-                        meta.dst = Some(unmap(IpAddr::V6(dst)));
+                        meta.dst = Some(dst);
                     }
                     _ => {}
                 }

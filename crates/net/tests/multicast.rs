@@ -7,7 +7,7 @@ mod util;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use patchbay_net::{DestKind, Endpoint, JoinError, SocketId};
+use patchbay_net::{DestKind, Endpoint, JoinError, SocketId, unicast_owner};
 use socket2::{Domain, Protocol, Socket, Type};
 use util::*;
 
@@ -229,20 +229,29 @@ fn unicast_only_bind_sees_no_foreign_multicast() {
     assert_eq!(collect(&mut member, QUIET).len(), 1);
     assert!(collect(&mut unicast_only, QUIET).is_empty());
 
-    // Unicast to the wildcard bind's port on 127.0.0.2: `member` is bound to 127.0.0.1, so only the
-    // wildcard sockets match; `member`'s receive socket may be picked but must skip it.
+    // Unicast to 127.0.0.2: `member` is bound to 127.0.0.1, so only the wildcard sockets on the port
+    // match, and Linux picks the most recently bound one: `member`'s receive socket. The datagram is
+    // there exactly once, `member` refuses it, and `unicast_owner` names the wildcard bind.
     tx.send_to(b"u", sa(&format!("127.0.0.2:{port}"))).unwrap();
-    let got_u = collect(&mut unicast_only, QUIET);
-    let got_m = collect(&mut member, QUIET);
-    assert!(got_m.is_empty(), "{got_m:?}");
-    if got_u.is_empty() {
-        // Linux gave it to the member's wildcard receive socket, which dropped it as not its own.
-        assert_eq!(member.dropped(), 1);
-    } else {
-        assert_eq!(got_u.len(), 1);
-        assert_eq!(got_u[0].meta.kind, DestKind::Unicast);
-        assert_eq!(got_u[0].meta.dst, Some(ip("127.0.0.2")));
-    }
+    let mut got = collect(&mut unicast_only, QUIET);
+    got.extend(collect(&mut member, QUIET));
+    assert_eq!(got.len(), 1, "{got:?}");
+    let g = &got[0];
+    assert_eq!(
+        (g.meta.kind, g.meta.dst),
+        (DestKind::Unicast, Some(ip("127.0.0.2")))
+    );
+    assert_eq!(
+        g.socket,
+        SocketId::Receiver(0),
+        "Linux fact: newest wildcard socket gets unicast"
+    );
+    assert!(!member.accepts(&g.meta));
+    assert!(unicast_only.accepts(&g.meta));
+    let eps = [&member, &unicast_only];
+    assert_eq!(unicast_owner(eps, port, ip("127.0.0.2")), Some(1));
+    assert_eq!(unicast_owner(eps, port, ip("127.0.0.1")), Some(0));
+    assert_eq!(unicast_owner(eps, port + 1, ip("127.0.0.1")), None);
 }
 
 /// Unicast to a specific bind goes to its main socket, with the destination reported.
