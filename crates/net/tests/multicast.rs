@@ -344,3 +344,32 @@ fn wildcard_bind_names_its_default_interface() {
     assert!(shown.contains("default route for 239.255.0.1"), "{shown}");
     assert!(shown.contains(expected), "{shown}");
 }
+
+/// Linux fact behind the receive sockets: a socket bound to a unicast address gets no multicast, even
+/// when it joined the group itself on the right interface.
+#[test]
+fn socket_bound_to_unicast_address_gets_no_multicast() {
+    veth();
+    let bound = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    bound.set_reuse_address(true).unwrap();
+    bound.set_nonblocking(true).unwrap();
+    bound.bind(&sa("198.18.0.1:0").into()).unwrap();
+    let port = bound.local_addr().unwrap().as_socket().unwrap().port();
+    bound
+        .join_multicast_v4_n(
+            &Ipv4Addr::new(239, 255, 0, 1),
+            &socket2::InterfaceIndexOrAddress::Index(ifindex("sacn0")),
+        )
+        .unwrap();
+    let bound: std::net::UdpSocket = bound.into();
+    let mut pool = open(&format!("198.18.0.1:{port}"), false);
+    pool.join(ip(G1)).unwrap();
+    let tx = open("198.18.0.1:0", true);
+    tx.send_to(b"m", SocketAddr::new(ip(G1), port)).unwrap();
+    assert_eq!(
+        collect(&mut pool, QUIET).len(),
+        1,
+        "control: the wildcard receive socket gets it"
+    );
+    assert_eq!(drain_std(&bound), 0);
+}
