@@ -1,0 +1,307 @@
+//! One `bind` of the sACN backend: its main socket plus its pool of multicast receive sockets.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::os::fd::AsRawFd;
+
+use crate::error::{JoinError, OpenError, RecvError, SendError};
+use crate::iface::{self, IfaceError, Interface};
+use crate::pool::{Joined, MembershipPool};
+use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
+use crate::socket::{MainOptions, into_mio, open_main};
+
+/// sACN's port (E1.31 `ACN_SDT_MULTICAST_PORT`), the default of `bind`.
+pub const SACN_PORT: u16 = 5568;
+
+/// Multicast TTL / hop limit. 1 keeps the traffic on the local link, as Linux's default does (and
+/// MIDIMonster, which never sets it); routed lighting networks raise it explicitly.
+pub const DEFAULT_MULTICAST_TTL: u32 = 1;
+
+/// What a `bind = HOST [PORT] [local]` line asks for, after name resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindSpec {
+    /// Address and port to bind; port 0 picks a free one (tests).
+    pub addr: SocketAddr,
+    /// `local`: multicast loopback on, so programs on this host see the output.
+    pub local: bool,
+    /// Multicast TTL / hop limit.
+    pub multicast_ttl: u32,
+}
+
+impl BindSpec {
+    /// A spec with the default TTL.
+    pub fn new(addr: SocketAddr, local: bool) -> Self {
+        Self {
+            addr,
+            local,
+            multicast_ttl: DEFAULT_MULTICAST_TTL,
+        }
+    }
+}
+
+/// Which of an endpoint's sockets: map mio tokens to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketId {
+    /// The bound socket: output, unicast and broadcast input.
+    Main,
+    /// Multicast receive socket `n` of the membership pool.
+    Receiver(usize),
+}
+
+/// An opened `bind`.
+///
+/// Output and unicast input use the main socket, bound exactly as configured. Multicast arrives on
+/// the pool's wildcard receive sockets, because Linux does not deliver multicast to a socket bound to a
+/// unicast address. Every socket is non-blocking and ready for mio registration.
+pub struct Endpoint {
+    spec: BindSpec,
+    local_addr: SocketAddr,
+    main: mio::net::UdpSocket,
+    iface: Result<Interface, IfaceError>,
+    pool: Option<MembershipPool>,
+    cmsg: CmsgBuf,
+    dropped: u64,
+}
+
+impl Endpoint {
+    /// Opens the main socket with the options of sacn.md 1.2 and finds the multicast interface: the
+    /// bind address's interface, or for a wildcard the route of the sACN group range. A wildcard bind
+    /// without a multicast route still opens (unicast works); joins then fail with
+    /// [`JoinError::NoInterface`].
+    ///
+    /// # Errors
+    /// Socket setup or `bind` failures, or a specific address that belongs to no interface.
+    pub fn open(spec: BindSpec) -> Result<Self, OpenError> {
+        let addr = spec.addr;
+        let iface = if addr.ip().is_unspecified() {
+            iface::default_multicast_interface(if addr.is_ipv6() {
+                iface::PROBE_V6
+            } else {
+                iface::PROBE_V4
+            })
+        } else {
+            match iface::interface_of(unmap(addr.ip())) {
+                Ok(i) => Ok(i),
+                Err(source) => return Err(OpenError::Interface { addr, source }),
+            }
+        };
+        let opts = MainOptions {
+            addr,
+            local: spec.local,
+            multicast_ttl: spec.multicast_ttl,
+            interface: iface.as_ref().ok(),
+        };
+        let sock = open_main(&opts).map_err(|(what, source, is_bind)| {
+            if is_bind {
+                OpenError::Bind { addr, source }
+            } else {
+                OpenError::Setup { addr, what, source }
+            }
+        })?;
+        let local_addr = sock
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .ok_or_else(|| OpenError::Setup {
+                addr,
+                what: "read the bound address",
+                source: io::Error::other("not an inet address"),
+            })?;
+        match &iface {
+            Ok(i) => tracing::debug!(bind = %local_addr, interface = %i, "sacn socket open"),
+            Err(e) => tracing::warn!(bind = %local_addr, "no multicast interface: {e}"),
+        }
+        let pool = iface
+            .as_ref()
+            .ok()
+            .map(|i| MembershipPool::new(local_addr.port(), i.clone()));
+        Ok(Self {
+            spec,
+            local_addr,
+            main: into_mio(sock),
+            iface,
+            pool,
+            cmsg: CmsgBuf::new(),
+            dropped: 0,
+        })
+    }
+
+    /// The spec this endpoint was opened with.
+    pub fn spec(&self) -> &BindSpec {
+        &self.spec
+    }
+
+    /// The bound address (with the real port when the spec said 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The multicast interface, or why there is none.
+    pub fn interface(&self) -> Result<&Interface, &IfaceError> {
+        self.iface.as_ref()
+    }
+
+    /// The membership pool (absent without a multicast interface).
+    pub fn pool(&self) -> Option<&MembershipPool> {
+        self.pool.as_ref()
+    }
+
+    /// Broadcast copies read and discarded on receive sockets (the main socket processes the broadcast).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// All socket ids in order: `Main`, then `Receiver(0..)`.
+    pub fn socket_ids(&self) -> impl Iterator<Item = SocketId> + use<> {
+        let n = self.pool.as_ref().map_or(0, MembershipPool::len);
+        std::iter::once(SocketId::Main).chain((0..n).map(SocketId::Receiver))
+    }
+
+    /// A socket for mio registration.
+    pub fn socket_mut(&mut self, id: SocketId) -> Option<&mut mio::net::UdpSocket> {
+        match id {
+            SocketId::Main => Some(&mut self.main),
+            SocketId::Receiver(i) => self.pool.as_mut().and_then(|p| p.socket_mut(i)),
+        }
+    }
+
+    /// Joins `group` on this bind's interface. When [`Joined::new_socket`] is set, register
+    /// `SocketId::Receiver(joined.socket)` with mio.
+    ///
+    /// # Errors
+    /// See [`JoinError`].
+    pub fn join(&mut self, group: IpAddr) -> Result<Joined, JoinError> {
+        match (&mut self.pool, &self.iface) {
+            (Some(p), _) => p.join(group),
+            (None, Err(e)) => Err(JoinError::NoInterface {
+                group,
+                reason: e.to_string(),
+            }),
+            (None, Ok(_)) => Err(JoinError::NoInterface {
+                group,
+                reason: "no pool".into(),
+            }),
+        }
+    }
+
+    /// Leaves `group`; `Ok(false)` if it was not joined.
+    ///
+    /// # Errors
+    /// See [`MembershipPool::leave`].
+    pub fn leave(&mut self, group: IpAddr) -> Result<bool, JoinError> {
+        self.pool.as_mut().map_or(Ok(false), |p| p.leave(group))
+    }
+
+    /// Sends one datagram from the bound address. IPv4 destinations on an IPv6 (dual-stack) bind are
+    /// sent as IPv4-mapped addresses.
+    ///
+    /// # Errors
+    /// [`SendError::WouldBlock`] when the send buffer is full (retry on writable), else the OS error.
+    pub fn send_to(&self, buf: &[u8], dst: SocketAddr) -> Result<usize, SendError> {
+        let to = match (self.local_addr, dst) {
+            (SocketAddr::V6(_), SocketAddr::V4(d)) => {
+                SocketAddr::V6(SocketAddrV6::new(d.ip().to_ipv6_mapped(), d.port(), 0, 0))
+            }
+            _ => dst,
+        };
+        loop {
+            return match self.main.send_to(buf, to) {
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(SendError::WouldBlock),
+                Err(source) => Err(SendError::Io { dst, source }),
+            };
+        }
+    }
+
+    /// Reads the next datagram from socket `id`; `Ok(None)` once the socket's queue is empty (mio is
+    /// edge-triggered: call until then).
+    ///
+    /// Broadcasts reach every wildcard socket on the port, so receive sockets skip their copies (the
+    /// main socket of a wildcard bind gets its own; counted in [`Endpoint::dropped`]). Unicast is
+    /// returned wherever it lands: Linux hands a unicast datagram to exactly one socket, the most
+    /// recently bound of the equally good wildcard sockets on the port, which is often a receive socket
+    /// (possibly of another bind). Check [`Endpoint::accepts`] and pass a datagram it refuses to the bind
+    /// [`unicast_owner`] names, so it is processed once and by the right bind.
+    ///
+    /// # Errors
+    /// Kernel errors other than `EAGAIN`.
+    pub fn recv(&mut self, id: SocketId, buf: &mut [u8]) -> Result<Option<RecvMeta>, RecvError> {
+        match id {
+            SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg),
+            SocketId::Receiver(i) => {
+                let Some(pool) = self.pool.as_mut() else {
+                    return Ok(None);
+                };
+                loop {
+                    let Some(meta) = pool.recv(i, buf)? else {
+                        return Ok(None);
+                    };
+                    if matches!(meta.kind, DestKind::Multicast | DestKind::Unicast) {
+                        return Ok(Some(meta));
+                    }
+                    self.dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Whether this bind processes a datagram: multicast and broadcast always; unicast when the bind is
+    /// a wildcard or the destination is the bound address (what a MIDIMonster socket bound the same way
+    /// would have received).
+    pub fn accepts(&self, meta: &RecvMeta) -> bool {
+        match meta.kind {
+            DestKind::Multicast | DestKind::Broadcast | DestKind::Unknown => true,
+            DestKind::Unicast => self.accepts_unicast(meta.dst),
+        }
+    }
+
+    fn accepts_unicast(&self, dst: Option<IpAddr>) -> bool {
+        let bound = unmap(self.local_addr.ip());
+        match dst {
+            _ if bound.is_unspecified() => {
+                dst.is_none_or(|d| d.is_ipv4() || self.local_addr.is_ipv6())
+            }
+            Some(d) => d == bound,
+            None => false,
+        }
+    }
+}
+
+/// Which of `endpoints` should process a unicast datagram to `dst` that arrived on `port`: a bind to
+/// exactly that address, else a wildcard bind of a fitting family on that port.
+pub fn unicast_owner<'a>(
+    endpoints: impl IntoIterator<Item = &'a Endpoint>,
+    port: u16,
+    dst: IpAddr,
+) -> Option<usize> {
+    let mut wildcard = None;
+    for (i, ep) in endpoints.into_iter().enumerate() {
+        if ep.local_addr.port() != port {
+            continue;
+        }
+        let bound = unmap(ep.local_addr.ip());
+        if bound == dst {
+            return Some(i);
+        }
+        if wildcard.is_none() && ep.accepts_unicast(Some(dst)) {
+            wildcard = Some(i);
+        }
+    }
+    wildcard
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.local_addr)?;
+        match &self.iface {
+            Ok(i) => write!(f, " via {i}")?,
+            Err(e) => write!(f, " (no multicast: {e})")?,
+        }
+        if self.spec.local {
+            f.write_str(", local")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! IPv6 multicast and dual-stack behaviour. Linux `lo` does not loop IPv6 multicast back, so these
+//! run on the veth pair of `../shared/tools/netns-run --veth` (as `scripts/test` does).
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use patchbay_net::{Chosen, DestKind, SocketId};
+use util::*;
+
+/// ETC layout of sacn.md 5.6: `ff18::83:00:hi:lo` in the last four bytes.
+fn group_v6(universe: u16) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0xff18, 0, 0, 0, 0, 0, 0x8300, universe))
+}
+
+#[test]
+fn ipv6_specific_bind_receives_its_group_on_the_veth() {
+    veth();
+    let mut rx = open("[2001:db8:5ac::1]:0", false);
+    let iface = rx.interface().unwrap().clone();
+    assert_eq!(
+        (iface.name.as_str(), iface.index),
+        ("sacn0", ifindex("sacn0"))
+    );
+    rx.join(group_v6(1)).unwrap();
+    let dst = SocketAddr::new(group_v6(1), rx.local_addr().port());
+
+    let silent = open("[2001:db8:5ac::1]:0", false);
+    silent.send_to(b"off", dst).unwrap();
+    assert!(
+        collect(&mut rx, QUIET).is_empty(),
+        "loopback must be off without `local`"
+    );
+
+    let tx = open("[2001:db8:5ac::1]:0", true);
+    tx.send_to(b"six", dst).unwrap();
+    let got = collect(&mut rx, QUIET);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let g = &got[0];
+    assert_eq!(g.payload, b"six");
+    assert_eq!(g.socket, SocketId::Receiver(0));
+    assert_eq!(g.meta.kind, DestKind::Multicast);
+    assert_eq!(g.meta.dst, Some(group_v6(1)));
+    assert_eq!(g.meta.ifindex, ifindex("sacn0"));
+    assert_eq!(g.meta.src.ip(), tx.local_addr().ip());
+    assert_eq!(g.meta.src.port(), tx.local_addr().port());
+}
+
+#[test]
+fn ipv6_wildcard_bind_uses_the_route_of_the_sacn_groups() {
+    veth();
+    let mut rx = open("[::]:0", false);
+    let iface = rx.interface().unwrap();
+    assert_eq!(iface.name, "sacn0");
+    assert_eq!(
+        iface.chosen,
+        Chosen::DefaultRoute {
+            probe: "ff18::8300:1".parse().unwrap()
+        }
+    );
+    for u in 1..=200 {
+        rx.join(group_v6(u)).unwrap();
+    }
+    let tx = open("[::]:0", true);
+    let mut seen = vec![0u32; 201];
+    for u in 1..=200u16 {
+        tx.send_to(
+            &u.to_be_bytes(),
+            SocketAddr::new(group_v6(u), rx.local_addr().port()),
+        )
+        .unwrap();
+    }
+    for g in collect(&mut rx, QUIET) {
+        let u = u16::from_be_bytes([g.payload[0], g.payload[1]]);
+        assert_eq!(g.meta.dst, Some(group_v6(u)));
+        seen[usize::from(u)] += 1;
+    }
+    let wrong: Vec<_> = (1..=200).filter(|&u| seen[u] != 1).collect();
+    assert!(wrong.is_empty(), "not received exactly once: {wrong:?}");
+}
+
+/// `bind = ::` is dual-stack: IPv4 peers reach it and are reported as IPv4, and it can answer them.
+#[test]
+fn dual_stack_bind_reports_ipv4_peers_as_ipv4() {
+    guard();
+    let mut rx = open("[::]:0", false);
+    let port = rx.local_addr().port();
+    let mut tx = open("127.0.0.1:0", false);
+    tx.send_to(b"v4", sa(&format!("127.0.0.1:{port}"))).unwrap();
+    let got = collect(&mut rx, QUIET);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].socket, SocketId::Main);
+    assert_eq!(got[0].meta.src, tx.local_addr());
+    assert_eq!(got[0].meta.dst, Some(ip("127.0.0.1")));
+    assert_eq!(got[0].meta.kind, DestKind::Unicast);
+
+    rx.send_to(b"back", tx.local_addr()).unwrap();
+    let back = collect(&mut tx, QUIET);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].payload, b"back");
+    assert_eq!(back[0].meta.src, sa(&format!("127.0.0.1:{port}")));
+}
