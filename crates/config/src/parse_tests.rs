@@ -526,10 +526,17 @@ fn total_channel_budget() {
     assert_eq!(
         diags_of(&cfg, &d),
         [
-            "4:1: error: the mappings expand to more than 10 channel names in total; the remaining mapping lines are not expanded"
+            "4:1: error: the mappings expand to more than 10 channel names or 1073741824 bytes of channel names in total; the remaining mapping lines are not expanded"
         ]
     );
     assert_eq!(cfg.mappings().count(), 1);
+    let long = "x".repeat(100_000);
+    let (_, _, d) = parse::Loader::new(&o, parse::Limits::DEFAULT).load_text(
+        "t.cfg",
+        &format!("[sacn a]\n[map]\na.{{1..16384}}{long} > a.1\n"),
+    );
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].message.contains("bytes of channel names"));
 }
 
 #[test]
