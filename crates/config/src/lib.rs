@@ -104,6 +104,19 @@ pub enum Item {
     Map(Mapping),
 }
 
+impl Item {
+    /// The span to point at for this item: the backend or instance name, the
+    /// option key, or the whole mapping line.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::BackendSection { backend } => backend.span,
+            Item::Instance { name, .. } => name.span,
+            Item::BackendOption { key, .. } | Item::InstanceOption { key, .. } => key.span,
+            Item::Map(m) => m.span,
+        }
+    }
+}
+
 /// The result of loading. Items with errors are left out, so a config with
 /// errors must not be run (see [`has_errors`]).
 #[derive(Debug, Clone)]

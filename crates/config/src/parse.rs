@@ -96,15 +96,21 @@ fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
+/// Reads a whole file as text. Pipes (`<(...)` process substitution) are
+/// allowed, so the size is capped while reading rather than from metadata.
 fn read_text(path: &Path, limit: u64) -> Result<(String, bool), String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".to_string());
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err("it is a directory".to_string());
     }
-    if meta.len() > limit {
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
         return Err(format!("file is larger than {limit} bytes"));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     match String::from_utf8(bytes) {
         Ok(s) => Ok((s, true)),
         Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), false)),

@@ -822,3 +822,25 @@ proptest! {
         fuzz_load_str(&String::from_utf8_lossy(&bytes));
     }
 }
+
+#[test]
+fn directories_and_non_utf8_files() {
+    let dir = TempDir::new("odd");
+    let main = dir.write("main.cfg", "[include sub]\n[include latin1.cfg]\n");
+    std::fs::create_dir_all(dir.0.join("sub")).expect("mkdir");
+    std::fs::write(dir.0.join("latin1.cfg"), b"[sacn out]\nname = Caf\xe9\n").expect("write");
+    let (cfg, d) = load(&main, &opts());
+    let e = diags_of(&cfg, &d);
+    assert_eq!(
+        e,
+        [
+            format!(
+                "1:10: error: cannot read include file '{}': it is a directory",
+                dir.0.join("sub").display()
+            ),
+            "2:11: warning: file is not valid UTF-8; invalid bytes were replaced by U+FFFD"
+                .to_string(),
+        ]
+    );
+    assert_eq!(option_items(&cfg), ["out.name=Caf\u{FFFD}"]);
+}
