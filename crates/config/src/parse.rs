@@ -268,9 +268,12 @@ impl<'o> Loader<'o> {
 
     fn run_file(&mut self, file: FileId) {
         let text: Arc<str> = self.sources.text_arc(file);
-        // Most lines of a large configuration are items; reserving up front
-        // avoids copying the item list while it grows.
-        self.items.reserve(self.sources.line_count(file));
+        // Most lines of a large configuration are mappings; reserving up
+        // front avoids copying the item list while it grows. A mapping line
+        // takes at least 8 bytes ("a.b>c.d\n"), which bounds the guess for
+        // files of blank lines.
+        let guess = self.sources.line_count(file).min(text.len() / 8 + 1);
+        self.items.reserve(guess);
         let mut start = 0;
         loop {
             let end = text[start..].find('\n').map_or(text.len(), |e| start + e);

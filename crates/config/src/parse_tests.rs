@@ -844,3 +844,32 @@ fn directories_and_non_utf8_files() {
     );
     assert_eq!(option_items(&cfg), ["out.name=Caf\u{FFFD}"]);
 }
+
+proptest! {
+    /// Mutations of a valid configuration: every diagnostic points inside
+    /// the text and renders, and nothing panics.
+    #[test]
+    fn mutated_example_never_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), "[{}.,<>\\[\\]=; \n0-9a-z]{0,3}", 0usize..4), 1..8)
+    ) {
+        let mut text = STAGE.to_string();
+        for (at, insert, delete) in edits {
+            let mut pos = at.index(text.len() + 1);
+            while !text.is_char_boundary(pos) {
+                pos -= 1;
+            }
+            let mut end = (pos + delete).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            text.replace_range(pos..end, &insert);
+        }
+        let (cfg, d) = load_str("stage.cfg", &text, &opts());
+        for x in &d {
+            let s = x.span.expect("every error here has a position");
+            prop_assert!(s.start <= s.end && s.end <= cfg.sources.text(s.file).len());
+            prop_assert!(render(&cfg.sources, x, false).starts_with("stage.cfg:"));
+        }
+        fuzz_load_str(&text);
+    }
+}
