@@ -63,3 +63,10 @@ fn single_lines(b: divan::Bencher) {
     let text = line_config();
     b.bench(|| load_and_walk(divan::black_box(&text)));
 }
+
+/// Parsing alone; the returned configuration is dropped outside the timing.
+#[divan::bench]
+fn single_lines_parse_only(b: divan::Bencher) {
+    let text = line_config();
+    b.bench(|| load_str("bench.cfg", divan::black_box(&text), &opts()));
+}

@@ -100,6 +100,8 @@ impl Part<'_> {
 /// A parsed channel name: literal text and globs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern<'a> {
+    text: &'a str,
+    /// Empty when `text` has no glob (the common case, kept allocation-free).
     parts: Vec<Part<'a>>,
 }
 
@@ -107,6 +109,9 @@ impl<'a> Pattern<'a> {
     /// Parses all globs in `text`, reporting every malformed one.
     pub fn parse(text: &'a str) -> Result<Pattern<'a>, Vec<GlobError>> {
         let mut parts = Vec::new();
+        if !text.contains('{') {
+            return Ok(Pattern { text, parts });
+        }
         let mut errors = Vec::new();
         let mut pos = 0;
         while let Some(off) = text[pos..].find('{') {
@@ -140,7 +145,7 @@ impl<'a> Pattern<'a> {
             parts.push(Part::Lit(&text[pos..]));
         }
         if errors.is_empty() {
-            Ok(Pattern { parts })
+            Ok(Pattern { text, parts })
         } else {
             Err(errors)
         }
@@ -161,6 +166,11 @@ impl<'a> Pattern<'a> {
     /// Appends every expansion in odometer order (rightmost glob fastest).
     /// The caller must have checked [`Pattern::count`] against its limit.
     pub fn expand_into(&self, out: &mut Vec<String>) {
+        match self.parts.as_slice() {
+            [] => return out.push(self.text.to_string()),
+            [Part::Lit(l)] => return out.push((*l).to_string()),
+            _ => {}
+        }
         if self.parts.iter().any(|p| p.size() == 0) {
             return;
         }

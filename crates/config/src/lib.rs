@@ -79,10 +79,6 @@ pub struct LoadOptions {
 /// One meaningful line of the configuration, in file order with includes
 /// inserted in place, and overrides inserted where they apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "most items are mappings; boxing would add an allocation to each"
-)]
 pub enum Item {
     /// `[backend NAME]`; every occurrence is listed.
     BackendSection { backend: Spanned<String> },
@@ -106,6 +102,19 @@ pub enum Item {
     },
     /// A mapping line.
     Map(Mapping),
+}
+
+impl Item {
+    /// The span to point at for this item: the backend or instance name, the
+    /// option key, or the whole mapping line.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::BackendSection { backend } => backend.span,
+            Item::Instance { name, .. } => name.span,
+            Item::BackendOption { key, .. } | Item::InstanceOption { key, .. } => key.span,
+            Item::Map(m) => m.span,
+        }
+    }
 }
 
 /// The result of loading. Items with errors are left out, so a config with
@@ -152,6 +161,7 @@ pub fn fuzz_load_str(text: &str) -> usize {
     let limits = parse::Limits {
         max_side: 4096,
         max_total: 1 << 16,
+        max_total_bytes: 1 << 22,
         includes: false,
         ..parse::Limits::DEFAULT
     };

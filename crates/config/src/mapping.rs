@@ -15,8 +15,6 @@ pub enum Arrow {
 /// One side of a mapping, `INSTANCE.CHANNEL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Side {
-    /// Span of the whole trimmed side text.
-    pub span: Span,
     pub instance: Spanned<String>,
     /// Raw text after the first `.`, globs included, as the user wrote it.
     pub channel: Spanned<String>,
@@ -25,6 +23,15 @@ pub struct Side {
 }
 
 impl Side {
+    /// Span of the whole side text, `INSTANCE.CHANNEL`.
+    pub fn span(&self) -> Span {
+        Span {
+            file: self.instance.span.file,
+            start: self.instance.span.start,
+            end: self.channel.span.end,
+        }
+    }
+
     /// `INSTANCE.CHANNEL` as written, for messages such as
     /// "expansion 3 of 'out.{511..514}'".
     pub fn spec(&self) -> String {

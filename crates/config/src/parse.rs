@@ -23,6 +23,9 @@ pub(crate) fn is_ws(c: char) -> bool {
 pub(crate) struct Limits {
     pub max_side: usize,
     pub max_total: usize,
+    /// Bound on the bytes of all expanded names, so long names times many
+    /// channels cannot exhaust memory either.
+    pub max_total_bytes: usize,
     pub includes: bool,
     pub max_include_depth: usize,
     /// Largest file (top-level or included) read, in bytes.
@@ -33,6 +36,7 @@ impl Limits {
     pub const DEFAULT: Limits = Limits {
         max_side: crate::MAX_CHANNELS_PER_SIDE,
         max_total: crate::MAX_CHANNELS_TOTAL,
+        max_total_bytes: 1 << 30,
         includes: true,
         max_include_depth: 64,
         max_file_size: 256 << 20,
@@ -71,6 +75,7 @@ pub(crate) struct Loader<'o> {
     stack: Vec<(Option<PathBuf>, FileId)>,
     overrides: Vec<(Override, bool)>,
     total_channels: usize,
+    total_bytes: u128,
     total_exceeded: bool,
 }
 
@@ -91,15 +96,21 @@ fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
+/// Reads a whole file as text. Pipes (`<(...)` process substitution) are
+/// allowed, so the size is capped while reading rather than from metadata.
 fn read_text(path: &Path, limit: u64) -> Result<(String, bool), String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".to_string());
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err("it is a directory".to_string());
     }
-    if meta.len() > limit {
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
         return Err(format!("file is larger than {limit} bytes"));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     match String::from_utf8(bytes) {
         Ok(s) => Ok((s, true)),
         Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), false)),
@@ -121,6 +132,7 @@ impl<'o> Loader<'o> {
             stack: Vec::new(),
             overrides: Vec::new(),
             total_channels: 0,
+            total_bytes: 0,
             total_exceeded: false,
         }
     }
@@ -256,6 +268,12 @@ impl<'o> Loader<'o> {
 
     fn run_file(&mut self, file: FileId) {
         let text: Arc<str> = self.sources.text_arc(file);
+        // Most lines of a large configuration are mappings; reserving up
+        // front avoids copying the item list while it grows. A mapping line
+        // takes at least 8 bytes ("a.b>c.d\n"), which bounds the guess for
+        // files of blank lines.
+        let guess = self.sources.line_count(file).min(text.len() / 8 + 1);
+        self.items.reserve(guess);
         let mut start = 0;
         loop {
             let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
@@ -550,6 +568,9 @@ impl<'o> Loader<'o> {
     fn mapping(&mut self, file: FileId, text: &str, ts: usize, te: usize) {
         let n_before = self.diags.len();
         self.mapping_inner(file, text, ts, te);
+        if self.diags.len() == n_before {
+            return;
+        }
         if let Some(hint) = inline_comment_hint(&text[ts..te]) {
             for d in &mut self.diags[n_before..] {
                 d.notes.push(hint.to_string());
@@ -602,15 +623,22 @@ impl<'o> Loader<'o> {
             self.diags.push(Diagnostic::error(line_span, msg));
             return;
         }
-        // Both counts are within max_side, so this cannot overflow.
+        // Both counts are within max_side, so this cannot overflow. The
+        // glob text is at least as long as any value it produces, so
+        // count * text length bounds the bytes the expansion allocates.
         let add = (lc + rc) as usize;
-        if self.total_exceeded || self.total_channels + add > self.limits.max_total {
+        let bytes = lc.saturating_mul(left.1.value.len() as u128 + 1)
+            + rc.saturating_mul(right.1.value.len() as u128 + 1);
+        if self.total_exceeded
+            || self.total_channels + add > self.limits.max_total
+            || self.total_bytes.saturating_add(bytes) > self.limits.max_total_bytes as u128
+        {
             if !self.total_exceeded {
                 self.diags.push(Diagnostic::error(
                     line_span,
                     format!(
-                        "the mappings expand to more than {} channel names in total; the remaining mapping lines are not expanded",
-                        self.limits.max_total
+                        "the mappings expand to more than {} channel names or {} bytes of channel names in total; the remaining mapping lines are not expanded",
+                        self.limits.max_total, self.limits.max_total_bytes
                     ),
                 ));
             }
@@ -618,21 +646,17 @@ impl<'o> Loader<'o> {
             return;
         }
         self.total_channels += add;
-        let mk = |(instance, channel, pat, span): (
-            Spanned<String>,
-            Spanned<String>,
-            Pattern<'_>,
-            Span,
-        )| {
-            let mut expansions = Vec::with_capacity(pat.count() as usize);
-            pat.expand_into(&mut expansions);
-            Side {
-                span,
-                instance,
-                channel,
-                expansions,
-            }
-        };
+        self.total_bytes += bytes;
+        let mk =
+            |(instance, channel, pat, _): (Spanned<String>, Spanned<String>, Pattern<'_>, Span)| {
+                let mut expansions = Vec::with_capacity(pat.count() as usize);
+                pat.expand_into(&mut expansions);
+                Side {
+                    instance,
+                    channel,
+                    expansions,
+                }
+            };
         self.items.push(Item::Map(Mapping {
             span: line_span,
             arrow,

@@ -526,10 +526,17 @@ fn total_channel_budget() {
     assert_eq!(
         diags_of(&cfg, &d),
         [
-            "4:1: error: the mappings expand to more than 10 channel names in total; the remaining mapping lines are not expanded"
+            "4:1: error: the mappings expand to more than 10 channel names or 1073741824 bytes of channel names in total; the remaining mapping lines are not expanded"
         ]
     );
     assert_eq!(cfg.mappings().count(), 1);
+    let long = "x".repeat(100_000);
+    let (_, _, d) = parse::Loader::new(&o, parse::Limits::DEFAULT).load_text(
+        "t.cfg",
+        &format!("[sacn a]\n[map]\na.{{1..16384}}{long} > a.1\n"),
+    );
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].message.contains("bytes of channel names"));
 }
 
 #[test]
@@ -813,5 +820,56 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         fuzz_load_str(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+#[test]
+fn directories_and_non_utf8_files() {
+    let dir = TempDir::new("odd");
+    let main = dir.write("main.cfg", "[include sub]\n[include latin1.cfg]\n");
+    std::fs::create_dir_all(dir.0.join("sub")).expect("mkdir");
+    std::fs::write(dir.0.join("latin1.cfg"), b"[sacn out]\nname = Caf\xe9\n").expect("write");
+    let (cfg, d) = load(&main, &opts());
+    let e = diags_of(&cfg, &d);
+    assert_eq!(
+        e,
+        [
+            format!(
+                "1:10: error: cannot read include file '{}': it is a directory",
+                dir.0.join("sub").display()
+            ),
+            "2:11: warning: file is not valid UTF-8; invalid bytes were replaced by U+FFFD"
+                .to_string(),
+        ]
+    );
+    assert_eq!(option_items(&cfg), ["out.name=Caf\u{FFFD}"]);
+}
+
+proptest! {
+    /// Mutations of a valid configuration: every diagnostic points inside
+    /// the text and renders, and nothing panics.
+    #[test]
+    fn mutated_example_never_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), "[{}.,<>\\[\\]=; \n0-9a-z]{0,3}", 0usize..4), 1..8)
+    ) {
+        let mut text = STAGE.to_string();
+        for (at, insert, delete) in edits {
+            let mut pos = at.index(text.len() + 1);
+            while !text.is_char_boundary(pos) {
+                pos -= 1;
+            }
+            let mut end = (pos + delete).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            text.replace_range(pos..end, &insert);
+        }
+        let (cfg, d) = load_str("stage.cfg", &text, &opts());
+        for x in &d {
+            let s = x.span.expect("every error here has a position");
+            prop_assert!(s.start <= s.end && s.end <= cfg.sources.text(s.file).len());
+            prop_assert!(render(&cfg.sources, x, false).starts_with("stage.cfg:"));
+        }
+        fuzz_load_str(&text);
     }
 }

@@ -124,6 +124,11 @@ impl Sources {
         self.file(file).and_then(|f| f.included_from)
     }
 
+    /// Number of lines in `file` (a final line without `\n` counts).
+    pub fn line_count(&self, file: FileId) -> usize {
+        self.file(file).map_or(0, |f| f.line_starts.len())
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }
