@@ -88,7 +88,7 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let mut setup = setup::build(core, config, diagnostics);
+    let mut setup = setup::build(core, &path, config, diagnostics);
     let show_notes = args.check || verbosity == Verbosity::Verbose;
     print_diagnostics(&setup.config.sources, &setup.diagnostics, color, show_notes);
     if setup.has_errors() {

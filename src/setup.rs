@@ -5,6 +5,7 @@
 //! so `--check` runs exactly this and stops.
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use patchbay_config::{Config, Diagnostic, Item, Mapping, Side, Sources, Span, Spanned};
 use patchbay_core::{ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part};
@@ -34,9 +35,18 @@ impl Setup {
     }
 }
 
-/// Applies `config` to `core` in file order; `diagnostics` are the loader's, extended here.
-pub fn build(mut core: Core, config: Config, mut diagnostics: Vec<Diagnostic>) -> Setup {
+/// Applies `config` (read from `config_path`) to `core` in file order; `diagnostics` are the
+/// loader's, extended here.
+pub fn build(
+    mut core: Core,
+    config_path: &Path,
+    config: Config,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Setup {
+    let config_path =
+        std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
     let mut builder = Builder {
+        config_path,
         instances: HashMap::new(),
         instance_spans: Vec::new(),
         edges: Vec::new(),
@@ -62,6 +72,7 @@ pub fn build(mut core: Core, config: Config, mut diagnostics: Vec<Diagnostic>) -
 }
 
 struct Builder<'d> {
+    config_path: PathBuf,
     instances: HashMap<String, InstanceId>,
     instance_spans: Vec<Span>,
     edges: Vec<EdgeRecord>,
@@ -100,6 +111,7 @@ impl Builder<'_> {
                 let mut warnings = Vec::new();
                 let mut ctx = ConfigCtx {
                     base_dir: config.sources.dir_of(key.span.file),
+                    config_path: &self.config_path,
                     warnings: &mut warnings,
                 };
                 let result = match core.backend_mut(b) {
@@ -120,6 +132,7 @@ impl Builder<'_> {
                 let mut warnings = Vec::new();
                 let mut ctx = ConfigCtx {
                     base_dir: config.sources.dir_of(key.span.file),
+                    config_path: &self.config_path,
                     warnings: &mut warnings,
                 };
                 let result = core.configure_instance(id, &key.value, &value.value, &mut ctx);

@@ -140,6 +140,7 @@ mod tests {
         let mut lb = Loopback::new();
         let mut warnings = Vec::new();
         let mut ctx = ConfigCtx {
+            config_path: Path::new("test.cfg"),
             base_dir: Path::new("."),
             warnings: &mut warnings,
         };

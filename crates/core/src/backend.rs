@@ -97,6 +97,9 @@ pub struct FatalError {
 pub struct ConfigCtx<'a> {
     /// Directory of the file the line came from (relative path options resolve against it).
     pub base_dir: &'a Path,
+    /// The top-level configuration file (absolute when it could be resolved). Backends derive
+    /// identities that must survive restarts from it (the default sACN CID).
+    pub config_path: &'a Path,
     /// Warnings for this line, each pointing at a token; the core renders them with the position.
     pub warnings: &'a mut Vec<(Part, String)>,
 }
