@@ -1,9 +1,5 @@
 //! patchbay: routes and translates show-control signals between protocols.
 
-mod cli;
-mod logging;
-mod report;
-mod setup;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -13,8 +9,9 @@ use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity,
 use patchbay_core::{CoreError, Exit};
 use tracing::{error, info};
 
-use crate::cli::{Args, DumpFormat};
-use crate::logging::Verbosity;
+use patchbay::cli::{Args, DumpFormat};
+use patchbay::logging::{self, Verbosity};
+use patchbay::{report, setup};
 
 /// Exit status for usage and configuration errors (MIDIMonster uses 1 for everything).
 const EXIT_CONFIG: u8 = 2;

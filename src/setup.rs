@@ -274,22 +274,25 @@ impl Builder<'_> {
         }
     }
 
+    /// One warning per cycle, at most [`MAX_CYCLE_WARNINGS`], each naming at most
+    /// [`MAX_CYCLE_NAMES`] channels, so a large generated config cannot flood the terminal.
     fn warn_cycles(&mut self, core: &Core) {
-        for cycle in core.cycles() {
-            let Some(&first) = cycle.first() else {
-                continue;
-            };
-            let mut names: Vec<String> = cycle.iter().map(|&c| core.channel_label(c)).collect();
+        let cycles = core.cycles();
+        for cycle in cycles.iter().take(MAX_CYCLE_WARNINGS) {
+            let Some(&first) = cycle.first() else { continue };
+            let mut names: Vec<String> = cycle
+                .iter()
+                .take(MAX_CYCLE_NAMES)
+                .map(|&c| core.channel_label(c))
+                .collect();
+            if cycle.len() > MAX_CYCLE_NAMES {
+                names.push(format!("... ({} channels in all)", cycle.len()));
+            }
             names.push(core.channel_label(first));
             let span = cycle
                 .windows(2)
                 .find_map(|w| self.first_edge.get(&(w[0], w[1])).copied())
-                .or_else(|| {
-                    self.first_edge
-                        .iter()
-                        .find(|((s, _), _)| *s == first)
-                        .map(|(_, span)| *span)
-                });
+                .or_else(|| self.first_edge.get(&(first, first)).copied());
             let message = format!(
                 "mapping cycle {}: an event on it loops until the core stops it after 20 rounds per iteration",
                 names.join(" -> ")
@@ -300,8 +303,20 @@ impl Builder<'_> {
             };
             self.diagnostics.push(d);
         }
+        if cycles.len() > MAX_CYCLE_WARNINGS {
+            self.diagnostics.push(Diagnostic::new(
+                patchbay_config::Severity::Warning,
+                None,
+                format!("{} more mapping cycles not shown", cycles.len() - MAX_CYCLE_WARNINGS),
+            ));
+        }
     }
 }
+
+/// Cycle warnings listed one by one; the rest are counted.
+const MAX_CYCLE_WARNINGS: usize = 10;
+/// Channels named in one cycle warning.
+const MAX_CYCLE_NAMES: usize = 8;
 
 /// Counts of a routing table, for `--dump`.
 pub fn edge_stats(edges: &[EdgeRecord]) -> (usize, usize) {

@@ -1,0 +1,7 @@
+//! The patchbay daemon as a library: the binary's command line, setup and reports, so
+//! benchmarks and tests can drive exactly what `main` runs.
+
+pub mod cli;
+pub mod logging;
+pub mod report;
+pub mod setup;
