@@ -71,6 +71,7 @@
 //! opens a socket calls [`netns::require_private_netns`] first.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod batch;
 pub mod endpoint;
 pub mod error;
 pub mod iface;
@@ -80,6 +81,7 @@ pub mod recv;
 mod socket;
 pub mod sysctl;
 
+pub use batch::RecvBatch;
 pub use endpoint::{BindSpec, DEFAULT_MULTICAST_TTL, Endpoint, SACN_PORT, SocketId, unicast_owner};
 pub use error::{JoinError, OpenError, RecvError, SendError};
 pub use iface::{Chosen, IfaceError, Interface};
