@@ -5,6 +5,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
+use crate::batch::RecvBatch;
 use crate::error::{JoinError, OpenError, RecvError, SendError};
 use crate::iface::{self, IfaceError, Interface};
 use crate::pool::{Joined, MembershipPool};
@@ -242,6 +243,48 @@ impl Endpoint {
                         return Ok(Some(meta));
                     }
                     self.dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds
+    /// (0: the socket's queue is empty). Receive sockets use one `recvmmsg` per call; the main socket,
+    /// which may mix IPv4 and IPv6 peers, is read datagram by datagram into the same storage.
+    ///
+    /// # Errors
+    /// Kernel errors other than `EAGAIN`; datagrams already read in this call are then discarded.
+    pub fn recv_batch<const N: usize, const SIZE: usize>(
+        &mut self,
+        id: SocketId,
+        batch: &mut RecvBatch<N, SIZE>,
+    ) -> Result<usize, RecvError> {
+        batch.clear();
+        match id {
+            SocketId::Main => {
+                let fd = self.main.as_raw_fd();
+                while let Some(buf) = batch.next_slot() {
+                    match recv_meta(fd, buf, &mut self.cmsg)? {
+                        Some(meta) => batch.push(meta),
+                        None => break,
+                    }
+                }
+                Ok(batch.len())
+            }
+            SocketId::Receiver(i) => {
+                let Some((fd, v6)) = self.pool.as_ref().and_then(|p| p.raw_fd(i)) else {
+                    return Ok(0);
+                };
+                loop {
+                    if batch.fill(fd, v6)? == 0 {
+                        return Ok(0);
+                    }
+                    let dropped =
+                        batch.retain(|m| matches!(m.kind, DestKind::Multicast | DestKind::Unicast));
+                    self.dropped += dropped as u64;
+                    if !batch.is_empty() {
+                        return Ok(batch.len());
+                    }
                 }
             }
         }

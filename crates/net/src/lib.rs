@@ -25,6 +25,34 @@
 //! [`Endpoint::recv`] until `Ok(None)`; it fills the caller's buffer and returns a [`RecvMeta`]
 //! (length, source, destination, arrival ifindex, [`DestKind`]) without allocating. A unicast datagram
 //! that [`Endpoint::accepts`] refuses belongs to the bind [`unicast_owner`] names.
+//! [`Endpoint::recv_batch`] reads up to N datagrams per `recvmmsg` into a caller-owned [`RecvBatch`].
+//! [`Endpoint::send_to`] reports a full send buffer as [`SendError::WouldBlock`] (keep the packet,
+//! retry when writable).
+//!
+//! ```no_run
+//! use patchbay_net::{BindSpec, Endpoint, SocketId, unicast_owner};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut poll = mio::Poll::new()?;
+//! let mut ep = Endpoint::open(BindSpec::new("0.0.0.0:5568".parse()?, false))?;
+//! tracing::info!("sacn bind 0: {ep}"); // "0.0.0.0:5568 via eth1 (index 3, 10.0.0.5, default route for 239.255.0.1)"
+//! let main = ep.socket_mut(SocketId::Main).ok_or("no socket")?;
+//! poll.registry().register(main, mio::Token(0), mio::Interest::READABLE)?;
+//! let joined = ep.join("239.255.0.1".parse()?)?; // universe 1
+//! if joined.new_socket {
+//!     let s = ep.socket_mut(SocketId::Receiver(joined.socket)).ok_or("no socket")?;
+//!     poll.registry().register(s, mio::Token(1 + joined.socket), mio::Interest::READABLE)?;
+//! }
+//! // On a readable event for token t (0 = Main, 1 + n = Receiver(n)), read until Ok(None):
+//! let mut buf = [0u8; 1500];
+//! while let Some(meta) = ep.recv(SocketId::Receiver(0), &mut buf)? {
+//!     if !ep.accepts(&meta) {
+//!         // unicast for another bind on this port: unicast_owner(&all_endpoints, port, dst)
+//!         continue;
+//!     }
+//!     let _packet = &buf[..meta.len]; // parse; meta.dst tells which group it was sent to
+//! }
+//! # Ok(()) }
+//! ```
 //!
 //! # Linux multicast facts relied on (verified by the tests in `tests/`, kernel 6.18)
 //!
@@ -35,6 +63,8 @@
 //!    host joined, on any interface, without joining anything. With it off, a socket receives a group
 //!    only if it joined that group itself *on the interface the datagram arrived on*
 //!    (`specific_bind_receives_only_its_own_interface`, `unicast_only_bind_sees_no_foreign_multicast`).
+//!    Only AF_INET sockets start with it on: an AF_INET6 dual-stack socket starts with the IPv4 flag
+//!    clear (`dual_stack_main_socket_sees_no_foreign_ipv4_multicast`).
 //!    This makes `unicast` instances strict and keeps a bind to one interface's traffic, and since each
 //!    group is joined on exactly one receive socket of a bind, each multicast datagram is read once.
 //! 3. `net.ipv4.igmp_max_memberships` (per network namespace, default 20) caps IPv4 joins per socket;
@@ -71,6 +101,7 @@
 //! opens a socket calls [`netns::require_private_netns`] first.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod batch;
 pub mod endpoint;
 pub mod error;
 pub mod iface;
@@ -80,6 +111,7 @@ pub mod recv;
 mod socket;
 pub mod sysctl;
 
+pub use batch::RecvBatch;
 pub use endpoint::{BindSpec, DEFAULT_MULTICAST_TTL, Endpoint, SACN_PORT, SocketId, unicast_owner};
 pub use error::{JoinError, OpenError, RecvError, SendError};
 pub use iface::{Chosen, IfaceError, Interface};

@@ -209,6 +209,11 @@ impl MembershipPool {
         }
     }
 
+    /// The raw descriptor of receive socket `i` and whether the pool is IPv6.
+    pub(crate) fn raw_fd(&self, i: usize) -> Option<(std::os::fd::RawFd, bool)> {
+        self.receivers.get(i).map(|r| (r.sock.as_raw_fd(), self.v6))
+    }
+
     fn record(&mut self, group: IpAddr, i: usize, new_socket: bool) -> Joined {
         if let Some(r) = self.receivers.get_mut(i) {
             r.members += 1;

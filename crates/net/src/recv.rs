@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg};
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, RecvMsg, SockaddrStorage, recvmsg};
 
 use crate::error::RecvError;
 
@@ -66,48 +66,52 @@ pub(crate) fn recv_meta(
                 Err(Errno::EAGAIN) => return Ok(None),
                 Err(e) => return Err(RecvError(e.into())),
             };
-        let mut meta = RecvMeta {
-            len: msg.bytes,
-            truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
-            src: msg.address.as_ref().map_or(
-                SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
-                sockaddr_to_std,
-            ),
-            dst: None,
-            ifindex: 0,
-            kind: DestKind::Unknown,
-        };
-        // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".
-        if let Ok(cmsgs) = msg.cmsgs() {
-            let mut have_v4 = false;
-            for c in cmsgs {
-                match c {
-                    // The IPv4 record knows broadcast from unicast; it wins over the mapped IPv6 one.
-                    ControlMessageOwned::Ipv4PacketInfo(pi) => {
-                        have_v4 = true;
-                        let dst = Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr));
-                        let spec = Ipv4Addr::from(u32::from_be(pi.ipi_spec_dst.s_addr));
-                        meta.dst = Some(IpAddr::V4(dst));
-                        meta.ifindex = u32::try_from(pi.ipi_ifindex).unwrap_or(0);
-                        meta.kind = classify_v4(dst, spec);
-                    }
-                    ControlMessageOwned::Ipv6PacketInfo(pi) if !have_v4 => {
-                        let dst = Ipv6Addr::from(pi.ipi6_addr.s6_addr);
-                        meta.ifindex = pi.ipi6_ifindex;
-                        let dst = unmap(IpAddr::V6(dst));
-                        meta.kind = if dst.is_multicast() {
-                            DestKind::Multicast
-                        } else {
-                            DestKind::Unicast
-                        };
-                        meta.dst = Some(dst);
-                    }
-                    _ => {}
+        return Ok(Some(meta_of(&msg)));
+    }
+}
+
+/// Metadata of one received message (from `recvmsg` or one slot of `recvmmsg`).
+pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
+    let mut meta = RecvMeta {
+        len: msg.bytes,
+        truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+        src: msg.address.as_ref().map_or(
+            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+            sockaddr_to_std,
+        ),
+        dst: None,
+        ifindex: 0,
+        kind: DestKind::Unknown,
+    };
+    // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".
+    if let Ok(cmsgs) = msg.cmsgs() {
+        let mut have_v4 = false;
+        for c in cmsgs {
+            match c {
+                // The IPv4 record knows broadcast from unicast; it wins over the mapped IPv6 one.
+                ControlMessageOwned::Ipv4PacketInfo(pi) => {
+                    have_v4 = true;
+                    let dst = Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr));
+                    let spec = Ipv4Addr::from(u32::from_be(pi.ipi_spec_dst.s_addr));
+                    meta.dst = Some(IpAddr::V4(dst));
+                    meta.ifindex = u32::try_from(pi.ipi_ifindex).unwrap_or(0);
+                    meta.kind = classify_v4(dst, spec);
                 }
+                ControlMessageOwned::Ipv6PacketInfo(pi) if !have_v4 => {
+                    let dst = unmap(IpAddr::V6(Ipv6Addr::from(pi.ipi6_addr.s6_addr)));
+                    meta.ifindex = pi.ipi6_ifindex;
+                    meta.kind = if dst.is_multicast() {
+                        DestKind::Multicast
+                    } else {
+                        DestKind::Unicast
+                    };
+                    meta.dst = Some(dst);
+                }
+                _ => {}
             }
         }
-        return Ok(Some(meta));
     }
+    meta
 }
 
 /// Linux fills `ipi_spec_dst` with the header destination only for plain local delivery

@@ -101,3 +101,19 @@ fn dual_stack_bind_reports_ipv4_peers_as_ipv4() {
     assert_eq!(back[0].payload, b"back");
     assert_eq!(back[0].meta.src, sa(&format!("127.0.0.1:{port}")));
 }
+
+/// The dual-stack main socket is strict for IPv4 too: IPv4 groups joined by another bind do not reach
+/// it. (Linux starts AF_INET6 sockets with the IPv4 IP_MULTICAST_ALL flag clear; we clear it anyway.)
+#[test]
+fn dual_stack_main_socket_sees_no_foreign_ipv4_multicast() {
+    guard();
+    let mut dual = open("[::]:0", false);
+    let port = dual.local_addr().port();
+    let mut member = open(&format!("127.0.0.1:{port}"), false);
+    member.join(ip("239.255.0.9")).unwrap();
+    let tx = open("127.0.0.1:0", false);
+    tx.send_to(b"m", sa(&format!("239.255.0.9:{port}")))
+        .unwrap();
+    assert_eq!(collect(&mut member, QUIET).len(), 1);
+    assert!(collect(&mut dual, QUIET).is_empty());
+}

@@ -1,0 +1,163 @@
+//! Batch receive (`recvmmsg`): many datagrams per system call, into storage allocated once.
+//!
+//! sACN traffic is many small datagrams (44 Hz per universe, 638 bytes each). Measured on `lo` in a
+//! namespace (`benches/recv.rs`, 64 datagrams of 638 bytes per iteration): receiving costs about
+//! 1.29 µs per datagram with `recv` and 1.17 µs with `recv_batch` (32 per call), next to about 2.3 µs
+//! to send one. A modest gain; it matters only far above show-traffic rates.
+
+use std::io::IoSliceMut;
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+
+use crate::error::RecvError;
+use crate::recv::{CmsgBuf, DestKind, RecvMeta, meta_of};
+
+const EMPTY: RecvMeta = RecvMeta {
+    len: 0,
+    truncated: false,
+    src: std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+        std::net::Ipv4Addr::UNSPECIFIED,
+        0,
+    )),
+    dst: None,
+    ifindex: 0,
+    kind: DestKind::Unknown,
+};
+
+/// Storage for up to `N` datagrams of up to `SIZE` bytes each, reused for every call of
+/// [`crate::Endpoint::recv_batch`].
+pub struct RecvBatch<const N: usize, const SIZE: usize> {
+    bufs: Box<[[u8; SIZE]; N]>,
+    metas: [RecvMeta; N],
+    len: usize,
+    headers: MultiHeaders<SockaddrStorage>,
+    /// Linux writes each slot's used `msg_controllen`/`msg_namelen` back, and nix reuses them, so a
+    /// slot that last held an IPv4 datagram is too small for IPv6 info: headers are remade when the
+    /// socket family changes.
+    v6: Option<bool>,
+}
+
+impl<const N: usize, const SIZE: usize> Default for RecvBatch<N, SIZE> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
+    /// Allocates the buffers and headers (once).
+    pub fn new() -> Self {
+        let bufs: Box<[[u8; SIZE]; N]> = match vec![[0u8; SIZE]; N].into_boxed_slice().try_into() {
+            Ok(b) => b,
+            Err(_) => unreachable!("vec has N elements"),
+        };
+        Self {
+            bufs,
+            metas: [EMPTY; N],
+            len: 0,
+            headers: headers(N),
+            v6: None,
+        }
+    }
+
+    /// Datagrams held from the last receive.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Nothing held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Datagram `i` of the last receive: metadata and payload.
+    pub fn get(&self, i: usize) -> Option<(&RecvMeta, &[u8])> {
+        if i >= self.len {
+            return None;
+        }
+        let meta = self.metas.get(i)?;
+        let buf = self.bufs.get(i)?;
+        Some((meta, buf.get(..meta.len.min(SIZE)).unwrap_or_default()))
+    }
+
+    /// All datagrams of the last receive.
+    pub fn iter(&self) -> impl Iterator<Item = (&RecvMeta, &[u8])> {
+        (0..self.len).filter_map(|i| self.get(i))
+    }
+
+    /// One `recvmmsg` on `fd`. Returns how many arrived (0: queue empty).
+    pub(crate) fn fill(&mut self, fd: RawFd, v6: bool) -> Result<usize, RecvError> {
+        self.len = 0;
+        if self.v6 != Some(v6) {
+            self.headers = headers(N);
+            self.v6 = Some(v6);
+        }
+        loop {
+            return match self.attempt(fd) {
+                Ok(n) => Ok(n),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => Ok(0),
+                Err(e) => Err(RecvError(e.into())),
+            };
+        }
+    }
+
+    fn attempt(&mut self, fd: RawFd) -> Result<usize, Errno> {
+        let mut iovs = self
+            .bufs
+            .each_mut()
+            .map(|b| [IoSliceMut::new(b.as_mut_slice())]);
+        let msgs = recvmmsg(
+            fd,
+            &mut self.headers,
+            iovs.iter_mut(),
+            MsgFlags::MSG_DONTWAIT,
+            None,
+        )?;
+        for (slot, msg) in self.metas.iter_mut().zip(msgs) {
+            *slot = meta_of(&msg);
+            self.len += 1;
+        }
+        Ok(self.len)
+    }
+
+    /// Stores one datagram received some other way into the next slot, returning the slot's buffer.
+    pub(crate) fn next_slot(&mut self) -> Option<&mut [u8; SIZE]> {
+        self.bufs.get_mut(self.len)
+    }
+
+    pub(crate) fn push(&mut self, meta: RecvMeta) {
+        if let Some(m) = self.metas.get_mut(self.len) {
+            *m = meta;
+            self.len += 1;
+        }
+    }
+
+    /// Keeps only the datagrams `keep` accepts, in order; returns how many were dropped.
+    pub(crate) fn retain(&mut self, keep: impl Fn(&RecvMeta) -> bool) -> usize {
+        let mut out = 0;
+        for i in 0..self.len {
+            if keep(&self.metas[i]) {
+                if out != i {
+                    self.metas[out] = self.metas[i];
+                    let len = self.metas[i].len.min(SIZE);
+                    let (lo, hi) = self.bufs.split_at_mut(i);
+                    lo[out][..len].copy_from_slice(&hi[0][..len]);
+                }
+                out += 1;
+            }
+        }
+        let dropped = self.len - out;
+        self.len = out;
+        dropped
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+fn headers(n: usize) -> MultiHeaders<SockaddrStorage> {
+    MultiHeaders::preallocate(n, Some(vec![0u8; std::mem::size_of::<CmsgBuf>()]))
+}
