@@ -24,7 +24,10 @@ fn big_config() -> String {
 
 fn options() -> LoadOptions {
     LoadOptions {
-        known_backends: patchbay_backends::registry().iter().map(|b| b.name().to_string()).collect(),
+        known_backends: patchbay_backends::registry()
+            .iter()
+            .map(|b| b.name().to_string())
+            .collect(),
         ..LoadOptions::default()
     }
 }
@@ -40,4 +43,11 @@ fn load_and_setup_512k_mappings(bencher: divan::Bencher) {
         assert_eq!(setup.edges.len(), 512_000);
         setup
     });
+}
+
+#[divan::bench(sample_count = 5)]
+fn load_only_512k_mappings(bencher: divan::Bencher) {
+    let text = big_config();
+    let opts = options();
+    bencher.bench(|| patchbay_config::load_str("big.cfg", &text, &opts));
 }

@@ -1,6 +1,5 @@
 //! patchbay: routes and translates show-control signals between protocols.
 
-
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 

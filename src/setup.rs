@@ -4,7 +4,9 @@
 //! Nothing here has external effects (backends only validate and record while configuring),
 //! so `--check` runs exactly this and stops.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use patchbay_config::{Config, Diagnostic, Item, Mapping, Side, Sources, Span, Spanned};
@@ -47,10 +49,9 @@ pub fn build(
         std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
     let mut builder = Builder {
         config_path,
-        instances: HashMap::new(),
+        instances: FxHashMap::default(),
         instance_spans: Vec::new(),
         edges: Vec::new(),
-        first_edge: HashMap::new(),
         diagnostics: &mut diagnostics,
     };
     for item in &config.items {
@@ -73,10 +74,9 @@ pub fn build(
 
 struct Builder<'d> {
     config_path: PathBuf,
-    instances: HashMap<String, InstanceId>,
+    instances: FxHashMap<String, InstanceId>,
     instance_spans: Vec<Span>,
     edges: Vec<EdgeRecord>,
-    first_edge: HashMap<(ChannelId, ChannelId), Span>,
     diagnostics: &'d mut Vec<Diagnostic>,
 }
 
@@ -192,7 +192,6 @@ impl Builder<'_> {
                 continue;
             };
             if core.add_mapping(source, target) {
-                self.first_edge.insert((source, target), mapping.span);
                 self.edges.push(EdgeRecord {
                     source,
                     target,
@@ -216,10 +215,10 @@ impl Builder<'_> {
                 ),
             };
             let mut d = Diagnostic::note(mapping.span, message);
-            if let Some(first) = self.first_edge.get(&(source, target))
-                && *first != mapping.span
+            if let Some(first) = self.edge_span(core, source, target)
+                && first != mapping.span
             {
-                let (line, _) = sources.line_col(*first);
+                let (line, _) = sources.line_col(first);
                 d = d.with_note(format!(
                     "first created at {}:{line}",
                     sources.path(first.file).display()
@@ -245,6 +244,10 @@ impl Builder<'_> {
         }
         let mut warnings = Vec::new();
         let result = core.channel(id, name, direction, &mut warnings);
+        if warnings.is_empty() && result.is_ok() {
+            return result.ok();
+        }
+        // Messages are built only when there is something to say: this runs once per endpoint.
         let backend = core
             .instance_backend(id)
             .and_then(|b| core.backend(b))
@@ -274,12 +277,21 @@ impl Builder<'_> {
         }
     }
 
+    /// The line that created the edge source → target (the core's builder and `edges` list
+    /// unique edges in the same order).
+    fn edge_span(&self, core: &Core, source: ChannelId, target: ChannelId) -> Option<Span> {
+        let index = core.routes().edge_index(source, target)?;
+        self.edges.get(index).map(|e| e.span)
+    }
+
     /// One warning per cycle, at most [`MAX_CYCLE_WARNINGS`], each naming at most
     /// [`MAX_CYCLE_NAMES`] channels, so a large generated config cannot flood the terminal.
     fn warn_cycles(&mut self, core: &Core) {
         let cycles = core.cycles();
         for cycle in cycles.iter().take(MAX_CYCLE_WARNINGS) {
-            let Some(&first) = cycle.first() else { continue };
+            let Some(&first) = cycle.first() else {
+                continue;
+            };
             let mut names: Vec<String> = cycle
                 .iter()
                 .take(MAX_CYCLE_NAMES)
@@ -291,8 +303,8 @@ impl Builder<'_> {
             names.push(core.channel_label(first));
             let span = cycle
                 .windows(2)
-                .find_map(|w| self.first_edge.get(&(w[0], w[1])).copied())
-                .or_else(|| self.first_edge.get(&(first, first)).copied());
+                .find_map(|w| self.edge_span(core, w[0], w[1]))
+                .or_else(|| self.edge_span(core, first, first));
             let message = format!(
                 "mapping cycle {}: an event on it loops until the core stops it after 20 rounds per iteration",
                 names.join(" -> ")
@@ -307,7 +319,10 @@ impl Builder<'_> {
             self.diagnostics.push(Diagnostic::new(
                 patchbay_config::Severity::Warning,
                 None,
-                format!("{} more mapping cycles not shown", cycles.len() - MAX_CYCLE_WARNINGS),
+                format!(
+                    "{} more mapping cycles not shown",
+                    cycles.len() - MAX_CYCLE_WARNINGS
+                ),
             ));
         }
     }

@@ -5,7 +5,7 @@
 //! It has no descriptors, timers or wire effects. Options are accepted for MIDIMonster
 //! compatibility but warned about, since they do nothing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use patchbay_core::{
@@ -19,7 +19,9 @@ const NO_OPTIONS: &str = "loopback takes no options";
 #[derive(Debug, Default)]
 pub struct Loopback {
     /// Channel name → key, per instance (names are per-instance name spaces). Config time only.
-    keys: HashMap<(InstanceId, Box<str>), u64>,
+    /// Per instance: channel name → key. Looked up by `&str`, so a repeated lookup allocates nothing.
+    keys: FxHashMap<InstanceId, FxHashMap<Box<str>, u64>>,
+    next_key: u64,
 }
 
 impl Loopback {
@@ -74,14 +76,22 @@ impl Backend for Loopback {
                 message: "loopback channel name is empty".into(),
             });
         }
-        let next = self.keys.len() as u64;
-        let key = *self.keys.entry((instance, name.into())).or_insert(next);
+        let names = self.keys.entry(instance).or_default();
+        let key = match names.get(name) {
+            Some(&key) => key,
+            None => {
+                let key = self.next_key;
+                self.next_key += 1;
+                names.insert(name.into(), key);
+                key
+            }
+        };
         Ok(ctx.ids.resolve(instance, key))
     }
 
     fn start(&mut self, _now: Instant, _io: &mut Io<'_>) -> Result<(), StartError> {
         // Names are only needed while mappings are read.
-        self.keys = HashMap::new();
+        self.keys = FxHashMap::default();
         Ok(())
     }
 

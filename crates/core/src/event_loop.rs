@@ -289,8 +289,11 @@ impl Core {
             warnings,
         };
         let channel = self.backends[inst.backend].channel(id, name, direction, &mut ctx)?;
-        self.registry
-            .set_label(channel, &format!("{}.{}", inst.name, name));
+        // Only the channel part is stored (one copy, no formatting per lookup: a config can
+        // hold a million endpoints); `channel_label` puts the instance name in front.
+        if !self.registry.has_label(channel) {
+            self.registry.set_label(channel, name);
+        }
         Ok(channel)
     }
 
@@ -331,7 +334,14 @@ impl Core {
 
     /// The text a channel was written as (`instance.name`), or `#id`.
     pub fn channel_label(&self, channel: ChannelId) -> String {
-        self.registry.label(channel)
+        let instance = self
+            .registry
+            .instance_of(channel)
+            .and_then(|i| self.instance_name(i));
+        match (instance, self.registry.has_label(channel)) {
+            (Some(instance), true) => format!("{instance}.{}", self.registry.label(channel)),
+            _ => self.registry.label(channel),
+        }
     }
 
     // ----- running -----
@@ -526,7 +536,7 @@ impl Core {
         if outcome.dropped > 0 {
             let channel = outcome
                 .dropped_example
-                .map_or_else(String::new, |e| self.registry.label(e.channel));
+                .map_or_else(String::new, |e| self.channel_label(e.channel));
             warn!(
                 target: "core",
                 "mapping loop: cascade cut after {} routing rounds, {} event(s) dropped (channel {channel})",

@@ -3,17 +3,18 @@
 //! The hash map is only consulted while the configuration is read (one lookup per mapping
 //! endpoint); at run time everything is indexed by `ChannelId` in plain vectors.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::backend::{ChannelId, ChannelIds, InstanceId};
 
 /// Allocates and remembers channel ids; implements [`ChannelIds`] for [`crate::ChannelCtx`].
 #[derive(Debug, Default)]
 pub struct ChannelRegistry {
-    ids: HashMap<(InstanceId, u64), ChannelId>,
+    ids: FxHashMap<(InstanceId, u64), ChannelId>,
     instances: Vec<InstanceId>,
     keys: Vec<u64>,
-    /// Human-readable names ("fx.level1.r") for log lines; set by whoever knows the text.
+    /// Human-readable names for log lines (the channel part, "level1.r"; the core adds the
+    /// instance); set by whoever knows the text.
     labels: Vec<Option<Box<str>>>,
 }
 
@@ -57,6 +58,11 @@ impl ChannelRegistry {
         {
             *slot = Some(label.into());
         }
+    }
+
+    /// Whether a label was set for `channel`.
+    pub fn has_label(&self, channel: ChannelId) -> bool {
+        matches!(self.labels.get(channel.0 as usize), Some(Some(_)))
     }
 
     /// A name for log lines: the label if one was set, else `#<id>`.

@@ -5,7 +5,7 @@
 //! arrays and no hash map. Targets of a source keep the order in which the mappings were
 //! created (config.md 2.2, "Fan-out").
 
-use std::collections::HashSet;
+use rustc_hash::FxHashMap;
 
 use crate::backend::{ChannelId, InstanceId};
 use crate::registry::ChannelRegistry;
@@ -22,7 +22,8 @@ pub struct Target {
 #[derive(Debug, Default)]
 pub struct RoutingBuilder {
     edges: Vec<(ChannelId, ChannelId)>,
-    seen: HashSet<(ChannelId, ChannelId)>,
+    /// Edge → its index in `edges`, so a duplicate can name the line of the original.
+    seen: FxHashMap<(ChannelId, ChannelId), u32>,
 }
 
 impl RoutingBuilder {
@@ -33,11 +34,19 @@ impl RoutingBuilder {
     /// Adds the edge source → target. Returns false if it already exists (MIDIMonster ignores
     /// duplicates silently; the caller reports them as notes).
     pub fn add_edge(&mut self, source: ChannelId, target: ChannelId) -> bool {
-        if !self.seen.insert((source, target)) {
-            return false;
+        let next = u32::try_from(self.edges.len()).unwrap_or(u32::MAX);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.seen.entry((source, target)) {
+            e.insert(next);
+            self.edges.push((source, target));
+            true
+        } else {
+            false
         }
-        self.edges.push((source, target));
-        true
+    }
+
+    /// Index (in creation order, as in [`RoutingBuilder::edges`]) of the edge source → target.
+    pub fn edge_index(&self, source: ChannelId, target: ChannelId) -> Option<usize> {
+        self.seen.get(&(source, target)).map(|&i| i as usize)
     }
 
     /// The distinct edges in creation order.
