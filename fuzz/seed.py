@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Writes seed corpora for the sACN fuzz targets from ../shared/tools/e131.py packets.
+
+Run from the repository root: python3 fuzz/seed.py [path/to/e131.py]
+"""
+import importlib.util
+import os
+import struct
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+e131_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "shared", "tools", "e131.py")
+spec = importlib.util.spec_from_file_location("e131", e131_path)
+e131 = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(e131)
+
+cid = bytes(range(16))
+other = bytes([0xAB] * 16)
+packets = {
+    "data_full": e131.build_data(cid, "patchbay", 1, 0, [255, 128] + [0] * 510),
+    "data_short": e131.build_data(cid, "desk", 2, 7, [10, 20, 30]),
+    "data_empty": e131.build_data(cid, "desk", 3, 9, []),
+    "data_dd": e131.build_data(cid, "desk", 1, 1, [100] * 512, start_code=0xDD),
+    "data_preview": e131.build_data(other, "viz", 1, 2, [1] * 64, options=0x80),
+    "data_terminated": e131.build_data(other, "desk", 1, 3, [5] * 16, options=0x40),
+    "data_sync": e131.build_data(cid, "desk", 7, 4, [9] * 512, sync=7, options=0x20),
+    "data_prio200": e131.build_data(other, "backup", 1, 5, [77] * 512, priority=200),
+    "sync": e131.build_sync(cid, 3, 7),
+    "discovery": e131.build_discovery(cid, "patchbay", [1, 2, 10]),
+    "discovery_pages": e131.build_discovery(cid, "big", list(range(1, 513)), page=0, last_page=1),
+}
+for name, pkt in packets.items():
+    with open(os.path.join(here, "corpus", "sacn_packet", name), "wb") as f:
+        f.write(pkt)
+
+
+def raw(step_ms, pkt):
+    """A receiver-target record: mode 0 (raw datagram), clock step, length, bytes."""
+    return struct.pack("<BHH", 0, step_ms, len(pkt)) + pkt
+
+
+scenarios = {
+    "two_sources": raw(0, packets["data_full"]) + raw(10, packets["data_prio200"]) + raw(3000, packets["data_full"]),
+    "sync_hold": raw(0, packets["data_sync"]) + raw(5, packets["sync"]),
+    "terminate": raw(0, packets["data_preview"]) + raw(1, packets["data_terminated"]),
+    "per_address": raw(0, packets["data_dd"]) + raw(1, packets["data_full"]) + raw(2000, packets["data_full"]),
+    "discovery": raw(0, packets["discovery"]) + raw(20000, packets["discovery_pages"]),
+}
+for name, data in scenarios.items():
+    with open(os.path.join(here, "corpus", "sacn_receiver", name), "wb") as f:
+        f.write(data)
+print(f"wrote {len(packets)} packet seeds and {len(scenarios)} receiver seeds")
