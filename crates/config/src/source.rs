@@ -167,7 +167,9 @@ impl Sources {
             .get(line + 1)
             .map(|&e| e - 1)
             .unwrap_or(f.text.len());
-        (f.text.get(start..end).unwrap_or(""), start)
+        let text = f.text.get(start..end).unwrap_or("");
+        // A CRLF file's '\r' ends the line; it is not part of what the user wrote.
+        (text.strip_suffix('\r').unwrap_or(text), start)
     }
 }
 
@@ -189,7 +191,7 @@ mod tests {
         assert_eq!(&s.text(f)[10..11], "=");
         assert_eq!(s.line_col(Span::new(f, 10, 11)), (2, 6));
         assert_eq!(s.line_text(f, 10), ("namé = x", 4));
-        assert_eq!(s.line_text(f, 1), ("ab\r", 0));
+        assert_eq!(s.line_text(f, 1), ("ab", 0));
     }
 
     #[test]
