@@ -141,6 +141,9 @@ impl Receiver {
             .reserve(self.index.len().saturating_sub(self.dirty.len()));
         self.sync_waiting
             .reserve(self.index.len().saturating_sub(self.sync_waiting.len()));
+        // The heap is compacted above 2 × slots + 64 entries, so this much room is never outgrown.
+        let heap_room = 2 * self.slots.len() + 65;
+        self.heap.reserve(heap_room.saturating_sub(self.heap.len()));
         self.schedule_new(idx);
         Ok(())
     }
