@@ -17,6 +17,11 @@ use super::{MergeMode, Receiver, ReceiverConfig, UniverseConfig};
 /// 2: a sync packet (CID index, sequence, sync address); 3: a discovery page (CID index, page,
 /// last page, count). Building valid packets lets the fuzzer reach the merge and timers quickly.
 pub fn fuzz_receiver(data: &[u8]) {
+    drive(data);
+}
+
+/// The body of [`fuzz_receiver`]; returns the receiver so tests can check what was reached.
+pub(crate) fn drive(data: &[u8]) -> Receiver {
     let t0 = Instant::now();
     let mode = data.first().copied().unwrap_or(0);
     let cfg = ReceiverConfig {
@@ -155,4 +160,5 @@ pub fn fuzz_receiver(data: &[u8]) {
         }
     }
     assert!(rx.discovery().is_empty(), "discovery expired after 60 s");
+    rx
 }

@@ -403,6 +403,7 @@ impl Receiver {
             return;
         }
         slot.scheduled = Some(t);
+        self.compact_heap();
         self.heap.push(Reverse((t, idx)));
     }
 

@@ -775,6 +775,26 @@ fn many_universes_share_one_deadline_heap() {
     assert_eq!(rx.poll_timeout(), None);
 }
 
+/// The fuzz record format reaches the merge, sync and discovery, not just the parser.
+#[test]
+fn fuzz_records_build_valid_packets() {
+    let mut input = Vec::new();
+    // Data: CID index 0, universe 1, seq 0, no options, levels, prio 100, no sync, 4 slots.
+    input.extend_from_slice(&[1, 10, 0, 0, 0, 0, 0, 0, 100, 0, 2]);
+    input.extend_from_slice(&[9, 9, 9, 9]);
+    // Sync: CID index 0, seq 0, address 7.
+    input.extend_from_slice(&[2, 1, 0, 0, 0, 0]);
+    // Discovery: CID index 1, page 0 of 0, 8 universes.
+    input.extend_from_slice(&[3, 1, 0, 1, 0, 0, 4]);
+    // Empty raw datagram 1.6 s later, with handle_timeout: the sampling period ends.
+    input.extend_from_slice(&[0x20, 0x40, 0x06, 0, 0]);
+    let rx = fuzz::drive(&input);
+    let c = rx.counters();
+    assert_eq!((c.data, c.sync, c.discovery), (1, 1, 1));
+    assert_eq!(c.malformed_total(), 1);
+    assert_eq!(rx.universe(1).expect("u1").slots()[..5], [9, 9, 9, 9, 0]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
