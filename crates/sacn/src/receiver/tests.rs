@@ -775,6 +775,58 @@ fn many_universes_share_one_deadline_heap() {
     assert_eq!(rx.poll_timeout(), None);
 }
 
+#[test]
+fn source_sending_priority_first_merges_from_its_first_levels_packet() {
+    let mut h = H::new(ReceiverConfig::default());
+    h.send(0, pkt(1, 0), &[10]).expect("a");
+    h.tick(1500);
+    h.send(2000, pkt(2, 0).pap(), &[150]).expect("b 0xDD");
+    assert_eq!(h.slots(1), vec![10]);
+    assert!(data_changed(h.send(2010, pkt(2, 1), &[20])));
+    assert_eq!(h.slots(1), vec![20], "0xDD 150 beats packet priority 100");
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+}
+
+#[test]
+fn levels_stopping_loses_the_source_even_if_priorities_continue() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[10]).expect("levels");
+    h.send(0, pkt(1, 1).pap(), &[100]).expect("pap");
+    for (seq, t) in (2u8..).zip((500..=2000).step_by(500)) {
+        h.send(t, pkt(1, seq).pap(), &[100]).expect("pap");
+    }
+    h.tick(2499);
+    assert_eq!(h.u().source_count(), 1);
+    h.tick(2500);
+    assert_eq!(
+        h.u().source_count(),
+        0,
+        "0xDD packets do not keep a source alive"
+    );
+    assert!(h.events().contains(&Event::SourceLost {
+        universe: U,
+        cid: cid(1)
+    }));
+}
+
+#[test]
+fn sync_stream_table_is_bounded() {
+    let cfg = ReceiverConfig {
+        max_sync_streams: 2,
+        ..immediate()
+    };
+    let mut h = H::new(cfg);
+    h.sync(0, 1, 0, 7).expect("first");
+    h.sync(0, 2, 0, 7).expect("second");
+    assert_eq!(discard(h.sync(0, 3, 0, 7)), Discard::TooManySources);
+    assert_eq!(h.rx.sync_stream_count(), 2);
+    h.sync(1000, 2, 1, 7).expect("refresh");
+    // Stream of CID 1 lost at 2.5 s: it is evicted for the newcomer, CID 2's is kept.
+    h.sync(2600, 3, 0, 7).expect("evicts the lost stream");
+    assert_eq!(discard(h.sync(2600, 4, 0, 7)), Discard::TooManySources);
+    assert_eq!(h.rx.sync_stream_count(), 2);
+}
+
 /// The fuzz record format reaches the merge, sync and discovery, not just the parser.
 #[test]
 fn fuzz_records_build_valid_packets() {
