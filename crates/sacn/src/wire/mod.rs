@@ -6,6 +6,12 @@
 //! obtained from [`Packet::parse`], which checks every rule of sacn.md 5.2 "Receiver
 //! validation" (and the analogous rules for sync and discovery packets) first, so accessors
 //! never fail.
+//!
+//! IPv6 multicast: E1.31 writes the group as `FF18::83:00:{hi}:{lo}`, which implementations
+//! read two ways. [`ipv6_multicast`] follows ETC's reference library (bytes `83 00 hi lo` in
+//! the last four bytes, `ff18::8300:HHLL`), which is what most consoles join;
+//! [`ipv6_multicast_literal`] gives the literal reading (`ff18::83:0:hi:lo`) for peers that
+//! use it.
 
 mod addr;
 mod build;

@@ -1,1 +1,0 @@
-//! Sans-IO sACN source: decides when each data, sync and discovery packet goes out.

@@ -1,0 +1,89 @@
+//! Timing and per-universe settings of a [`Source`](super::Source).
+
+use std::time::Duration;
+
+use crate::wire::{DEFAULT_PRIORITY, MAX_SLOTS};
+
+/// Timing of a source. The defaults follow E1.31 and sacn.md 4.3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceConfig {
+    /// Smallest gap between two packets of one universe outside realtime mode, and the spacing of
+    /// the repeats after a change. Default 1/44 s (rounded up to 22.727273 ms) so no universe
+    /// exceeds the 44 packets/s of DMX512 that E1.31 6.6.1 ties sources to.
+    pub min_gap: Duration,
+    /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).
+    /// Default 1 s.
+    pub keepalive: Duration,
+    /// How much earlier than `keepalive` a keep-alive is scheduled, so that a caller that polls
+    /// a little late still stays within `keepalive`. Default 100 ms (keep-alives every 900 ms).
+    pub keepalive_margin: Duration,
+    /// Packets of unchanged data sent after the last change, one per `min_gap`. Default 3.
+    pub repeats: u8,
+    /// Smallest gap between two packets of a universe in realtime mode. Default 250 µs.
+    pub realtime_min_gap: Duration,
+    /// Period of universe discovery packets (E131_UNIVERSE_DISCOVERY_INTERVAL). Default 10 s.
+    pub discovery_interval: Duration,
+    /// Stream_Terminated packets sent per universe when it stops. Default 3.
+    pub terminations: u8,
+}
+
+impl SourceConfig {
+    /// 1/44 s rounded up to whole nanoseconds.
+    pub const DEFAULT_MIN_GAP: Duration = Duration::from_nanos(1_000_000_000_u64.div_ceil(44));
+
+    /// Gap after which an unchanged universe is sent again. Never zero, so a degenerate
+    /// configuration cannot make `poll_transmit` emit keep-alives forever at one instant.
+    #[inline]
+    pub(crate) fn keepalive_target(&self) -> Duration {
+        self.keepalive
+            .saturating_sub(self.keepalive_margin)
+            .max(self.min_gap)
+            .max(Duration::from_millis(1))
+    }
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            min_gap: Self::DEFAULT_MIN_GAP,
+            keepalive: Duration::from_secs(1),
+            keepalive_margin: Duration::from_millis(100),
+            repeats: 3,
+            realtime_min_gap: Duration::from_micros(250),
+            discovery_interval: Duration::from_secs(10),
+            terminations: 3,
+        }
+    }
+}
+
+/// Settings of one transmitted universe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniverseConfig {
+    /// Packet priority 0..=200.
+    pub priority: u8,
+    /// Sync universe, 0 = unsynchronized. When set, every flush of data packets of this
+    /// universe is followed by one sync packet for it.
+    pub sync_address: u16,
+    /// Mark all data as Preview_Data.
+    pub preview: bool,
+    /// Set Force_Synchronization on synchronized data.
+    pub force_synchronization: bool,
+    /// Send each change at the next poll, limited only by `realtime_min_gap`.
+    pub realtime: bool,
+    /// Per-address priorities (ETC's 0xDD start code). When set, the universe also sends a
+    /// 0xDD stream with its own repeat/keep-alive timing.
+    pub per_address_priority: Option<[u8; MAX_SLOTS]>,
+}
+
+impl Default for UniverseConfig {
+    fn default() -> Self {
+        UniverseConfig {
+            priority: DEFAULT_PRIORITY,
+            sync_address: 0,
+            preview: false,
+            force_synchronization: false,
+            realtime: false,
+            per_address_priority: None,
+        }
+    }
+}
