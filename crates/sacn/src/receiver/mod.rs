@@ -31,9 +31,9 @@ use crate::discovery::DiscoveryTracker;
 use crate::wire::{DATA_UNIVERSES, DataPacket, DiscoveryPacket, Packet, SyncPacket};
 
 pub use config::{
-    DEFAULT_MAX_SOURCES_PER_UNIVERSE, LossBehavior, MAX_SOURCES_PER_UNIVERSE, MergeMode,
-    NETWORK_DATA_LOSS_TIMEOUT, PER_ADDRESS_PRIORITY_WAIT, ReceiverConfig, SAMPLING_PERIOD,
-    UniverseConfig,
+    DEFAULT_MAX_SOURCES_PER_UNIVERSE, LOSS_SETTLE, LossBehavior, MAX_SOURCES_PER_UNIVERSE,
+    MergeMode, NETWORK_DATA_LOSS_TIMEOUT, PER_ADDRESS_PRIORITY_WAIT, ReceiverConfig,
+    SAMPLING_PERIOD, UniverseConfig,
 };
 pub use fuzz::fuzz_receiver;
 pub use name::SourceName;

@@ -300,28 +300,91 @@ fn termination_ends_source_at_once_without_using_its_data() {
 
 #[test]
 fn lower_priority_takes_over_when_higher_is_lost() {
-    let mut h = H::new(immediate());
-    let mut t = 0;
-    h.send(t, pkt(1, 0).prio(100), &[10, 10]).expect("a");
-    h.send(t, pkt(2, 0).prio(50), &[200, 0]).expect("b");
-    assert_eq!(h.slots(2), vec![10, 10], "priority beats level");
-    assert_eq!(h.u().winner(0), Some(cid(1)));
-    h.changed();
-    // B keeps sending, A stops after t = 0.
-    let mut seq = 1u8;
-    while t < 2400 {
-        t += 200;
-        h.send(t, pkt(2, seq).prio(50), &[200, 0]).expect("b");
-        seq += 1;
-        h.tick(t);
-        assert_eq!(h.slots(2), vec![10, 10], "A still present at {t} ms");
+    for settle in [true, false] {
+        let cfg = ReceiverConfig {
+            loss_settle: if settle { LOSS_SETTLE } else { Duration::ZERO },
+            ..immediate()
+        };
+        let mut h = H::new(cfg);
+        let mut t = 0;
+        h.send(t, pkt(1, 0).prio(100), &[10, 10]).expect("a");
+        h.send(t, pkt(2, 0).prio(50), &[200, 0]).expect("b");
+        assert_eq!(h.slots(2), vec![10, 10], "priority beats level");
+        assert_eq!(h.u().winner(0), Some(cid(1)));
+        h.changed();
+        h.events();
+        // B keeps sending, A stops after t = 0.
+        let mut seq = 1u8;
+        while t < 2400 {
+            t += 200;
+            h.send(t, pkt(2, seq).prio(50), &[200, 0]).expect("b");
+            seq += 1;
+            h.tick(t);
+            assert_eq!(h.slots(2), vec![10, 10], "A still present at {t} ms");
+        }
+        h.tick(2500);
+        assert_eq!(
+            h.events(),
+            vec![Event::SourceLost {
+                universe: U,
+                cid: cid(1)
+            }]
+        );
+        assert_eq!(h.u().source_count(), 1, "A is lost exactly at 2.5 s");
+        if settle {
+            // ETC data loss behaviour: A's look stays until B is heard again.
+            assert_eq!(h.slots(2), vec![10, 10]);
+            assert_eq!(h.changed(), None);
+            assert!(data_changed(h.send(2520, pkt(2, seq).prio(50), &[200, 0])));
+        }
+        assert_eq!(h.slots(2), vec![200, 0]);
+        assert_eq!(h.u().winner(0), Some(cid(2)));
+        assert_eq!(h.u().winner(1), Some(cid(2)));
+        let set = h.changed().expect("takeover changes output");
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 1]);
     }
+}
+
+#[test]
+fn losing_every_source_at_once_keeps_the_top_look() {
+    // The receiver's own link fails: A (top) times out 10 ms before B. Without loss settling,
+    // B's look would show for 10 ms and then be held.
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0).prio(100), &[0, 0]).expect("a");
+    h.send(10, pkt(2, 0).prio(90), &[255, 255]).expect("b");
+    h.changed();
     h.tick(2500);
-    assert_eq!(h.slots(2), vec![200, 0]);
-    assert_eq!(h.u().winner(0), Some(cid(2)));
-    assert_eq!(h.u().winner(1), Some(cid(2)));
-    let set = h.changed().expect("takeover changes output");
-    assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(h.slots(2), vec![0, 0]);
+    h.tick(2510);
+    assert_eq!(h.slots(2), vec![0, 0]);
+    assert_eq!(h.u().source_count(), 0);
+    assert_eq!(h.changed(), None, "no flash of B's levels");
+    assert_eq!(h.u().winner(0), None);
+}
+
+#[test]
+fn loss_settling_ends_after_at_most_one_second() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0).prio(100), &[10]).expect("a");
+    h.send(0, pkt(2, 0).prio(50), &[20]).expect("b");
+    h.send(2000, pkt(2, 1).prio(50), &[20]).expect("b");
+    h.tick(2500);
+    assert_eq!(h.slots(1), vec![10], "B not heard since A's loss");
+    h.tick(3499);
+    assert_eq!(h.slots(1), vec![10]);
+    assert_eq!(h.rx.poll_timeout(), Some(h.at(3500)));
+    h.tick(3500);
+    assert_eq!(h.slots(1), vec![20]);
+    // A coming back during settling is a new source (and must not duplicate).
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0).prio(100), &[10]).expect("a");
+    h.send(0, pkt(2, 0).prio(50), &[20]).expect("b");
+    h.send(2000, pkt(2, 1).prio(50), &[20]).expect("b");
+    h.tick(2500);
+    assert_eq!(h.u().source_count(), 1);
+    h.send(2600, pkt(1, 5).prio(100), &[11]).expect("a again");
+    assert_eq!(h.u().source_count(), 2);
+    assert_eq!(h.slots(1), vec![11]);
 }
 
 #[test]

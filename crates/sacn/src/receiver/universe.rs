@@ -18,7 +18,12 @@
 //!   0 still drives, as in ETC's merger). Missing trailing 0xDD values are 0. 0xDD data never
 //!   touches levels. 0xDD unseen for `pap_timeout` while levels continue: back to packet priority.
 //! * **Loss**: only levels packets refresh a source (ETC rule 15); creation starts the timer.
-//!   Heard at `t` means lost at exactly `t + source_timeout`.
+//!   Heard at `t` means lost at exactly `t + source_timeout` (event, source count). Its last
+//!   levels then stay in the merge until every other contributing source has been heard since
+//!   (or is lost too), at most `loss_settle` (ETC's data loss behaviour, default 1 s): when the
+//!   receiver's own link fails, all sources time out within a frame of each other, and without
+//!   this the lower-priority look would flash and, with hold-last-look, stay. A lone source's
+//!   loss takes effect at once. Stream_Terminated is never delayed.
 //! * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
 //!   source's previous values (0 initially).
 //! * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
@@ -90,6 +95,8 @@ struct Held {
 #[derive(Clone)]
 struct Source {
     in_use: bool,
+    /// Lost by timeout but still merged until the loss settles (see `Settle`).
+    zombie: bool,
     cid: Cid,
     name: SourceName,
     priority: u8,
@@ -144,7 +151,19 @@ struct Settings {
     source_timeout: Duration,
     pap_wait: Duration,
     pap_timeout: Duration,
+    loss_settle: Duration,
     max_sources: usize,
+}
+
+/// ETC's data loss behaviour: when a source times out, its last levels stay in the merge until
+/// every other contributing source has been heard since (or is lost too), at most
+/// `loss_settle`. Without it, a receiver whose own link fails loses the top source a few
+/// milliseconds before the others, briefly shows (and with hold-last-look keeps!) the look of
+/// a lower-priority source.
+#[derive(Debug, Clone, Copy)]
+struct Settle {
+    since: Instant,
+    until: Instant,
 }
 
 /// Receive state of one universe. See the [module docs](self) for the rules it applies.
@@ -162,6 +181,9 @@ pub struct UniverseReceiver {
     fast: Option<u8>,
     next_stamp: u64,
     limit_reported: bool,
+    settle: Option<Settle>,
+    /// Sources counted in `active` that are zombies.
+    zombies: usize,
     /// Earliest timer created since the owner last asked (see `take_new_deadline`).
     new_deadline: Option<Instant>,
 }
@@ -197,6 +219,7 @@ impl UniverseReceiver {
                 source_timeout: config.source_timeout,
                 pap_wait: config.pap_wait,
                 pap_timeout: config.pap_timeout,
+                loss_settle: config.loss_settle,
                 max_sources: config
                     .max_sources_per_universe
                     .clamp(1, MAX_SOURCES_PER_UNIVERSE),
@@ -210,6 +233,8 @@ impl UniverseReceiver {
             fast: None,
             next_stamp: 0,
             limit_reported: false,
+            settle: None,
+            zombies: 0,
             new_deadline: sampling_until,
         }
     }
@@ -244,7 +269,7 @@ impl UniverseReceiver {
 
     /// Number of tracked sources.
     pub fn source_count(&self) -> usize {
-        self.active
+        self.active - self.zombies
     }
 
     /// CID of the source that drives slot index `i` (0-based), if any.
@@ -263,7 +288,7 @@ impl UniverseReceiver {
     pub fn sources(&self) -> impl Iterator<Item = SourceView<'_>> {
         self.sources
             .iter()
-            .filter(|s| s.in_use)
+            .filter(|s| s.in_use && !s.zombie)
             .map(|s| SourceView {
                 cid: s.cid,
                 name: s.name.as_str(),
@@ -293,7 +318,9 @@ impl UniverseReceiver {
 
     #[inline]
     fn find(&self, cid: Cid) -> Option<usize> {
-        self.sources.iter().position(|s| s.in_use && s.cid == cid)
+        self.sources
+            .iter()
+            .position(|s| s.in_use && !s.zombie && s.cid == cid)
     }
 
     fn note_deadline(&mut self, t: Option<Instant>) {
@@ -310,8 +337,8 @@ impl UniverseReceiver {
 
     /// Earliest instant at which [`handle_timeout`](Self::handle_timeout) has work (O(sources)).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let mut d = self.sampling_until;
-        for s in self.sources.iter().filter(|s| s.in_use) {
+        let mut d = min_opt(self.sampling_until, self.settle.map(|s| s.until));
+        for s in self.sources.iter().filter(|s| s.in_use && !s.zombie) {
             d = min_opt(d, after(s.last_levels, self.set.source_timeout));
             d = min_opt(
                 d,
@@ -330,6 +357,23 @@ impl UniverseReceiver {
     /// `sync` is the state of the (CID, sync address) stream the packet names; it is ignored
     /// when the sync address is 0.
     pub fn handle_data(
+        &mut self,
+        now: Instant,
+        pkt: &DataPacket<'_>,
+        sync: SyncStatus,
+        events: &mut EventQueue,
+    ) -> Result<UniverseOutcome, Discard> {
+        let out = self.take_data(now, pkt, sync, events);
+        if self.settle.is_some() && self.finish_settle(now) {
+            return Ok(match out? {
+                UniverseOutcome::Applied { .. } => UniverseOutcome::Applied { changed: true },
+                UniverseOutcome::Held => UniverseOutcome::Held,
+            });
+        }
+        out
+    }
+
+    fn take_data(
         &mut self,
         now: Instant,
         pkt: &DataPacket<'_>,
@@ -361,6 +405,14 @@ impl UniverseReceiver {
             None => {
                 if opts.stream_terminated() {
                     return Err(Discard::Terminated);
+                }
+                // The source came back while its loss was settling: it is new now.
+                if let Some(z) = self
+                    .sources
+                    .iter()
+                    .position(|s| s.in_use && s.zombie && s.cid == cid)
+                {
+                    self.remove_source(z);
                 }
                 if self.active >= self.set.max_sources {
                     if !self.limit_reported {
@@ -456,17 +508,36 @@ impl UniverseReceiver {
         }
         for i in 0..self.sources.len() {
             let s = &mut self.sources[i];
-            if !s.in_use {
+            if !s.in_use || s.zombie {
                 continue;
             }
             if now.saturating_duration_since(s.last_levels) >= self.set.source_timeout {
                 let cid = s.cid;
-                self.remove_source(i);
+                let lost_at = after(s.last_levels, self.set.source_timeout).unwrap_or(now);
+                if s.eligible() && !self.set.loss_settle.is_zero() {
+                    s.zombie = true;
+                    s.held = None;
+                    self.zombies += 1;
+                    self.fast = None;
+                    let until = after(lost_at, self.set.loss_settle).unwrap_or(now);
+                    self.settle = Some(match self.settle {
+                        None => Settle {
+                            since: lost_at,
+                            until,
+                        },
+                        Some(z) => Settle {
+                            since: z.since.min(lost_at),
+                            until: z.until.max(until),
+                        },
+                    });
+                } else {
+                    self.remove_source(i);
+                    remerge = true;
+                }
                 events.push(Event::SourceLost {
                     universe: self.universe,
                     cid,
                 });
-                remerge = true;
                 continue;
             }
             match s.pap {
@@ -485,7 +556,34 @@ impl UniverseReceiver {
                 _ => {}
             }
         }
+        if self.settle.is_some() && self.finish_settle(now) {
+            return true;
+        }
         remerge && !self.is_sampling() && self.full_merge()
+    }
+
+    /// Ends the loss settling once every contributing live source has been heard since the first
+    /// loss, or at the settle deadline; then drops the lost sources and re-merges.
+    fn finish_settle(&mut self, now: Instant) -> bool {
+        let Some(z) = self.settle else {
+            return false;
+        };
+        let verified = now >= z.until
+            || self
+                .sources
+                .iter()
+                .filter(|s| s.eligible() && !s.zombie)
+                .all(|s| s.last_levels >= z.since);
+        if !verified {
+            return false;
+        }
+        self.settle = None;
+        for i in 0..self.sources.len() {
+            if self.sources[i].in_use && self.sources[i].zombie {
+                self.remove_source(i);
+            }
+        }
+        !self.is_sampling() && self.full_merge()
     }
 
     fn add_source(&mut self, now: Instant, pkt: &DataPacket<'_>, events: &mut EventQueue) -> usize {
@@ -503,6 +601,7 @@ impl UniverseReceiver {
         seq.accept(pkt.sequence());
         let fresh = Source {
             in_use: true,
+            zombie: false,
             cid,
             name,
             priority: pkt.priority(),
@@ -547,6 +646,10 @@ impl UniverseReceiver {
         {
             s.in_use = false;
             s.held = None;
+            if s.zombie {
+                s.zombie = false;
+                self.zombies -= 1;
+            }
             self.active -= 1;
             self.limit_reported = false;
             self.fast = None;
