@@ -8,7 +8,8 @@ use crate::wire::{DataHeader, Options, write_data, write_discovery, write_sync};
 use super::{MergeMode, Receiver, ReceiverConfig, UniverseConfig};
 
 /// Interprets `data` as a sequence of (clock step, datagram) records and drives a [`Receiver`]
-/// listening on universes 1, 2 and 7, checking invariants after each step.
+/// listening on universes 1, 2 and 7 (7 only from CID index 0), checking invariants after each
+/// step.
 ///
 /// Record layout: one mode byte, a 16-bit little-endian clock step in milliseconds (scaled ×4 when
 /// mode bit 7 is set, so loss timeouts are reachable), then: mode & 3 == 0: 16-bit length and that
@@ -82,7 +83,7 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
                     sync_address: u16::from(g(6) % 4) * 7,
                     sequence: g(2),
                     options: Options::from_bits(g(3)),
-                    universe: u16::from(g(1) % 8) + 1,
+                    universe: [1, 2, 7, 3][usize::from(g(1) % 4)],
                     start_code: match g(4) % 4 {
                         0 | 1 => 0x00,
                         2 => 0xDD,
@@ -143,9 +144,16 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
         for u in [1u16, 2, 7] {
             if let Some(r) = rx.universe(u) {
                 assert!(r.source_count() <= 4, "source bound");
+                if let Err(e) = r.verify_merge() {
+                    panic!("universe {u}: {e}");
+                }
                 for i in 0..512 {
                     if let Some(c) = r.winner(i) {
-                        assert!(r.source(c).is_some(), "winner is a tracked source");
+                        match r.source(c) {
+                            // A live winner's level is the output (0xDD never leaks in).
+                            Some(s) => assert_eq!(s.levels[i], r.slots()[i], "winner level"),
+                            None => assert!(r.is_settling_loss(), "winner is tracked"),
+                        }
                     }
                 }
             }

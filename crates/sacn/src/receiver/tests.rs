@@ -911,8 +911,6 @@ fn fuzz_records_build_valid_packets() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
     /// Acceptance through a whole universe follows the standalone window rule.
     #[test]
     fn universe_sequence_matches_model(seqs in proptest::collection::vec(any::<u8>(), 1..100)) {
@@ -933,6 +931,48 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// Mostly valid packets (data, 0xDD, sync, discovery) from five sources at random times,
+    /// with the fuzz body's invariants checked after every step.
+    #[test]
+    fn random_valid_traffic_keeps_invariants(
+        records in proptest::collection::vec(
+            (
+                prop_oneof![4 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+                any::<bool>(),
+                proptest::bool::weighted(0.1),
+                0u16..300,
+                proptest::collection::vec(any::<u8>(), 8),
+                0u8..12,
+            ),
+            0..150,
+        ),
+        ltp: bool,
+    ) {
+        let mut input = Vec::new();
+        for (kind, timeout, slow, step, mut fields, nslots) in records {
+            let mode = kind | if timeout { 0x20 } else { 0 } | if slow { 0x80 } else { 0 };
+            input.push(mode);
+            input.extend_from_slice(&step.to_le_bytes());
+            fields[7] = nslots;
+            // Options: mostly none, sometimes terminate / force sync / preview.
+            fields[3] &= 0xE0;
+            if fields[4] % 4 != 0 {
+                fields[3] &= 0x20;
+            }
+            let n = match kind { 1 => 8, 2 => 3, _ => 4 };
+            input.extend_from_slice(&fields[..n]);
+            if kind == 1 {
+                let slots = usize::from(nslots) * 2 + usize::from(nslots & 1);
+                input.extend(std::iter::repeat_n(fields[5], slots));
+            }
+        }
+        if ltp && let Some(first) = input.first_mut() {
+            *first |= 0x40;
+        }
+        let rx = fuzz::drive(&input);
+        prop_assert_eq!(rx.universe(1).map(|u| u.source_count()), Some(0));
     }
 
     #[test]

@@ -267,6 +267,13 @@ impl UniverseReceiver {
         self.sampling_until.is_some()
     }
 
+    /// Whether a timed-out source's levels are still merged while the loss settles (its CID
+    /// may then still be a [`winner`](Self::winner) though it is no longer in
+    /// [`sources`](Self::sources)).
+    pub fn is_settling_loss(&self) -> bool {
+        self.zombies > 0
+    }
+
     /// Number of tracked sources.
     pub fn source_count(&self) -> usize {
         self.active - self.zombies
@@ -406,24 +413,18 @@ impl UniverseReceiver {
                 if opts.stream_terminated() {
                     return Err(Discard::Terminated);
                 }
-                // The source came back while its loss was settling: it is new now.
+                // Back while its loss settles: it was reported lost, so it is new again, but it
+                // keeps its place and levels in the merge, so the output does not jump.
                 if let Some(z) = self
                     .sources
                     .iter()
                     .position(|s| s.in_use && s.zombie && s.cid == cid)
                 {
-                    self.remove_source(z);
+                    self.revive(now, z, pkt, events);
+                    z
+                } else {
+                    self.new_source(now, pkt, events)?
                 }
-                if self.active >= self.set.max_sources {
-                    if !self.limit_reported {
-                        self.limit_reported = true;
-                        events.push(Event::SourceLimitExceeded {
-                            universe: self.universe,
-                        });
-                    }
-                    return Err(Discard::TooManySources);
-                }
-                self.add_source(now, pkt, events)
             }
         };
         if opts.stream_terminated() {
@@ -586,6 +587,50 @@ impl UniverseReceiver {
         !self.is_sampling() && self.full_merge()
     }
 
+    fn new_source(
+        &mut self,
+        now: Instant,
+        pkt: &DataPacket<'_>,
+        events: &mut EventQueue,
+    ) -> Result<usize, Discard> {
+        if self.active >= self.set.max_sources {
+            if !self.limit_reported {
+                self.limit_reported = true;
+                events.push(Event::SourceLimitExceeded {
+                    universe: self.universe,
+                });
+            }
+            return Err(Discard::TooManySources);
+        }
+        Ok(self.add_source(now, pkt, events))
+    }
+
+    fn revive(&mut self, now: Instant, i: usize, pkt: &DataPacket<'_>, events: &mut EventQueue) {
+        let s = &mut self.sources[i];
+        s.zombie = false;
+        s.seq = SequenceTracker::new();
+        s.seq.accept(pkt.sequence());
+        s.last_levels = now;
+        s.sync_address = 0;
+        self.zombies -= 1;
+        let (cid, name) = (s.cid, s.name);
+        // Its merge inputs (levels, priority, 0xDD state) are unchanged, so the output is too;
+        // only its timers need scheduling again.
+        let pap_deadline = match s.pap {
+            Pap::Off => None,
+            Pap::Waiting { until } => Some(until),
+            Pap::Active { expires } => Some(expires),
+        };
+        self.note_deadline(pap_deadline);
+        self.note_deadline(after(now, self.set.source_timeout));
+        events.push(Event::SourceAdded {
+            universe: self.universe,
+            cid,
+            name,
+            priority: pkt.priority(),
+        });
+    }
+
     fn add_source(&mut self, now: Instant, pkt: &DataPacket<'_>, events: &mut EventQueue) -> usize {
         let cid = pkt.cid();
         let name = SourceName::from_wire(pkt.source_name_bytes());
@@ -653,6 +698,11 @@ impl UniverseReceiver {
             self.active -= 1;
             self.limit_reported = false;
             self.fast = None;
+            // The slot may be reused before the next merge; never report it as an owner.
+            let gone = i as u8;
+            for o in self.owners.iter_mut().filter(|o| **o == gone) {
+                *o = NO_OWNER;
+            }
         }
     }
 
@@ -823,6 +873,70 @@ impl UniverseReceiver {
         }
         self.owners = owners;
         copy_and_diff(&mut self.merged, &out, &mut self.changes)
+    }
+}
+
+impl UniverseReceiver {
+    /// Recomputes the merge slot by slot, the slow obvious way, and compares it with the
+    /// incremental result (fuzzing and property tests only).
+    pub(crate) fn verify_merge(&self) -> Result<(), String> {
+        if self.is_sampling() {
+            return if self.owners.iter().all(|&o| o == NO_OWNER) {
+                Ok(())
+            } else {
+                Err("owners set during sampling".into())
+            };
+        }
+        for slot in 0..MAX_SLOTS {
+            let mut best: Option<(u8, u8, u64)> = None; // key, level, stamp
+            let mut owners_ok = Vec::new();
+            for (i, s) in self.sources.iter().enumerate() {
+                if !s.eligible() {
+                    continue;
+                }
+                let key = match s.pap {
+                    Pap::Active { .. } => s.pap_keys[slot],
+                    _ => s.priority.min(MAX_PRIORITY) + 1,
+                };
+                if key == 0 {
+                    continue;
+                }
+                let cand = (key, s.levels[slot], s.stamp);
+                let better = match (best, self.set.merge) {
+                    (None, _) => true,
+                    (Some(b), MergeMode::Htp) => (cand.0, cand.1) > (b.0, b.1),
+                    (Some(b), MergeMode::Ltp) => (cand.0, cand.2) > (b.0, b.2),
+                };
+                let tie = match (best, self.set.merge) {
+                    (Some(b), MergeMode::Htp) => (cand.0, cand.1) == (b.0, b.1),
+                    _ => false,
+                };
+                if better {
+                    best = Some(cand);
+                    owners_ok.clear();
+                    owners_ok.push(i as u8);
+                } else if tie {
+                    owners_ok.push(i as u8);
+                }
+            }
+            let owner = self.owners[slot];
+            match best {
+                Some((_, level, _)) => {
+                    if self.merged[slot] != level || !owners_ok.contains(&owner) {
+                        return Err(format!(
+                            "slot {slot}: merged {} owner {owner}, expected {level} from {owners_ok:?}",
+                            self.merged[slot]
+                        ));
+                    }
+                }
+                None => {
+                    if owner != NO_OWNER {
+                        return Err(format!("slot {slot}: undriven but owned by {owner}"));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
