@@ -800,79 +800,67 @@ impl UniverseReceiver {
                 Pap::Active { .. } => None,
                 _ => Some(s.priority.min(MAX_PRIORITY) + 1),
             };
-            match (self.set.merge, uniform) {
-                (MergeMode::Htp, Some(k)) => {
-                    for ((bk, bl), (o, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut().zip(s.levels.iter()))
-                    {
-                        if k > *bk || (k == *bk && l > *bl) {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
+            let uniform_keys;
+            let keys = match uniform {
+                Some(k) => {
+                    uniform_keys = [k; MAX_SLOTS];
+                    &uniform_keys
                 }
-                (MergeMode::Htp, None) => {
-                    for (((bk, bl), o), (&k, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut())
-                        .zip(s.pap_keys.iter().zip(s.levels.iter()))
-                    {
-                        if k != 0 && (k > *bk || (k == *bk && l > *bl)) {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
-                }
-                (MergeMode::Ltp, Some(k)) => {
-                    for ((bk, bl), (o, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut().zip(s.levels.iter()))
-                    {
-                        if k >= *bk {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
-                }
-                (MergeMode::Ltp, None) => {
-                    for (((bk, bl), o), (&k, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut())
-                        .zip(s.pap_keys.iter().zip(s.levels.iter()))
-                    {
-                        if k != 0 && k >= *bk {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
-                }
-            }
+                None => &s.pap_keys,
+            };
+            merge_source(
+                &mut best_key,
+                &mut best_lvl,
+                &mut owners,
+                keys,
+                &s.levels,
+                si,
+                self.set.merge,
+            );
         }
-        let zero = self.set.loss == LossBehavior::Zero;
+        // Undriven slots keep their value (Hold) or drop to 0 (Zero); masks keep it branch-free.
+        let hold_mask: u8 = if self.set.loss == LossBehavior::Zero {
+            0
+        } else {
+            0xFF
+        };
         for ((v, &k), (&l, &old)) in out
             .iter_mut()
             .zip(best_key.iter())
             .zip(best_lvl.iter().zip(self.merged.iter()))
         {
-            *v = if k != 0 {
-                l
-            } else if zero {
-                0
-            } else {
-                old
-            };
+            let driven = 0u8.wrapping_sub(u8::from(k != 0));
+            *v = (l & driven) | (old & hold_mask & !driven);
         }
         self.owners = owners;
         copy_and_diff(&mut self.merged, &out, &mut self.changes)
+    }
+}
+
+/// Folds one source into the running per-slot best (key 0 = does not drive). Written as
+/// branch-free selects over fixed-size arrays so it compiles to SIMD.
+#[inline]
+fn merge_source(
+    best_key: &mut [u8; MAX_SLOTS],
+    best_lvl: &mut [u8; MAX_SLOTS],
+    owners: &mut [u8; MAX_SLOTS],
+    keys: &[u8; MAX_SLOTS],
+    levels: &[u8; MAX_SLOTS],
+    si: u8,
+    mode: MergeMode,
+) {
+    let ltp = mode == MergeMode::Ltp;
+    for ((bk, bl), (o, (&k, &l))) in best_key
+        .iter_mut()
+        .zip(best_lvl.iter_mut())
+        .zip(owners.iter_mut().zip(keys.iter().zip(levels.iter())))
+    {
+        // LTP: sources come in arrival order, so a tie goes to the later one.
+        let take = (k != 0) & ((k > *bk) | ((k == *bk) & (ltp | (l > *bl))));
+        let m = 0u8.wrapping_sub(u8::from(take));
+        *bk = (k & m) | (*bk & !m);
+        *bl = (l & m) | (*bl & !m);
+        *o = (si & m) | (*o & !m);
     }
 }
 
