@@ -1,34 +1,5 @@
 //! One universe: per-source state, the 0xDD and sampling rules, synchronization hold, and the
 //! merge into one 512-slot output with a change set.
-//!
-//! # Design choices
-//!
-//! * **Sampling period** (ETC): for `sampling_period` after the universe is created no merged
-//!   output is produced; every source heard meanwhile counts at once (no 0xDD wait), and when the
-//!   period ends the merge of everything heard is output in one step.
-//! * **Waiting for 0xDD** (ETC per-address-priority rule 13): a source that appears after the
-//!   sampling period with a levels packet first has its levels stored but not merged until its
-//!   first 0xDD packet arrives or `pap_wait` passes, whichever is first. ETC's receiver drops the
-//!   levels received during the wait and merges only the next levels packet after the 0xDD one;
-//!   here the stored levels are merged as soon as the 0xDD arrives (or the wait times out, without
-//!   waiting for another packet), which reaches the same final state one packet earlier. A source
-//!   whose first packet is 0xDD merges from its first levels packet.
-//! * **Per-address priority** keys: universe priority `p` ranks as `p + 1`, a 0xDD value `v > 0`
-//!   as `min(v, 200) + 1`, and 0xDD value 0 means "does not drive this slot" (so universe priority
-//!   0 still drives, as in ETC's merger). Missing trailing 0xDD values are 0. 0xDD data never
-//!   touches levels. 0xDD unseen for `pap_timeout` while levels continue: back to packet priority.
-//! * **Loss**: only levels packets refresh a source (ETC rule 15); creation starts the timer.
-//!   Heard at `t` means lost at exactly `t + source_timeout` (event, source count). Its last
-//!   levels then stay in the merge until every other contributing source has been heard since
-//!   (or is lost too), at most `loss_settle` (ETC's data loss behaviour, default 1 s): when the
-//!   receiver's own link fails, all sources time out within a frame of each other, and without
-//!   this the lower-priority look would flash and, with hold-last-look, stay. A lone source's
-//!   loss takes effect at once. Stream_Terminated is never delayed.
-//! * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
-//!   source's previous values (0 initially).
-//! * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
-//!   newer held data and applied by the matching sync packet; a levels packet without sync address
-//!   discards held data.
 
 use std::time::{Duration, Instant};
 
@@ -166,7 +137,37 @@ struct Settle {
     until: Instant,
 }
 
-/// Receive state of one universe. See the [module docs](self) for the rules it applies.
+/// One universe: per-source state, the 0xDD and sampling rules, synchronization hold, and the
+/// merge into one 512-slot output with a change set.
+///
+/// # Design choices
+///
+/// * **Sampling period** (ETC): for `sampling_period` after the universe is created no merged
+///   output is produced; every source heard meanwhile counts at once (no 0xDD wait), and when the
+///   period ends the merge of everything heard is output in one step.
+/// * **Waiting for 0xDD** (ETC per-address-priority rule 13): a source that appears after the
+///   sampling period with a levels packet first has its levels stored but not merged until its
+///   first 0xDD packet arrives or `pap_wait` passes, whichever is first. ETC's receiver drops the
+///   levels received during the wait and merges only the next levels packet after the 0xDD one;
+///   here the stored levels are merged as soon as the 0xDD arrives (or the wait times out, without
+///   waiting for another packet), which reaches the same final state one packet earlier. A source
+///   whose first packet is 0xDD merges from its first levels packet.
+/// * **Per-address priority** keys: universe priority `p` ranks as `p + 1`, a 0xDD value `v > 0`
+///   as `min(v, 200) + 1`, and 0xDD value 0 means "does not drive this slot" (so universe priority
+///   0 still drives, as in ETC's merger). Missing trailing 0xDD values are 0. 0xDD data never
+///   touches levels. 0xDD unseen for `pap_timeout` while levels continue: back to packet priority.
+/// * **Loss**: only levels packets refresh a source (ETC rule 15); creation starts the timer.
+///   Heard at `t` means lost at exactly `t + source_timeout` (event, source count). Its last
+///   levels then stay in the merge until every other contributing source has been heard since
+///   (or is lost too), at most `loss_settle` (ETC's data loss behaviour, default 1 s): when the
+///   receiver's own link fails, all sources time out within a frame of each other, and without
+///   this the lower-priority look would flash and, with hold-last-look, stay. A lone source's
+///   loss takes effect at once. Stream_Terminated is never delayed.
+/// * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
+///   source's previous values (0 initially).
+/// * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
+///   newer held data and applied by the matching sync packet; a levels packet without sync address
+///   discards held data.
 #[derive(Clone)]
 pub struct UniverseReceiver {
     universe: u16,
