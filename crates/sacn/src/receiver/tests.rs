@@ -461,6 +461,33 @@ fn per_address_priority_picks_winner_per_slot_and_falls_back() {
 }
 
 #[test]
+fn per_address_priority_zero_releases_a_slot() {
+    for (loss, released) in [(LossBehavior::Hold, 77u8), (LossBehavior::Zero, 0)] {
+        let cfg = ReceiverConfig {
+            loss,
+            ..immediate()
+        };
+        let mut h = H::new(cfg);
+        h.send(0, pkt(1, 0), &[77, 88]).expect("levels");
+        h.changed();
+        assert!(
+            data_changed(h.send(10, pkt(1, 1).pap(), &[0, 100])) == (loss == LossBehavior::Zero)
+        );
+        assert_eq!(h.slots(2), vec![released, 88]);
+        assert_eq!(
+            h.u().winner(0),
+            None,
+            "priority 0: the source does not drive slot 1"
+        );
+        assert_eq!(h.u().winner(1), Some(cid(1)));
+        // Another source at packet priority 1 (key 2) now drives it.
+        h.send(20, pkt(2, 0).prio(1), &[5, 5]).expect("b");
+        assert_eq!(h.slots(2), vec![5, 88]);
+        assert_eq!(h.u().winner(0), Some(cid(2)));
+    }
+}
+
+#[test]
 fn per_address_priority_is_never_applied_as_levels() {
     let mut h = H::new(immediate());
     assert!(!data_changed(h.send(0, pkt(1, 0).pap(), &[200; 512])));
