@@ -10,6 +10,9 @@ pub const NETWORK_DATA_LOSS_TIMEOUT: Duration = Duration::from_millis(2500);
 pub const SAMPLING_PERIOD: Duration = Duration::from_millis(1500);
 /// ETC per-address-priority rule 13: how long a new source's levels wait for its 0xDD packet.
 pub const PER_ADDRESS_PRIORITY_WAIT: Duration = Duration::from_millis(1500);
+/// ETC's default "expired wait": how long a timed-out source's levels may stay merged while
+/// the other sources are checked (see the receiver's loss settling).
+pub const LOSS_SETTLE: Duration = Duration::from_millis(1000);
 /// Default bound on sources tracked per universe.
 pub const DEFAULT_MAX_SOURCES_PER_UNIVERSE: usize = 64;
 /// Hard upper bound on sources per universe (slot owners are stored in one byte).
@@ -48,6 +51,10 @@ pub struct ReceiverConfig {
     pub loss: LossBehavior,
     /// Source loss timeout (levels packets).
     pub source_timeout: Duration,
+    /// After a source times out, its levels stay merged until every other source has been heard
+    /// again (or is lost too), at most this long; `ZERO` drops it at once. The loss itself
+    /// (event, source table) always happens exactly at the timeout.
+    pub loss_settle: Duration,
     /// Merged output is withheld this long after a universe is added.
     pub sampling_period: Duration,
     /// A source that appears after sampling waits this long for 0xDD before its levels merge.
@@ -74,6 +81,7 @@ impl Default for ReceiverConfig {
             merge: MergeMode::Htp,
             loss: LossBehavior::Hold,
             source_timeout: NETWORK_DATA_LOSS_TIMEOUT,
+            loss_settle: LOSS_SETTLE,
             sampling_period: SAMPLING_PERIOD,
             pap_wait: PER_ADDRESS_PRIORITY_WAIT,
             pap_timeout: NETWORK_DATA_LOSS_TIMEOUT,

@@ -8,8 +8,27 @@
 //! Layers: [`UniverseReceiver`] holds one universe (sources, merge, 0xDD, sampling, sync hold);
 //! [`Receiver`] owns many of them, looks universes up by binary search, routes sync packets to
 //! the universes that hold data, feeds discovery pages to a
-//! [`DiscoveryTracker`](crate::discovery::DiscoveryTracker), and keeps one deadline heap so that
+//! [`DiscoveryTracker`] and keeps one deadline heap so that
 //! `poll_timeout` is O(1) with thousands of universes. After warm-up nothing allocates per packet.
+//!
+//! Choices worth knowing (details on [`UniverseReceiver`]):
+//!
+//! * Order of checks per data packet (sacn.md 3.2): universe known → own CID → `from` filter →
+//!   start code (0x00 levels, 0xDD priorities, others counted as
+//!   [`Discard::UnsupportedStartCode`]) → preview → sequence (per CID and universe; sync
+//!   packets per CID and sync universe) → termination → 0xDD / levels / sync hold.
+//! * Sampling period and the 1.5 s wait for 0xDD follow ETC's receiver; levels stored during the
+//!   wait are merged as soon as the 0xDD packet (or the end of the wait) arrives.
+//! * Loss is exact (heard at `t`, lost at `t + 2.5 s`); the takeover by remaining sources waits,
+//!   at most 1 s, until they have been heard again (ETC's data loss behaviour), so a failing
+//!   link never shows or holds a lower-priority look. `loss_settle = 0` turns this off.
+//! * Force_Synchronization follows the text of E1.31-2018 6.2.6: bit **clear** = keep holding
+//!   while the sync stream is lost, bit **set** = revert to applying data on arrival (sacn.md
+//!   5.5 agrees; sacn.md 3.2 item 10 states it the other way round). Data is only ever held once
+//!   a sync packet of the same CID for that address has been seen (E1.31 6.2.4.1).
+//! * Universe discovery entries expire after 25 s (two 10 s intervals plus margin).
+//! * Bounds: sources per universe (default 64), sync streams, discovery sources and list
+//!   lengths, queued events; everything beyond is dropped and counted.
 
 mod config;
 mod fuzz;
@@ -31,9 +50,9 @@ use crate::discovery::DiscoveryTracker;
 use crate::wire::{DATA_UNIVERSES, DataPacket, DiscoveryPacket, Packet, SyncPacket};
 
 pub use config::{
-    DEFAULT_MAX_SOURCES_PER_UNIVERSE, LossBehavior, MAX_SOURCES_PER_UNIVERSE, MergeMode,
-    NETWORK_DATA_LOSS_TIMEOUT, PER_ADDRESS_PRIORITY_WAIT, ReceiverConfig, SAMPLING_PERIOD,
-    UniverseConfig,
+    DEFAULT_MAX_SOURCES_PER_UNIVERSE, LOSS_SETTLE, LossBehavior, MAX_SOURCES_PER_UNIVERSE,
+    MergeMode, NETWORK_DATA_LOSS_TIMEOUT, PER_ADDRESS_PRIORITY_WAIT, ReceiverConfig,
+    SAMPLING_PERIOD, UniverseConfig,
 };
 pub use fuzz::fuzz_receiver;
 pub use name::SourceName;
@@ -141,6 +160,9 @@ impl Receiver {
             .reserve(self.index.len().saturating_sub(self.dirty.len()));
         self.sync_waiting
             .reserve(self.index.len().saturating_sub(self.sync_waiting.len()));
+        // The heap is compacted above 2 × slots + 64 entries, so this much room is never outgrown.
+        let heap_room = 2 * self.slots.len() + 65;
+        self.heap.reserve(heap_room.saturating_sub(self.heap.len()));
         self.schedule_new(idx);
         Ok(())
     }
@@ -400,6 +422,7 @@ impl Receiver {
             return;
         }
         slot.scheduled = Some(t);
+        self.compact_heap();
         self.heap.push(Reverse((t, idx)));
     }
 

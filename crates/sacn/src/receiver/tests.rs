@@ -300,28 +300,91 @@ fn termination_ends_source_at_once_without_using_its_data() {
 
 #[test]
 fn lower_priority_takes_over_when_higher_is_lost() {
-    let mut h = H::new(immediate());
-    let mut t = 0;
-    h.send(t, pkt(1, 0).prio(100), &[10, 10]).expect("a");
-    h.send(t, pkt(2, 0).prio(50), &[200, 0]).expect("b");
-    assert_eq!(h.slots(2), vec![10, 10], "priority beats level");
-    assert_eq!(h.u().winner(0), Some(cid(1)));
-    h.changed();
-    // B keeps sending, A stops after t = 0.
-    let mut seq = 1u8;
-    while t < 2400 {
-        t += 200;
-        h.send(t, pkt(2, seq).prio(50), &[200, 0]).expect("b");
-        seq += 1;
-        h.tick(t);
-        assert_eq!(h.slots(2), vec![10, 10], "A still present at {t} ms");
+    for settle in [true, false] {
+        let cfg = ReceiverConfig {
+            loss_settle: if settle { LOSS_SETTLE } else { Duration::ZERO },
+            ..immediate()
+        };
+        let mut h = H::new(cfg);
+        let mut t = 0;
+        h.send(t, pkt(1, 0).prio(100), &[10, 10]).expect("a");
+        h.send(t, pkt(2, 0).prio(50), &[200, 0]).expect("b");
+        assert_eq!(h.slots(2), vec![10, 10], "priority beats level");
+        assert_eq!(h.u().winner(0), Some(cid(1)));
+        h.changed();
+        h.events();
+        // B keeps sending, A stops after t = 0.
+        let mut seq = 1u8;
+        while t < 2400 {
+            t += 200;
+            h.send(t, pkt(2, seq).prio(50), &[200, 0]).expect("b");
+            seq += 1;
+            h.tick(t);
+            assert_eq!(h.slots(2), vec![10, 10], "A still present at {t} ms");
+        }
+        h.tick(2500);
+        assert_eq!(
+            h.events(),
+            vec![Event::SourceLost {
+                universe: U,
+                cid: cid(1)
+            }]
+        );
+        assert_eq!(h.u().source_count(), 1, "A is lost exactly at 2.5 s");
+        if settle {
+            // ETC data loss behaviour: A's look stays until B is heard again.
+            assert_eq!(h.slots(2), vec![10, 10]);
+            assert_eq!(h.changed(), None);
+            assert!(data_changed(h.send(2520, pkt(2, seq).prio(50), &[200, 0])));
+        }
+        assert_eq!(h.slots(2), vec![200, 0]);
+        assert_eq!(h.u().winner(0), Some(cid(2)));
+        assert_eq!(h.u().winner(1), Some(cid(2)));
+        let set = h.changed().expect("takeover changes output");
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 1]);
     }
+}
+
+#[test]
+fn losing_every_source_at_once_keeps_the_top_look() {
+    // The receiver's own link fails: A (top) times out 10 ms before B. Without loss settling,
+    // B's look would show for 10 ms and then be held.
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0).prio(100), &[0, 0]).expect("a");
+    h.send(10, pkt(2, 0).prio(90), &[255, 255]).expect("b");
+    h.changed();
     h.tick(2500);
-    assert_eq!(h.slots(2), vec![200, 0]);
-    assert_eq!(h.u().winner(0), Some(cid(2)));
-    assert_eq!(h.u().winner(1), Some(cid(2)));
-    let set = h.changed().expect("takeover changes output");
-    assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(h.slots(2), vec![0, 0]);
+    h.tick(2510);
+    assert_eq!(h.slots(2), vec![0, 0]);
+    assert_eq!(h.u().source_count(), 0);
+    assert_eq!(h.changed(), None, "no flash of B's levels");
+    assert_eq!(h.u().winner(0), None);
+}
+
+#[test]
+fn loss_settling_ends_after_at_most_one_second() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0).prio(100), &[10]).expect("a");
+    h.send(0, pkt(2, 0).prio(50), &[20]).expect("b");
+    h.send(2000, pkt(2, 1).prio(50), &[20]).expect("b");
+    h.tick(2500);
+    assert_eq!(h.slots(1), vec![10], "B not heard since A's loss");
+    h.tick(3499);
+    assert_eq!(h.slots(1), vec![10]);
+    assert_eq!(h.rx.poll_timeout(), Some(h.at(3500)));
+    h.tick(3500);
+    assert_eq!(h.slots(1), vec![20]);
+    // A coming back during settling is a new source (and must not duplicate).
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0).prio(100), &[10]).expect("a");
+    h.send(0, pkt(2, 0).prio(50), &[20]).expect("b");
+    h.send(2000, pkt(2, 1).prio(50), &[20]).expect("b");
+    h.tick(2500);
+    assert_eq!(h.u().source_count(), 1);
+    h.send(2600, pkt(1, 5).prio(100), &[11]).expect("a again");
+    assert_eq!(h.u().source_count(), 2);
+    assert_eq!(h.slots(1), vec![11]);
 }
 
 #[test]
@@ -395,6 +458,33 @@ fn per_address_priority_picks_winner_per_slot_and_falls_back() {
         }]
     );
     assert_eq!(h.u().source_count(), 2);
+}
+
+#[test]
+fn per_address_priority_zero_releases_a_slot() {
+    for (loss, released) in [(LossBehavior::Hold, 77u8), (LossBehavior::Zero, 0)] {
+        let cfg = ReceiverConfig {
+            loss,
+            ..immediate()
+        };
+        let mut h = H::new(cfg);
+        h.send(0, pkt(1, 0), &[77, 88]).expect("levels");
+        h.changed();
+        assert!(
+            data_changed(h.send(10, pkt(1, 1).pap(), &[0, 100])) == (loss == LossBehavior::Zero)
+        );
+        assert_eq!(h.slots(2), vec![released, 88]);
+        assert_eq!(
+            h.u().winner(0),
+            None,
+            "priority 0: the source does not drive slot 1"
+        );
+        assert_eq!(h.u().winner(1), Some(cid(1)));
+        // Another source at packet priority 1 (key 2) now drives it.
+        h.send(20, pkt(2, 0).prio(1), &[5, 5]).expect("b");
+        assert_eq!(h.slots(2), vec![5, 88]);
+        assert_eq!(h.u().winner(0), Some(cid(2)));
+    }
 }
 
 #[test]
@@ -775,9 +865,79 @@ fn many_universes_share_one_deadline_heap() {
     assert_eq!(rx.poll_timeout(), None);
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+#[test]
+fn source_sending_priority_first_merges_from_its_first_levels_packet() {
+    let mut h = H::new(ReceiverConfig::default());
+    h.send(0, pkt(1, 0), &[10]).expect("a");
+    h.tick(1500);
+    h.send(2000, pkt(2, 0).pap(), &[150]).expect("b 0xDD");
+    assert_eq!(h.slots(1), vec![10]);
+    assert!(data_changed(h.send(2010, pkt(2, 1), &[20])));
+    assert_eq!(h.slots(1), vec![20], "0xDD 150 beats packet priority 100");
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+}
 
+#[test]
+fn levels_stopping_loses_the_source_even_if_priorities_continue() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[10]).expect("levels");
+    h.send(0, pkt(1, 1).pap(), &[100]).expect("pap");
+    for (seq, t) in (2u8..).zip((500..=2000).step_by(500)) {
+        h.send(t, pkt(1, seq).pap(), &[100]).expect("pap");
+    }
+    h.tick(2499);
+    assert_eq!(h.u().source_count(), 1);
+    h.tick(2500);
+    assert_eq!(
+        h.u().source_count(),
+        0,
+        "0xDD packets do not keep a source alive"
+    );
+    assert!(h.events().contains(&Event::SourceLost {
+        universe: U,
+        cid: cid(1)
+    }));
+}
+
+#[test]
+fn sync_stream_table_is_bounded() {
+    let cfg = ReceiverConfig {
+        max_sync_streams: 2,
+        ..immediate()
+    };
+    let mut h = H::new(cfg);
+    h.sync(0, 1, 0, 7).expect("first");
+    h.sync(0, 2, 0, 7).expect("second");
+    assert_eq!(discard(h.sync(0, 3, 0, 7)), Discard::TooManySources);
+    assert_eq!(h.rx.sync_stream_count(), 2);
+    h.sync(1000, 2, 1, 7).expect("refresh");
+    // Stream of CID 1 lost at 2.5 s: it is evicted for the newcomer, CID 2's is kept.
+    h.sync(2600, 3, 0, 7).expect("evicts the lost stream");
+    assert_eq!(discard(h.sync(2600, 4, 0, 7)), Discard::TooManySources);
+    assert_eq!(h.rx.sync_stream_count(), 2);
+}
+
+/// The fuzz record format reaches the merge, sync and discovery, not just the parser.
+#[test]
+fn fuzz_records_build_valid_packets() {
+    let mut input = Vec::new();
+    // Data: CID index 0, universe 1, seq 0, no options, levels, prio 100, no sync, 4 slots.
+    input.extend_from_slice(&[1, 10, 0, 0, 0, 0, 0, 0, 100, 0, 2]);
+    input.extend_from_slice(&[9, 9, 9, 9]);
+    // Sync: CID index 0, seq 0, address 7.
+    input.extend_from_slice(&[2, 1, 0, 0, 0, 0]);
+    // Discovery: CID index 1, page 0 of 0, 8 universes.
+    input.extend_from_slice(&[3, 1, 0, 1, 0, 0, 4]);
+    // Empty raw datagram 1.6 s later, with handle_timeout: the sampling period ends.
+    input.extend_from_slice(&[0x20, 0x40, 0x06, 0, 0]);
+    let rx = fuzz::drive(&input);
+    let c = rx.counters();
+    assert_eq!((c.data, c.sync, c.discovery), (1, 1, 1));
+    assert_eq!(c.malformed_total(), 1);
+    assert_eq!(rx.universe(1).expect("u1").slots()[..5], [9, 9, 9, 9, 0]);
+}
+
+proptest! {
     /// Acceptance through a whole universe follows the standalone window rule.
     #[test]
     fn universe_sequence_matches_model(seqs in proptest::collection::vec(any::<u8>(), 1..100)) {
@@ -798,6 +958,48 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// Mostly valid packets (data, 0xDD, sync, discovery) from five sources at random times,
+    /// with the fuzz body's invariants checked after every step.
+    #[test]
+    fn random_valid_traffic_keeps_invariants(
+        records in proptest::collection::vec(
+            (
+                prop_oneof![4 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+                any::<bool>(),
+                proptest::bool::weighted(0.1),
+                0u16..300,
+                proptest::collection::vec(any::<u8>(), 8),
+                0u8..12,
+            ),
+            0..150,
+        ),
+        ltp: bool,
+    ) {
+        let mut input = Vec::new();
+        for (kind, timeout, slow, step, mut fields, nslots) in records {
+            let mode = kind | if timeout { 0x20 } else { 0 } | if slow { 0x80 } else { 0 };
+            input.push(mode);
+            input.extend_from_slice(&step.to_le_bytes());
+            fields[7] = nslots;
+            // Options: mostly none, sometimes terminate / force sync / preview.
+            fields[3] &= 0xE0;
+            if fields[4] % 4 != 0 {
+                fields[3] &= 0x20;
+            }
+            let n = match kind { 1 => 8, 2 => 3, _ => 4 };
+            input.extend_from_slice(&fields[..n]);
+            if kind == 1 {
+                let slots = usize::from(nslots) * 2 + usize::from(nslots & 1);
+                input.extend(std::iter::repeat_n(fields[5], slots));
+            }
+        }
+        if ltp && let Some(first) = input.first_mut() {
+            *first |= 0x40;
+        }
+        let rx = fuzz::drive(&input);
+        prop_assert_eq!(rx.universe(1).map(|u| u.source_count()), Some(0));
     }
 
     #[test]

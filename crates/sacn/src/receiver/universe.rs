@@ -1,29 +1,5 @@
 //! One universe: per-source state, the 0xDD and sampling rules, synchronization hold, and the
 //! merge into one 512-slot output with a change set.
-//!
-//! # Design choices
-//!
-//! * **Sampling period** (ETC): for `sampling_period` after the universe is created no merged
-//!   output is produced; every source heard meanwhile counts at once (no 0xDD wait), and when the
-//!   period ends the merge of everything heard is output in one step.
-//! * **Waiting for 0xDD** (ETC per-address-priority rule 13): a source that appears after the
-//!   sampling period with a levels packet first has its levels stored but not merged until its
-//!   first 0xDD packet arrives or `pap_wait` passes, whichever is first. ETC's receiver drops the
-//!   levels received during the wait and merges only the next levels packet after the 0xDD one;
-//!   here the stored levels are merged as soon as the 0xDD arrives (or the wait times out, without
-//!   waiting for another packet), which reaches the same final state one packet earlier. A source
-//!   whose first packet is 0xDD merges from its first levels packet.
-//! * **Per-address priority** keys: universe priority `p` ranks as `p + 1`, a 0xDD value `v > 0`
-//!   as `min(v, 200) + 1`, and 0xDD value 0 means "does not drive this slot" (so universe priority
-//!   0 still drives, as in ETC's merger). Missing trailing 0xDD values are 0. 0xDD data never
-//!   touches levels. 0xDD unseen for `pap_timeout` while levels continue: back to packet priority.
-//! * **Loss**: only levels packets refresh a source (ETC rule 15); creation starts the timer.
-//!   Heard at `t` means lost at exactly `t + source_timeout`.
-//! * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
-//!   source's previous values (0 initially).
-//! * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
-//!   newer held data and applied by the matching sync packet; a levels packet without sync address
-//!   discards held data.
 
 use std::time::{Duration, Instant};
 
@@ -90,6 +66,8 @@ struct Held {
 #[derive(Clone)]
 struct Source {
     in_use: bool,
+    /// Lost by timeout but still merged until the loss settles (see `Settle`).
+    zombie: bool,
     cid: Cid,
     name: SourceName,
     priority: u8,
@@ -144,10 +122,52 @@ struct Settings {
     source_timeout: Duration,
     pap_wait: Duration,
     pap_timeout: Duration,
+    loss_settle: Duration,
     max_sources: usize,
 }
 
-/// Receive state of one universe. See the [module docs](self) for the rules it applies.
+/// ETC's data loss behaviour: when a source times out, its last levels stay in the merge until
+/// every other contributing source has been heard since (or is lost too), at most
+/// `loss_settle`. Without it, a receiver whose own link fails loses the top source a few
+/// milliseconds before the others, briefly shows (and with hold-last-look keeps!) the look of
+/// a lower-priority source.
+#[derive(Debug, Clone, Copy)]
+struct Settle {
+    since: Instant,
+    until: Instant,
+}
+
+/// One universe: per-source state, the 0xDD and sampling rules, synchronization hold, and the
+/// merge into one 512-slot output with a change set.
+///
+/// # Design choices
+///
+/// * **Sampling period** (ETC): for `sampling_period` after the universe is created no merged
+///   output is produced; every source heard meanwhile counts at once (no 0xDD wait), and when the
+///   period ends the merge of everything heard is output in one step.
+/// * **Waiting for 0xDD** (ETC per-address-priority rule 13): a source that appears after the
+///   sampling period with a levels packet first has its levels stored but not merged until its
+///   first 0xDD packet arrives or `pap_wait` passes, whichever is first. ETC's receiver drops the
+///   levels received during the wait and merges only the next levels packet after the 0xDD one;
+///   here the stored levels are merged as soon as the 0xDD arrives (or the wait times out, without
+///   waiting for another packet), which reaches the same final state one packet earlier. A source
+///   whose first packet is 0xDD merges from its first levels packet.
+/// * **Per-address priority** keys: universe priority `p` ranks as `p + 1`, a 0xDD value `v > 0`
+///   as `min(v, 200) + 1`, and 0xDD value 0 means "does not drive this slot" (so universe priority
+///   0 still drives, as in ETC's merger). Missing trailing 0xDD values are 0. 0xDD data never
+///   touches levels. 0xDD unseen for `pap_timeout` while levels continue: back to packet priority.
+/// * **Loss**: only levels packets refresh a source (ETC rule 15); creation starts the timer.
+///   Heard at `t` means lost at exactly `t + source_timeout` (event, source count). Its last
+///   levels then stay in the merge until every other contributing source has been heard since
+///   (or is lost too), at most `loss_settle` (ETC's data loss behaviour, default 1 s): when the
+///   receiver's own link fails, all sources time out within a frame of each other, and without
+///   this the lower-priority look would flash and, with hold-last-look, stay. A lone source's
+///   loss takes effect at once. Stream_Terminated is never delayed.
+/// * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
+///   source's previous values (0 initially).
+/// * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
+///   newer held data and applied by the matching sync packet; a levels packet without sync address
+///   discards held data.
 #[derive(Clone)]
 pub struct UniverseReceiver {
     universe: u16,
@@ -162,6 +182,9 @@ pub struct UniverseReceiver {
     fast: Option<u8>,
     next_stamp: u64,
     limit_reported: bool,
+    settle: Option<Settle>,
+    /// Sources counted in `active` that are zombies.
+    zombies: usize,
     /// Earliest timer created since the owner last asked (see `take_new_deadline`).
     new_deadline: Option<Instant>,
 }
@@ -197,6 +220,7 @@ impl UniverseReceiver {
                 source_timeout: config.source_timeout,
                 pap_wait: config.pap_wait,
                 pap_timeout: config.pap_timeout,
+                loss_settle: config.loss_settle,
                 max_sources: config
                     .max_sources_per_universe
                     .clamp(1, MAX_SOURCES_PER_UNIVERSE),
@@ -210,6 +234,8 @@ impl UniverseReceiver {
             fast: None,
             next_stamp: 0,
             limit_reported: false,
+            settle: None,
+            zombies: 0,
             new_deadline: sampling_until,
         }
     }
@@ -242,9 +268,16 @@ impl UniverseReceiver {
         self.sampling_until.is_some()
     }
 
+    /// Whether a timed-out source's levels are still merged while the loss settles (its CID
+    /// may then still be a [`winner`](Self::winner) though it is no longer in
+    /// [`sources`](Self::sources)).
+    pub fn is_settling_loss(&self) -> bool {
+        self.zombies > 0
+    }
+
     /// Number of tracked sources.
     pub fn source_count(&self) -> usize {
-        self.active
+        self.active - self.zombies
     }
 
     /// CID of the source that drives slot index `i` (0-based), if any.
@@ -263,7 +296,7 @@ impl UniverseReceiver {
     pub fn sources(&self) -> impl Iterator<Item = SourceView<'_>> {
         self.sources
             .iter()
-            .filter(|s| s.in_use)
+            .filter(|s| s.in_use && !s.zombie)
             .map(|s| SourceView {
                 cid: s.cid,
                 name: s.name.as_str(),
@@ -293,7 +326,9 @@ impl UniverseReceiver {
 
     #[inline]
     fn find(&self, cid: Cid) -> Option<usize> {
-        self.sources.iter().position(|s| s.in_use && s.cid == cid)
+        self.sources
+            .iter()
+            .position(|s| s.in_use && !s.zombie && s.cid == cid)
     }
 
     fn note_deadline(&mut self, t: Option<Instant>) {
@@ -310,8 +345,8 @@ impl UniverseReceiver {
 
     /// Earliest instant at which [`handle_timeout`](Self::handle_timeout) has work (O(sources)).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let mut d = self.sampling_until;
-        for s in self.sources.iter().filter(|s| s.in_use) {
+        let mut d = min_opt(self.sampling_until, self.settle.map(|s| s.until));
+        for s in self.sources.iter().filter(|s| s.in_use && !s.zombie) {
             d = min_opt(d, after(s.last_levels, self.set.source_timeout));
             d = min_opt(
                 d,
@@ -330,6 +365,23 @@ impl UniverseReceiver {
     /// `sync` is the state of the (CID, sync address) stream the packet names; it is ignored
     /// when the sync address is 0.
     pub fn handle_data(
+        &mut self,
+        now: Instant,
+        pkt: &DataPacket<'_>,
+        sync: SyncStatus,
+        events: &mut EventQueue,
+    ) -> Result<UniverseOutcome, Discard> {
+        let out = self.take_data(now, pkt, sync, events);
+        if self.settle.is_some() && self.finish_settle(now) {
+            return Ok(match out? {
+                UniverseOutcome::Applied { .. } => UniverseOutcome::Applied { changed: true },
+                UniverseOutcome::Held => UniverseOutcome::Held,
+            });
+        }
+        out
+    }
+
+    fn take_data(
         &mut self,
         now: Instant,
         pkt: &DataPacket<'_>,
@@ -362,16 +414,18 @@ impl UniverseReceiver {
                 if opts.stream_terminated() {
                     return Err(Discard::Terminated);
                 }
-                if self.active >= self.set.max_sources {
-                    if !self.limit_reported {
-                        self.limit_reported = true;
-                        events.push(Event::SourceLimitExceeded {
-                            universe: self.universe,
-                        });
-                    }
-                    return Err(Discard::TooManySources);
+                // Back while its loss settles: it was reported lost, so it is new again, but it
+                // keeps its place and levels in the merge, so the output does not jump.
+                if let Some(z) = self
+                    .sources
+                    .iter()
+                    .position(|s| s.in_use && s.zombie && s.cid == cid)
+                {
+                    self.revive(now, z, pkt, events);
+                    z
+                } else {
+                    self.new_source(now, pkt, events)?
                 }
-                self.add_source(now, pkt, events)
             }
         };
         if opts.stream_terminated() {
@@ -456,17 +510,36 @@ impl UniverseReceiver {
         }
         for i in 0..self.sources.len() {
             let s = &mut self.sources[i];
-            if !s.in_use {
+            if !s.in_use || s.zombie {
                 continue;
             }
             if now.saturating_duration_since(s.last_levels) >= self.set.source_timeout {
                 let cid = s.cid;
-                self.remove_source(i);
+                let lost_at = after(s.last_levels, self.set.source_timeout).unwrap_or(now);
+                if s.eligible() && !self.set.loss_settle.is_zero() {
+                    s.zombie = true;
+                    s.held = None;
+                    self.zombies += 1;
+                    self.fast = None;
+                    let until = after(lost_at, self.set.loss_settle).unwrap_or(now);
+                    self.settle = Some(match self.settle {
+                        None => Settle {
+                            since: lost_at,
+                            until,
+                        },
+                        Some(z) => Settle {
+                            since: z.since.min(lost_at),
+                            until: z.until.max(until),
+                        },
+                    });
+                } else {
+                    self.remove_source(i);
+                    remerge = true;
+                }
                 events.push(Event::SourceLost {
                     universe: self.universe,
                     cid,
                 });
-                remerge = true;
                 continue;
             }
             match s.pap {
@@ -485,7 +558,78 @@ impl UniverseReceiver {
                 _ => {}
             }
         }
+        if self.settle.is_some() && self.finish_settle(now) {
+            return true;
+        }
         remerge && !self.is_sampling() && self.full_merge()
+    }
+
+    /// Ends the loss settling once every contributing live source has been heard since the first
+    /// loss, or at the settle deadline; then drops the lost sources and re-merges.
+    fn finish_settle(&mut self, now: Instant) -> bool {
+        let Some(z) = self.settle else {
+            return false;
+        };
+        let verified = now >= z.until
+            || self
+                .sources
+                .iter()
+                .filter(|s| s.eligible() && !s.zombie)
+                .all(|s| s.last_levels >= z.since);
+        if !verified {
+            return false;
+        }
+        self.settle = None;
+        for i in 0..self.sources.len() {
+            if self.sources[i].in_use && self.sources[i].zombie {
+                self.remove_source(i);
+            }
+        }
+        !self.is_sampling() && self.full_merge()
+    }
+
+    fn new_source(
+        &mut self,
+        now: Instant,
+        pkt: &DataPacket<'_>,
+        events: &mut EventQueue,
+    ) -> Result<usize, Discard> {
+        if self.active >= self.set.max_sources {
+            if !self.limit_reported {
+                self.limit_reported = true;
+                events.push(Event::SourceLimitExceeded {
+                    universe: self.universe,
+                });
+            }
+            return Err(Discard::TooManySources);
+        }
+        Ok(self.add_source(now, pkt, events))
+    }
+
+    fn revive(&mut self, now: Instant, i: usize, pkt: &DataPacket<'_>, events: &mut EventQueue) {
+        let s = &mut self.sources[i];
+        s.zombie = false;
+        s.seq = SequenceTracker::new();
+        s.seq.accept(pkt.sequence());
+        s.last_levels = now;
+        s.sync_address = 0;
+        self.zombies -= 1;
+        let (cid, name) = (s.cid, s.name);
+        // Its merge inputs (levels, priority, 0xDD state) are unchanged, so the output is too;
+        // only its timers need scheduling again.
+        let pap_deadline = match s.pap {
+            Pap::Off => None,
+            Pap::Waiting { until } => Some(until),
+            Pap::Active { expires } => Some(expires),
+        };
+        self.note_deadline(pap_deadline);
+        self.note_deadline(after(now, self.set.source_timeout));
+        events.push(Event::SourceAdded {
+            universe: self.universe,
+            cid,
+            name,
+            priority: pkt.priority(),
+        });
     }
 
     fn add_source(&mut self, now: Instant, pkt: &DataPacket<'_>, events: &mut EventQueue) -> usize {
@@ -503,6 +647,7 @@ impl UniverseReceiver {
         seq.accept(pkt.sequence());
         let fresh = Source {
             in_use: true,
+            zombie: false,
             cid,
             name,
             priority: pkt.priority(),
@@ -547,9 +692,18 @@ impl UniverseReceiver {
         {
             s.in_use = false;
             s.held = None;
+            if s.zombie {
+                s.zombie = false;
+                self.zombies -= 1;
+            }
             self.active -= 1;
             self.limit_reported = false;
             self.fast = None;
+            // The slot may be reused before the next merge; never report it as an owner.
+            let gone = i as u8;
+            for o in self.owners.iter_mut().filter(|o| **o == gone) {
+                *o = NO_OWNER;
+            }
         }
     }
 
@@ -647,79 +801,131 @@ impl UniverseReceiver {
                 Pap::Active { .. } => None,
                 _ => Some(s.priority.min(MAX_PRIORITY) + 1),
             };
-            match (self.set.merge, uniform) {
-                (MergeMode::Htp, Some(k)) => {
-                    for ((bk, bl), (o, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut().zip(s.levels.iter()))
-                    {
-                        if k > *bk || (k == *bk && l > *bl) {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
+            let uniform_keys;
+            let keys = match uniform {
+                Some(k) => {
+                    uniform_keys = [k; MAX_SLOTS];
+                    &uniform_keys
                 }
-                (MergeMode::Htp, None) => {
-                    for (((bk, bl), o), (&k, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut())
-                        .zip(s.pap_keys.iter().zip(s.levels.iter()))
-                    {
-                        if k != 0 && (k > *bk || (k == *bk && l > *bl)) {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
-                }
-                (MergeMode::Ltp, Some(k)) => {
-                    for ((bk, bl), (o, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut().zip(s.levels.iter()))
-                    {
-                        if k >= *bk {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
-                }
-                (MergeMode::Ltp, None) => {
-                    for (((bk, bl), o), (&k, &l)) in best_key
-                        .iter_mut()
-                        .zip(best_lvl.iter_mut())
-                        .zip(owners.iter_mut())
-                        .zip(s.pap_keys.iter().zip(s.levels.iter()))
-                    {
-                        if k != 0 && k >= *bk {
-                            *bk = k;
-                            *bl = l;
-                            *o = si;
-                        }
-                    }
-                }
-            }
+                None => &s.pap_keys,
+            };
+            merge_source(
+                &mut best_key,
+                &mut best_lvl,
+                &mut owners,
+                keys,
+                &s.levels,
+                si,
+                self.set.merge,
+            );
         }
-        let zero = self.set.loss == LossBehavior::Zero;
+        // Undriven slots keep their value (Hold) or drop to 0 (Zero); masks keep it branch-free.
+        let hold_mask: u8 = if self.set.loss == LossBehavior::Zero {
+            0
+        } else {
+            0xFF
+        };
         for ((v, &k), (&l, &old)) in out
             .iter_mut()
             .zip(best_key.iter())
             .zip(best_lvl.iter().zip(self.merged.iter()))
         {
-            *v = if k != 0 {
-                l
-            } else if zero {
-                0
-            } else {
-                old
-            };
+            let driven = 0u8.wrapping_sub(u8::from(k != 0));
+            *v = (l & driven) | (old & hold_mask & !driven);
         }
         self.owners = owners;
         copy_and_diff(&mut self.merged, &out, &mut self.changes)
+    }
+}
+
+/// Folds one source into the running per-slot best (key 0 = does not drive). Written as
+/// branch-free selects over fixed-size arrays so it compiles to SIMD.
+#[inline]
+fn merge_source(
+    best_key: &mut [u8; MAX_SLOTS],
+    best_lvl: &mut [u8; MAX_SLOTS],
+    owners: &mut [u8; MAX_SLOTS],
+    keys: &[u8; MAX_SLOTS],
+    levels: &[u8; MAX_SLOTS],
+    si: u8,
+    mode: MergeMode,
+) {
+    let ltp = mode == MergeMode::Ltp;
+    for ((bk, bl), (o, (&k, &l))) in best_key
+        .iter_mut()
+        .zip(best_lvl.iter_mut())
+        .zip(owners.iter_mut().zip(keys.iter().zip(levels.iter())))
+    {
+        // LTP: sources come in arrival order, so a tie goes to the later one.
+        let take = (k != 0) & ((k > *bk) | ((k == *bk) & (ltp | (l > *bl))));
+        let m = 0u8.wrapping_sub(u8::from(take));
+        *bk = (k & m) | (*bk & !m);
+        *bl = (l & m) | (*bl & !m);
+        *o = (si & m) | (*o & !m);
+    }
+}
+
+impl UniverseReceiver {
+    /// Recomputes the merge slot by slot, the slow obvious way, and compares it with the
+    /// incremental result (fuzzing and property tests only).
+    pub(crate) fn verify_merge(&self) -> Result<(), String> {
+        if self.is_sampling() {
+            return if self.owners.iter().all(|&o| o == NO_OWNER) {
+                Ok(())
+            } else {
+                Err("owners set during sampling".into())
+            };
+        }
+        for slot in 0..MAX_SLOTS {
+            let mut best: Option<(u8, u8, u64)> = None; // key, level, stamp
+            let mut owners_ok = Vec::new();
+            for (i, s) in self.sources.iter().enumerate() {
+                if !s.eligible() {
+                    continue;
+                }
+                let key = match s.pap {
+                    Pap::Active { .. } => s.pap_keys[slot],
+                    _ => s.priority.min(MAX_PRIORITY) + 1,
+                };
+                if key == 0 {
+                    continue;
+                }
+                let cand = (key, s.levels[slot], s.stamp);
+                let better = match (best, self.set.merge) {
+                    (None, _) => true,
+                    (Some(b), MergeMode::Htp) => (cand.0, cand.1) > (b.0, b.1),
+                    (Some(b), MergeMode::Ltp) => (cand.0, cand.2) > (b.0, b.2),
+                };
+                let tie = match (best, self.set.merge) {
+                    (Some(b), MergeMode::Htp) => (cand.0, cand.1) == (b.0, b.1),
+                    _ => false,
+                };
+                if better {
+                    best = Some(cand);
+                    owners_ok.clear();
+                    owners_ok.push(i as u8);
+                } else if tie {
+                    owners_ok.push(i as u8);
+                }
+            }
+            let owner = self.owners[slot];
+            match best {
+                Some((_, level, _)) => {
+                    if self.merged[slot] != level || !owners_ok.contains(&owner) {
+                        return Err(format!(
+                            "slot {slot}: merged {} owner {owner}, expected {level} from {owners_ok:?}",
+                            self.merged[slot]
+                        ));
+                    }
+                }
+                None => {
+                    if owner != NO_OWNER {
+                        return Err(format!("slot {slot}: undriven but owned by {owner}"));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
