@@ -1,4 +1,6 @@
-//! ANSI E1.31-2018 (sACN) for patchbay: the wire format and a sans-IO source.
+//! ANSI E1.31-2018 (sACN) for patchbay: the wire format, a sans-IO receiver and a sans-IO
+//! source. No sockets, no threads, no clock: bytes and `Instant`s go in, decisions and bytes
+//! come out, so every timing rule is tested with a fake clock.
 //!
 //! * [`wire`]: [`Packet::parse`] validates a whole datagram once (every rule of the spec's
 //!   receiver validation: lengths at all three layers, vectors, DMP header, ranges) and then
@@ -10,8 +12,14 @@
 //! * [`source`]: [`Source`] decides when each packet goes out (44 packets/s rate limit with
 //!   coalescing, 3 repeats, keep-alive within 1 s, sync packets, discovery every 10 s,
 //!   Stream_Terminated on removal). It reads no clock and owns no socket.
+//! * [`receiver`]: [`receiver::Receiver`] keeps per-universe, per-source state: the sequence
+//!   rule, 2.5 s source loss, stream termination, preview, priority with HTP or LTP merge,
+//!   per-address priority (0xDD, never applied as levels), the sampling period, universe
+//!   synchronization, and bounded memory under floods of new CIDs. It reports the merged slots
+//!   and which of them changed, source events and drop counters.
+//! * [`discovery`]: universe discovery pages assembled per source, expiring when not refreshed.
 //!
-//! Receiving:
+//! Parsing one datagram:
 //!
 //! ```
 //! use patchbay_sacn::{Packet, DropReason};
