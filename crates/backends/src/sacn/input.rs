@@ -56,7 +56,7 @@ impl Runtime {
         if b >= self.binds.len() {
             return;
         }
-        for _ in 0..RECV_BUDGET {
+        for _ in 0..self.recv_budget {
             let meta = match self.binds[b].ep.recv(sid, &mut self.rx_buf[..]) {
                 Ok(Some(m)) => m,
                 Ok(None) => return,

@@ -123,6 +123,8 @@ pub(super) struct Runtime {
     pub backlog: Vec<u32>,
     pub spare: Vec<u32>,
     pub last_now: Instant,
+    /// Datagrams read per socket per turn ([`super::input::RECV_BUDGET`]).
+    pub recv_budget: usize,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -216,6 +218,7 @@ impl Runtime {
             backlog: Vec::with_capacity(64),
             spare: Vec::with_capacity(64),
             last_now: now,
+            recv_budget: super::input::RECV_BUDGET,
         })
     }
 

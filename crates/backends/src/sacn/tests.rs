@@ -268,6 +268,8 @@ struct Rig {
     reactor: Reactor,
     reg: ChannelRegistry,
     events: Vec<Event>,
+    /// Universe lists of our discovery packets seen by `collect_packets`.
+    discovery: Vec<Vec<u16>>,
 }
 
 impl Rig {
@@ -281,6 +283,7 @@ impl Rig {
             reactor,
             reg,
             events: Vec::new(),
+            discovery: Vec::new(),
         }
     }
 
@@ -352,15 +355,17 @@ fn collect_packets(
     while Instant::now() < end && !until(&got) {
         rig.turn(Duration::from_millis(5));
         while let Ok(n) = sock.recv(&mut buf) {
-            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n])
-                && p.cid() == rig.sacn.cid().unwrap()
-            {
-                got.push((
+            match Packet::parse(&buf[..n]) {
+                Ok(Packet::Data(p)) if p.cid() == rig.sacn.cid().unwrap() => got.push((
                     p.universe(),
                     p.sequence(),
                     p.options_raw(),
                     p.slots().to_vec(),
-                ));
+                )),
+                Ok(Packet::Discovery(p)) if p.cid() == rig.sacn.cid().unwrap() => {
+                    rig.discovery.push(p.universes().collect())
+                }
+                _ => {}
             }
         }
     }
@@ -392,7 +397,7 @@ fn in_out_config(bind: &str, dest: Option<String>) -> (Sacn, ChannelRegistry, [C
 
 /// Sends `packet` to `to` every 50 ms until the rig reported `n` events (or 4 s passed).
 fn feed_until_events(rig: &mut Rig, to: &str, packet: &[u8], n: usize) {
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
     let end = Instant::now() + Duration::from_secs(4);
     let mut last = Instant::now() - Duration::from_secs(1);
     while rig.events.len() < n && Instant::now() < end {
@@ -507,4 +512,209 @@ fn unicast_in_events_and_unicast_out_bytes() {
     );
     let _ = rig.reg.len();
     let _ = Discard::OwnCid;
+}
+
+/// A plain listener on `port` that shares the port (SO_REUSEADDR) and joins `groups` on the
+/// interface `iface` (address for IPv4, index for IPv6).
+fn group_listener(
+    v6: bool,
+    port: u16,
+    groups: &[u16],
+    iface_addr: std::net::IpAddr,
+    ifindex: u32,
+) -> UdpSocket {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(
+        if v6 { Domain::IPV6 } else { Domain::IPV4 },
+        Type::DGRAM,
+        None,
+    )
+    .unwrap();
+    sock.set_reuse_address(true).unwrap();
+    let any: std::net::SocketAddr = if v6 {
+        format!("[::]:{port}").parse().unwrap()
+    } else {
+        format!("0.0.0.0:{port}").parse().unwrap()
+    };
+    sock.bind(&any.into()).unwrap();
+    for &u in groups {
+        match (super::start::group_ip(v6, u), iface_addr) {
+            (std::net::IpAddr::V4(g), std::net::IpAddr::V4(a)) => {
+                sock.join_multicast_v4(&g, &a).unwrap()
+            }
+            (std::net::IpAddr::V6(g), _) => sock.join_multicast_v6(&g, ifindex).unwrap(),
+            _ => panic!("family mismatch"),
+        }
+    }
+    sock.into()
+}
+
+/// Discovery universe lists (from our CID) read from `sock`.
+fn discovery_lists(rig: &Rig, sock: &UdpSocket) -> Vec<Vec<u16>> {
+    let mut buf = [0u8; 2048];
+    let mut out = rig.discovery.clone();
+    while let Ok(n) = sock.recv(&mut buf) {
+        if let Ok(Packet::Discovery(p)) = Packet::parse(&buf[..n])
+            && p.cid() == rig.sacn.cid().unwrap()
+        {
+            out.push(p.universes().collect());
+        }
+    }
+    out
+}
+
+/// Multicast on a bind to a specific address (Linux delivers no multicast to such sockets; the
+/// endpoint's wildcard receive sockets must), output to the groups, own CID dropped with `local`,
+/// output-only universes not joined, discovery listing exactly the output universes.
+#[test]
+fn ipv4_multicast_on_a_specific_bind() {
+    patchbay_net::netns::require_private_netns();
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "198.18.0.1 5568 local").unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    s.create_instance(InstanceId(1), "out").unwrap();
+    inst_opt(&mut s, 1, "universe", "2").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    s.create_instance(InstanceId(2), "both").unwrap();
+    inst_opt(&mut s, 2, "universe", "3").unwrap();
+    inst_opt(&mut s, 2, "priority", "50").unwrap();
+    let in1 = chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
+    let out1 = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
+    let _both1 = chan(&mut s, &mut reg, 2, "1", Direction::Input).0.unwrap();
+    let both2 = chan(&mut s, &mut reg, 2, "2", Direction::Output).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    let (iface_addr, ifindex) = {
+        let ep = &rig.sacn.rt.as_ref().unwrap().binds[0].ep;
+        let i = ep.interface().unwrap();
+        assert_eq!(i.name, "sacn0");
+        let pool = ep.pool().unwrap();
+        assert_eq!(
+            pool.group_count(),
+            2,
+            "universes 1 and 3, not output-only 2 (D13)"
+        );
+        assert!(pool.socket_of("239.255.0.2".parse().unwrap()).is_none());
+        (i.addr, i.index)
+    };
+    let listener = group_listener(false, 5568, &[2, 3, 64214], iface_addr, ifindex);
+    listener.set_nonblocking(true).unwrap();
+
+    let mut slots = [0u8; 512];
+    slots[0] = 42;
+    let tx = UdpSocket::bind("198.18.0.1:0").unwrap();
+    let pkt = data_packet(Cid([7; 16]), 1, 0, &slots, false);
+    feed_until_events(&mut rig, "239.255.0.1:5568", &pkt, 1);
+    drop(tx);
+    assert_eq!(rig.events.len(), 1);
+    assert_eq!(rig.events[0].channel, in1);
+    assert_eq!(rig.events[0].value.raw(), Some((42, 8)));
+
+    rig.deliver(1, &[(out1, 0, Value::from_raw(200, 8))]);
+    rig.deliver(2, &[(both2, 1, Value::from_raw(77, 8))]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+        g.iter().any(|p| p.0 == 2) && g.iter().any(|p| p.0 == 3)
+    });
+    let u2 = got.iter().find(|p| p.0 == 2).expect("universe 2 sent");
+    assert_eq!(u2.3[0], 200);
+    let u3 = got.iter().find(|p| p.0 == 3).expect("universe 3 sent");
+    assert_eq!(u3.3[1], 77);
+    // Our own universe-3 packets came back (local) and were dropped, not turned into events.
+    for _ in 0..10 {
+        rig.turn(Duration::from_millis(10));
+    }
+    assert_eq!(rig.events.len(), 1, "{:?}", rig.events);
+    let c = rig.sacn.bind_counters(0).unwrap();
+    assert!(c.discarded[Discard::OwnCid.index()] >= 1, "{c:?}");
+    // Discovery lists exactly the output universes (MIDIMonster sends struct bytes, D4).
+    let lists = discovery_lists(&rig, &listener);
+    assert!(!lists.is_empty(), "a discovery packet at start");
+    assert!(lists.iter().all(|l| l == &[2, 3]), "{lists:?}");
+}
+
+#[test]
+fn ipv6_multicast_in_and_out() {
+    patchbay_net::netns::require_private_netns();
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "2001:db8:5ac::1 15621 local").unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    inst_opt(&mut s, 0, "universe", "123").unwrap();
+    s.create_instance(InstanceId(1), "out").unwrap();
+    inst_opt(&mut s, 1, "universe", "124").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    let in1 = chan(&mut s, &mut reg, 0, "1+2", Direction::Input)
+        .0
+        .unwrap();
+    let out1 = chan(&mut s, &mut reg, 1, "1+2", Direction::Output)
+        .0
+        .unwrap();
+    let mut rig = Rig::new(s, reg);
+    let (iface_addr, ifindex) = {
+        let i = rig.sacn.rt.as_ref().unwrap().binds[0]
+            .ep
+            .interface()
+            .unwrap()
+            .clone();
+        assert_eq!(i.name, "sacn0");
+        (i.addr, i.index)
+    };
+    let listener = group_listener(true, 5568, &[124], iface_addr, ifindex);
+    listener.set_nonblocking(true).unwrap();
+
+    let mut slots = [0u8; 512];
+    slots[0] = 0xAB;
+    slots[1] = 0xCD;
+    let pkt = data_packet(Cid([8; 16]), 123, 0, &slots, false);
+    let tx = UdpSocket::bind("[2001:db8:5ac::2]:0").unwrap();
+    let end = Instant::now() + Duration::from_secs(4);
+    while rig.events.is_empty() && Instant::now() < end {
+        tx.send_to(&pkt, "[ff18::8300:7b]:15621").unwrap();
+        for _ in 0..5 {
+            rig.turn(Duration::from_millis(10));
+        }
+    }
+    assert_eq!(rig.events.len(), 1);
+    assert_eq!(rig.events[0].channel, in1);
+    assert_eq!(rig.events[0].value.raw(), Some((0xABCD, 16)));
+
+    rig.deliver(1, &[(out1, 0, rig.events[0].value)]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+        !g.is_empty()
+    });
+    assert_eq!(got[0].0, 124);
+    assert_eq!((got[0].3[0], got[0].3[1]), (0xAB, 0xCD));
+}
+
+/// A flood larger than the per-turn budget is still read completely (over several turns), and
+/// the backend asks for an immediate turn while a socket has data left.
+#[test]
+fn receive_budget_carries_over_to_the_next_turn() {
+    patchbay_net::netns::require_private_netns();
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15641").unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    inst_opt(&mut s, 0, "unicast", "1").unwrap();
+    chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // The kernel's default receive buffer holds only ~256 small datagrams, so use a small budget.
+    rig.sacn.rt.as_mut().unwrap().recv_budget = 16;
+    let n = 50;
+    for i in 0..n {
+        tx.send_to(&[i as u8; 3], "127.0.0.1:15641").unwrap();
+    }
+    rig.turn(Duration::from_millis(100));
+    let after_one = rig.sacn.bind_counters(0).unwrap().datagrams;
+    assert_eq!(after_one, 16);
+    assert!(rig.sacn.poll_timeout().is_some_and(|t| t <= Instant::now()));
+    for _ in 0..5 {
+        rig.turn(Duration::from_millis(100));
+    }
+    let c = rig.sacn.bind_counters(0).unwrap();
+    assert_eq!(c.datagrams as usize, n);
+    assert_eq!(c.malformed[DropReason::TruncatedRoot.index()] as usize, n);
 }
