@@ -330,7 +330,7 @@ impl Backend for Sacn {
         };
         let inst = &mut self.instances[i];
         let fail = |reason: String| ChannelError {
-            message: format!("sacn instance '{}': channel '{name}': {reason}", inst.name),
+            message: format!("channel '{name}': {reason}"),
         };
         let spec = parse_spec(name).map_err(&fail)?;
         let map = inst.map.get_or_insert_with(Box::default);
@@ -342,9 +342,8 @@ impl Backend for Sacn {
                 map.add_output();
                 if inst.opts.priority == 0 {
                     ctx.warnings.push(format!(
-                        "sacn instance '{}' has no priority, so nothing is ever sent for channel \
-                         {spec} (set priority = 1..200 to enable output)",
-                        inst.name
+                        "no priority, so nothing is ever sent for channel {spec} (set priority = \
+                         1..200 to enable output)"
                     ));
                 }
             }

@@ -192,26 +192,29 @@ fn channels_through_the_trait() {
     assert_eq!(
         w,
         vec![
-            "sacn instance 'out' has no priority, so nothing is ever sent for channel 10+11 (set \
-             priority = 1..200 to enable output)"
+            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to \
+             enable output)"
                 .to_string()
         ]
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "11", Direction::Input).0,
-        Err("sacn instance 'out': channel '11': slot 11 is already the fine slot of wide channel 10+11".into())
+        Err("channel '11': slot 11 is already the fine slot of wide channel 10+11".into())
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "5abc", Direction::Input).0,
-        Err("sacn instance 'out': channel '5abc': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
+        Err("channel '5abc': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "3+3", Direction::Input).0,
-        Err("sacn instance 'out': channel '3+3': a wide channel needs two different slots (3+3 uses slot 3 twice)".into())
+        Err(
+            "channel '3+3': a wide channel needs two different slots (3+3 uses slot 3 twice)"
+                .into()
+        )
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "0", Direction::Output).0,
-        Err("sacn instance 'out': channel '0': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
+        Err("channel '0': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
     );
 }
 
@@ -222,15 +225,12 @@ fn start_requires_a_universe_and_a_bind() {
     let mut reactor = Reactor::new(1).unwrap();
     let e = s.start(Instant::now(), &mut reactor.io(0)).unwrap_err();
     assert_eq!(e.instance, Some(InstanceId(4)));
-    assert_eq!(
-        e.message,
-        "sacn instance 'nouni': please specify a universe (universe = 1..63999)"
-    );
+    assert_eq!(e.message, "please specify a universe (universe = 1..63999)");
     inst_opt(&mut s, 4, "universe", "1").unwrap();
     let e = s.start(Instant::now(), &mut reactor.io(0)).unwrap_err();
     assert_eq!(
         e.message,
-        "sacn instance 'nouni': the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
+        "the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
     );
     // Shutdown without start is fine and complete.
     s.shutdown(Instant::now(), &mut reactor.io(0));
@@ -717,4 +717,86 @@ fn receive_budget_carries_over_to_the_next_turn() {
     let c = rig.sacn.bind_counters(0).unwrap();
     assert_eq!(c.datagrams as usize, n);
     assert_eq!(c.malformed[DropReason::TruncatedRoot.index()] as usize, n);
+}
+
+/// Several routing rounds in one turn make one packet per universe, carrying the last values;
+/// a change inside the rate-limit gap is deferred, not lost.
+#[test]
+fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15651").unwrap();
+    s.create_instance(InstanceId(0), "out").unwrap();
+    inst_opt(&mut s, 0, "universe", "5").unwrap();
+    inst_opt(&mut s, 0, "priority", "120").unwrap();
+    inst_opt(&mut s, 0, "destination", &dest).unwrap();
+    let c1 = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    let c2 = chan(&mut s, &mut reg, 0, "7+3", Direction::Output)
+        .0
+        .unwrap();
+    let mut rig = Rig::new(s, reg);
+    let read = |sock: &UdpSocket| {
+        let mut buf = [0u8; 2048];
+        let mut out = Vec::new();
+        while let Ok(n) = sock.recv(&mut buf) {
+            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
+                out.push((p.priority(), p.slots()[0], p.slots()[6], p.slots()[2]));
+            }
+        }
+        out
+    };
+    let now = Instant::now();
+    for (v, w) in [(1u64, 100u64), (2, 200), (3, 0xBEEF)] {
+        rig.sacn.handle(
+            now,
+            InstanceId(0),
+            &[
+                Delivery {
+                    channel: c1,
+                    key: 0,
+                    value: Value::from_raw(v, 8),
+                },
+                Delivery {
+                    channel: c2,
+                    key: 6,
+                    value: Value::from_raw(w, 16),
+                },
+            ],
+            &mut Sink::new(&mut Vec::new()),
+        );
+    }
+    rig.sacn.flush(now, &mut rig.reactor.io(0));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![(120, 3, 0xBE, 0xEF)]);
+    // A change 1 ms later is inside the 1/44 s gap: nothing now, one packet when it ends.
+    let t1 = now + Duration::from_millis(1);
+    rig.sacn.handle(
+        t1,
+        InstanceId(0),
+        &[Delivery {
+            channel: c1,
+            key: 0,
+            value: Value::from_raw(9, 8),
+        }],
+        &mut Sink::new(&mut Vec::new()),
+    );
+    rig.sacn.flush(t1, &mut rig.reactor.io(0));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![]);
+    let due = rig.sacn.poll_timeout().unwrap();
+    assert!(
+        due > t1 && due <= now + Duration::from_millis(24),
+        "{:?}",
+        due - now
+    );
+    let mut buf = Vec::new();
+    rig.sacn
+        .process(due, &[], &mut rig.reactor.io(0), &mut Sink::new(&mut buf))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }
