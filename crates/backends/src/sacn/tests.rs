@@ -800,3 +800,58 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }
+
+/// 1,000 input universes on one bind with the default membership limit: memberships are
+/// sharded over receive sockets, all registered, and every universe delivers exactly once.
+#[test]
+fn thousand_input_universes_on_one_bind() {
+    patchbay_net::netns::require_private_netns();
+    const N: u16 = 1000;
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "0.0.0.0 15661").unwrap();
+    let mut ids = Vec::new();
+    for u in 1..=N {
+        let i = u32::from(u) - 1;
+        s.create_instance(InstanceId(i), &format!("u{u}")).unwrap();
+        inst_opt(&mut s, i, "universe", &u.to_string()).unwrap();
+        ids.push(chan(&mut s, &mut reg, i, "1", Direction::Input).0.unwrap());
+    }
+    let mut rig = Rig::new(s, reg);
+    let sockets = {
+        let pool = rig.sacn.rt.as_ref().unwrap().binds[0].ep.pool().unwrap();
+        assert_eq!(pool.group_count(), usize::from(N));
+        pool.len()
+    };
+    assert!(sockets >= usize::from(N) / 20, "{sockets} receive sockets");
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let desk = Cid([5; 16]);
+    let mut slots = [0u8; 1];
+    let end = Instant::now() + Duration::from_secs(6);
+    let mut seq = 0u8;
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < usize::from(N) && Instant::now() < end {
+        for u in 1..=N {
+            slots[0] = (u % 250) as u8 + 1;
+            let pkt = data_packet(desk, u, seq, &slots, false);
+            let group = super::start::group_addr(false, u);
+            tx.send_to(&pkt, std::net::SocketAddr::new(group.ip(), 15661))
+                .unwrap();
+            if u % 50 == 0 {
+                rig.turn(Duration::ZERO);
+            }
+        }
+        seq = seq.wrapping_add(1);
+        for _ in 0..20 {
+            rig.turn(Duration::from_millis(5));
+        }
+        for e in rig.events.drain(..) {
+            assert!(seen.insert(e.channel), "one event per universe");
+            let u = ids.iter().position(|&c| c == e.channel).unwrap() + 1;
+            assert_eq!(e.value.raw(), Some((u64::from((u % 250) as u8 + 1), 8)));
+        }
+    }
+    assert_eq!(seen.len(), usize::from(N));
+    let c = rig.sacn.bind_counters(0).unwrap();
+    assert_eq!(c.discarded.iter().sum::<u64>(), 0, "{c:?}");
+}
