@@ -855,3 +855,70 @@ fn thousand_input_universes_on_one_bind() {
     let c = rig.sacn.bind_counters(0).unwrap();
     assert_eq!(c.discarded.iter().sum::<u64>(), 0, "{c:?}");
 }
+
+/// `sync = U` on an output: data packets name U and each flush ends with a sync packet for U
+/// (to U's group and to the instance's unicast destination). On an input, a source naming a
+/// sync universe makes the bind join that universe's group, or its sync packets never arrive.
+#[test]
+fn synchronization_out_and_sync_group_join_in() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "0.0.0.0 15671").unwrap();
+    s.create_instance(InstanceId(0), "out").unwrap();
+    inst_opt(&mut s, 0, "universe", "5").unwrap();
+    inst_opt(&mut s, 0, "priority", "100").unwrap();
+    inst_opt(&mut s, 0, "sync", "7").unwrap();
+    inst_opt(&mut s, 0, "destination", &dest).unwrap();
+    s.create_instance(InstanceId(1), "in").unwrap();
+    inst_opt(&mut s, 1, "universe", "1").unwrap();
+    let out1 = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    chan(&mut s, &mut reg, 1, "1", Direction::Input).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    rig.deliver(0, &[(out1, 0, Value::from_raw(1, 8))]);
+    std::thread::sleep(Duration::from_millis(5));
+    let mut buf = [0u8; 2048];
+    let mut kinds = Vec::new();
+    while let Ok(n) = listener.recv(&mut buf) {
+        match Packet::parse(&buf[..n]) {
+            Ok(Packet::Data(p)) => kinds.push(("data", p.sync_address())),
+            Ok(Packet::Sync(p)) => kinds.push(("sync", p.sync_address())),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, vec![("data", 7), ("sync", 7)]);
+
+    let sync_group: std::net::IpAddr = "239.255.0.9".parse().unwrap();
+    let joined = |rig: &Rig| {
+        rig.sacn.rt.as_ref().unwrap().binds[0]
+            .ep
+            .pool()
+            .and_then(|p| p.socket_of(sync_group))
+            .is_some()
+    };
+    assert!(!joined(&rig));
+    let mut buf = [0u8; 700];
+    let h = DataHeader {
+        cid: Cid([3; 16]),
+        source_name: "synced desk",
+        priority: 100,
+        sync_address: 9,
+        sequence: 0,
+        options: Options::NONE,
+        universe: 1,
+        start_code: 0,
+    };
+    let n = write_data(&mut buf, &h, &[10]).unwrap();
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
+    tx.send_to(&buf[..n], "239.255.0.1:15671").unwrap();
+    for _ in 0..20 {
+        rig.turn(Duration::from_millis(5));
+        if joined(&rig) {
+            break;
+        }
+    }
+    assert!(joined(&rig), "sync universe 9's group joined on demand");
+}
