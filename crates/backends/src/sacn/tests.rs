@@ -852,6 +852,11 @@ fn thousand_input_universes_on_one_bind() {
         }
     }
     assert_eq!(seen.len(), usize::from(N));
+    for i in 0..u32::from(N) {
+        let ic = rig.sacn.instance_counters(InstanceId(i)).unwrap();
+        assert_eq!(ic.sources_added, 1, "no receiver event lost for u{}", i + 1);
+        assert_eq!(ic.events_in, 1);
+    }
     let c = rig.sacn.bind_counters(0).unwrap();
     assert_eq!(c.discarded.iter().sum::<u64>(), 0, "{c:?}");
 }
