@@ -35,6 +35,8 @@ macro_rules! check_snapshot {
 }
 
 check_snapshot!(check_stage, "stage.cfg");
+check_snapshot!(check_worked_example, "worked_example.cfg");
+check_snapshot!(check_worked_example_errors, "worked_example_errors.cfg");
 check_snapshot!(check_globs, "globs.cfg");
 check_snapshot!(check_include, "include.cfg");
 check_snapshot!(check_monster_default, "monster.cfg");
