@@ -927,3 +927,107 @@ fn synchronization_out_and_sync_group_join_in() {
     }
     assert!(joined(&rig), "sync universe 9's group joined on demand");
 }
+
+/// Every 8-bit and every 16-bit value goes sACN → core routing → sACN unchanged: 256 wide
+/// channels per packet, 256 packets, so all 65,536 values pass once (plus all 256 8-bit values
+/// in one packet).
+#[test]
+fn every_value_passes_sacn_to_sacn_through_the_core() {
+    patchbay_net::netns::require_private_netns();
+    use patchbay_core::Core;
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut core = Core::new(vec![Box::new(Sacn::new())]).unwrap();
+    {
+        let mut w = Vec::new();
+        core.backend_mut(0)
+            .unwrap()
+            .configure("bind", "127.0.0.1 15681", &mut ctx(&mut w))
+            .unwrap();
+    }
+    let opt = |core: &mut Core, id, k: &str, v: &str| {
+        let mut w = Vec::new();
+        core.configure_instance(id, k, v, &mut ctx(&mut w)).unwrap();
+    };
+    let in8 = core.add_instance(0, "in8").unwrap();
+    opt(&mut core, in8, "universe", "1");
+    let out8 = core.add_instance(0, "out8").unwrap();
+    opt(&mut core, out8, "universe", "2");
+    let in16 = core.add_instance(0, "in16").unwrap();
+    opt(&mut core, in16, "universe", "3");
+    let out16 = core.add_instance(0, "out16").unwrap();
+    opt(&mut core, out16, "universe", "4");
+    for o in [out8, out16] {
+        opt(&mut core, o, "priority", "100");
+        opt(&mut core, o, "realtime", "1");
+        opt(&mut core, o, "destination", &dest);
+    }
+    for i in 1..=256 {
+        let s = core
+            .channel(in8, &i.to_string(), Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(out8, &i.to_string(), Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+        let wide = format!("{}+{}", 2 * i - 1, 2 * i);
+        let s = core
+            .channel(in16, &wide, Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(out16, &wide, Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+    }
+    core.start().unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let desk = Cid([4; 16]);
+    let mut latest: [Option<Vec<u8>>; 2] = [None, None];
+    let pump = |core: &mut Core, latest: &mut [Option<Vec<u8>>; 2]| {
+        core.turn(Some(Duration::from_millis(2))).unwrap();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = listener.recv(&mut buf) {
+            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
+                let k = usize::from(p.universe() == 4);
+                latest[k] = Some(p.slots().to_vec());
+            }
+        }
+    };
+    // 8 bit: slot i carries i - 1; the sampling period (1.5 s) passes first.
+    let slots8: Vec<u8> = (0..512).map(|i| (i % 256) as u8).collect();
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut seq = 0u8;
+    while latest[0].as_deref().map(|s| &s[..256]) != Some(&slots8[..256]) {
+        assert!(Instant::now() < end, "8-bit values did not come through");
+        tx.send_to(
+            &data_packet(desk, 1, seq, &slots8, false),
+            "127.0.0.1:15681",
+        )
+        .unwrap();
+        seq = seq.wrapping_add(1);
+        for _ in 0..5 {
+            pump(&mut core, &mut latest);
+        }
+    }
+    // 16 bit: wide channel j carries j * 256 + k in packet k.
+    for k in 0..=255u8 {
+        let slots: Vec<u8> = (0..512)
+            .map(|i| if i % 2 == 0 { (i / 2) as u8 } else { k })
+            .collect();
+        let end = Instant::now() + Duration::from_secs(3);
+        let mut sent_at = Instant::now() - Duration::from_secs(1);
+        while latest[1].as_deref() != Some(&slots[..]) {
+            assert!(
+                Instant::now() < end,
+                "16-bit values of packet {k} did not come through"
+            );
+            if sent_at.elapsed() > Duration::from_millis(100) {
+                tx.send_to(&data_packet(desk, 3, k, &slots, false), "127.0.0.1:15681")
+                    .unwrap();
+                sent_at = Instant::now();
+            }
+            pump(&mut core, &mut latest);
+        }
+    }
+}
