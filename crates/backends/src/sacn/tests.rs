@@ -192,8 +192,17 @@ fn channels_through_the_trait() {
     assert_eq!(
         w,
         vec![
-            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to \
-             enable output)"
+            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to enable \
+             output)"
+                .to_string()
+        ]
+    );
+    inst_opt(&mut s, 0, "destination", "10.1.1.1").unwrap();
+    assert_eq!(
+        chan(&mut s, &mut reg, 0, "12", Direction::Output).1,
+        vec![
+            "no priority, so nothing is ever sent for channel 12 and the destination is unused \
+             (set priority = 1..200 to enable output)"
                 .to_string()
         ]
     );
