@@ -1040,3 +1040,45 @@ fn every_value_passes_sacn_to_sacn_through_the_core() {
         }
     }
 }
+
+/// An unreachable unicast destination is counted and logged for its instance; other universes
+/// keep going.
+#[test]
+fn unreachable_destination_does_not_stop_other_universes() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15701").unwrap();
+    s.create_instance(InstanceId(0), "lost").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    inst_opt(&mut s, 0, "priority", "100").unwrap();
+    // TEST-NET-2: no route inside the test namespace.
+    inst_opt(&mut s, 0, "destination", "198.51.100.7").unwrap();
+    s.create_instance(InstanceId(1), "fine").unwrap();
+    inst_opt(&mut s, 1, "universe", "2").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    inst_opt(&mut s, 1, "destination", &dest).unwrap();
+    let a = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    let b = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    rig.deliver(0, &[(a, 0, Value::from_raw(1, 8))]);
+    rig.deliver(1, &[(b, 0, Value::from_raw(2, 8))]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(1), |g| {
+        !g.is_empty()
+    });
+    assert_eq!(got[0].0, 2);
+    assert_eq!(got[0].3[0], 2);
+    let lost = rig.sacn.instance_counters(InstanceId(0)).unwrap();
+    assert!(lost.send_errors >= 1, "{lost:?}");
+    assert_eq!(lost.frames_out, 0);
+    assert!(
+        rig.sacn
+            .instance_counters(InstanceId(1))
+            .unwrap()
+            .frames_out
+            >= 1
+    );
+}
