@@ -469,10 +469,10 @@ fn unicast_in_events_and_unicast_out_bytes() {
     // Route the events to `out` as the core would.
     let values: Vec<Value> = rig.events.iter().map(|e| e.value).collect();
     rig.deliver(1, &[(out1, 0, values[0]), (out20, 19, values[1])]);
-    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+    let first = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         !g.is_empty()
     });
-    let (u, seq, opts, data) = &got[0];
+    let (u, seq, opts, data) = &first[0];
     assert_eq!((*u, *seq, *opts), (2, 0, 0));
     assert_eq!(data.len(), 512);
     assert_eq!((data[0], data[19], data[20]), (255, 0x12, 0x34));
@@ -484,11 +484,12 @@ fn unicast_in_events_and_unicast_out_bytes() {
 
     // Unchanged values: no new packet beyond the scheduled repeats (3 after the change).
     rig.deliver(1, &[(out1, 0, values[0])]);
-    let got = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
+    let more = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
+    let seqs: Vec<u8> = first.iter().chain(&more).map(|p| p.1).collect();
     assert_eq!(
-        got.len(),
-        3,
-        "three repeats, then keep-alive only after ~900 ms"
+        seqs,
+        vec![0, 1, 2, 3],
+        "the change and three repeats, then keep-alive only after ~900 ms"
     );
 
     // Shutdown: three Stream_Terminated packets with consecutive sequence numbers.
