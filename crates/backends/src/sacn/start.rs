@@ -333,8 +333,10 @@ fn setup_instance(
     }) {
         Some(g) => g,
         None => {
+            // `local` mirrors our own output into our own inputs, as in MIDIMonster HEAD (the
+            // issue asks for it); without it our own packets are dropped wherever they arrive.
             let cfg = ReceiverConfig {
-                own_cid: Some(cid),
+                own_cid: (!bind.ep.spec().local).then_some(cid),
                 accept_preview: o.accept_preview,
                 merge: o.merge,
                 loss: o.loss,
