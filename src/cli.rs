@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 /// Routes and translates show-control signals between protocols (sACN, loopback, ...).
 ///
@@ -13,6 +13,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 #[command(
     name = "patchbay",
     version,
+    args_conflicts_with_subcommands = true,
     disable_version_flag = true,
     after_help = "Overrides (-i, -b) win over the configuration file: each is applied when the \
 first section of its target ends (MIDIMonster applies them before the section's own lines). An \
@@ -52,6 +53,24 @@ pub struct Args {
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
+
+    /// Run the built-in demo: a test source on universe 1 routed to universe 2, all on
+    /// 127.0.0.1, with a live view of both (Ctrl-C stops it)
+    #[arg(long, conflicts_with_all = ["config", "check", "dump"])]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Tools besides the daemon.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// sACN diagnostic tools: a test source and a live monitor
+    Sacn {
+        #[command(subcommand)]
+        tool: crate::tools::SacnCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,6 +131,26 @@ mod tests {
         let args = Args::try_parse_from(["patchbay", "--dump=dot", "x.cfg"]).unwrap();
         assert_eq!(args.dump, Some(DumpFormat::Dot));
         assert_eq!(args.config, Some(PathBuf::from("x.cfg")));
+    }
+
+    #[test]
+    fn sacn_subcommands_parse() {
+        let args =
+            Args::try_parse_from(["patchbay", "sacn", "send", "5", "--priority", "120"]).unwrap();
+        let Some(Command::Sacn {
+            tool: crate::tools::SacnCommand::Send(send),
+        }) = args.command
+        else {
+            panic!("not a send command");
+        };
+        assert_eq!((send.universe, send.priority), (5, 120));
+        assert!(Args::try_parse_from(["patchbay", "sacn", "send", "0"]).is_err());
+        assert!(
+            Args::try_parse_from(["patchbay", "sacn", "send", "1", "--priority", "201"]).is_err()
+        );
+        let args = Args::try_parse_from(["patchbay", "--demo"]).unwrap();
+        assert!(args.demo && args.command.is_none());
+        assert!(Args::try_parse_from(["patchbay", "--demo", "x.cfg"]).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity,
 use patchbay_core::{CoreError, Exit};
 use tracing::{error, info};
 
-use patchbay::cli::{Args, DumpFormat};
+use patchbay::cli::{Args, Command, DumpFormat};
 use patchbay::logging::{self, Verbosity};
 use patchbay::{report, setup};
 
@@ -37,6 +37,12 @@ fn main() -> ExitCode {
         Verbosity::Normal
     };
     logging::init(verbosity);
+    if let Some(Command::Sacn { tool }) = &args.command {
+        return patchbay::tools::run(tool);
+    }
+    if args.demo {
+        return patchbay::demo::run();
+    }
     run(&args, verbosity)
 }
 
