@@ -43,11 +43,11 @@ pub struct Args {
     pub dump: Option<DumpFormat>,
 
     /// Only warnings and errors
-    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    #[arg(short = 'q', long, conflicts_with = "verbose", global = true)]
     pub quiet: bool,
 
     /// Debug output (also -d)
-    #[arg(long, short = 'd', visible_short_alias = 'D')]
+    #[arg(long, short = 'd', visible_short_alias = 'D', global = true)]
     pub verbose: bool,
 
     /// Print the version and exit

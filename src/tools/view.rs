@@ -29,7 +29,7 @@ const ROW: usize = 16;
 pub fn cell(v: u8, f: SlotFormat) -> String {
     match f {
         SlotFormat::Decimal => format!("{v:>3}"),
-        SlotFormat::Hex => format!(" {v:02X}"),
+        SlotFormat::Hex => format!("{v:02X}"),
         SlotFormat::Percent => {
             if v == 255 {
                 " FL".to_string()
@@ -112,15 +112,23 @@ pub fn render(
 }
 
 /// The levels as rows of [`ROW`] slots, each row labelled with its first slot number (1-based).
+/// Rows after the last non-zero one are summarised in one line, so an idle universe stays short.
 pub fn grid_text(levels: &[u8; MAX_SLOTS], format: SlotFormat) -> String {
     let mut out = String::new();
-    for (r, row) in levels.chunks(ROW).enumerate() {
+    let used = levels
+        .iter()
+        .rposition(|&v| v != 0)
+        .map_or(1, |i| i / ROW + 1);
+    for (r, row) in levels.chunks(ROW).take(used).enumerate() {
         let _ = write!(out, "{:>4}:", r * ROW + 1);
         for &v in row {
             out.push(' ');
             out.push_str(&cell(v, format));
         }
         out.push('\n');
+    }
+    if used * ROW < MAX_SLOTS {
+        let _ = writeln!(out, "      (slots {}-{MAX_SLOTS}: 0)", used * ROW + 1);
     }
     out
 }
@@ -132,7 +140,7 @@ mod tests {
     #[test]
     fn cells() {
         assert_eq!(cell(7, SlotFormat::Decimal), "  7");
-        assert_eq!(cell(255, SlotFormat::Hex), " FF");
+        assert_eq!(cell(255, SlotFormat::Hex), "FF");
         assert_eq!(cell(255, SlotFormat::Percent), " FL");
         assert_eq!(cell(128, SlotFormat::Percent), " 50");
         assert_eq!(cell(0, SlotFormat::Percent), "  0");
@@ -144,9 +152,13 @@ mod tests {
         levels[16] = 200;
         let g = grid_text(&levels, SlotFormat::Decimal);
         let lines: Vec<&str> = g.lines().collect();
-        assert_eq!(lines.len(), 32);
+        assert_eq!(lines.len(), 3);
         assert!(lines[1].starts_with("  17: 200   0"));
-        assert!(lines[31].starts_with(" 497:"));
+        assert_eq!(lines[2], "      (slots 33-512: 0)");
+        levels[511] = 1;
+        let g = grid_text(&levels, SlotFormat::Hex);
+        assert_eq!(g.lines().count(), 32);
+        assert!(g.ends_with(" 497: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01\n"));
     }
 
     #[test]
