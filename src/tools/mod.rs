@@ -213,6 +213,7 @@ impl WatchArgs {
         Ok(watch::WatchConfig {
             universes: parse_universes(&self.universes)?,
             bind: addr::parse_addr(&self.bind, patchbay_sacn::PORT)?,
+            multicast: true,
             period: Duration::from_secs(1),
             duration: seconds(self.duration, "--duration")?,
         })

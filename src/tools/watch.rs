@@ -22,6 +22,8 @@ pub struct WatchConfig {
     /// Universes to join; empty: discovery plus whatever arrives unicast.
     pub universes: Vec<u16>,
     pub bind: SocketAddr,
+    /// Join the universes' and discovery's multicast groups (off: unicast only).
+    pub multicast: bool,
     /// Reporting period (stats, redraw).
     pub period: Duration,
     /// Stop after this long.
@@ -76,7 +78,8 @@ pub fn run(
         .universes
         .iter()
         .copied()
-        .chain(std::iter::once(DISCOVERY_UNIVERSE));
+        .chain(std::iter::once(DISCOVERY_UNIVERSE))
+        .filter(|_| cfg.multicast);
     for u in groups {
         let g = group(cfg.bind, u);
         if let Err(e) = endpoint.join(g) {
