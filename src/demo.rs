@@ -142,7 +142,10 @@ pub fn run() -> ExitCode {
     );
     if setup.has_errors() {
         for d in setup.diagnostics.iter().filter(|d| d.is_error()) {
-            eprint!("{}", patchbay_config::render(&setup.config.sources, d, false));
+            eprint!(
+                "{}",
+                patchbay_config::render(&setup.config.sources, d, false)
+            );
         }
         return ExitCode::from(2);
     }

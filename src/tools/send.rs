@@ -77,7 +77,8 @@ pub fn run(cfg: &SendConfig, stop: &AtomicBool) -> Result<SendSummary, SendToolE
     }
     let period = Duration::from_secs_f64(1.0 / cfg.rate);
     let endpoint =
-        Endpoint::open(BindSpec::new(cfg.bind, false)).map_err(|source| SendToolError::Open {
+        // Multicast loopback on: a watcher or patchbay on this host should see the test source.
+        Endpoint::open(BindSpec::new(cfg.bind, true)).map_err(|source| SendToolError::Open {
             addr: cfg.bind,
             source,
         })?;
