@@ -13,7 +13,6 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 #[command(
     name = "patchbay",
     version,
-    args_conflicts_with_subcommands = true,
     disable_version_flag = true,
     after_help = "Overrides (-i, -b) win over the configuration file: each is applied when the \
 first section of its target ends (MIDIMonster applies them before the section's own lines). An \
@@ -151,6 +150,12 @@ mod tests {
         let args = Args::try_parse_from(["patchbay", "--demo"]).unwrap();
         assert!(args.demo && args.command.is_none());
         assert!(Args::try_parse_from(["patchbay", "--demo", "x.cfg"]).is_err());
+        let args = Args::try_parse_from(["patchbay", "-q", "sacn", "watch", "1-3"]).unwrap();
+        assert!(args.quiet && args.config.is_none());
+        let args = Args::try_parse_from(["patchbay", "sacn", "watch", "-q"]).unwrap();
+        assert!(args.quiet && args.command.is_some());
+        let args = Args::try_parse_from(["patchbay", "-q", "my.cfg"]).unwrap();
+        assert!(args.command.is_none() && args.config.is_some());
     }
 
     #[test]

@@ -38,6 +38,10 @@ fn main() -> ExitCode {
     };
     logging::init(verbosity);
     if let Some(Command::Sacn { tool }) = &args.command {
+        if args.config.is_some() || args.check || args.dump.is_some() || args.demo {
+            eprintln!("patchbay: 'patchbay sacn' takes no CONFIG, --check, --dump or --demo");
+            return ExitCode::from(EXIT_CONFIG);
+        }
         return patchbay::tools::run(tool);
     }
     if args.demo {
