@@ -363,3 +363,73 @@ fn demo_routes_changing_values_and_stops_cleanly_on_sigint() {
         );
     }
 }
+
+const PY_RECEIVE: &str = r#"
+import sys, json, time, sacn
+universe, seconds = int(sys.argv[1]), float(sys.argv[2])
+r = sacn.sACNreceiver(bind_address="0.0.0.0", bind_port=5568)
+r.start()
+r.join_multicast(universe)
+packets, availability = [], []
+start = time.time()
+r.register_listener("universe", lambda p: packets.append(p), universe=universe)
+r.register_listener("availability", lambda universe, changed: availability.append(changed))
+time.sleep(seconds)
+r.stop()
+p = packets[0] if packets else None
+print(json.dumps({
+    "name": p.sourceName if p else None,
+    "priority": p.priority if p else None,
+    "cid": "".join("%02x" % b for b in p.cid) if p else None,
+    "data": list(p.dmxData[:4]) if p else None,
+    "availability": availability,
+}))
+"#;
+
+/// python `sacn` as the receiving peer: it sees the name, CID, priority and values, and the
+/// termination ends the stream long before its 2.5 s timeout could.
+#[test]
+fn python_sacn_receives_send_and_its_termination() {
+    patchbay_net::netns::require_private_netns();
+    let py = Command::new("python3")
+        .args(["-c", PY_RECEIVE, "111", "3.2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 with the sacn package (pip install sacn==1.11.0)");
+    thread::sleep(Duration::from_millis(600));
+    let send = patchbay()
+        .args([
+            "-q",
+            "sacn",
+            "send",
+            "111",
+            "--name",
+            "to python",
+            "--cid",
+            CID,
+        ])
+        .args(["--priority", "170", "--pattern", "static:11,22,33"])
+        .args(["--terminate-after", "1.2"])
+        .status()
+        .expect("run send");
+    assert!(send.success());
+    let out = py.wait_with_output().expect("python output");
+    assert!(
+        out.status.success(),
+        "python sacn failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).expect("python JSON");
+    assert_eq!(got["name"], "to python");
+    assert_eq!(got["priority"], 170);
+    assert_eq!(got["cid"], CID.replace('-', ""));
+    assert_eq!(got["data"], serde_json::json!([11, 22, 33, 0]));
+    // The last packet left at about 1.8 s; python's own timeout would fire at 4.3 s at the
+    // earliest, after it stopped listening. So each "timeout" is one Stream_Terminated packet
+    // (python reports every one of them): exactly three.
+    assert_eq!(
+        got["availability"],
+        serde_json::json!(["available", "timeout", "timeout", "timeout"])
+    );
+}

@@ -694,6 +694,42 @@ mod tests {
     }
 
     #[test]
+    fn per_address_priority_is_shown_for_its_source() {
+        let t0 = Instant::now();
+        let mut m = Monitor::new(t0, &[3]);
+        let mut b = [0u8; 1144];
+        let h = DataHeader {
+            cid: Cid([4; 16]),
+            source_name: "pap",
+            priority: 100,
+            sync_address: 0,
+            sequence: 0,
+            options: Options::NONE,
+            universe: 3,
+            start_code: START_CODE_PER_ADDRESS_PRIORITY,
+        };
+        let n = write_data(&mut b, &h, &[200, 0]).unwrap();
+        m.handle_datagram(t0, &b[..n]);
+        m.handle_datagram(t0, &packet(4, "pap", 3, 100, 1, &[9, 9]));
+        m.handle_datagram(t0, &packet(5, "plain", 3, 100, 0, &[9, 9]));
+        let flags: Vec<(&str, bool)> = m
+            .sources()
+            .iter()
+            .map(|s| (s.name.as_str(), s.per_address_priority))
+            .collect();
+        assert_eq!(flags, [("pap", true), ("plain", false)]);
+        let r = m.universe_report(t0, 3);
+        assert!(
+            r.warnings[0].ends_with(
+                "(per-address priorities decide slot by slot): 'pap' \
+(04040404-0404-0404-0404-040404040404), 'plain' (05050505-0505-0505-0505-050505050505)"
+            ),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
     fn without_a_list_every_arriving_universe_is_added() {
         let t0 = Instant::now();
         let mut m = Monitor::new(t0, &[]);
