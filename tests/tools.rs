@@ -433,3 +433,41 @@ fn python_sacn_receives_send_and_its_termination() {
         serde_json::json!(["available", "timeout", "timeout", "timeout"])
     );
 }
+
+/// Without a universe list, watch joins what universe discovery announces.
+#[test]
+fn watch_without_universes_follows_discovery() {
+    patchbay_net::netns::require_private_netns();
+    let watch = spawn_watch(&[], 3.0);
+    let send = patchbay()
+        .args([
+            "-q",
+            "sacn",
+            "send",
+            "120",
+            "--name",
+            "discovered",
+            "--cid",
+            CID,
+        ])
+        .args(["--pattern", "static:5", "--terminate-after", "2"])
+        .status()
+        .expect("run send");
+    assert!(send.success());
+    let all = lines(&watch.wait_with_output().expect("watch output"));
+    let ours = |kind: &str| -> Vec<Value> {
+        events(&all, kind)
+            .into_iter()
+            .filter(|e| e["cid"] == CID)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(ours("discovery")[0]["universes"], serde_json::json!([120]));
+    let new = ours("source_new");
+    assert_eq!(new.len(), 1, "{all:?}");
+    assert_eq!(
+        (new[0]["universe"].as_u64(), new[0]["name"].as_str()),
+        (Some(120), Some("discovered"))
+    );
+    assert_eq!(ours("source_terminated").len(), 1, "{all:?}");
+}

@@ -108,8 +108,8 @@ pub struct SendArgs {
 /// Arguments of `sacn watch`.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// Universes to watch: N, A-B or comma lists [default: discovery and any universe
-    /// arriving unicast]
+    /// Universes to watch: N, A-B or comma lists [default: every universe that universe discovery
+    /// announces, and any universe arriving unicast]
     #[arg(value_name = "UNIVERSES")]
     pub universes: Vec<String>,
     /// Local address (HOST[:PORT], port 5568); multicast is joined on its interface

@@ -163,6 +163,8 @@ pub struct Monitor {
     /// No universe list was given: any universe that arrives (unicast) is added.
     auto_add: bool,
     sources: Vec<SourceStats>,
+    /// Universes discovery announced that were added in auto mode; the caller joins their groups.
+    to_join: Vec<u16>,
     reports: VecDeque<Report>,
     started: Instant,
     last_tick: Instant,
@@ -182,6 +184,7 @@ impl Monitor {
             rx,
             auto_add: universes.is_empty(),
             sources: Vec::new(),
+            to_join: Vec::new(),
             reports: VecDeque::new(),
             started: now,
             last_tick: now,
@@ -246,11 +249,6 @@ impl Monitor {
         };
         match res {
             Ok(Handled::Data { .. } | Handled::Held { .. }) => {
-                let view = self
-                    .rx
-                    .universe(universe)
-                    .and_then(|u| u.source(cid))
-                    .map(|v| (v.name.to_string(), v.priority, v.per_address_priority));
                 let Some(i) = self.find(universe, cid) else {
                     return;
                 };
@@ -268,12 +266,17 @@ impl Monitor {
                     }
                 }
                 s.last_sequence = Some(sequence);
-                if let Some((name, priority, pap)) = view {
-                    s.name = name;
-                    if start_code == START_CODE_LEVELS {
-                        s.priority = priority;
+                if let Some(v) = self.rx.universe(universe).and_then(|u| u.source(cid)) {
+                    // Copied only when it changed: no allocation per packet.
+                    if s.name != v.name {
+                        s.name.clear();
+                        s.name.push_str(v.name);
                     }
-                    s.per_address_priority = pap || start_code == START_CODE_PER_ADDRESS_PRIORITY;
+                    if start_code == START_CODE_LEVELS {
+                        s.priority = v.priority;
+                    }
+                    s.per_address_priority =
+                        v.per_address_priority || start_code == START_CODE_PER_ADDRESS_PRIORITY;
                 }
             }
             Err(d) if d.discard() == Some(Discard::OutOfSequence) => {
@@ -392,6 +395,13 @@ impl Monitor {
                 }
                 Event::DiscoveryUpdated { cid } => {
                     if let Some(d) = self.rx.discovery().get(cid) {
+                        if self.auto_add {
+                            for &u in d.universes {
+                                if self.rx.universe(u).is_none() && !self.to_join.contains(&u) {
+                                    self.to_join.push(u);
+                                }
+                            }
+                        }
                         let r = Report::Discovery {
                             t,
                             cid: cid.to_string(),
@@ -537,6 +547,16 @@ impl Monitor {
             warnings,
             levels: rx.map(|u| u.slots().to_vec()).unwrap_or_default(),
         }
+    }
+
+    /// In auto mode (no universe list), the universes discovery announced since the last call,
+    /// now watched: the caller joins their multicast groups.
+    pub fn take_universes_to_join(&mut self, now: Instant) -> Vec<u16> {
+        let list = std::mem::take(&mut self.to_join);
+        for &u in &list {
+            let _ = self.rx.add_universe(now, u, RxUniverseConfig::default());
+        }
+        list
     }
 
     /// Oldest queued report.
@@ -735,6 +755,13 @@ mod tests {
         let mut m = Monitor::new(t0, &[]);
         m.handle_datagram(t0, &packet(1, "a", 7, 100, 0, &[9, 8]));
         assert_eq!(m.universes(), [7]);
+        let mut b = [0u8; 200];
+        let n =
+            patchbay_sacn::write_discovery(&mut b, Cid([1; 16]), "a", 0, 0, &[7, 8, 9]).unwrap();
+        m.handle_datagram(t0, &b[..n]);
+        assert_eq!(m.take_universes_to_join(t0), [8, 9]);
+        assert_eq!(m.universes(), [7, 8, 9]);
+        assert!(m.take_universes_to_join(t0).is_empty());
         m.handle_timeout(t0 + Duration::from_secs(2));
         assert_eq!(&m.levels(7).unwrap()[..2], &[9, 8]);
     }

@@ -19,7 +19,7 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 /// What to listen to.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
-    /// Universes to join; empty: discovery plus whatever arrives unicast.
+    /// Universes to join; empty: those universe discovery announces, plus whatever arrives unicast.
     pub universes: Vec<u16>,
     pub bind: SocketAddr,
     /// Join the universes' and discovery's multicast groups (off: unicast only).
@@ -60,6 +60,38 @@ fn group(bind: SocketAddr, universe: u16) -> IpAddr {
     }
 }
 
+/// Joins a universe discovery announced (watch without a universe list), registering the receive
+/// socket the pool opened for it, if any.
+fn join_discovered(
+    endpoint: &mut Endpoint,
+    poll: &Poll,
+    ids: &mut Vec<SocketId>,
+    bind: SocketAddr,
+    universe: u16,
+) {
+    let g = group(bind, universe);
+    match endpoint.join(g) {
+        Ok(joined) if joined.new_socket => {
+            let id = SocketId::Receiver(joined.socket);
+            if let Some(s) = endpoint.socket_mut(id) {
+                match poll
+                    .registry()
+                    .register(s, Token(ids.len()), Interest::READABLE)
+                {
+                    Ok(()) => ids.push(id),
+                    Err(e) => {
+                        tracing::warn!(target: "sacn", "universe {universe}: cannot watch the new socket: {e}")
+                    }
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(target: "sacn", "universe {universe} (discovered): cannot join {g}: {e}")
+        }
+    }
+}
+
 /// Opens the bind, joins, and runs until `stop` is set or `duration` passes. `on_wake` renders.
 /// The endpoint's description (interface) goes to `on_open` first.
 pub fn run(
@@ -90,7 +122,7 @@ pub fn run(
     }
     on_open(&endpoint, &warnings);
     let mut poll = Poll::new()?;
-    let ids: Vec<SocketId> = endpoint.socket_ids().collect();
+    let mut ids: Vec<SocketId> = endpoint.socket_ids().collect();
     for (i, id) in ids.iter().enumerate() {
         if let Some(s) = endpoint.socket_mut(*id) {
             poll.registry().register(s, Token(i), Interest::READABLE)?;
@@ -139,6 +171,11 @@ pub fn run(
         let now = Instant::now();
         if monitor.poll_timeout().is_some_and(|t| now >= t) {
             monitor.handle_timeout(now);
+        }
+        if cfg.multicast {
+            for u in monitor.take_universes_to_join(now) {
+                join_discovered(&mut endpoint, &poll, &mut ids, cfg.bind, u);
+            }
         }
         on_wake(&mut monitor, now, Wake::Activity);
         if now >= next_tick {
