@@ -471,3 +471,55 @@ fn watch_without_universes_follows_discovery() {
     );
     assert_eq!(ours("source_terminated").len(), 1, "{all:?}");
 }
+
+/// The live view on a terminal (tmux): redrawn in place with the source row, the diagnosis
+/// and the level grid.
+#[test]
+fn tty_view_in_tmux_shows_the_source_row_and_levels() {
+    patchbay_net::netns::require_private_netns();
+    let server = format!("patchbay-test-{}", std::process::id());
+    let tmux = |args: &[&str]| -> Output {
+        Command::new("tmux")
+            .args(["-L", &server, "-f", "/dev/null"])
+            .args(args)
+            .env("TERM", "xterm")
+            .output()
+            .expect("tmux (installed by .ci/run)")
+    };
+    let watch = format!(
+        "{} sacn watch 130 --duration 8",
+        env!("CARGO_BIN_EXE_patchbay")
+    );
+    let started = tmux(&["new-session", "-d", "-x", "160", "-y", "50", &watch]);
+    assert!(started.status.success(), "{started:?}");
+    thread::sleep(Duration::from_millis(300));
+    let mut send = patchbay()
+        .args([
+            "-q", "sacn", "send", "130", "--name", "tty row", "--cid", CID,
+        ])
+        .args(["--priority", "90", "--pattern", "static:77,0,255"])
+        .args(["--terminate-after", "4"])
+        .spawn()
+        .expect("run send");
+    thread::sleep(Duration::from_millis(2800));
+    let screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).to_string();
+    let _ = send.wait();
+    let _ = tmux(&["kill-server"]);
+    let row = screen
+        .lines()
+        .find(|l| l.contains(CID))
+        .unwrap_or_else(|| panic!("no source row:\n{screen}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[..5], ["130", "tty", "row", CID, "90"], "{row}");
+    assert!(row.contains(" active "), "{row}");
+    assert!(
+        screen.contains("Universe 130 merged levels (Decimal):\n   1:  77   0 255   0"),
+        "{screen}"
+    );
+    // Redrawn in place: one header on the screen, not a scrolling log.
+    assert_eq!(
+        screen.matches("patchbay sacn watch:").count(),
+        1,
+        "{screen}"
+    );
+}
