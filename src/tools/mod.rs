@@ -140,6 +140,8 @@ pub enum UsageError {
     Cid(String),
     #[error("{0} must be a non-negative number of seconds")]
     Seconds(&'static str),
+    #[error("--rate must be a positive number of frames per second")]
+    Rate,
 }
 
 /// Parses `1`, `1-4`, `1,3,5-6` (and several such arguments) into sorted, unique universes.
@@ -189,6 +191,9 @@ impl SendArgs {
             .iter()
             .map(|a| addr::parse_addr(a, patchbay_sacn::PORT))
             .collect::<Result<Vec<SocketAddr>, _>>()?;
+        if !(self.rate.is_finite() && self.rate > 0.0) {
+            return Err(UsageError::Rate);
+        }
         Ok(send::SendConfig {
             universe: self.universe,
             priority: self.priority,
@@ -270,7 +275,7 @@ fn run_send(a: &SendArgs) -> ExitCode {
                 s.frames, s.packets, s.send_errors, s.terminated);
             ExitCode::SUCCESS
         }
-        Err(send::SendToolError::BadRate) => usage(&UsageError::Seconds("--rate")),
+        Err(send::SendToolError::BadRate) => usage(&UsageError::Rate),
         Err(e) => {
             eprintln!("patchbay: {e}");
             ExitCode::from(EXIT_RUNTIME)
