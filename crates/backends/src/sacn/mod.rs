@@ -341,9 +341,14 @@ impl Backend for Sacn {
             Direction::Output => {
                 map.add_output();
                 if inst.opts.priority == 0 {
+                    let unused = if inst.opts.destination.is_some() {
+                        " and the destination is unused"
+                    } else {
+                        ""
+                    };
                     ctx.warnings.push(format!(
-                        "no priority, so nothing is ever sent for channel {spec} (set priority = \
-                         1..200 to enable output)"
+                        "no priority, so nothing is ever sent for channel {spec}{unused} (set \
+                         priority = 1..200 to enable output)"
                     ));
                 }
             }

@@ -192,8 +192,17 @@ fn channels_through_the_trait() {
     assert_eq!(
         w,
         vec![
-            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to \
-             enable output)"
+            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to enable \
+             output)"
+                .to_string()
+        ]
+    );
+    inst_opt(&mut s, 0, "destination", "10.1.1.1").unwrap();
+    assert_eq!(
+        chan(&mut s, &mut reg, 0, "12", Direction::Output).1,
+        vec![
+            "no priority, so nothing is ever sent for channel 12 and the destination is unused \
+             (set priority = 1..200 to enable output)"
                 .to_string()
         ]
     );
@@ -460,10 +469,10 @@ fn unicast_in_events_and_unicast_out_bytes() {
     // Route the events to `out` as the core would.
     let values: Vec<Value> = rig.events.iter().map(|e| e.value).collect();
     rig.deliver(1, &[(out1, 0, values[0]), (out20, 19, values[1])]);
-    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+    let first = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         !g.is_empty()
     });
-    let (u, seq, opts, data) = &got[0];
+    let (u, seq, opts, data) = &first[0];
     assert_eq!((*u, *seq, *opts), (2, 0, 0));
     assert_eq!(data.len(), 512);
     assert_eq!((data[0], data[19], data[20]), (255, 0x12, 0x34));
@@ -475,11 +484,12 @@ fn unicast_in_events_and_unicast_out_bytes() {
 
     // Unchanged values: no new packet beyond the scheduled repeats (3 after the change).
     rig.deliver(1, &[(out1, 0, values[0])]);
-    let got = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
+    let more = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
+    let seqs: Vec<u8> = first.iter().chain(&more).map(|p| p.1).collect();
     assert_eq!(
-        got.len(),
-        3,
-        "three repeats, then keep-alive only after ~900 ms"
+        seqs,
+        vec![0, 1, 2, 3],
+        "the change and three repeats, then keep-alive only after ~900 ms"
     );
 
     // Shutdown: three Stream_Terminated packets with consecutive sequence numbers.
@@ -926,4 +936,150 @@ fn synchronization_out_and_sync_group_join_in() {
         }
     }
     assert!(joined(&rig), "sync universe 9's group joined on demand");
+}
+
+/// Every 8-bit and every 16-bit value goes sACN → core routing → sACN unchanged: 256 wide
+/// channels per packet, 256 packets, so all 65,536 values pass once (plus all 256 8-bit values
+/// in one packet).
+#[test]
+fn every_value_passes_sacn_to_sacn_through_the_core() {
+    patchbay_net::netns::require_private_netns();
+    use patchbay_core::Core;
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut core = Core::new(vec![Box::new(Sacn::new())]).unwrap();
+    {
+        let mut w = Vec::new();
+        core.backend_mut(0)
+            .unwrap()
+            .configure("bind", "127.0.0.1 15681", &mut ctx(&mut w))
+            .unwrap();
+    }
+    let opt = |core: &mut Core, id, k: &str, v: &str| {
+        let mut w = Vec::new();
+        core.configure_instance(id, k, v, &mut ctx(&mut w)).unwrap();
+    };
+    let in8 = core.add_instance(0, "in8").unwrap();
+    opt(&mut core, in8, "universe", "1");
+    let out8 = core.add_instance(0, "out8").unwrap();
+    opt(&mut core, out8, "universe", "2");
+    let in16 = core.add_instance(0, "in16").unwrap();
+    opt(&mut core, in16, "universe", "3");
+    let out16 = core.add_instance(0, "out16").unwrap();
+    opt(&mut core, out16, "universe", "4");
+    for o in [out8, out16] {
+        opt(&mut core, o, "priority", "100");
+        opt(&mut core, o, "realtime", "1");
+        opt(&mut core, o, "destination", &dest);
+    }
+    for i in 1..=256 {
+        let s = core
+            .channel(in8, &i.to_string(), Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(out8, &i.to_string(), Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+        let wide = format!("{}+{}", 2 * i - 1, 2 * i);
+        let s = core
+            .channel(in16, &wide, Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(out16, &wide, Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+    }
+    core.start().unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let desk = Cid([4; 16]);
+    let mut latest: [Option<Vec<u8>>; 2] = [None, None];
+    let pump = |core: &mut Core, latest: &mut [Option<Vec<u8>>; 2]| {
+        core.turn(Some(Duration::from_millis(2))).unwrap();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = listener.recv(&mut buf) {
+            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
+                let k = usize::from(p.universe() == 4);
+                latest[k] = Some(p.slots().to_vec());
+            }
+        }
+    };
+    // 8 bit: slot i carries i - 1; the sampling period (1.5 s) passes first.
+    let slots8: Vec<u8> = (0..512).map(|i| (i % 256) as u8).collect();
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut seq = 0u8;
+    while latest[0].as_deref().map(|s| &s[..256]) != Some(&slots8[..256]) {
+        assert!(Instant::now() < end, "8-bit values did not come through");
+        tx.send_to(
+            &data_packet(desk, 1, seq, &slots8, false),
+            "127.0.0.1:15681",
+        )
+        .unwrap();
+        seq = seq.wrapping_add(1);
+        for _ in 0..5 {
+            pump(&mut core, &mut latest);
+        }
+    }
+    // 16 bit: wide channel j carries j * 256 + k in packet k.
+    for k in 0..=255u8 {
+        let slots: Vec<u8> = (0..512)
+            .map(|i| if i % 2 == 0 { (i / 2) as u8 } else { k })
+            .collect();
+        let end = Instant::now() + Duration::from_secs(3);
+        let mut sent_at = Instant::now() - Duration::from_secs(1);
+        while latest[1].as_deref() != Some(&slots[..]) {
+            assert!(
+                Instant::now() < end,
+                "16-bit values of packet {k} did not come through"
+            );
+            if sent_at.elapsed() > Duration::from_millis(100) {
+                tx.send_to(&data_packet(desk, 3, k, &slots, false), "127.0.0.1:15681")
+                    .unwrap();
+                sent_at = Instant::now();
+            }
+            pump(&mut core, &mut latest);
+        }
+    }
+}
+
+/// An unreachable unicast destination is counted and logged for its instance; other universes
+/// keep going.
+#[test]
+fn unreachable_destination_does_not_stop_other_universes() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15701").unwrap();
+    s.create_instance(InstanceId(0), "lost").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    inst_opt(&mut s, 0, "priority", "100").unwrap();
+    // TEST-NET-2: no route inside the test namespace.
+    inst_opt(&mut s, 0, "destination", "198.51.100.7").unwrap();
+    s.create_instance(InstanceId(1), "fine").unwrap();
+    inst_opt(&mut s, 1, "universe", "2").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    inst_opt(&mut s, 1, "destination", &dest).unwrap();
+    let a = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    let b = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    rig.deliver(0, &[(a, 0, Value::from_raw(1, 8))]);
+    rig.deliver(1, &[(b, 0, Value::from_raw(2, 8))]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(1), |g| {
+        !g.is_empty()
+    });
+    assert_eq!(got[0].0, 2);
+    assert_eq!(got[0].3[0], 2);
+    let lost = rig.sacn.instance_counters(InstanceId(0)).unwrap();
+    assert!(lost.send_errors >= 1, "{lost:?}");
+    assert_eq!(lost.frames_out, 0);
+    assert!(
+        rig.sacn
+            .instance_counters(InstanceId(1))
+            .unwrap()
+            .frames_out
+            >= 1
+    );
 }
