@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use patchbay_config::LoadOptions;
 use patchbay_sacn::Cid;
+use patchbay_sacn::receiver::ReceiverConfig;
 use tracing::{error, info};
 
 use crate::setup;
@@ -75,6 +76,13 @@ pub fn watch_config() -> watch::WatchConfig {
         multicast: false,
         period: Duration::from_secs(1),
         duration: None,
+        // Show levels as soon as they arrive: the demo has one source per universe, so there is
+        // no merge for the sampling period or the 0xDD wait to protect.
+        receiver: ReceiverConfig {
+            sampling_period: Duration::ZERO,
+            pap_wait: Duration::ZERO,
+            ..ReceiverConfig::default()
+        },
     }
 }
 

@@ -198,6 +198,7 @@ impl WatchArgs {
             multicast: true,
             period: Duration::from_secs(1),
             duration: seconds(self.duration, "--duration")?,
+            receiver: patchbay_sacn::receiver::ReceiverConfig::default(),
         })
     }
 }

@@ -172,10 +172,15 @@ pub struct Monitor {
 
 impl Monitor {
     /// Watches `universes`; with none, every data universe that arrives is added on first sight.
+    /// Uses the E1.31 defaults (1.5 s sampling, 1.5 s 0xDD wait), so the grid shows what a real
+    /// receiver would output, which is the point when chasing flicker.
     pub fn new(now: Instant, universes: &[u16]) -> Monitor {
-        // The E1.31 defaults (1.5 s sampling, 1.5 s 0xDD wait): the grid shows what a real
-        // receiver would output, which is the point when chasing flicker.
-        let mut rx = Receiver::new(ReceiverConfig::default());
+        Monitor::with_config(now, universes, ReceiverConfig::default())
+    }
+
+    /// As [`new`](Self::new) with other receiver settings (the demo shows levels at once).
+    pub fn with_config(now: Instant, universes: &[u16], cfg: ReceiverConfig) -> Monitor {
+        let mut rx = Receiver::new(cfg);
         for &u in universes {
             // Duplicates and invalid numbers were refused by argument parsing; ignore repeats.
             let _ = rx.add_universe(now, u, RxUniverseConfig::default());

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use patchbay_net::{BindSpec, Endpoint, SocketId};
+use patchbay_sacn::receiver::ReceiverConfig;
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, ipv4_multicast, ipv6_multicast};
 
@@ -28,6 +29,8 @@ pub struct WatchConfig {
     pub period: Duration,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Merge and timing settings of the receiver.
+    pub receiver: ReceiverConfig,
 }
 
 /// Why watching could not start.
@@ -129,7 +132,7 @@ pub fn run(
         }
     }
     let start = Instant::now();
-    let mut monitor = Monitor::new(start, &cfg.universes);
+    let mut monitor = Monitor::with_config(start, &cfg.universes, cfg.receiver.clone());
     let end = cfg.duration.map(|d| start + d);
     let mut next_tick = start + cfg.period;
     let mut events = Events::with_capacity(64);
