@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 /// Routes and translates show-control signals between protocols (sACN, loopback, ...).
 ///
@@ -42,16 +42,34 @@ pub struct Args {
     pub dump: Option<DumpFormat>,
 
     /// Only warnings and errors
-    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    #[arg(short = 'q', long, conflicts_with = "verbose", global = true)]
     pub quiet: bool,
 
     /// Debug output (also -d)
-    #[arg(long, short = 'd', visible_short_alias = 'D')]
+    #[arg(long, short = 'd', visible_short_alias = 'D', global = true)]
     pub verbose: bool,
 
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
+
+    /// Run the built-in demo: a test source on universe 1 routed to universe 2, all on
+    /// 127.0.0.1, with a live view of both (Ctrl-C stops it)
+    #[arg(long, conflicts_with_all = ["config", "check", "dump"])]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Tools besides the daemon.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// sACN diagnostic tools: a test source and a live monitor
+    Sacn {
+        #[command(subcommand)]
+        tool: crate::tools::SacnCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,6 +130,32 @@ mod tests {
         let args = Args::try_parse_from(["patchbay", "--dump=dot", "x.cfg"]).unwrap();
         assert_eq!(args.dump, Some(DumpFormat::Dot));
         assert_eq!(args.config, Some(PathBuf::from("x.cfg")));
+    }
+
+    #[test]
+    fn sacn_subcommands_parse() {
+        let args =
+            Args::try_parse_from(["patchbay", "sacn", "send", "5", "--priority", "120"]).unwrap();
+        let Some(Command::Sacn {
+            tool: crate::tools::SacnCommand::Send(send),
+        }) = args.command
+        else {
+            panic!("not a send command");
+        };
+        assert_eq!((send.universe, send.priority), (5, 120));
+        assert!(Args::try_parse_from(["patchbay", "sacn", "send", "0"]).is_err());
+        assert!(
+            Args::try_parse_from(["patchbay", "sacn", "send", "1", "--priority", "201"]).is_err()
+        );
+        let args = Args::try_parse_from(["patchbay", "--demo"]).unwrap();
+        assert!(args.demo && args.command.is_none());
+        assert!(Args::try_parse_from(["patchbay", "--demo", "x.cfg"]).is_err());
+        let args = Args::try_parse_from(["patchbay", "-q", "sacn", "watch", "1-3"]).unwrap();
+        assert!(args.quiet && args.config.is_none());
+        let args = Args::try_parse_from(["patchbay", "sacn", "watch", "-q"]).unwrap();
+        assert!(args.quiet && args.command.is_some());
+        let args = Args::try_parse_from(["patchbay", "-q", "my.cfg"]).unwrap();
+        assert!(args.command.is_none() && args.config.is_some());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! benchmarks and tests can drive exactly what `main` runs.
 
 pub mod cli;
+pub mod demo;
 pub mod logging;
 pub mod report;
 pub mod setup;
+pub mod tools;

@@ -8,7 +8,7 @@ use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity,
 use patchbay_core::{CoreError, Exit};
 use tracing::{error, info};
 
-use patchbay::cli::{Args, DumpFormat};
+use patchbay::cli::{Args, Command, DumpFormat};
 use patchbay::logging::{self, Verbosity};
 use patchbay::{report, setup};
 
@@ -37,6 +37,16 @@ fn main() -> ExitCode {
         Verbosity::Normal
     };
     logging::init(verbosity);
+    if let Some(Command::Sacn { tool }) = &args.command {
+        if args.config.is_some() || args.check || args.dump.is_some() || args.demo {
+            eprintln!("patchbay: 'patchbay sacn' takes no CONFIG, --check, --dump or --demo");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        return patchbay::tools::run(tool);
+    }
+    if args.demo {
+        return patchbay::demo::run();
+    }
     run(&args, verbosity)
 }
 
