@@ -11,6 +11,11 @@
 //! (events are no longer delivered) until every started backend reports
 //! `shutdown_complete()` or the grace period ends. A second request ends the loop at once.
 //! SIGHUP is logged and ignored.
+//!
+//! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
+//! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]
+//! runs one when a graceful shutdown begins; the daemon's systemd watchdog and STOPPING
+//! notice use them, so a hung loop stops pinging.
 
 use std::io;
 use std::sync::Arc;
@@ -25,6 +30,7 @@ use crate::backend::{
     OptionError, StartError,
 };
 use crate::clock::{Clock, SystemClock};
+use crate::event_loop::hooks::Hooks;
 use crate::reactor::Reactor;
 use crate::registry::ChannelRegistry;
 use crate::router::{Counters, Router};
@@ -132,6 +138,7 @@ pub struct Core {
     requests: Arc<AtomicUsize>,
     requests_seen: usize,
     signals: Option<signal_hook_mio::v1_0::Signals>,
+    hooks: Hooks,
     fatal: Option<CoreError>,
     turns: u64,
 }
@@ -158,6 +165,7 @@ impl Core {
             requests: Arc::new(AtomicUsize::new(0)),
             requests_seen: 0,
             signals: None,
+            hooks: Hooks::default(),
             fatal: None,
             turns: 0,
         })
@@ -182,6 +190,20 @@ impl Core {
         self.reactor.register_signals(&mut signals)?;
         self.signals = Some(signals);
         Ok(())
+    }
+
+    /// Runs `task` from the loop every `period` (at least 1 ms), first one period from now,
+    /// while the loop turns (also during the shutdown grace period). The task gets the
+    /// iteration's timestamp. A loop stalled for several periods runs it once, not in a burst.
+    pub fn every(&mut self, period: Duration, task: impl FnMut(Instant) + 'static) {
+        let now = self.clock.now();
+        self.hooks.every(now, period, Box::new(task));
+    }
+
+    /// Runs `task` once when a graceful shutdown begins (signal, [`ShutdownHandle::request`]
+    /// or a backend's fatal error), before the backends' `shutdown` calls.
+    pub fn on_shutdown(&mut self, task: impl FnOnce(Instant) + 'static) {
+        self.hooks.on_shutdown(Box::new(task));
     }
 
     // ----- configuration -----
@@ -442,6 +464,7 @@ impl Core {
                 self.backends[b].flush(now, &mut io);
             }
         }
+        self.hooks.run_due(now);
 
         if let Phase::Draining { deadline } = self.phase {
             let complete = self
@@ -463,6 +486,9 @@ impl Core {
     /// the shutdown grace period), at most [`MAX_WAIT`] and `max_wait`.
     pub fn wait_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Duration {
         let mut t = max_wait.map_or(MAX_WAIT, |m| m.min(MAX_WAIT));
+        if let Some(at) = self.hooks.next_due() {
+            t = t.min(at.saturating_duration_since(now));
+        }
         for (b, &started) in self.backends.iter().zip(&self.started) {
             if started && let Some(at) = b.poll_timeout() {
                 t = t.min(at.saturating_duration_since(now));
@@ -583,6 +609,7 @@ impl Core {
     }
 
     fn begin_shutdown(&mut self, now: Instant) {
+        self.hooks.shutting_down(now);
         self.shutdown_all(now);
         self.phase = Phase::Draining {
             deadline: now + self.grace,
@@ -600,6 +627,7 @@ impl Core {
     }
 }
 
+mod hooks;
 #[cfg(test)]
 mod tests;
 

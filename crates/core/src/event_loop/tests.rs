@@ -307,6 +307,71 @@ fn timer_wakes_the_real_loop() {
 }
 
 #[test]
+fn periodic_task_runs_from_turns_and_bounds_the_wait() {
+    let log = log();
+    let t0 = Instant::now();
+    let clock = ManualClock::new(t0);
+    let mut p = Probe::new("p", &log);
+    p.drain_turns = Some(2);
+    let mut core = Core::new(vec![Box::new(p)])
+        .expect("core")
+        .with_clock(clock.clone());
+    core.add_instance(0, "p").expect("instance");
+    let ticks = Rc::new(RefCell::new(Vec::new()));
+    let t = Rc::clone(&ticks);
+    core.every(Duration::from_millis(300), move |now| {
+        t.borrow_mut().push(now)
+    });
+    core.start().expect("start");
+    assert_eq!(core.wait_timeout(t0, None), Duration::from_millis(300));
+
+    core.turn(Some(Duration::ZERO)).expect("turn");
+    assert!(ticks.borrow().is_empty(), "not due yet");
+    clock.advance(Duration::from_millis(300));
+    core.turn(Some(Duration::ZERO)).expect("turn");
+    assert_eq!(*ticks.borrow(), [t0 + Duration::from_millis(300)]);
+    // It runs after the iteration's flush, with the iteration's timestamp.
+    assert_eq!(calls(&log).last().map(String::as_str), Some("p:flush"));
+    assert_eq!(
+        core.wait_timeout(clock.now(), None),
+        Duration::from_millis(300)
+    );
+    // Without turns (a hung loop) it never runs, however much time passes.
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(ticks.borrow().len(), 1);
+    // It keeps running while the backends drain after a shutdown request.
+    core.request_shutdown();
+    assert_eq!(core.turn(Some(Duration::ZERO)).expect("turn"), None);
+    assert_eq!(ticks.borrow().len(), 2);
+}
+
+#[test]
+fn shutdown_notice_runs_once_before_the_backends_shut_down() {
+    for fatal in [false, true] {
+        let log = log();
+        let mut p = Probe::new("p", &log);
+        p.fail_process = fatal;
+        let mut core = Core::new(vec![Box::new(p)]).expect("core");
+        core.add_instance(0, "p").expect("instance");
+        let l = Rc::clone(&log);
+        core.on_shutdown(move |_| l.borrow_mut().calls.push("notice".into()));
+        core.start().expect("start");
+        let _ = calls(&log);
+        if fatal {
+            assert!(core.turn(Some(Duration::ZERO)).is_err());
+            assert_eq!(
+                calls(&log),
+                ["p:process[]", "notice", "p:shutdown", "p:flush"]
+            );
+        } else {
+            core.request_shutdown();
+            core.request_shutdown();
+            assert_eq!(calls(&log), ["notice", "p:shutdown"]);
+        }
+    }
+}
+
+#[test]
 fn idle_loop_blocks_until_woken() {
     let log = log();
     let mut core = Core::new(vec![Box::new(Probe::new("idle", &log))]).expect("core");
