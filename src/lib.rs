@@ -5,5 +5,6 @@ pub mod cli;
 pub mod demo;
 pub mod logging;
 pub mod report;
+pub mod service;
 pub mod setup;
 pub mod tools;

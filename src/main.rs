@@ -10,7 +10,7 @@ use tracing::{error, info};
 
 use patchbay::cli::{Args, Command, DumpFormat};
 use patchbay::logging::{self, Verbosity};
-use patchbay::{report, setup};
+use patchbay::{report, service, setup};
 
 /// Exit status for usage and configuration errors (MIDIMonster uses 1 for everything).
 const EXIT_CONFIG: u8 = 2;
@@ -134,9 +134,16 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         return ExitCode::from(EXIT_RUNTIME);
     }
     if let Err(e) = setup.core.start() {
+        service::status(&format!("failed to start: {e}"));
         report_core_error(&setup, &e, color);
         return ExitCode::from(EXIT_RUNTIME);
     }
+    let status = format!(
+        "{}, {}",
+        count(setup.instance_spans.len(), "instance"),
+        count(setup.edges.len(), "mapping")
+    );
+    service::attach(&mut setup.core, &status);
     match setup.core.run() {
         Ok(Exit::Clean) => {
             info!(target: "core", "shut down cleanly");
@@ -147,6 +154,7 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            service::status(&format!("failed: {e}"));
             report_core_error(&setup, &e, color);
             ExitCode::from(EXIT_RUNTIME)
         }

@@ -1,0 +1,88 @@
+//! Running under systemd (`Type=notify`, contrib/patchbay.service): readiness, stopping and
+//! status notices and the watchdog ping, over sd_notify(3).
+//!
+//! Everything here is a no-op unless the service manager set `NOTIFY_SOCKET`, so a daemon
+//! started by hand, in a container or by another supervisor behaves exactly as before. The
+//! watchdog ping is a [`Core::every`] task: it is sent from the event loop's own iterations,
+//! so a loop that hangs (a backend stuck in a call) stops pinging and systemd restarts it.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use patchbay_core::Core;
+use sd_notify::NotifyState;
+use tracing::{debug, warn};
+
+/// Whether a service manager listens for notices.
+pub fn managed() -> bool {
+    std::env::var_os("NOTIFY_SOCKET").is_some_and(|s| !s.is_empty())
+}
+
+/// How often to ping a watchdog of `timeout`: at half of it, as sd_watchdog_enabled(3)
+/// recommends, so one late iteration does not get the service killed.
+pub fn ping_period(timeout: Duration) -> Duration {
+    timeout / 2
+}
+
+/// Called once every backend has started: sends READY=1 with `status`, pings the watchdog
+/// from the loop when systemd asked for one (`WatchdogSec=`), and arranges STOPPING=1 for
+/// the moment a graceful shutdown begins.
+pub fn attach(core: &mut Core, status: &str) {
+    if !managed() {
+        return;
+    }
+    let ready = format!("running: {status}");
+    send(
+        &[NotifyState::Ready, NotifyState::Status(&ready)],
+        "READY=1",
+    );
+    core.on_shutdown(|_| {
+        send(
+            &[NotifyState::Stopping, NotifyState::Status("shutting down")],
+            "STOPPING=1",
+        );
+    });
+    // `watchdog_enabled` also checks WATCHDOG_PID, so a watchdog meant for a parent process
+    // is not answered by us.
+    if let Some(timeout) = sd_notify::watchdog_enabled() {
+        let period = ping_period(timeout);
+        debug!(target: "core", "systemd watchdog of {timeout:?}: pinging every {period:?}");
+        // Warn once: a notify socket that went away would otherwise log every period.
+        let warned = Rc::new(Cell::new(false));
+        core.every(period, move |_| {
+            if let Err(e) = sd_notify::notify(&[NotifyState::Watchdog])
+                && !warned.replace(true)
+            {
+                warn!(target: "core", "cannot ping the systemd watchdog: {e}");
+            }
+        });
+    }
+}
+
+/// A STATUS= line (e.g. why the daemon is about to exit with a failure).
+pub fn status(text: &str) {
+    if managed() {
+        send(&[NotifyState::Status(text)], "STATUS");
+    }
+}
+
+fn send(states: &[NotifyState<'_>], what: &str) {
+    if let Err(e) = sd_notify::notify(states) {
+        warn!(target: "core", "cannot send {what} to systemd: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_at_half_the_watchdog_timeout() {
+        assert_eq!(ping_period(Duration::from_secs(10)), Duration::from_secs(5));
+        assert_eq!(
+            ping_period(Duration::from_micros(3)),
+            Duration::from_nanos(1500)
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! The real binary under a fake systemd: the test binds the unix datagram socket systemd would
+//! pass as NOTIFY_SOCKET and checks the sd_notify(3) messages (READY=1 after start, WATCHDOG=1
+//! repeatedly at half WATCHDOG_USEC, STOPPING=1 on SIGTERM, exit 0). The configuration is
+//! loopback-only and a unix socket is no network socket, so no namespace is needed.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A bound notify socket in its own temporary directory, removed on drop.
+struct NotifySocket {
+    dir: PathBuf,
+    path: PathBuf,
+    socket: UnixDatagram,
+}
+
+impl NotifySocket {
+    fn new(name: &str) -> NotifySocket {
+        let dir = std::env::temp_dir().join(format!("patchbay-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("notify");
+        let socket = UnixDatagram::bind(&path).expect("bind notify socket");
+        NotifySocket { dir, path, socket }
+    }
+
+    /// The next message, or None after `timeout`.
+    fn recv(&self, timeout: Duration) -> Option<String> {
+        self.socket
+            .set_read_timeout(Some(timeout))
+            .expect("read timeout");
+        let mut buf = [0u8; 4096];
+        let n = self.socket.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    /// Messages arriving until `until`.
+    fn collect_until(&self, until: Instant) -> Vec<(Instant, String)> {
+        let mut out = Vec::new();
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            if left.is_zero() {
+                break;
+            }
+            if let Some(m) = self.recv(left) {
+                out.push((Instant::now(), m));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn spawn(notify: &Path, envs: &[(&str, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .arg("monster.cfg")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs"))
+        .env_remove("RUST_LOG")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .env("NOTIFY_SOCKET", notify)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn patchbay")
+}
+
+fn terminate(child: &mut Child) -> Option<i32> {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("patchbay did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The `KEY=VALUE` lines of one message.
+fn lines(message: &str) -> Vec<&str> {
+    message.lines().filter(|l| !l.is_empty()).collect()
+}
+
+#[test]
+fn ready_watchdog_and_stopping_reach_the_notify_socket() {
+    let sock = NotifySocket::new("service");
+    // 400 ms watchdog: pings every 200 ms.
+    let mut child = spawn(&sock.path, &[("WATCHDOG_USEC", "400000".into())]);
+
+    let ready = sock
+        .recv(Duration::from_secs(10))
+        .expect("READY=1 within 10 s");
+    let ready = lines(&ready);
+    assert!(ready.contains(&"READY=1"), "{ready:?}");
+    assert!(
+        ready.contains(&"STATUS=running: 1 instance, 2 mappings"),
+        "{ready:?}"
+    );
+
+    let pings = sock.collect_until(Instant::now() + Duration::from_millis(1500));
+    for (_, m) in &pings {
+        assert_eq!(lines(m), ["WATCHDOG=1"], "only pings while running");
+    }
+    // 1.5 s at one ping per 200 ms is 7; allow for a slow machine, but they must repeat.
+    assert!(
+        (4..=9).contains(&pings.len()),
+        "{} pings in 1.5 s: {pings:?}",
+        pings.len()
+    );
+    // At about half the timeout apart: never late enough for systemd to kill the service.
+    for pair in pings.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap < Duration::from_millis(400), "ping gap {gap:?}");
+        assert!(gap > Duration::from_millis(100), "ping gap {gap:?}");
+    }
+
+    assert_eq!(terminate(&mut child), Some(0));
+    let rest: Vec<String> = std::iter::from_fn(|| sock.recv(Duration::from_millis(200))).collect();
+    let stopping = rest
+        .iter()
+        .find(|m| lines(m).contains(&"STOPPING=1"))
+        .unwrap_or_else(|| panic!("no STOPPING=1 after SIGTERM: {rest:?}"));
+    assert!(
+        lines(stopping).contains(&"STATUS=shutting down"),
+        "{stopping:?}"
+    );
+}
+
+#[test]
+fn no_pings_without_a_watchdog_or_for_another_process() {
+    for envs in [
+        vec![],
+        vec![
+            ("WATCHDOG_USEC", "200000".to_string()),
+            ("WATCHDOG_PID", "1".to_string()),
+        ],
+    ] {
+        let sock = NotifySocket::new(&format!("service-nowd-{}", envs.len()));
+        let mut child = spawn(&sock.path, &envs);
+        let ready = sock
+            .recv(Duration::from_secs(10))
+            .expect("READY=1 within 10 s");
+        assert!(lines(&ready).contains(&"READY=1"), "{ready:?}");
+        let after = sock.collect_until(Instant::now() + Duration::from_millis(600));
+        assert!(after.is_empty(), "{envs:?}: {after:?}");
+        assert_eq!(terminate(&mut child), Some(0));
+        let rest: Vec<String> =
+            std::iter::from_fn(|| sock.recv(Duration::from_millis(200))).collect();
+        assert!(
+            rest.iter().any(|m| lines(m).contains(&"STOPPING=1")),
+            "{rest:?}"
+        );
+    }
+}
