@@ -5,20 +5,23 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
-/// Routes and translates show-control signals between protocols (sACN, loopback, ...).
+/// Routes and translates show-control signals between protocols (sACN, loopback, ...)
 ///
-/// patchbay reads a MIDIMonster-compatible configuration file, opens every instance it
-/// defines and moves channel values along the mappings of its [map] section.
+/// patchbay reads a MIDIMonster-compatible configuration file, opens every instance it defines
+/// (sACN universes, loopbacks) and moves channel values along the mappings of its [map] section
+/// until it is stopped. Configuration errors are all reported at once, each with file, line and
+/// column, before anything is opened.
+///
+/// Without CONFIG, patchbay.cfg in the current directory is read, or MIDIMonster's monster.cfg
+/// when only that one exists. The configuration language and every backend option are described
+/// in the README and in crates/backends/src/sacn/README.md.
 #[derive(Debug, Parser)]
 #[command(
     name = "patchbay",
     version,
     disable_version_flag = true,
-    after_help = "Overrides (-i, -b) win over the configuration file: each is applied when the \
-first section of its target ends (MIDIMonster applies them before the section's own lines). An \
-override whose instance or backend the configuration never defines is an error.\n\n\
-Exit status: 0 normal exit, 1 runtime failure, 2 usage or configuration error.\n\
-Logging: RUST_LOG (e.g. RUST_LOG=sacn=debug,core=info) overrides -q/--verbose."
+    after_help = "Examples, signals, environment and exit status: patchbay --help.",
+    after_long_help = AFTER_LONG_HELP
 )]
 pub struct Args {
     /// Configuration file [default: patchbay.cfg, else monster.cfg]
@@ -26,35 +29,65 @@ pub struct Args {
     pub config: Option<PathBuf>,
 
     /// Override an instance option, e.g. -i out.priority=120 (repeatable)
+    ///
+    /// Sets OPTION of the instance INSTANCE as if the line "OPTION = VALUE" were added to its
+    /// section; it wins over the file. May be given any number of times.
     #[arg(short = 'i', value_name = "INSTANCE.OPTION=VALUE", action = ArgAction::Append)]
     pub instance_overrides: Vec<String>,
 
     /// Override a backend option, e.g. -b sacn.name=FOH (repeatable)
+    ///
+    /// Sets a global option of BACKEND as if the line "OPTION = VALUE" were added to its
+    /// [backend BACKEND] section; it wins over the file. May be given any number of times.
     #[arg(short = 'b', value_name = "BACKEND.OPTION=VALUE", action = ArgAction::Append)]
     pub backend_overrides: Vec<String>,
 
     /// Validate the configuration, print the expanded mappings, open nothing
+    ///
+    /// Reads the configuration (with its includes and the -i/-b overrides), reports every error,
+    /// warning and note, and prints each mapping after glob expansion. No socket or device is
+    /// opened. Exit status 0 when the configuration is valid, 2 when it is not.
     #[arg(long)]
     pub check: bool,
 
     /// Print the routing graph and exit (text, or Graphviz with --dump=dot)
+    ///
+    /// Reads the configuration as --check does and prints the routing graph instead of the
+    /// mapping list; opens nothing. Render the dot format with Graphviz, e.g.
+    /// patchbay --dump=dot show.cfg | dot -Tsvg > routes.svg
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     pub dump: Option<DumpFormat>,
 
     /// Only warnings and errors
-    #[arg(short = 'q', long, conflicts_with = "verbose", global = true)]
+    #[arg(
+        short = 'q',
+        long,
+        conflicts_with = "verbose",
+        global = true,
+        display_order = 100
+    )]
     pub quiet: bool,
 
-    /// Debug output (also -d)
-    #[arg(long, short = 'd', visible_short_alias = 'D', global = true)]
+    /// Debug output
+    #[arg(
+        long,
+        short = 'd',
+        visible_short_alias = 'D',
+        global = true,
+        display_order = 101
+    )]
     pub verbose: bool,
 
     /// Print the version and exit
-    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    #[arg(short = 'v', long = "version", action = ArgAction::Version, display_order = 102)]
     pub version: Option<bool>,
 
     /// Run the built-in demo: a test source on universe 1 routed to universe 2, all on
     /// 127.0.0.1, with a live view of both (Ctrl-C stops it)
+    ///
+    /// Runs the embedded examples/demo.cfg through the real sACN backend with an in-process
+    /// test source (a ramp on universe 1, unicast to 127.0.0.1) and prints the levels going in
+    /// and out. Nothing leaves the host.
     #[arg(long, conflicts_with_all = ["config", "check", "dump"])]
     pub demo: bool,
 
@@ -62,10 +95,71 @@ pub struct Args {
     pub command: Option<Command>,
 }
 
+/// Text after the options of `patchbay --help`, and the man page's sections of the same names.
+const AFTER_LONG_HELP: &str = "\
+Examples:
+  patchbay --check show.cfg        validate show.cfg, list its expanded mappings
+  patchbay show.cfg                run show.cfg until Ctrl-C or SIGTERM
+  patchbay -i desk.universe=2 -b sacn.name=FOH show.cfg
+                                   run with two options changed
+  patchbay -d show.cfg             run with debug output
+  patchbay --dump=dot show.cfg | dot -Tsvg > routes.svg
+                                   draw the routing graph
+  patchbay --demo                  a self-contained demo on 127.0.0.1
+  patchbay sacn watch 1-4          who sends universes 1-4, at which priority
+
+Overrides:
+  -i and -b win over the configuration file: each is applied when the first
+  section of its target ends (MIDIMonster applies them before the section's
+  own lines). An override whose instance or backend the configuration never
+  defines is an error.
+
+Signals:
+  SIGINT, SIGTERM  shut down: outputs say goodbye (sACN sends 3
+                   Stream_Terminated packets per universe) within a 2 s grace
+                   period; a second signal exits at once.
+  SIGHUP           logged and ignored: the configuration is not reloaded;
+                   restart patchbay to apply changes.
+
+Environment:
+  RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
+                   -q/--verbose. Log targets: core, config, loopback, sacn.
+  NOTIFY_SOCKET    set by systemd (Type=notify): patchbay sends READY=1 once
+                   every instance is open, STOPPING=1 when it shuts down, and
+                   STATUS= lines.
+  WATCHDOG_USEC    set by systemd (WatchdogSec=): the event loop sends
+                   WATCHDOG=1 at half this interval.
+  JOURNAL_STREAM   set by systemd: when stderr is the journal, log lines carry
+                   a syslog priority and no timestamp.
+
+Files:
+  patchbay.cfg     default configuration (current directory)
+  monster.cfg      MIDIMonster's default, read when patchbay.cfg is missing
+  /etc/patchbay/patchbay.cfg
+                   configuration of the systemd service
+                   (contrib/patchbay.service)
+
+Exit status:
+  0  normal exit, also after SIGINT or SIGTERM
+  1  runtime failure: an instance could not be opened, or a backend failed
+  2  usage or configuration error; nothing was opened
+
+See also:
+  patchbay sacn send --help, patchbay sacn watch --help
+  patchbay-sacn-send(1), patchbay-sacn-watch(1), systemd.service(5)";
+
 /// Tools besides the daemon.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// sACN diagnostic tools: a test source and a live monitor
+    ///
+    /// patchbay sacn send is a test source; patchbay sacn watch shows every source on the
+    /// network, its priority, rate, sequence errors and losses, and the merged levels of a
+    /// universe. Both use patchbay's own sACN implementation and open no configuration.
+    #[command(after_help = "Examples:\n  \
+patchbay sacn watch 5            why does universe 5 flicker?\n  \
+patchbay sacn send 5 --priority 120 --pattern static:255\n                                   \
+take over universe 5 at full")]
     Sacn {
         #[command(subcommand)]
         tool: crate::tools::SacnCommand,
@@ -74,7 +168,9 @@ pub enum Command {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DumpFormat {
+    /// One line per source channel with its targets
     Text,
+    /// A Graphviz digraph
     Dot,
 }
 

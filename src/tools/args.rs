@@ -14,17 +14,32 @@ use super::{addr, send, watch};
 /// sACN diagnostic tools.
 #[derive(Debug, Subcommand)]
 pub enum SacnCommand {
-    /// Send a test pattern on one universe (a test source).
+    /// Send a test pattern on one universe (a test source)
     ///
-    /// Packets are paced exactly as patchbay's sACN output paces them (at most 44 packets/s,
-    /// 3 repeats after a change, keep-alives within 1 s, universe discovery every 10 s). On
-    /// Ctrl-C, SIGTERM, --terminate-after or --count the stream ends with 3 Stream_Terminated
-    /// packets, so receivers release the universe at once instead of after the 2.5 s timeout.
-    #[command(after_help = "Examples:\n  patchbay sacn send 1\n  \
-patchbay sacn send 5 --priority 120 --pattern static:255,128,0 --unicast 10.0.0.20\n  \
-patchbay sacn send 1 --pattern chase --slots 16 --terminate-after 10")]
+    /// Sends sACN (ANSI E1.31-2018) data for UNIVERSE to its multicast group (239.255.H.L, port
+    /// 5568) or to the --unicast addresses, with a pattern that changes --rate times per second.
+    /// Packets are paced exactly as patchbay's sACN output paces them: at most 44 packets/s, 3
+    /// repeats after a change, a keep-alive within 1 s when nothing changes, and universe
+    /// discovery every 10 s.
+    ///
+    /// On Ctrl-C, SIGTERM, --terminate-after or --count the stream ends with 3
+    /// Stream_Terminated packets, so receivers release the universe at once instead of after
+    /// their 2.5 s timeout. Multicast loopback is on: a watcher or patchbay on the same host
+    /// sees the stream.
+    #[command(after_help = "Examples:\n  \
+patchbay sacn send 1\n                   a ramp on universe 1, priority 100, 10 frames/s\n  \
+patchbay sacn send 5 --priority 120 --pattern static:255,128,0 --unicast 10.0.0.20\n                   \
+three fixed levels to one node, above a desk at 100\n  \
+patchbay sacn send 1 --pattern chase --slots 16 --terminate-after 10\n                   \
+a chase over slots 1-16 for 10 s, then terminate\n  \
+patchbay sacn send 7 --bind 10.101.0.5 --count 100\n                   \
+100 frames out of the interface with address 10.101.0.5\n\n\
+Exit status:\n  \
+0  the stream ended and was terminated (signal, --terminate-after, --count)\n  \
+1  the socket could not be opened\n  \
+2  usage error")]
     Send(SendArgs),
-    /// Show every sACN source, its statistics, and the merged levels of a universe.
+    /// Show every sACN source, its statistics, and the merged levels of a universe
     ///
     /// For each source seen: universe, name, CID, priority, whether it sends per-address
     /// priorities (0xDD), packets per second, packets out of sequence, packets missed (sequence
@@ -37,9 +52,22 @@ patchbay sacn send 1 --pattern chase --slots 16 --terminate-after 10")]
     /// (source_new, source_lost, source_terminated, per_address_priority_lost,
     /// sequence_errors, discovery, discovery_expired) as they happen and, every second, a
     /// "stats" line per source and a "universe" line per universe (with its 512 merged levels).
-    #[command(after_help = "Examples:\n  patchbay sacn watch 5\n  \
-patchbay sacn watch 1-4 10 --slots percent --universe 10\n  \
-patchbay sacn watch --bind 10.0.0.5 --json | jq 'select(.event==\"stats\")'")]
+    ///
+    /// The watcher only listens: it sends nothing, so it can run beside patchbay or a desk on
+    /// the same host (port 5568 is shared; a unicast datagram reaches only one of the
+    /// programs listening on it).
+    #[command(after_help = "Examples:\n  \
+patchbay sacn watch 5\n                   who sends universe 5 (\"why does universe 5 flicker?\")\n  \
+patchbay sacn watch 1-4 10 --slots percent --universe 10\n                   \
+universes 1-4 and 10, levels of universe 10 in percent\n  \
+patchbay sacn watch --bind 10.101.0.5\n                   \
+every universe announced on the interface with that address\n  \
+patchbay sacn watch 1 --json --duration 10 | jq 'select(.event==\"stats\")'\n                   \
+per-source statistics for 10 s, for a script\n\n\
+Exit status:\n  \
+0  after --duration, Ctrl-C, SIGTERM, or when the output was closed\n  \
+1  the socket could not be opened\n  \
+2  usage error")]
     Watch(WatchArgs),
 }
 
@@ -50,31 +78,52 @@ pub struct SendArgs {
     #[arg(value_parser = clap::value_parser!(u16).range(1..=63999))]
     pub universe: u16,
     /// Packet priority (0-200)
+    ///
+    /// Receivers follow the source with the highest priority; sources at the same priority
+    /// are merged (usually HTP). sACN's default is 100.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=i64::from(MAX_PRIORITY)))]
     pub priority: u8,
     /// Pattern frames per second (packets stay at most 44/s)
+    ///
+    /// How often the pattern advances, in Hz; fractions such as 0.5 are allowed. Above 44 Hz
+    /// not every frame reaches the wire: the universe still gets at most 44 packets per second.
     #[arg(long, value_name = "HZ", default_value_t = 10.0)]
     pub rate: f64,
     /// ramp (slot i = frame+i), chase (one slot at full walking) or static:V1,V2,...
+    ///
+    /// ramp: slot i (from 0) holds (frame + i) mod 256, so every slot moves every frame and
+    /// neighbours differ by one. chase: one slot at 255 walks one slot per frame, the others
+    /// are 0. static:V1,V2,...: fixed levels 0-255 for slots 1, 2, ...; the stream then carries
+    /// only keep-alives.
     #[arg(long, default_value = "ramp")]
     pub pattern: Pattern,
-    /// Slots the pattern drives [default: 512, or the number of static values]
+    /// Slots the pattern drives, 1-512 [default: 512, or the number of static values]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub slots: Option<u16>,
     /// Send to this address (HOST[:PORT], port 5568) instead of the universe's multicast group;
     /// repeatable
+    ///
+    /// HOST is an IPv4 or IPv6 address ([::1]:5568 with a port) or a host name. Each address
+    /// given gets every packet, universe discovery included; nothing is sent to a multicast
+    /// group.
     #[arg(long, value_name = "ADDR")]
     pub unicast: Vec<String>,
     /// Local address to send from (HOST[:PORT]; the interface of multicast output)
+    ///
+    /// Multicast leaves through the interface that has this address; name the lighting
+    /// network's address on a host with several networks. Port 0: any free port.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:0")]
     pub bind: String,
-    /// Source name
+    /// Source name, at most 63 bytes (longer names are cut)
     #[arg(long, default_value = "patchbay sacn send")]
     pub name: String,
     /// Source CID (UUID) [default: a random one]
+    ///
+    /// Receivers tell sources apart by CID: give a fixed one to appear as the same source
+    /// across restarts, e.g. 01234567-89ab-cdef-0123-456789abcdef.
     #[arg(long, value_name = "UUID")]
     pub cid: Option<String>,
-    /// Terminate the stream and exit after S seconds
+    /// Terminate the stream and exit after S seconds (fractions allowed)
     #[arg(long, value_name = "S")]
     pub terminate_after: Option<f64>,
     /// Terminate the stream and exit after N pattern frames
@@ -87,9 +136,16 @@ pub struct SendArgs {
 pub struct WatchArgs {
     /// Universes to watch: N, A-B or comma lists [default: every universe that universe discovery
     /// announces, and any universe arriving unicast]
+    ///
+    /// Universes are 1-63999; several arguments add up (5 1-3,8). Without a list the watcher
+    /// joins the universes that sources announce in universe discovery (every 10 s), so sources
+    /// that do not send discovery are only seen when they arrive unicast.
     #[arg(value_name = "UNIVERSES")]
     pub universes: Vec<String>,
     /// Local address (HOST[:PORT], port 5568); multicast is joined on its interface
+    ///
+    /// On a host with several networks, name the lighting network's address: multicast groups
+    /// are joined on the interface that has it. Unicast sACN sent to that address is seen too.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
     pub bind: String,
     /// One JSON object per line (events, and per-second stats) instead of the view
@@ -101,7 +157,7 @@ pub struct WatchArgs {
     /// Universe whose merged levels are shown [default: the first one with a source]
     #[arg(long, value_name = "N")]
     pub universe: Option<u16>,
-    /// Exit after S seconds
+    /// Exit after S seconds (fractions allowed) [default: run until Ctrl-C]
     #[arg(long, value_name = "S")]
     pub duration: Option<f64>,
 }
