@@ -166,3 +166,61 @@ fn no_pings_without_a_watchdog_or_for_another_process() {
         );
     }
 }
+
+/// The unit's settings that the daemon depends on, and (where systemd-analyze exists)
+/// systemd's own parser finding nothing to complain about.
+#[test]
+fn unit_file_matches_the_daemon() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("contrib/patchbay.service")).expect("unit");
+    let values = |key: &str| -> Vec<String> {
+        unit.lines()
+            .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(values("Type"), ["notify"]);
+    assert_eq!(
+        values("ExecStart"),
+        ["/usr/local/bin/patchbay /etc/patchbay/patchbay.cfg"]
+    );
+    assert!(values("ExecReload").is_empty(), "reload is not supported");
+    assert_eq!(values("WatchdogSec").len(), 1);
+    assert_eq!(values("Restart"), ["on-failure"]);
+    // sd_notify needs AF_UNIX; sACN needs both IP families.
+    let families = values("RestrictAddressFamilies").join(" ");
+    for family in ["AF_UNIX", "AF_INET", "AF_INET6"] {
+        assert!(families.split(' ').any(|f| f == family), "{families}");
+    }
+    // Exit status 2 is a configuration error: restarting cannot fix it.
+    assert_eq!(values("RestartPreventExitStatus"), ["2"]);
+
+    let Ok(analyze) = which("systemd-analyze") else {
+        eprintln!("systemd-analyze not installed: unit syntax not checked");
+        return;
+    };
+    let sock = NotifySocket::new("unit");
+    let copy = sock.dir.join("patchbay.service");
+    // The binary must exist for verify; the man page is not installed here.
+    let text: String = unit
+        .lines()
+        .filter(|l| !l.starts_with("Documentation="))
+        .map(|l| l.replace("/usr/local/bin/patchbay", env!("CARGO_BIN_EXE_patchbay")) + "\n")
+        .collect();
+    std::fs::write(&copy, text).expect("write unit copy");
+    let out = Command::new(analyze)
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect("systemd-analyze");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+}
+
+fn which(program: &str) -> Result<PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
