@@ -6,16 +6,16 @@
 //! → route the events in rounds (see [`crate::router`]) → `flush` every started backend, so
 //! output changed by several rounds goes out once per iteration.
 //!
+//! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
+//! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]
+//! runs one when a graceful shutdown begins; the daemon's systemd watchdog and STOPPING
+//! notice use them, so a hung loop stops pinging.
+//!
 //! Shutdown: SIGINT/SIGTERM (after [`Core::listen_signals`]), [`ShutdownHandle::request`] or a
 //! backend's fatal error call `shutdown` on every backend, then the loop keeps turning
 //! (events are no longer delivered) until every started backend reports
 //! `shutdown_complete()` or the grace period ends. A second request ends the loop at once.
 //! SIGHUP is logged and ignored.
-//!
-//! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
-//! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]
-//! runs one when a graceful shutdown begins; the daemon's systemd watchdog and STOPPING
-//! notice use them, so a hung loop stops pinging.
 
 use std::io;
 use std::sync::Arc;
