@@ -51,7 +51,7 @@ pub fn attach(core: &mut Core, status: &str) {
         // Warn once: a notify socket that went away would otherwise log every period.
         let warned = Rc::new(Cell::new(false));
         core.every(period, move |_| {
-            if let Err(e) = sd_notify::notify(&[NotifyState::Watchdog])
+            if let Err(e) = notify(&[NotifyState::Watchdog])
                 && !warned.replace(true)
             {
                 warn!(target: "core", "cannot ping the systemd watchdog: {e}");
@@ -68,9 +68,28 @@ pub fn status(text: &str) {
 }
 
 fn send(states: &[NotifyState<'_>], what: &str) {
-    if let Err(e) = sd_notify::notify(states) {
+    if let Err(e) = notify(states) {
         warn!(target: "core", "cannot send {what} to systemd: {e}");
     }
+}
+
+/// sd_notify(3), including the abstract socket addresses (`@name`) that sd-notify 0.5 does not
+/// handle and that service managers in containers use.
+fn notify(states: &[NotifyState<'_>]) -> std::io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(());
+    };
+    let Some(name) = path.as_bytes().strip_prefix(b"@") else {
+        return sd_notify::notify(states);
+    };
+    let message: String = states.iter().map(|s| format!("{s}\n")).collect();
+    let socket = UnixDatagram::unbound()?;
+    socket.send_to_addr(message.as_bytes(), &SocketAddr::from_abstract_name(name)?)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -167,6 +167,28 @@ fn no_pings_without_a_watchdog_or_for_another_process() {
     }
 }
 
+#[test]
+fn abstract_notify_socket() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::SocketAddr;
+
+    let name = format!("patchbay-test-notify-{}", std::process::id());
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("abstract address");
+    let socket = UnixDatagram::bind_addr(&addr).expect("bind abstract socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let mut child = spawn(Path::new(&format!("@{name}")), &[]);
+    let mut buf = [0u8; 4096];
+    let n = socket.recv(&mut buf).expect("READY=1 within 10 s");
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(lines(&ready).contains(&"READY=1"), "{ready:?}");
+    assert_eq!(terminate(&mut child), Some(0));
+    let n = socket.recv(&mut buf).expect("STOPPING=1");
+    let stopping = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(lines(&stopping).contains(&"STOPPING=1"), "{stopping:?}");
+}
+
 /// The unit's settings that the daemon depends on, and (where systemd-analyze exists)
 /// systemd's own parser finding nothing to complain about.
 #[test]
