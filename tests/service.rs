@@ -189,6 +189,50 @@ fn abstract_notify_socket() {
     assert!(lines(&stopping).contains(&"STOPPING=1"), "{stopping:?}");
 }
 
+/// Under journald (JOURNAL_STREAM names stderr) lines carry a syslog priority prefix and no
+/// timestamp; a JOURNAL_STREAM inherited from elsewhere changes nothing.
+#[test]
+fn journal_lines_have_priorities_and_no_timestamps() {
+    use std::os::unix::fs::MetadataExt;
+
+    let sock = NotifySocket::new("journal");
+    for matching in [true, false] {
+        let log = sock.dir.join(format!("stderr-{matching}"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let meta = file.metadata().expect("stat");
+        let stream = if matching {
+            format!("{}:{}", meta.dev(), meta.ino())
+        } else {
+            format!("{}:{}", meta.dev(), meta.ino() + 1)
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+            .arg("monster.cfg")
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs"))
+            .env_remove("RUST_LOG")
+            .env("NOTIFY_SOCKET", &sock.path)
+            .env("JOURNAL_STREAM", stream)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn patchbay");
+        sock.recv(Duration::from_secs(10)).expect("READY=1");
+        assert_eq!(terminate(&mut child), Some(0));
+        while sock.recv(Duration::from_millis(100)).is_some() {}
+        let text = std::fs::read_to_string(&log).expect("read log");
+        let first = text.lines().next().unwrap_or_default();
+        assert!(first.contains("core: patchbay"), "{text}");
+        if matching {
+            assert!(
+                text.lines().all(|l| l.starts_with("<6> INFO core: ")),
+                "{text}"
+            );
+        } else {
+            assert!(first.starts_with("20"), "timestamp expected: {text}");
+            assert!(!text.contains("<6>"), "{text}");
+        }
+    }
+}
+
 /// The unit's settings that the daemon depends on, and (where systemd-analyze exists)
 /// systemd's own parser finding nothing to complain about.
 #[test]
