@@ -17,18 +17,20 @@ use socket2::{Domain, Protocol, Socket, Type};
 pub const BATCH: usize = 64;
 /// Receive buffer per datagram: a full E1.31 data packet is 638 bytes, discovery up to 1144.
 pub const DGRAM: usize = 1200;
-/// Socket buffers asked for (forced past `rmem_max` when privileged, as in a test namespace).
-pub const SOCKET_BUFFER: usize = 32 << 20;
+/// The load tool's socket buffers (forced past `rmem_max` when privileged, as in a test
+/// namespace): the tool must never be where frames are dropped.
+pub const TOOL_BUFFER: usize = 32 << 20;
 
 /// The sACN multicast group of `universe`.
 pub fn group(universe: u16) -> Ipv4Addr {
     patchbay_sacn::ipv4_multicast(universe)
 }
 
-/// A UDP socket bound to `bind`, with large buffers; `reuse` for sharing port 5568 with the
-/// translator under test. Multicast loop stays on (the receiver is on the same host), and
-/// `IP_MULTICAST_ALL` is off so the socket only sees groups it joined itself.
-pub fn udp(bind: SocketAddrV4, reuse: bool) -> io::Result<UdpSocket> {
+/// A UDP socket bound to `bind`, with `buffer` bytes of send and receive buffer (0: kernel
+/// default); `reuse` for sharing port 5568 with the translator under test. Multicast loop stays
+/// on (the receiver is on the same host), and `IP_MULTICAST_ALL` is off so the socket only sees
+/// groups it joined itself.
+pub fn udp(bind: SocketAddrV4, reuse: bool, buffer: usize) -> io::Result<UdpSocket> {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     if reuse {
         s.set_reuse_address(true)?;
@@ -36,11 +38,13 @@ pub fn udp(bind: SocketAddrV4, reuse: bool) -> io::Result<UdpSocket> {
     s.set_multicast_all_v4(false)?;
     s.set_multicast_loop_v4(true)?;
     s.set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
-    if setsockopt(&s.as_fd(), sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
-        s.set_recv_buffer_size(SOCKET_BUFFER)?;
-    }
-    if setsockopt(&s.as_fd(), sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
-        s.set_send_buffer_size(SOCKET_BUFFER)?;
+    if buffer > 0 {
+        if setsockopt(&s.as_fd(), sockopt::RcvBufForce, &buffer).is_err() {
+            s.set_recv_buffer_size(buffer)?;
+        }
+        if setsockopt(&s.as_fd(), sockopt::SndBufForce, &buffer).is_err() {
+            s.set_send_buffer_size(buffer)?;
+        }
     }
     s.bind(&bind.into())?;
     Ok(s.into())

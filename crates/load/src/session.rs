@@ -207,13 +207,13 @@ impl Session {
         }
         let out_first = setup.out_first();
         let rx = match setup.mode {
-            Mode::Unicast => {
-                net::udp(setup.listen, false).map_err(io("bind the receive socket"))?
-            }
+            Mode::Unicast => net::udp(setup.listen, false, net::TOOL_BUFFER)
+                .map_err(io("bind the receive socket"))?,
             Mode::Multicast => {
                 let s = net::udp(
                     SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, patchbay_sacn::PORT),
                     true,
+                    net::TOOL_BUFFER,
                 )
                 .map_err(io("bind the multicast receive socket"))?;
                 net::join_all(&s, (0..setup.universes).map(|i| out_first + i))
@@ -222,8 +222,12 @@ impl Session {
             }
         };
         net::set_read_timeout(&rx, Duration::from_millis(20)).map_err(io("set a read timeout"))?;
-        let tx = net::udp(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), false)
-            .map_err(io("bind the send socket"))?;
+        let tx = net::udp(
+            SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
+            false,
+            net::TOOL_BUFFER,
+        )
+        .map_err(io("bind the send socket"))?;
         let epoch = Instant::now();
         let nanos = epoch.elapsed().as_nanos() as u64 ^ u64::from(std::process::id());
         let mut cid = [0u8; 16];

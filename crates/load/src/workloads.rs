@@ -162,6 +162,9 @@ pub struct CeilingPlan {
     pub precision: f64,
     /// At most this many steps.
     pub max_steps: usize,
+    /// A step only counts as sustained if its p99 added latency stays below this: above it, queues
+    /// are growing and socket buffers merely postpone the loss past the end of a short step.
+    pub max_p99: Duration,
 }
 
 /// Result of the ceiling search.
@@ -169,7 +172,7 @@ pub struct CeilingPlan {
 pub struct CeilingOutcome {
     /// Every step, in order.
     pub steps: Vec<PhaseReport>,
-    /// Highest clean step (< 0.1 % loss, no torn frame).
+    /// Highest clean step (< 0.1 % loss, no torn frame, p99 below the plan's bound).
     pub best: Option<PhaseReport>,
     /// The search stopped because the sender could not reach the requested rate.
     pub sender_limited: bool,
@@ -252,7 +255,7 @@ pub fn ceiling(
         };
         let wanted = rate * f64::from(setup.universes);
         let limited = r.sent_fps < wanted * 0.97;
-        let clean = r.clean();
+        let clean = r.clean() && r.lat_p99_us < plan.max_p99.as_secs_f64() * 1e6;
         out.steps.push(r.clone());
         if limited {
             out.sender_limited = true;

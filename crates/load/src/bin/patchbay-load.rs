@@ -1,7 +1,7 @@
 //! `patchbay-load`: end-to-end sACN load against patchbay, the raw forwarder, or itself.
 //! Run it only inside a private network namespace (`netns-run patchbay-load ...`).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -59,6 +59,10 @@ enum Cmd {
         /// At most this many steps
         #[arg(long, default_value_t = 14)]
         max_steps: usize,
+        /// A step is sustained only with p99 added latency below this many ms (a growing queue
+        /// only postpones loss past a short step)
+        #[arg(long, default_value_t = 10.0)]
+        max_p99_ms: f64,
     },
     /// Time from exec to socket bound, to reading, to first forwarded frame (needs -- CMD)
     Startup {
@@ -287,6 +291,7 @@ fn main() -> ExitCode {
             step,
             precision,
             max_steps,
+            max_p99_ms,
         } => {
             let plan = CeilingPlan {
                 start: *start,
@@ -297,6 +302,7 @@ fn main() -> ExitCode {
                 warmup: secs(common.warmup),
                 precision: *precision,
                 max_steps: *max_steps,
+                max_p99: secs(max_p99_ms / 1000.0),
             };
             workloads::ceiling(&common.setup(), &common.target_args.spec(), &plan)
                 .map(|o| emit(common.json, o.to_json(), o.to_text()))
@@ -329,6 +335,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-#[allow(dead_code)]
-const _LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;

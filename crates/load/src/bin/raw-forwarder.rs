@@ -31,6 +31,9 @@ struct Cli {
     /// Number of universes (multicast)
     #[arg(short, long, default_value_t = 1)]
     universes: u16,
+    /// Socket buffer bytes (0: kernel default, as patchbay uses)
+    #[arg(long, default_value_t = 0)]
+    buffer: usize,
 }
 
 fn main() -> ExitCode {
@@ -50,11 +53,12 @@ fn forward(cli: &Cli) -> std::io::Result<()> {
         let s = net::udp(
             SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, patchbay_sacn::PORT),
             true,
+            cli.buffer,
         )?;
         net::join_all(&s, (0..cli.universes).map(|i| cli.first.wrapping_add(i)))?;
         s
     } else {
-        net::udp(cli.listen, true)?
+        net::udp(cli.listen, true, cli.buffer)?
     };
     let mut rx = RxBatch::new();
     let mut tx = TxBatch::new();
