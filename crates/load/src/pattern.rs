@@ -116,9 +116,13 @@ pub fn single_value(n: u64) -> u8 {
 }
 
 /// Frames between two single-pattern values (1..=254), or 0 for a repeat of the same value.
+/// `last` = 0 means nothing received yet: any value is new.
 #[inline]
 pub fn single_gap(last: u8, now: u8) -> u32 {
-    let (a, b) = (u32::from(last.max(1)) - 1, u32::from(now.max(1)) - 1);
+    if last == 0 {
+        return 1;
+    }
+    let (a, b) = (u32::from(last) - 1, u32::from(now.max(1)) - 1);
     (b + 255 - a) % 255
 }
 
@@ -225,6 +229,7 @@ mod tests {
         assert_eq!(single_gap(255, 1), 1);
         assert_eq!(single_gap(250, 5), 10);
         assert_eq!(single_gap(9, 9), 0);
+        assert_eq!(single_gap(0, 1), 1, "the first frame is new");
         let mut s = [0u8; SLOTS];
         s[0] = 42;
         assert_eq!(verify_single(&s), Some(42));

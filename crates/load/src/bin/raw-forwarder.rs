@@ -31,8 +31,9 @@ struct Cli {
     /// Number of universes (multicast)
     #[arg(short, long, default_value_t = 1)]
     universes: u16,
-    /// Socket buffer bytes (0: kernel default, as patchbay uses)
-    #[arg(long, default_value_t = 0)]
+    /// Socket buffer bytes (0: kernel default, 208 KiB, which a burst of 1,000 universes
+    /// overflows). The default is what an unprivileged daemon may set here (net.core.rmem_max).
+    #[arg(long, default_value_t = 4 << 20)]
     buffer: usize,
 }
 
