@@ -61,6 +61,11 @@ pub struct PhaseReport {
     pub tool_socket_drops: u64,
     /// Worst sender wake-up lateness, µs.
     pub max_send_late_us: f64,
+    /// Ticks the sender skipped because it fell behind (the tool, not the target, was the limit).
+    pub skipped_ticks: u64,
+    /// From phase start to the first frame of this phase received, ms: after an overload, how long
+    /// the target takes to deliver fresh data again (a backlog shows here).
+    pub first_frame_ms: Option<f64>,
 }
 
 fn pct(cpu_before: u64, cpu_after: u64, wall_ns: u64) -> f64 {
@@ -138,6 +143,10 @@ impl PhaseReport {
             tool_cpu_pct,
             tool_socket_drops: after.tool_udp.drops.saturating_sub(before.tool_udp.drops),
             max_send_late_us: us(send.max_late_ns),
+            skipped_ticks: send.skipped,
+            first_frame_ms: recv
+                .first_ns
+                .map(|t| t.saturating_sub(before.at_ns) as f64 / 1e6),
         }
     }
 
@@ -185,10 +194,13 @@ impl PhaseReport {
         }
         let _ = writeln!(
             s,
-            "  tool: CPU {:.1} % of a core, socket drops {}, worst send wake-up {:.0} us late",
+            "  tool: CPU {:.1} % of a core, socket drops {}, worst send wake-up {:.0} us late, {} ticks skipped; first frame of the phase after {}",
             self.tool_cpu_pct.unwrap_or(0.0),
             self.tool_socket_drops,
-            self.max_send_late_us
+            self.max_send_late_us,
+            self.skipped_ticks,
+            self.first_frame_ms
+                .map_or("-".to_string(), |v| format!("{v:.2} ms"))
         );
         s
     }
@@ -223,6 +235,8 @@ impl PhaseReport {
         o.opt("tool_cpu_pct", self.tool_cpu_pct);
         o.int("tool_socket_drops", self.tool_socket_drops);
         o.num("max_send_late_us", self.max_send_late_us);
+        o.int("skipped_ticks", self.skipped_ticks);
+        o.opt("first_frame_ms", self.first_frame_ms);
         o.finish()
     }
 }

@@ -161,6 +161,8 @@ pub struct SendCounts {
     pub elapsed_ns: u64,
     /// Worst wake-up lateness, ns.
     pub max_late_ns: u64,
+    /// Ticks skipped because the sender fell more than a tick behind.
+    pub skipped: u64,
 }
 
 /// A running session.
@@ -424,12 +426,21 @@ impl Session {
         };
         let mut c = SendCounts::default();
         let ticks = sched.ticks();
-        for k in 0..ticks {
+        let mut k = 0;
+        while k < ticks {
             let late = wait_until(self.epoch, sched.deadline(k), self.setup.spin_ns);
             c.max_late_ns = c.max_late_ns.max(late);
             let (s, f) = self.tick();
             c.sent += s;
             c.failed += f;
+            // A sender that cannot keep up skips ticks rather than stretching the phase, so an
+            // overload phase lasts what it says (the report shows the rate actually sent).
+            let now = self.now_ns();
+            k += 1;
+            while k < ticks && sched.deadline(k + 1) <= now {
+                k += 1;
+                c.skipped += 1;
+            }
         }
         // The phase lasts its full duration even if the last tick came early.
         wait_until(
