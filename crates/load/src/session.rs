@@ -482,6 +482,23 @@ impl Session {
             .collect()
     }
 
+    /// Universes whose latest received frame is the latest frame sent (issue 9: after an overload
+    /// the output must end on the last input exactly), and the number of universes. Meaningful
+    /// after a drain.
+    pub fn final_state(&self) -> (usize, usize) {
+        let st = lock(&self.shared.state);
+        let exact = st
+            .universes
+            .iter()
+            .zip(&self.counters)
+            .filter(|&(u, &sent)| match self.setup.pattern {
+                PatternKind::Full => sent > 0 && u64::from(u.last_id) == sent,
+                PatternKind::Single => sent > 0 && u.last_single == pattern::single_value(sent - 1),
+            })
+            .count();
+        (exact, self.counters.len())
+    }
+
     /// Datagrams that were not level data of our universes: (terminated, other, foreign universe).
     pub fn strays(&self) -> (u64, u64, u64) {
         let st = lock(&self.shared.state);

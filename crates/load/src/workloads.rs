@@ -83,6 +83,8 @@ pub struct RunOutcome {
     pub phases: Vec<PhaseReport>,
     /// Terminated, other and foreign-universe datagrams received.
     pub strays: (u64, u64, u64),
+    /// Universes whose last output frame was the last input frame, of all universes.
+    pub final_exact: (usize, usize),
 }
 
 impl RunOutcome {
@@ -96,6 +98,8 @@ impl RunOutcome {
         o.int("terminated", self.strays.0);
         o.int("other", self.strays.1);
         o.int("foreign", self.strays.2);
+        o.int("final_exact", self.final_exact.0 as u64);
+        o.int("universes", self.final_exact.1 as u64);
         o.finish()
     }
 
@@ -105,6 +109,10 @@ impl RunOutcome {
         s.push_str(&format!(
             "strays: {} terminated, {} other, {} foreign-universe datagrams\n",
             self.strays.0, self.strays.1, self.strays.2
+        ));
+        s.push_str(&format!(
+            "final state: {} of {} universes ended on the last frame sent\n",
+            self.final_exact.0, self.final_exact.1
         ));
         s
     }
@@ -139,8 +147,13 @@ pub fn run(
     s.drain(plan.drain);
     let phases = s.reports();
     let strays = s.strays();
+    let final_exact = s.final_state();
     s.stop().map_err(WorkloadError::Receiver)?;
-    Ok(RunOutcome { phases, strays })
+    Ok(RunOutcome {
+        phases,
+        strays,
+        final_exact,
+    })
 }
 
 /// The ceiling search.

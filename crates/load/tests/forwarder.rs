@@ -60,6 +60,11 @@ fn assert_whole(out: &patchbay_load::workloads::RunOutcome) {
         "{m:?}"
     );
     assert_eq!(out.strays.2, 0, "no foreign universes");
+    assert_eq!(
+        out.final_exact,
+        (10, 10),
+        "every universe ends on its last frame"
+    );
 }
 
 #[test]
