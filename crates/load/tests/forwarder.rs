@@ -20,6 +20,7 @@ fn setup(mode: Mode, pattern: PatternKind, target_port: u16, listen_port: u16) -
         self_test: false,
         pattern,
         spin_ns: 0,
+        chunks: 1,
         pid: None,
     }
 }
@@ -82,8 +83,11 @@ fn unicast_full_pattern_arrives_whole() {
 #[test]
 fn unicast_single_slot_pattern_arrives_whole() {
     patchbay_net::netns::require_private_netns();
+    // Also spreads the universes over three sends per period (--chunks 3).
+    let mut s = setup(Mode::Unicast, PatternKind::Single, 15569, 16001);
+    s.chunks = 3;
     let out = run(
-        &setup(Mode::Unicast, PatternKind::Single, 15569, 16001),
+        &s,
         &forwarder(&["--listen", "127.0.0.1:15569", "--to", "127.0.0.1:16001"]),
         &plan(),
     )

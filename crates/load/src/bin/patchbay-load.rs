@@ -150,6 +150,9 @@ struct Common {
     /// Spin the last µs before each send instead of sleeping (costs CPU)
     #[arg(long, default_value_t = 0)]
     spin_us: u64,
+    /// Split each frame period into N evenly spaced sends of U/N universes (1: one burst)
+    #[arg(long, default_value_t = 1)]
+    chunks: u16,
     /// Warm-up seconds before measuring (patchbay withholds output for 1.5 s after start)
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
@@ -213,6 +216,7 @@ impl Common {
                 PatternArg::Single => PatternKind::Single,
             },
             spin_ns: self.spin_us * 1000,
+            chunks: self.chunks.max(1),
             pid: self.target_args.pid,
         }
     }
