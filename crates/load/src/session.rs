@@ -183,7 +183,7 @@ pub struct Session {
     shared: Arc<Shared>,
     receiver: Option<JoinHandle<std::io::Result<()>>>,
     phases: Vec<(String, f64, SendCounts, Sample, Sample)>,
-    rx_socket_pid: u32,
+    own_pid: u32,
 }
 
 /// Counters of the target and of the tool at one moment.
@@ -299,7 +299,7 @@ impl Session {
             shared,
             receiver: Some(receiver),
             phases: Vec::new(),
-            rx_socket_pid: std::process::id(),
+            own_pid: std::process::id(),
         })
     }
 
@@ -319,8 +319,8 @@ impl Session {
             at_ns: self.now_ns(),
             target: self.setup.pid.and_then(procfs::sample),
             target_udp: self.setup.pid.map(procfs::udp_state).unwrap_or_default(),
-            tool: procfs::sample(self.rx_socket_pid),
-            tool_udp: procfs::udp_state(self.rx_socket_pid),
+            tool: procfs::sample(self.own_pid),
+            tool_udp: procfs::udp_state(self.own_pid),
         }
     }
 
