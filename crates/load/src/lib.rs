@@ -1,0 +1,35 @@
+//! End-to-end load tool for patchbay (issue 6) and the raw UDP forwarder it is compared with.
+//!
+//! The tool sends sACN frames for U universes at R frames/s each, every slot changing, with a
+//! frame id and the send time embedded in the slots ([`pattern`]); it receives the translated
+//! output, verifies every slot of every frame, and reports loss, torn frames (counted apart from
+//! lost ones), added latency percentiles ([`histogram`]) and the target's CPU and memory
+//! ([`procfs`]). Sends and receives are batched (`sendmmsg`/`recvmmsg`, [`net`]) and paced from
+//! absolute deadlines ([`pacing`]). Everything that opens a socket must run in a private network
+//! namespace: the binaries call `patchbay_net::netns::require_private_netns` first.
+//!
+//! ```text
+//! patchbay-load config -u 100 --realtime > /tmp/u100.cfg            # patchbay config for the run
+//! netns-run patchbay-load run -u 100 --rate 44 -- target/release/patchbay /tmp/u100.cfg
+//! netns-run patchbay-load ceiling -u 100 -- target/release/raw-forwarder
+//! netns-run patchbay-load ceiling -u 100 --self-test                 # the tool's own ceiling
+//! netns-run patchbay-load run -u 1 --pattern single --rate 1000 --pid PID   # W3, existing process
+//! netns-run patchbay-load run -u 100 --phase normal:44:3 --phase overload:4000:10 \
+//!     --phase recover:44:5 -- ...                                     # issue 9 overload
+//! netns-run patchbay-load startup -u 1000 -- target/release/patchbay /tmp/u1000.cfg
+//! netns-run patchbay-load idle -- target/release/patchbay /tmp/u1000.cfg
+//! ```
+//!
+//! Every command takes `--json`. `scripts/bench-e2e` runs the issue's workloads W1–W6.
+
+pub mod config;
+pub mod histogram;
+pub mod net;
+pub mod pacing;
+pub mod packet;
+pub mod pattern;
+pub mod procfs;
+pub mod report;
+pub mod session;
+pub mod target;
+pub mod workloads;
