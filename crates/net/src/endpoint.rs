@@ -10,6 +10,7 @@ use crate::error::{JoinError, OpenError, RecvError, SendError};
 use crate::iface::{self, IfaceError, Interface};
 use crate::pool::{Joined, MembershipPool};
 use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
+use crate::send_batch::SendBatch;
 use crate::socket::{MainOptions, SOCKET_BUFFER, buffer_sizes, into_mio, open_main};
 
 /// sACN's port (E1.31 `ACN_SDT_MULTICAST_PORT`), the default of `bind`.
@@ -229,6 +230,34 @@ impl Endpoint {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(SendError::WouldBlock),
                 Err(source) => Err(SendError::Io { dst, source }),
+            };
+        }
+    }
+
+    /// Sends datagrams `from..` of `batch` from the bound address with one `sendmmsg` (IPv4
+    /// destinations on an IPv6 bind as IPv4-mapped addresses, as [`Endpoint::send_to`]). Returns
+    /// how many left, at least one unless none wait; the batch is left as it is (drop what was
+    /// sent with [`SendBatch::consume`]).
+    ///
+    /// # Errors
+    /// Concern datagram `from` alone: [`SendError::WouldBlock`] when the send buffer is full
+    /// (keep it and the rest, retry later), else the OS error (skip it, send the rest).
+    pub fn send_batch<const N: usize, const SIZE: usize>(
+        &self,
+        batch: &mut SendBatch<N, SIZE>,
+        from: usize,
+    ) -> Result<usize, SendError> {
+        let fd = self.main.as_raw_fd();
+        let v6 = self.local_addr.is_ipv6();
+        loop {
+            return match batch.send(fd, from, v6) {
+                Ok(n) => Ok(n),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => Err(SendError::WouldBlock),
+                Err(e) => Err(SendError::Io {
+                    dst: batch.get(from).map_or(self.local_addr, |(_, d, _)| d),
+                    source: e.into(),
+                }),
             };
         }
     }

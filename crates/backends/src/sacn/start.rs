@@ -89,6 +89,9 @@ pub(super) struct BindRt {
     /// Destinations of each sync universe's sync packets: its group, then unicast destinations.
     pub sync_dests: Vec<(u16, Vec<SocketAddr>)>,
     pub pending: Pending,
+    /// Data packets of the current flush, sent together; what the kernel had no room for stays
+    /// here and goes before anything newer.
+    pub out: Box<super::output::TxBatch>,
     pub counters: BindCounters,
     pub malformed_log: [Throttle; DropReason::COUNT],
     pub discard_log: [Throttle; Discard::COUNT],
@@ -177,6 +180,7 @@ impl Runtime {
                 inputs: Vec::new(),
                 outputs: Vec::new(),
                 sync_dests: Vec::new(),
+                out: Box::default(),
                 pending: Pending {
                     buf: Box::new([0; MAX_PACKET_LEN]),
                     len: 0,
