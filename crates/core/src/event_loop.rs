@@ -344,8 +344,17 @@ impl Core {
     /// Mapping cycles through channels of re-emitting backends (each a list of channel ids;
     /// name them with [`Core::channel_label`]). Such a cycle loops whenever it is triggered.
     pub fn cycles(&self) -> Vec<Vec<ChannelId>> {
-        let table = self.routes.build(&self.registry);
         let reemits: Vec<bool> = self.backends.iter().map(|b| b.reemits()).collect();
+        // Without a re-emitting backend in use no cycle can loop; skip freezing a table (a
+        // tenth of start-up with 512,000 mappings, and start() builds its own).
+        if !self
+            .instance_backend
+            .iter()
+            .any(|&b| reemits.get(b).copied().unwrap_or(false))
+        {
+            return Vec::new();
+        }
+        let table = self.routes.build(&self.registry);
         table.cycles(|c| {
             self.registry
                 .instance_of(c)
