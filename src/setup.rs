@@ -173,9 +173,20 @@ impl Builder<'_> {
         // A failing side is reported once per line, not once per edge it takes part in.
         let mut failed: Vec<(*const Side, usize, Direction)> = Vec::new();
         let mut duplicates: Vec<(ChannelId, ChannelId)> = Vec::new();
+        // The instances of the two sides, looked up once per line rather than per edge.
+        let left = self.instances.get(&mapping.left.instance.value).copied();
+        let right = self.instances.get(&mapping.right.instance.value).copied();
+        let id_of = |side: &Side| {
+            if std::ptr::eq(side, &mapping.left) {
+                left
+            } else {
+                right
+            }
+        };
         for edge in mapping.edges() {
             let source = self.lookup(
                 core,
+                id_of(edge.source),
                 edge.source,
                 edge.source_index,
                 Direction::Input,
@@ -183,6 +194,7 @@ impl Builder<'_> {
             );
             let target = self.lookup(
                 core,
+                id_of(edge.target),
                 edge.target,
                 edge.target_index,
                 Direction::Output,
@@ -231,12 +243,13 @@ impl Builder<'_> {
     fn lookup(
         &mut self,
         core: &mut Core,
+        id: Option<InstanceId>,
         side: &Side,
         index: usize,
         direction: Direction,
         failed: &mut Vec<(*const Side, usize, Direction)>,
     ) -> Option<ChannelId> {
-        let id = *self.instances.get(&side.instance.value)?;
+        let id = id?;
         let name = side.expansions.get(index)?;
         let key = (side as *const Side, index, direction);
         if failed.contains(&key) {
