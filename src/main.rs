@@ -108,7 +108,12 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
     }
 
     if args.check {
-        let list = report::mapping_list(&setup.core, &setup.config.sources, &setup.edges);
+        let list = report::mapping_list(
+            &setup.core,
+            &setup.config.sources,
+            &setup.edges,
+            &setup.lines,
+        );
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(list.as_bytes());
         let _ = writeln!(

@@ -3,26 +3,32 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use patchbay_config::Sources;
+use patchbay_config::{Sources, Span};
 use patchbay_core::{ChannelId, Core};
 
 use crate::setup::{EdgeRecord, edge_stats};
 
 /// `SOURCE -> TARGET    (FILE:LINE)`, one line per unique edge in creation order.
-pub fn mapping_list(core: &Core, sources: &Sources, edges: &[EdgeRecord]) -> String {
+pub fn mapping_list(
+    core: &Core,
+    sources: &Sources,
+    edges: &[EdgeRecord],
+    lines: &[Span],
+) -> String {
     let rows: Vec<(String, String)> = edges
         .iter()
-        .map(|e| {
-            let (line, _) = sources.line_col(e.span);
+        .filter_map(|e| {
+            let span = lines.get(e.line as usize).copied()?;
+            let (line, _) = sources.line_col(span);
             let arrow = format!(
                 "{} -> {}",
                 core.channel_label(e.source),
                 core.channel_label(e.target)
             );
-            (
+            Some((
                 arrow,
-                format!("({}:{line})", sources.path(e.span.file).display()),
-            )
+                format!("({}:{line})", sources.path(span.file).display()),
+            ))
         })
         .collect();
     let width = rows

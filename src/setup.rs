@@ -17,7 +17,9 @@ use patchbay_core::{ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionErr
 pub struct EdgeRecord {
     pub source: ChannelId,
     pub target: ChannelId,
-    pub span: Span,
+    /// Index into [`Setup::lines`]. Why not the span itself: 12 instead of 32 bytes per edge,
+    /// 10 MB less to write at start-up with 512,000 edges.
+    pub line: u32,
 }
 
 /// The configured core plus what `--check`/`--dump` and start-up errors need.
@@ -27,6 +29,8 @@ pub struct Setup {
     pub diagnostics: Vec<Diagnostic>,
     /// Unique edges in creation order.
     pub edges: Vec<EdgeRecord>,
+    /// The mapping lines edges name ([`EdgeRecord::line`]).
+    pub lines: Vec<Span>,
     /// Where each instance was defined (index = `InstanceId`).
     pub instance_spans: Vec<Span>,
 }
@@ -34,6 +38,11 @@ pub struct Setup {
 impl Setup {
     pub fn has_errors(&self) -> bool {
         patchbay_config::has_errors(&self.diagnostics)
+    }
+
+    /// The mapping line that created `edge`.
+    pub fn edge_span(&self, edge: &EdgeRecord) -> Option<Span> {
+        self.lines.get(edge.line as usize).copied()
     }
 }
 
@@ -52,6 +61,7 @@ pub fn build(
         instances: FxHashMap::default(),
         instance_spans: Vec::new(),
         edges: Vec::new(),
+        lines: Vec::new(),
         diagnostics: &mut diagnostics,
     };
     for item in &config.items {
@@ -60,6 +70,7 @@ pub fn build(
     builder.warn_cycles(&core);
     let Builder {
         edges,
+        lines,
         instance_spans,
         ..
     } = builder;
@@ -68,6 +79,7 @@ pub fn build(
         config,
         diagnostics,
         edges,
+        lines,
         instance_spans,
     }
 }
@@ -77,6 +89,7 @@ struct Builder<'d> {
     instances: FxHashMap<String, InstanceId>,
     instance_spans: Vec<Span>,
     edges: Vec<EdgeRecord>,
+    lines: Vec<Span>,
     diagnostics: &'d mut Vec<Diagnostic>,
 }
 
@@ -204,10 +217,14 @@ impl Builder<'_> {
                 continue;
             };
             if core.add_mapping(source, target) {
+                if self.lines.last() != Some(&mapping.span) {
+                    self.lines.push(mapping.span);
+                }
+                let line = u32::try_from(self.lines.len() - 1).unwrap_or(u32::MAX);
                 self.edges.push(EdgeRecord {
                     source,
                     target,
-                    span: mapping.span,
+                    line,
                 });
             } else {
                 duplicates.push((source, target));
@@ -294,7 +311,8 @@ impl Builder<'_> {
     /// unique edges in the same order).
     fn edge_span(&self, core: &Core, source: ChannelId, target: ChannelId) -> Option<Span> {
         let index = core.routes().edge_index(source, target)?;
-        self.edges.get(index).map(|e| e.span)
+        let line = self.edges.get(index)?.line;
+        self.lines.get(line as usize).copied()
     }
 
     /// One warning per cycle, at most [`MAX_CYCLE_WARNINGS`], each naming at most
