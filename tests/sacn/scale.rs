@@ -1,0 +1,111 @@
+//! 1,000 input universes on one bind with the default `net.ipv4.igmp_max_memberships` (20): every
+//! universe delivers. Universe 1001 + i (i = 0..1000) maps its slot 1 to slot i+1 of two output
+//! universes (512 + 488 slots), each input carrying a different non-zero level.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+const N: u16 = 1000;
+const FIRST: u16 = 1001;
+
+fn level(i: u16) -> u8 {
+    (u32::from(i) * 7 % 254 + 1) as u8
+}
+
+#[test]
+fn thousand_input_universes_on_one_bind_all_deliver() {
+    guard();
+    let limit = std::fs::read_to_string("/proc/sys/net/ipv4/igmp_max_memberships")
+        .expect("sysctl")
+        .trim()
+        .parse::<usize>()
+        .expect("number");
+    assert!(
+        limit < usize::from(N),
+        "the test needs a membership limit below {N}, got {limit}"
+    );
+
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(90);
+    let mut cfg = backend("thousand", cid, &[&format!("127.0.0.1 {port}")]);
+    for i in 0..N {
+        cfg += &format!("[sacn in{i}]\nuniverse = {}\n", FIRST + i);
+    }
+    cfg += &format!(
+        "[sacn outa]\nuniverse = 3001\npriority = 100\ndestination = 127.0.0.1 {p}\n\
+         [sacn outb]\nuniverse = 3002\npriority = 100\ndestination = 127.0.0.1 {p}\n[map]\n",
+        p = cap.port()
+    );
+    for i in 0..N {
+        let (out, slot) = if i < 512 {
+            ("outa", i + 1)
+        } else {
+            ("outb", i - 511)
+        };
+        cfg += &format!("in{i}.1 > {out}.{slot}\n");
+    }
+    let pb = Patchbay::start(&cfg, port);
+    let joined = poll(Duration::from_secs(10), || {
+        let t = joined_table(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        (0..N)
+            .all(|i| {
+                t.get(&IpAddr::V4(group_v4(FIRST + i)))
+                    .is_some_and(|d| d == &["lo"])
+            })
+            .then_some(())
+    });
+    assert!(
+        joined.is_some(),
+        "not every group joined exactly once on lo\n{}",
+        pb.log()
+    );
+
+    let want_a: Vec<u8> = (0..512).map(level).collect();
+    let mut want_b: Vec<u8> = (512..N).map(level).collect();
+    want_b.resize(512, 0);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(190));
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        // One round to every universe, paced so socket buffers never overflow.
+        for i in 0..N {
+            let u = FIRST + i;
+            tx.send(SocketAddr::from((group_v4(u), port)), u, 100, &[level(i)]);
+            if i % 50 == 49 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let a = cap.wait_slots(cid, 3001, Duration::from_millis(800), |s| s == want_a);
+        let b = cap.wait_slots(cid, 3002, Duration::from_millis(1), |s| s == want_b);
+        if a.is_ok() && b.is_ok() {
+            break;
+        }
+        if Instant::now() > end {
+            let last = |u| {
+                cap.data_of(cid, u)
+                    .last()
+                    .and_then(|c| c.data().map(|d| d.slots().to_vec()))
+                    .unwrap_or_default()
+            };
+            let missing: Vec<u16> = (0..N)
+                .filter(|&i| {
+                    let (u, s) = if i < 512 { (3001, i) } else { (3002, i - 512) };
+                    last(u).get(usize::from(s)) != Some(&level(i))
+                })
+                .map(|i| FIRST + i)
+                .collect();
+            panic!(
+                "{} of {N} universes did not deliver, e.g. {:?}\n--- log\n{}",
+                missing.len(),
+                &missing[..missing.len().min(20)],
+                pb.log()
+            );
+        }
+    }
+    let all = cap.all();
+    E131::new().check_all("thousand universes output", &all);
+    assert_consecutive("outa", &cap.data_of(cid, 3001));
+    assert_consecutive("outb", &cap.data_of(cid, 3002));
+}
