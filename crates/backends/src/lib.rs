@@ -1,13 +1,17 @@
 //! patchbay's protocol backends, one module each, registered in [`registry`].
 
 pub mod loopback;
+pub mod sacn;
 
 use patchbay_core::Backend;
 
 /// Every backend patchbay has, in the order the core calls them each iteration. This is the
 /// one place a backend is registered; names must be unique.
 pub fn registry() -> Vec<Box<dyn Backend>> {
-    vec![Box::new(loopback::Loopback::new())]
+    vec![
+        Box::new(loopback::Loopback::new()),
+        Box::new(sacn::Sacn::new()),
+    ]
 }
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -43,6 +47,7 @@ mod tests {
         let unique: HashSet<&str> = names.iter().copied().collect();
         assert_eq!(unique.len(), names.len());
         assert!(names.contains(&"loopback"));
+        assert!(names.contains(&"sacn"));
         for n in &names {
             assert!(
                 !UNSUPPORTED.contains(n),

@@ -1,0 +1,337 @@
+//! Receive path (sacn.md 3.2): drain ready sockets with a per-turn budget, hand each datagram to
+//! the receiver of its universe, then report events for changed mapped slots.
+//!
+//! Why a budget: one flooded socket must not starve the others or the output side; sockets that
+//! still have data are remembered and drained first next turn (mio is edge-triggered, so they
+//! would not be reported again), and `poll_timeout` asks for an immediate turn meanwhile.
+
+use std::time::Instant;
+
+use patchbay_core::{Io, Sink};
+use patchbay_net::{SocketId, unicast_owner};
+use patchbay_sacn::receiver::{Discard, DropCause, Dropped, Event, Handled};
+use patchbay_sacn::{DropReason, Packet};
+
+use super::Instance;
+use super::counters::LOG_PERIOD;
+use super::options::Detect;
+use super::start::{BindRt, Runtime, group_ip, tag, untag};
+
+/// Datagrams read from one socket per turn at most.
+pub(super) const RECV_BUDGET: usize = 256;
+
+/// Universes remembered for the verbose "nobody listens" log.
+const UNKNOWN_LOG_LIMIT: usize = 1024;
+
+enum Target {
+    Universe(u16),
+    AllGroups,
+    FirstGroup,
+}
+
+impl Runtime {
+    pub fn receive(
+        &mut self,
+        now: Instant,
+        ready: &[u32],
+        io: &mut Io<'_>,
+        instances: &mut [Instance],
+        detect: Detect,
+        sink: &mut Sink<'_>,
+    ) {
+        self.last_now = now;
+        let mut todo = std::mem::replace(&mut self.backlog, std::mem::take(&mut self.spare));
+        for &t in ready.iter().chain(todo.iter()) {
+            self.drain(now, t, instances, detect);
+        }
+        todo.clear();
+        self.spare = todo;
+        for b in 0..self.binds.len() {
+            collect(&mut self.binds[b], b, now, io, instances, detect, sink);
+        }
+    }
+
+    fn drain(&mut self, now: Instant, t: u32, instances: &mut [Instance], detect: Detect) {
+        let (b, sid) = untag(t);
+        if b >= self.binds.len() {
+            return;
+        }
+        for _ in 0..RECV_BUDGET {
+            let meta = match self.binds[b].ep.recv(sid, &mut self.rx_buf[..]) {
+                Ok(Some(m)) => m,
+                Ok(None) => return,
+                Err(e) => {
+                    let bind = &mut self.binds[b];
+                    if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {
+                        tracing::warn!(target: "sacn", "bind {b}: {e} ({n} time(s))");
+                    }
+                    return;
+                }
+            };
+            let owner = if self.binds[b].ep.accepts(&meta) {
+                Some(b)
+            } else {
+                let port = self.binds[b].ep.local_addr().port();
+                meta.dst
+                    .and_then(|dst| unicast_owner(self.binds.iter().map(|x| &x.ep), port, dst))
+            };
+            let Some(owner) = owner else {
+                continue;
+            };
+            let len = if meta.truncated { usize::MAX } else { meta.len };
+            let bytes = self.rx_buf.get(..len).unwrap_or(&[]);
+            let bind = &mut self.binds[owner];
+            if meta.truncated {
+                bind.counters.datagrams += 1;
+                count_malformed(bind, owner, now, DropReason::Oversize);
+                continue;
+            }
+            feed(bind, owner, now, bytes, self.cid, instances, detect);
+        }
+        if !self.backlog.contains(&t) {
+            self.backlog.push(t);
+        }
+    }
+}
+
+fn count_malformed(bind: &mut BindRt, b: usize, now: Instant, r: DropReason) {
+    bind.counters.malformed[r.index()] += 1;
+    if let Some(n) = bind.malformed_log[r.index()].hit(now, LOG_PERIOD) {
+        tracing::debug!(target: "sacn", "bind {b}: dropped {n} malformed datagram(s): {r}");
+    }
+}
+
+fn count_discard(
+    bind: &mut BindRt,
+    b: usize,
+    now: Instant,
+    d: &Dropped,
+    instances: &mut [Instance],
+    detect: Detect,
+) {
+    let reason = match d.cause {
+        DropCause::Malformed(r) => return count_malformed(bind, b, now, r),
+        DropCause::Discarded(x) => x,
+    };
+    bind.counters.discarded[reason.index()] += 1;
+    let inst = d
+        .universe
+        .and_then(|u| bind.input_of(u))
+        .and_then(|(_, i)| instances.get_mut(i));
+    if let Some(inst) = &inst
+        && detect == Detect::Verbose
+    {
+        tracing::info!(target: "sacn", "instance '{}': discarded a packet from {}: {reason}",
+            inst.name, d.cid.map(|c| c.to_string()).unwrap_or_default());
+    }
+    if let Some(inst) = inst {
+        inst.counters.discarded[reason.index()] += 1;
+    }
+    if detect == Detect::Verbose
+        && reason == Discard::UnknownUniverse
+        && let Some(u) = d.universe
+        && !bind.unknown_seen.contains(&u)
+        && bind.unknown_seen.len() < UNKNOWN_LOG_LIMIT
+    {
+        bind.unknown_seen.push(u);
+        tracing::info!(target: "sacn", "bind {b}: data for universe {u} from {}, which no instance listens to",
+            d.cid.map(|c| c.to_string()).unwrap_or_default());
+    }
+    if let Some(n) = bind.discard_log[reason.index()].hit(now, LOG_PERIOD) {
+        tracing::debug!(target: "sacn", "bind {b}: discarded {n} packet(s): {reason}");
+    }
+}
+
+/// One datagram for bind `b`.
+fn feed(
+    bind: &mut BindRt,
+    b: usize,
+    now: Instant,
+    bytes: &[u8],
+    cid: patchbay_sacn::Cid,
+    instances: &mut [Instance],
+    detect: Detect,
+) {
+    bind.counters.datagrams += 1;
+    if bytes.is_empty() {
+        // D8: an empty datagram is not a closed socket; anyone can send one.
+        bind.counters.empty += 1;
+        return;
+    }
+    let (target, pcid, universe) = match Packet::parse(bytes) {
+        Err(r) => return count_malformed(bind, b, now, r),
+        Ok(Packet::Data(p)) => (Target::Universe(p.universe()), p.cid(), Some(p.universe())),
+        Ok(Packet::Sync(p)) => (Target::AllGroups, p.cid(), Some(p.sync_address())),
+        Ok(Packet::Discovery(p)) => (Target::FirstGroup, p.cid(), None),
+    };
+    let unused = |why| Dropped {
+        cause: DropCause::Discarded(if pcid == cid { Discard::OwnCid } else { why }),
+        universe,
+        cid: Some(pcid),
+    };
+    let res = match target {
+        Target::Universe(u) => match bind.input_of(u) {
+            Some((g, _)) => bind.groups[g].rx.handle_datagram(now, bytes),
+            None => Err(unused(Discard::UnknownUniverse)),
+        },
+        Target::AllGroups => {
+            let mut first = None;
+            for g in &mut bind.groups {
+                let r = g.rx.handle_datagram(now, bytes);
+                first.get_or_insert(r);
+            }
+            first.unwrap_or_else(|| Err(unused(Discard::UnknownUniverse)))
+        }
+        Target::FirstGroup => match bind.groups.first_mut() {
+            Some(g) => g.rx.handle_datagram(now, bytes),
+            None if pcid == cid => Err(unused(Discard::OwnCid)),
+            None => Ok(Handled::Discovery {
+                cid: pcid,
+                complete: false,
+            }),
+        },
+    };
+    match res {
+        Ok(Handled::Data { universe, .. } | Handled::Held { universe }) => {
+            if let Some(inst) = bind
+                .input_of(universe)
+                .and_then(|(_, i)| instances.get_mut(i))
+            {
+                inst.counters.frames_in += 1;
+            }
+        }
+        Ok(Handled::Sync { .. }) => bind.counters.sync += 1,
+        Ok(Handled::Discovery { .. }) => bind.counters.discovery += 1,
+        Err(d) => count_discard(bind, b, now, &d, instances, detect),
+    }
+}
+
+/// Timers, changed universes (events) and receiver events of one bind.
+fn collect(
+    bind: &mut BindRt,
+    b: usize,
+    now: Instant,
+    io: &mut Io<'_>,
+    instances: &mut [Instance],
+    detect: Detect,
+    sink: &mut Sink<'_>,
+) {
+    for g in 0..bind.groups.len() {
+        let rx = &mut bind.groups[g].rx;
+        if rx.poll_timeout().is_some_and(|t| t <= now) {
+            rx.handle_timeout(now);
+        }
+        while let Some((u, changes)) = bind.groups[g].rx.poll_changed() {
+            let Some((_, i)) = bind.input_of(u) else {
+                continue;
+            };
+            let Some(inst) = instances.get_mut(i) else {
+                continue;
+            };
+            if let (Some(map), Some(ur)) = (inst.map.as_ref(), bind.groups[g].rx.universe(u)) {
+                let n = map.emit(&changes, ur.slots(), sink);
+                inst.counters.events_in += n as u64;
+            }
+        }
+        while let Some(ev) = bind.groups[g].rx.poll_event() {
+            on_event(bind, b, io, instances, detect, ev);
+        }
+    }
+}
+
+fn on_event(
+    bind: &mut BindRt,
+    b: usize,
+    io: &mut Io<'_>,
+    instances: &mut [Instance],
+    detect: Detect,
+    ev: Event,
+) {
+    let inst_of = |bind: &BindRt, u: u16| bind.input_of(u).map(|(_, i)| i);
+    match ev {
+        Event::SourceAdded {
+            universe,
+            cid,
+            name,
+            priority,
+        } => {
+            if let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get_mut(i)) {
+                inst.counters.sources_added += 1;
+                if detect == Detect::Off {
+                    tracing::debug!(target: "sacn",
+                        "instance '{}' (universe {universe}): new source '{name}' (CID {cid}, priority {priority})",
+                        inst.name);
+                } else {
+                    tracing::info!(target: "sacn",
+                        "instance '{}' (universe {universe}): new source '{name}' (CID {cid}, priority {priority})",
+                        inst.name);
+                }
+            }
+        }
+        Event::SourceLost { universe, cid } => {
+            if let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get_mut(i)) {
+                inst.counters.sources_lost += 1;
+                tracing::info!(target: "sacn",
+                    "instance '{}' (universe {universe}): source {cid} lost (nothing for 2.5 s)", inst.name);
+            }
+        }
+        Event::SourceTerminated { universe, cid } => {
+            if let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get_mut(i)) {
+                inst.counters.sources_terminated += 1;
+                tracing::debug!(target: "sacn",
+                    "instance '{}' (universe {universe}): source {cid} terminated its stream", inst.name);
+            }
+        }
+        Event::SyncAddressSeen {
+            universe,
+            cid,
+            sync_address,
+        } => {
+            let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get(i)) else {
+                return;
+            };
+            if inst.opts.unicast {
+                return;
+            }
+            let group = group_ip(bind.v6, sync_address);
+            match bind.ep.join(group) {
+                Ok(j) if j.already => {}
+                Ok(j) => {
+                    tracing::info!(target: "sacn",
+                        "instance '{}': source {cid} synchronizes on universe {sync_address}; joined {group}",
+                        inst.name);
+                    if j.new_socket {
+                        let id = SocketId::Receiver(j.socket);
+                        if let Some(sock) = bind.ep.socket_mut(id)
+                            && let Err(e) = io.register(sock, tag(b, id))
+                        {
+                            tracing::warn!(target: "sacn", "bind {b}: cannot watch a new receive socket: {e}");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(target: "sacn",
+                    "instance '{}': cannot join sync universe {sync_address}: {e}", inst.name),
+            }
+        }
+        Event::SourceLimitExceeded { universe } => {
+            tracing::warn!(target: "sacn", "bind {b}: universe {universe}: too many sources, new ones are ignored");
+        }
+        Event::SamplingEnded { universe } => {
+            tracing::debug!(target: "sacn", "bind {b}: universe {universe}: sampling period over");
+        }
+        Event::PerAddressPriorityLost { universe, cid } => {
+            tracing::debug!(target: "sacn", "bind {b}: universe {universe}: source {cid} stopped sending per-address priorities");
+        }
+        Event::DiscoveryUpdated { cid } | Event::DiscoveryExpired { cid } => {
+            if detect != Detect::Off {
+                let list: Vec<String> = bind
+                    .groups
+                    .first()
+                    .and_then(|g| g.rx.discovery().get(cid))
+                    .map(|s| s.universes.iter().map(u16::to_string).collect())
+                    .unwrap_or_default();
+                tracing::info!(target: "sacn", "bind {b}: discovery from {cid}: universes [{}]", list.join(", "));
+            }
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The `sacn` backend: ANSI E1.31-2018 input and output, MIDIMonster-compatible options
+//! (spec: sacn.md; contract: backend-api.md).
+//!
+//! Layout: [`options`] parses every option value, [`channels`] the channel specs and the
+//! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
+//! [`input`] drains sockets into the sans-IO receivers and reports events, [`output`] writes
+//! delivered values into the sans-IO sources and sends what they schedule, [`counters`] holds
+//! what is counted.
+//!
+//! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
+//! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
+//! this module wires them to the core.
+
+pub mod channels;
+pub mod counters;
+pub mod identity;
+mod input;
+pub mod options;
+mod output;
+mod start;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use patchbay_core::{
+    Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
+    InstanceId, Io, OptionError, Part, Sink, StartError,
+};
+use patchbay_sacn::Cid;
+use patchbay_sacn::receiver::{LossBehavior, MergeMode};
+
+use channels::{SlotMap, parse_spec};
+use counters::Throttle;
+pub use counters::{BindCounters, InstanceCounters};
+use options::{BindOption, Detect};
+
+/// Settings of one `[sacn NAME]` instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceOptions {
+    pub universe: Option<u16>,
+    pub interface: usize,
+    /// 0 = no output.
+    pub priority: u8,
+    pub destination: Option<SocketAddr>,
+    pub from: Option<Cid>,
+    pub unicast: bool,
+    pub realtime: bool,
+    pub merge: MergeMode,
+    pub accept_preview: bool,
+    /// 0 = none.
+    pub sync: u16,
+    pub loss: LossBehavior,
+}
+
+#[derive(Debug)]
+struct Instance {
+    id: InstanceId,
+    name: String,
+    opts: InstanceOptions,
+    /// Allocated on the first channel lookup.
+    map: Option<Box<SlotMap>>,
+    counters: InstanceCounters,
+    /// Output events dropped for lack of `priority`.
+    no_priority_log: Throttle,
+    send_error_log: Throttle,
+}
+
+impl Instance {
+    fn has_inputs(&self) -> bool {
+        self.map.as_ref().is_some_and(|m| m.has_inputs())
+    }
+
+    fn transmits(&self) -> bool {
+        self.opts.priority > 0
+    }
+}
+
+/// The sACN backend; one value serves every `[sacn NAME]` instance.
+#[derive(Debug)]
+pub struct Sacn {
+    name: String,
+    cid: Option<Cid>,
+    binds: Vec<BindOption>,
+    detect: Detect,
+    config_path: Option<PathBuf>,
+    instances: Vec<Instance>,
+    /// `InstanceId.0` → index into `instances` (`u32::MAX`: not ours).
+    by_id: Vec<u32>,
+    rt: Option<start::Runtime>,
+    /// Cached for `poll_timeout`, which cannot borrow mutably.
+    deadline: Option<Instant>,
+    shutting_down: bool,
+}
+
+impl Default for Sacn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Default source name ([PB]; MIDIMonster: `MIDIMonster`).
+pub const DEFAULT_NAME: &str = "patchbay";
+
+impl Sacn {
+    pub fn new() -> Self {
+        Sacn {
+            name: DEFAULT_NAME.to_string(),
+            cid: None,
+            binds: Vec::new(),
+            detect: Detect::Off,
+            config_path: None,
+            instances: Vec::new(),
+            by_id: Vec::new(),
+            rt: None,
+            deadline: None,
+            shutting_down: false,
+        }
+    }
+
+    fn index_of(&self, id: InstanceId) -> Option<usize> {
+        self.by_id
+            .get(id.0 as usize)
+            .filter(|&&i| i != u32::MAX)
+            .map(|&i| i as usize)
+    }
+
+    /// The CID in use: the configured one, or once started the default one.
+    pub fn cid(&self) -> Option<Cid> {
+        self.rt.as_ref().map(|rt| rt.cid).or(self.cid)
+    }
+
+    /// The options of an instance as configured.
+    pub fn instance_options(&self, id: InstanceId) -> Option<&InstanceOptions> {
+        self.index_of(id).map(|i| &self.instances[i].opts)
+    }
+
+    /// Totals of one instance since start.
+    pub fn instance_counters(&self, id: InstanceId) -> Option<&InstanceCounters> {
+        self.index_of(id).map(|i| &self.instances[i].counters)
+    }
+
+    /// Totals of bind `index` (in order of the `bind` lines) since start.
+    pub fn bind_counters(&self, index: usize) -> Option<&BindCounters> {
+        self.rt
+            .as_ref()
+            .and_then(|rt| rt.binds.get(index))
+            .map(|b| &b.counters)
+    }
+
+    /// Sources currently merged on an instance's universe (0 before start or without input).
+    pub fn source_count(&self, id: InstanceId) -> usize {
+        let (Some(i), Some(rt)) = (self.index_of(id), self.rt.as_ref()) else {
+            return 0;
+        };
+        rt.source_count(&self.instances[i])
+    }
+
+    /// Where bind `index` is bound (the real port when it said 0), once started.
+    pub fn bind_addr(&self, index: usize) -> Option<SocketAddr> {
+        self.rt
+            .as_ref()
+            .and_then(|rt| rt.binds.get(index))
+            .map(|b| b.ep.local_addr())
+    }
+
+    fn remember_path(&mut self, ctx: &ConfigCtx<'_>) {
+        if self.config_path.is_none() {
+            self.config_path = Some(ctx.config_path.to_path_buf());
+        }
+    }
+
+    /// Another instance already on (interface, universe)?
+    fn collision(&self, me: usize) -> Option<&str> {
+        let o = &self.instances[me].opts;
+        let u = o.universe?;
+        self.instances
+            .iter()
+            .enumerate()
+            .find(|(i, x)| {
+                *i != me && x.opts.universe == Some(u) && x.opts.interface == o.interface
+            })
+            .map(|(_, x)| x.name.as_str())
+    }
+
+    fn refresh_deadline(&mut self) {
+        self.deadline = self.rt.as_mut().and_then(|rt| rt.poll_timeout());
+    }
+}
+
+fn collide_error(name: &str, other: &str, opts: &InstanceOptions) -> OptionError {
+    OptionError::Other {
+        at: Part::Value,
+        message: format!(
+            "colliding instances: '{name}' and '{other}' both use universe {} on bind {}",
+            opts.universe.unwrap_or(0),
+            opts.interface
+        ),
+    }
+}
+
+impl Backend for Sacn {
+    fn name(&self) -> &'static str {
+        "sacn"
+    }
+
+    fn configure(
+        &mut self,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError> {
+        self.remember_path(ctx);
+        match key {
+            "name" => self.name = options::parse_name(value)?,
+            "cid" => self.cid = Some(options::parse_cid(key, value)?),
+            "bind" => {
+                if self.binds.len() >= options::MAX_BINDS {
+                    return Err(OptionError::Other {
+                        at: Part::Key,
+                        message: format!("too many bind lines (at most {})", options::MAX_BINDS),
+                    });
+                }
+                self.binds.push(options::parse_bind(value)?);
+            }
+            "detect" => {
+                let (d, warning) = options::parse_detect(value);
+                self.detect = d;
+                if let Some(w) = warning {
+                    ctx.warn(Part::Value, w);
+                }
+            }
+            _ => {
+                return Err(OptionError::Unknown {
+                    key: key.to_string(),
+                    known: options::GLOBAL_OPTIONS,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError> {
+        let slot = instance.0 as usize;
+        if self.by_id.len() <= slot {
+            self.by_id.resize(slot + 1, u32::MAX);
+        }
+        self.by_id[slot] = self.instances.len() as u32;
+        self.instances.push(Instance {
+            id: instance,
+            name: name.to_string(),
+            opts: InstanceOptions::default(),
+            map: None,
+            counters: InstanceCounters::default(),
+            no_priority_log: Throttle::default(),
+            send_error_log: Throttle::default(),
+        });
+        Ok(())
+    }
+
+    fn configure_instance(
+        &mut self,
+        instance: InstanceId,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError> {
+        self.remember_path(ctx);
+        let Some(i) = self.index_of(instance) else {
+            return Err(OptionError::Other {
+                at: Part::Key,
+                message: "not an sacn instance".into(),
+            });
+        };
+        let binds = self.binds.len();
+        let before = self.instances[i].opts.clone();
+        let o = &mut self.instances[i].opts;
+        match key {
+            "universe" => o.universe = Some(options::parse_universe(key, value)?),
+            "interface" => o.interface = options::parse_interface(value, binds)?,
+            "priority" => o.priority = options::parse_priority(value)?,
+            "destination" => o.destination = Some(options::parse_destination(value)?),
+            "from" => o.from = Some(options::parse_cid(key, value)?),
+            "unicast" => o.unicast = options::parse_switch(key, value)?,
+            "realtime" => o.realtime = options::parse_switch(key, value)?,
+            "merge" => o.merge = options::parse_merge(value)?,
+            "preview" => o.accept_preview = options::parse_preview(value)?,
+            "sync" => o.sync = options::parse_sync(value)?,
+            "loss" => o.loss = options::parse_loss(value)?,
+            _ => {
+                return Err(OptionError::Unknown {
+                    key: key.to_string(),
+                    known: options::INSTANCE_OPTIONS,
+                });
+            }
+        }
+        if matches!(key, "universe" | "interface")
+            && let Some(other) = self.collision(i)
+        {
+            let err = collide_error(&self.instances[i].name, other, &self.instances[i].opts);
+            self.instances[i].opts = before;
+            return Err(err);
+        }
+        let o = &self.instances[i].opts;
+        if key == "priority" && o.priority == 0 && o.destination.is_some() {
+            ctx.warn(
+                Part::Value,
+                "priority 0 disables output, so the destination of this instance is never used",
+            );
+        }
+        if key == "destination" && before.priority == 0 && self.instances[i].opts.priority == 0 {
+            // Priority may still follow; start() warns again if it does not.
+            tracing::debug!(target: "sacn", instance = %self.instances[i].name,
+                "destination set before priority");
+        }
+        Ok(())
+    }
+
+    fn channel(
+        &mut self,
+        instance: InstanceId,
+        name: &str,
+        direction: Direction,
+        ctx: &mut ChannelCtx<'_>,
+    ) -> Result<ChannelId, ChannelError> {
+        let Some(i) = self.index_of(instance) else {
+            return Err(ChannelError {
+                message: format!("channel '{name}': not an sacn instance"),
+            });
+        };
+        let inst = &mut self.instances[i];
+        let fail = |reason: String| ChannelError {
+            message: format!("sacn instance '{}': channel '{name}': {reason}", inst.name),
+        };
+        let spec = parse_spec(name).map_err(&fail)?;
+        let map = inst.map.get_or_insert_with(Box::default);
+        map.claim(spec).map_err(fail)?;
+        let id = ctx.ids.resolve(instance, u64::from(spec.coarse));
+        match direction {
+            Direction::Input => map.set_input(spec, id),
+            Direction::Output => {
+                map.add_output();
+                if inst.opts.priority == 0 {
+                    ctx.warnings.push(format!(
+                        "sacn instance '{}' has no priority, so nothing is ever sent for channel \
+                         {spec} (set priority = 1..200 to enable output)",
+                        inst.name
+                    ));
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
+        let rt = start::Runtime::open(self, now, io)?;
+        self.rt = Some(rt);
+        self.refresh_deadline();
+        Ok(())
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn process(
+        &mut self,
+        now: Instant,
+        ready: &[u32],
+        io: &mut Io<'_>,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), FatalError> {
+        if let Some(rt) = self.rt.as_mut() {
+            rt.receive(now, ready, io, &mut self.instances, self.detect, sink);
+            rt.transmit(now, &mut self.instances);
+        }
+        self.refresh_deadline();
+        Ok(())
+    }
+
+    fn handle(
+        &mut self,
+        now: Instant,
+        instance: InstanceId,
+        deliveries: &[Delivery],
+        _sink: &mut Sink<'_>,
+    ) {
+        let Some(i) = self.index_of(instance) else {
+            return;
+        };
+        let inst = &mut self.instances[i];
+        if !inst.transmits() {
+            inst.counters.output_dropped += deliveries.len() as u64;
+            if let Some(n) = inst.no_priority_log.hit(now, counters::LOG_PERIOD) {
+                tracing::info!(target: "sacn",
+                    "instance '{}' has no priority: dropped {n} output value(s) (set priority = 1..200 to send)",
+                    inst.name);
+            }
+            return;
+        }
+        if let Some(rt) = self.rt.as_mut() {
+            rt.apply(now, inst, deliveries);
+        }
+    }
+
+    fn flush(&mut self, now: Instant, _io: &mut Io<'_>) {
+        if let Some(rt) = self.rt.as_mut() {
+            rt.transmit(now, &mut self.instances);
+        }
+        self.refresh_deadline();
+    }
+
+    fn shutdown(&mut self, now: Instant, _io: &mut Io<'_>) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        if let Some(rt) = self.rt.as_mut() {
+            rt.terminate(now);
+            rt.transmit(now, &mut self.instances);
+            rt.log_summary(&self.instances);
+        }
+        self.refresh_deadline();
+    }
+
+    fn shutdown_complete(&self) -> bool {
+        self.rt.as_ref().is_none_or(|rt| rt.idle())
+    }
+}
+
+#[cfg(test)]
+mod tests;

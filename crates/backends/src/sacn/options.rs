@@ -1,0 +1,583 @@
+//! Parsing of every `sacn` option value (sacn.md sections 1 and 2), one function per syntax.
+//!
+//! Why strict: MIDIMonster reads numbers with unchecked `strtoul`, so typos silently become 0 or
+//! wrap (defects D2, D3). Here every value is either fully understood or an error naming what
+//! would have been accepted; nothing has effects (names are resolved, nothing is bound).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+
+use patchbay_core::{OptionError, Part};
+use patchbay_sacn::Cid;
+use patchbay_sacn::receiver::{LossBehavior, MergeMode};
+
+/// Options of `[backend sacn]`, in the order the error message lists them.
+pub const GLOBAL_OPTIONS: &[&str] = &["name", "cid", "bind", "detect"];
+
+/// Options of `[sacn NAME]`.
+pub const INSTANCE_OPTIONS: &[&str] = &[
+    "universe",
+    "interface",
+    "priority",
+    "destination",
+    "from",
+    "unicast",
+    "realtime",
+    "merge",
+    "preview",
+    "sync",
+    "loss",
+];
+
+/// MIDIMonster's descriptor limit for `bind` lines.
+pub const MAX_BINDS: usize = 4096;
+
+/// Longest source name in bytes (the 64-byte field keeps a NUL).
+pub const MAX_NAME_LEN: usize = 63;
+
+/// The `detect` diagnostic level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Detect {
+    #[default]
+    Off,
+    /// Log every new source once.
+    On,
+    /// Also log every discarded packet and data for universes nobody listens to.
+    Verbose,
+}
+
+/// A `bind` line after name resolution; the socket is only opened at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindOption {
+    pub addr: SocketAddr,
+    pub local: bool,
+}
+
+fn invalid(key: &str, value: &str, expected: impl Into<String>) -> OptionError {
+    OptionError::Invalid {
+        key: key.to_string(),
+        value: value.to_string(),
+        expected: expected.into(),
+    }
+}
+
+fn other(message: String) -> OptionError {
+    OptionError::Other {
+        at: Part::Value,
+        message,
+    }
+}
+
+/// Digits only (no sign, no blanks, no trailing text), at most `max`.
+fn decimal(value: &str, max: u64) -> Option<u64> {
+    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse::<u64>().ok().filter(|&v| v <= max)
+}
+
+/// One token in C `strtoul(.., 0)` notation (`0x1f`, `017`, `31`), the whole token, no sign.
+pub fn c_number(tok: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = tok.strip_prefix("0x").or(tok.strip_prefix("0X")) {
+        (h, 16)
+    } else if tok.len() > 1 && tok.starts_with('0') {
+        (&tok[1..], 8)
+    } else {
+        (tok, 10)
+    };
+    if digits.is_empty() || digits.len() > 22 || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// `name`: text of at most 63 bytes.
+pub fn parse_name(value: &str) -> Result<String, OptionError> {
+    if value.len() > MAX_NAME_LEN {
+        return Err(invalid(
+            "name",
+            value,
+            format!(
+                "a source name of at most {MAX_NAME_LEN} bytes (this one has {})",
+                value.len()
+            ),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// `cid` / `from`: 16 byte values in `strtoul` base-0 notation, or UUID text.
+pub fn parse_cid(key: &str, value: &str) -> Result<Cid, OptionError> {
+    const FORMS: &str =
+        "16 byte values (e.g. 0x00 0x11 ... 0xff) or a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)";
+    let tokens: Vec<&str> = value.split_ascii_whitespace().collect();
+    if tokens.len() == 1 && tokens[0].contains('-') {
+        return Cid::parse_uuid(tokens[0])
+            .map_err(|e| other(format!("invalid UUID '{value}' for option '{key}': {e}")));
+    }
+    let mut bytes = [0u8; 16];
+    for (i, tok) in tokens.iter().enumerate() {
+        let Some(v) = c_number(tok).and_then(|v| u8::try_from(v).ok()) else {
+            return Err(other(format!(
+                "invalid value for option '{key}': byte {} '{tok}' is not a number in 0..255 \
+                 (decimal, 0x hex or 0 octal); expected {FORMS}",
+                i + 1
+            )));
+        };
+        if let Some(b) = bytes.get_mut(i) {
+            *b = v;
+        }
+    }
+    if tokens.len() != 16 {
+        return Err(invalid(
+            key,
+            value,
+            format!("{FORMS}; got {} values", tokens.len()),
+        ));
+    }
+    Ok(Cid(bytes))
+}
+
+/// Resolves HOST (literal, `[v6]`, `*`, or a name) with PORT like a passive `getaddrinfo`.
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if bare == "*" {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+    }
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    match (bare, port).to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("host '{host}' has no address")),
+        Err(e) => Err(format!("cannot resolve host '{host}': {e}")),
+    }
+}
+
+fn parse_port(key: &str, value: &str, tok: &str, min: u64) -> Result<u16, OptionError> {
+    decimal(tok, 65535)
+        .filter(|&p| p >= min)
+        .map(|p| p as u16)
+        .ok_or_else(|| {
+            other(format!(
+                "invalid port '{tok}' in option '{key}' = '{value}': expected a number in {min}..65535"
+            ))
+        })
+}
+
+/// `bind = HOST [PORT] [local]`.
+pub fn parse_bind(value: &str) -> Result<BindOption, OptionError> {
+    let mut tokens = value.split_ascii_whitespace();
+    let Some(host) = tokens.next() else {
+        return Err(invalid("bind", value, "HOST [PORT] [local]"));
+    };
+    let mut port = patchbay_sacn::PORT;
+    let mut local = false;
+    for (i, tok) in tokens.enumerate() {
+        if tok == "local" {
+            local = true;
+        } else if i == 0 && tok.bytes().all(|b| b.is_ascii_digit()) {
+            port = parse_port("bind", value, tok, 0)?;
+        } else {
+            return Err(other(format!(
+                "unknown flag '{tok}' in bind = '{value}' (known flags: local; syntax: HOST [PORT] [local])"
+            )));
+        }
+    }
+    let addr = resolve(host, port).map_err(|e| other(format!("bind = '{value}': {e}")))?;
+    Ok(BindOption { addr, local })
+}
+
+/// `detect`: `on`, `verbose` or `off`; anything else is off with a warning (MIDIMonster: off).
+pub fn parse_detect(value: &str) -> (Detect, Option<String>) {
+    match value {
+        "on" => (Detect::On, None),
+        "verbose" => (Detect::Verbose, None),
+        "off" => (Detect::Off, None),
+        _ => (
+            Detect::Off,
+            Some(format!(
+                "detect = '{value}' is not one of on, verbose, off; detection stays off"
+            )),
+        ),
+    }
+}
+
+/// `universe`: 1..63999.
+pub fn parse_universe(key: &str, value: &str) -> Result<u16, OptionError> {
+    match decimal(value, 63999) {
+        Some(u) if u >= 1 => Ok(u as u16),
+        _ if value == "64214" => Err(invalid(
+            key,
+            value,
+            "a universe number in 1..63999 (64214 is the discovery universe)",
+        )),
+        _ => Err(invalid(key, value, "a universe number in 1..63999")),
+    }
+}
+
+/// `sync`: 0 (off) or a universe 1..63999.
+pub fn parse_sync(value: &str) -> Result<u16, OptionError> {
+    decimal(value, 63999).map(|u| u as u16).ok_or_else(|| {
+        invalid(
+            "sync",
+            value,
+            "a universe number in 1..63999, or 0 for none",
+        )
+    })
+}
+
+/// `interface`: the index of a `bind` line read before.
+pub fn parse_interface(value: &str, binds: usize) -> Result<usize, OptionError> {
+    let expected = if binds == 0 {
+        "the index of a bind line, but no bind line has been read yet (the [backend sacn] \
+         bind lines must come before the instances that use them)"
+            .to_string()
+    } else {
+        format!(
+            "the index of a bind line read before this one (0..{}, in order of appearance)",
+            binds - 1
+        )
+    };
+    decimal(value, u64::MAX)
+        .filter(|&i| (i as usize) < binds)
+        .map(|i| i as usize)
+        .ok_or_else(|| invalid("interface", value, expected))
+}
+
+/// `priority`: 0..200 (0 = no output).
+pub fn parse_priority(value: &str) -> Result<u8, OptionError> {
+    decimal(value, 200)
+        .map(|p| p as u8)
+        .ok_or_else(|| invalid("priority", value, "a number in 0..200 (0 disables output)"))
+}
+
+/// `destination = HOST [PORT]`.
+pub fn parse_destination(value: &str) -> Result<SocketAddr, OptionError> {
+    let tokens: Vec<&str> = value.split_ascii_whitespace().collect();
+    let (host, port) = match tokens.as_slice() {
+        [h] => (*h, patchbay_sacn::PORT),
+        [h, p] => (*h, parse_port("destination", value, p, 1)?),
+        _ => return Err(invalid("destination", value, "HOST [PORT]")),
+    };
+    let addr = resolve(host, port).map_err(|e| other(format!("destination = '{value}': {e}")))?;
+    if addr.ip().is_unspecified() {
+        return Err(invalid(
+            "destination",
+            value,
+            "a host to send to (a wildcard address is not a destination)",
+        ));
+    }
+    Ok(addr)
+}
+
+/// `unicast`, `realtime`: 0/1 (also off/on, false/true).
+pub fn parse_switch(key: &str, value: &str) -> Result<bool, OptionError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Ok(true),
+        "0" | "off" | "false" | "no" => Ok(false),
+        _ => Err(invalid(key, value, "0 or 1 (also off/on, false/true)")),
+    }
+}
+
+/// `merge = htp|ltp`.
+pub fn parse_merge(value: &str) -> Result<MergeMode, OptionError> {
+    match value {
+        "htp" => Ok(MergeMode::Htp),
+        "ltp" => Ok(MergeMode::Ltp),
+        _ => Err(invalid("merge", value, "htp or ltp")),
+    }
+}
+
+/// `preview = ignore|accept`: whether Preview_Data packets count as live input.
+pub fn parse_preview(value: &str) -> Result<bool, OptionError> {
+    match value {
+        "ignore" => Ok(false),
+        "accept" => Ok(true),
+        _ => Err(invalid("preview", value, "ignore or accept")),
+    }
+}
+
+/// `loss = hold|zero`.
+pub fn parse_loss(value: &str) -> Result<LossBehavior, OptionError> {
+    match value {
+        "hold" => Ok(LossBehavior::Hold),
+        "zero" => Ok(LossBehavior::Zero),
+        _ => Err(invalid("loss", value, "hold or zero")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(e: OptionError) -> String {
+        e.to_string()
+    }
+
+    #[test]
+    fn c_numbers_follow_strtoul_base_0() {
+        assert_eq!(c_number("0xAA"), Some(170));
+        assert_eq!(c_number("0Xff"), Some(255));
+        assert_eq!(c_number("170"), Some(170));
+        assert_eq!(c_number("0252"), Some(170));
+        assert_eq!(c_number("0"), Some(0));
+        assert_eq!(c_number("08"), None);
+        assert_eq!(c_number("0x"), None);
+        assert_eq!(c_number("5abc"), None);
+        assert_eq!(c_number("-1"), None);
+        assert_eq!(c_number("+1"), None);
+        assert_eq!(c_number(""), None);
+    }
+
+    #[test]
+    fn name_is_limited_to_63_bytes() {
+        assert_eq!(parse_name("FOH desk").as_deref(), Ok("FOH desk"));
+        assert!(parse_name(&"x".repeat(63)).is_ok());
+        assert_eq!(
+            msg(parse_name(&"x".repeat(64)).unwrap_err()),
+            format!(
+                "invalid value '{}' for option 'name': expected a source name of at most 63 bytes (this one has 64)",
+                "x".repeat(64)
+            )
+        );
+        // Bytes, not characters: 32 two-byte characters are 64 bytes.
+        assert!(parse_name(&"ä".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn cid_accepts_both_forms() {
+        let want = Cid([
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+            0xee, 0xff,
+        ]);
+        assert_eq!(
+            parse_cid(
+                "cid",
+                "0x00 0x11 0x22 0x33 0x44 0x55 0x66 0x77 0x88 0x99 0xaa 0xbb 0xcc 0xdd 0xee 0xff"
+            ),
+            Ok(want)
+        );
+        assert_eq!(
+            parse_cid(
+                "cid",
+                "0 17 34 51 68 85 102 119 136 153 170 187 204 221 238 0377"
+            ),
+            Ok(want)
+        );
+        assert_eq!(
+            parse_cid("from", "00112233-4455-6677-8899-AABBCCDDEEFF"),
+            Ok(want)
+        );
+    }
+
+    #[test]
+    fn cid_errors_name_the_offending_token() {
+        let short = "0x00 0x11";
+        assert_eq!(
+            msg(parse_cid("cid", short).unwrap_err()),
+            "invalid value '0x00 0x11' for option 'cid': expected 16 byte values (e.g. 0x00 0x11 ... 0xff) \
+             or a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); got 2 values"
+        );
+        let long = ["1"; 17].join(" ");
+        assert!(msg(parse_cid("cid", &long).unwrap_err()).ends_with("got 17 values"));
+        assert_eq!(
+            msg(parse_cid("from", "1 2 3 256").unwrap_err()),
+            "invalid value for option 'from': byte 4 '256' is not a number in 0..255 (decimal, 0x hex \
+             or 0 octal); expected 16 byte values (e.g. 0x00 0x11 ... 0xff) or a UUID \
+             (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+        );
+        assert!(msg(parse_cid("cid", "1 2 junk").unwrap_err()).contains("byte 3 'junk'"));
+        assert_eq!(
+            msg(parse_cid("cid", "0011-22").unwrap_err()),
+            "invalid UUID '0011-22' for option 'cid': UUID text must be 36 characters \
+             (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got 7"
+        );
+        assert_eq!(
+            msg(parse_cid("cid", "").unwrap_err()),
+            "invalid value '' for option 'cid': expected 16 byte values (e.g. 0x00 0x11 ... 0xff) or a \
+             UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); got 0 values"
+        );
+    }
+
+    #[test]
+    fn bind_forms() {
+        let b = parse_bind("0.0.0.0").unwrap();
+        assert_eq!(b.addr, "0.0.0.0:5568".parse().unwrap());
+        assert!(!b.local);
+        let b = parse_bind("127.0.0.1 6000 local").unwrap();
+        assert_eq!(b.addr, "127.0.0.1:6000".parse().unwrap());
+        assert!(b.local);
+        assert_eq!(
+            parse_bind("* local").unwrap(),
+            BindOption {
+                addr: "0.0.0.0:5568".parse().unwrap(),
+                local: true
+            }
+        );
+        assert_eq!(parse_bind("::").unwrap().addr, "[::]:5568".parse().unwrap());
+        assert_eq!(
+            parse_bind("[2001:db8::1] 5569").unwrap().addr,
+            "[2001:db8::1]:5569".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn bind_errors() {
+        assert_eq!(
+            msg(parse_bind("").unwrap_err()),
+            "invalid value '' for option 'bind': expected HOST [PORT] [local]"
+        );
+        assert_eq!(
+            msg(parse_bind("0.0.0.0 5568 loopback").unwrap_err()),
+            "unknown flag 'loopback' in bind = '0.0.0.0 5568 loopback' (known flags: local; syntax: \
+             HOST [PORT] [local])"
+        );
+        assert_eq!(
+            msg(parse_bind("0.0.0.0 70000").unwrap_err()),
+            "invalid port '70000' in option 'bind' = '0.0.0.0 70000': expected a number in 0..65535"
+        );
+        // Name lookups are not tested here: they could send DNS queries from the host namespace.
+        // A port after a flag is not a port.
+        assert!(parse_bind("0.0.0.0 local 5568").is_err());
+    }
+
+    #[test]
+    fn detect_values() {
+        assert_eq!(parse_detect("on"), (Detect::On, None));
+        assert_eq!(parse_detect("verbose"), (Detect::Verbose, None));
+        assert_eq!(parse_detect("off"), (Detect::Off, None));
+        assert_eq!(
+            parse_detect("yes"),
+            (
+                Detect::Off,
+                Some("detect = 'yes' is not one of on, verbose, off; detection stays off".into())
+            )
+        );
+    }
+
+    #[test]
+    fn universe_range() {
+        assert_eq!(parse_universe("universe", "1"), Ok(1));
+        assert_eq!(parse_universe("universe", "63999"), Ok(63999));
+        for bad in ["0", "64000", "65537", "-1", "1a", "", " 1", "0x10"] {
+            assert_eq!(
+                msg(parse_universe("universe", bad).unwrap_err()),
+                format!(
+                    "invalid value '{bad}' for option 'universe': expected a universe number in 1..63999"
+                )
+            );
+        }
+        assert_eq!(
+            msg(parse_universe("universe", "64214").unwrap_err()),
+            "invalid value '64214' for option 'universe': expected a universe number in 1..63999 \
+             (64214 is the discovery universe)"
+        );
+    }
+
+    #[test]
+    fn sync_range() {
+        assert_eq!(parse_sync("0"), Ok(0));
+        assert_eq!(parse_sync("7"), Ok(7));
+        assert_eq!(
+            msg(parse_sync("64000").unwrap_err()),
+            "invalid value '64000' for option 'sync': expected a universe number in 1..63999, or 0 for none"
+        );
+    }
+
+    #[test]
+    fn interface_must_name_an_earlier_bind() {
+        assert_eq!(parse_interface("0", 1), Ok(0));
+        assert_eq!(parse_interface("2", 3), Ok(2));
+        assert_eq!(
+            msg(parse_interface("1", 1).unwrap_err()),
+            "invalid value '1' for option 'interface': expected the index of a bind line read before \
+             this one (0..0, in order of appearance)"
+        );
+        assert_eq!(
+            msg(parse_interface("0", 0).unwrap_err()),
+            "invalid value '0' for option 'interface': expected the index of a bind line, but no bind \
+             line has been read yet (the [backend sacn] bind lines must come before the instances that \
+             use them)"
+        );
+        assert!(parse_interface("x", 3).is_err());
+    }
+
+    #[test]
+    fn priority_range() {
+        assert_eq!(parse_priority("0"), Ok(0));
+        assert_eq!(parse_priority("200"), Ok(200));
+        for bad in ["201", "256", "abc", "-5", "1.5"] {
+            assert_eq!(
+                msg(parse_priority(bad).unwrap_err()),
+                format!(
+                    "invalid value '{bad}' for option 'priority': expected a number in 0..200 (0 disables output)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn destination_forms() {
+        assert_eq!(
+            parse_destination("10.0.0.9"),
+            Ok("10.0.0.9:5568".parse().unwrap())
+        );
+        assert_eq!(
+            parse_destination("10.0.0.9 6000"),
+            Ok("10.0.0.9:6000".parse().unwrap())
+        );
+        assert_eq!(
+            msg(parse_destination("10.0.0.9 0").unwrap_err()),
+            "invalid port '0' in option 'destination' = '10.0.0.9 0': expected a number in 1..65535"
+        );
+        assert_eq!(
+            msg(parse_destination("a b c").unwrap_err()),
+            "invalid value 'a b c' for option 'destination': expected HOST [PORT]"
+        );
+        assert_eq!(
+            msg(parse_destination("0.0.0.0").unwrap_err()),
+            "invalid value '0.0.0.0' for option 'destination': expected a host to send to (a wildcard \
+             address is not a destination)"
+        );
+    }
+
+    #[test]
+    fn switches() {
+        for on in ["1", "on", "true", "TRUE", "yes"] {
+            assert_eq!(parse_switch("unicast", on), Ok(true));
+        }
+        for off in ["0", "off", "false", "no"] {
+            assert_eq!(parse_switch("realtime", off), Ok(false));
+        }
+        assert_eq!(
+            msg(parse_switch("unicast", "2").unwrap_err()),
+            "invalid value '2' for option 'unicast': expected 0 or 1 (also off/on, false/true)"
+        );
+    }
+
+    #[test]
+    fn enumerations() {
+        assert_eq!(parse_merge("htp"), Ok(MergeMode::Htp));
+        assert_eq!(parse_merge("ltp"), Ok(MergeMode::Ltp));
+        assert_eq!(
+            msg(parse_merge("max").unwrap_err()),
+            "invalid value 'max' for option 'merge': expected htp or ltp"
+        );
+        assert_eq!(parse_preview("accept"), Ok(true));
+        assert_eq!(parse_preview("ignore"), Ok(false));
+        assert_eq!(
+            msg(parse_preview("yes").unwrap_err()),
+            "invalid value 'yes' for option 'preview': expected ignore or accept"
+        );
+        assert_eq!(parse_loss("hold"), Ok(LossBehavior::Hold));
+        assert_eq!(parse_loss("zero"), Ok(LossBehavior::Zero));
+        assert_eq!(
+            msg(parse_loss("drop").unwrap_err()),
+            "invalid value 'drop' for option 'loss': expected hold or zero"
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! Output path (sacn.md 4): delivered values into the bind's `Source` slot buffers, and every
+//! packet the `Source` schedules out of the bind's socket.
+//!
+//! Why sending only happens in `flush`/`process`: `handle` may run several times per turn (one
+//! call per routing round); the source coalesces all of them into one packet per universe that
+//! goes out at the end of the turn. A packet the kernel has no room for is kept and sent before
+//! anything newer, so the final state after a burst is never lost.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use patchbay_core::Delivery;
+use patchbay_net::SendError;
+use patchbay_sacn::{DISCOVERY_UNIVERSE, TransmitKind};
+
+use super::Instance;
+use super::channels::write_value;
+use super::counters::{LOG_PERIOD, summarize};
+use super::start::{BindRt, Runtime, group_addr};
+
+/// How soon to retry after the socket buffer was full.
+const RETRY_AFTER: Duration = Duration::from_millis(2);
+
+/// Destination number `i` of a packet (data and discovery have one, sync one per receiver set).
+fn dest_at(
+    bind: &BindRt,
+    instances: &[Instance],
+    kind: TransmitKind,
+    i: usize,
+) -> Option<SocketAddr> {
+    match kind {
+        TransmitKind::Data { universe } => (i == 0).then(|| {
+            bind.output_of(universe)
+                .and_then(|x| instances.get(x))
+                .and_then(|inst| inst.opts.destination)
+                .unwrap_or_else(|| group_addr(bind.v6, universe))
+        }),
+        TransmitKind::Sync { sync_address } => bind
+            .sync_dests
+            .iter()
+            .find(|(s, _)| *s == sync_address)
+            .and_then(|(_, d)| d.get(i).copied())
+            .or_else(|| (i == 0).then(|| group_addr(bind.v6, sync_address))),
+        TransmitKind::Discovery { .. } => (i == 0).then(|| group_addr(bind.v6, DISCOVERY_UNIVERSE)),
+    }
+}
+
+/// Sends `bytes` to destinations `from..` of `kind`. `Err(i)`: the buffer was full at
+/// destination `i`.
+fn send_all(
+    bind: &mut BindRt,
+    b: usize,
+    now: Instant,
+    instances: &mut [Instance],
+    kind: TransmitKind,
+    bytes: &[u8],
+    from: usize,
+) -> Result<(), usize> {
+    let mut i = from;
+    while let Some(dst) = dest_at(bind, instances, kind, i) {
+        let inst = match kind {
+            TransmitKind::Data { universe } => bind.output_of(universe),
+            _ => None,
+        };
+        match bind.ep.send_to(bytes, dst) {
+            Ok(_) => {
+                bind.counters.packets_out += 1;
+                if let Some(inst) = inst.and_then(|x| instances.get_mut(x)) {
+                    inst.counters.frames_out += 1;
+                }
+            }
+            Err(SendError::WouldBlock) => {
+                bind.counters.send_would_block += 1;
+                return Err(i);
+            }
+            Err(e) => {
+                bind.counters.send_errors += 1;
+                match inst.and_then(|x| instances.get_mut(x)) {
+                    Some(inst) => {
+                        inst.counters.send_errors += 1;
+                        if let Some(n) = inst.send_error_log.hit(now, LOG_PERIOD) {
+                            tracing::warn!(target: "sacn", "instance '{}': {e} ({n} time(s))", inst.name);
+                        }
+                    }
+                    None => {
+                        if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {
+                            tracing::warn!(target: "sacn", "bind {b}: {e} ({n} time(s))");
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+impl Runtime {
+    /// Writes one routing round's values into the instance's universe; a packet is scheduled only
+    /// if a byte changed (D15).
+    pub fn apply(&mut self, now: Instant, inst: &mut Instance, deliveries: &[Delivery]) {
+        let (Some(u), Some(map)) = (inst.opts.universe, inst.map.as_ref()) else {
+            return;
+        };
+        let Some(source) = self
+            .binds
+            .get_mut(inst.opts.interface)
+            .and_then(|b| b.source.as_mut())
+        else {
+            return;
+        };
+        let Ok(slots) = source.slots_mut(u) else {
+            return; // terminating
+        };
+        let mut changed = false;
+        for d in deliveries {
+            if let Some(spec) = map.spec_of_key(d.key) {
+                changed |= write_value(slots, spec, d.value);
+            }
+        }
+        if changed {
+            let _ = source.mark_changed(now, u);
+        }
+    }
+
+    /// Sends everything due: first a packet left over from a full buffer, then what the sources
+    /// schedule.
+    pub fn transmit(&mut self, now: Instant, instances: &mut [Instance]) {
+        self.last_now = now;
+        for (b, bind) in self.binds.iter_mut().enumerate() {
+            if let Some(kind) = bind.pending.kind {
+                // Swap the boxes instead of copying, so the bind can be borrowed while sending.
+                std::mem::swap(&mut bind.pending.buf, &mut self.tx_buf);
+                let len = bind.pending.len;
+                let next = bind.pending.next;
+                let r = send_all(bind, b, now, instances, kind, &self.tx_buf[..len], next);
+                std::mem::swap(&mut bind.pending.buf, &mut self.tx_buf);
+                match r {
+                    Ok(()) => bind.pending.kind = None,
+                    Err(i) => {
+                        bind.pending.next = i;
+                        continue;
+                    }
+                }
+            }
+            while let Some(t) = bind
+                .source
+                .as_mut()
+                .and_then(|s| s.poll_transmit(now, &mut self.tx_buf[..]))
+            {
+                let bytes = &self.tx_buf[..t.len];
+                if let Err(i) = send_all(bind, b, now, instances, t.kind, bytes, 0) {
+                    bind.pending.buf[..t.len].copy_from_slice(bytes);
+                    bind.pending.len = t.len;
+                    bind.pending.kind = Some(t.kind);
+                    bind.pending.next = i;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Starts Stream_Terminated for every output universe that has sent anything.
+    pub fn terminate(&mut self, now: Instant) {
+        for bind in &mut self.binds {
+            if let Some(s) = bind.source.as_mut() {
+                s.terminate_all(now);
+            }
+        }
+    }
+
+    /// Everything sent, terminations included.
+    pub fn idle(&self) -> bool {
+        self.binds
+            .iter()
+            .all(|b| b.pending.kind.is_none() && b.source.as_ref().is_none_or(|s| s.is_idle()))
+    }
+
+    /// Earliest moment `process` has work: source and receiver timers, a retry, a backlog.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        for bind in &mut self.binds {
+            if bind.pending.kind.is_some() {
+                at(Some(self.last_now + RETRY_AFTER));
+            } else if let Some(s) = bind.source.as_mut() {
+                at(s.poll_timeout());
+            }
+            for g in &bind.groups {
+                at(g.rx.poll_timeout());
+            }
+        }
+        if !self.backlog.is_empty() {
+            at(Some(self.last_now));
+        }
+        t
+    }
+
+    /// The shutdown summary: traffic and drops per bind.
+    pub fn log_summary(&self, instances: &[Instance]) {
+        for (b, bind) in self.binds.iter().enumerate() {
+            let c = &bind.counters;
+            let drops = summarize(&c.malformed, &c.discarded);
+            let frames_in: u64 = bind
+                .inputs
+                .iter()
+                .filter_map(|(_, _, i)| instances.get(*i as usize))
+                .map(|i| i.counters.frames_in)
+                .sum();
+            tracing::info!(target: "sacn",
+                "bind {b} ({}): {} datagram(s) in, {frames_in} data packet(s) used, {} packet(s) out, {} send error(s); dropped {}{}{}",
+                bind.ep.local_addr(), c.datagrams, c.packets_out, c.send_errors, c.dropped_total(),
+                if drops.is_empty() { "" } else { ": " }, drops);
+        }
+    }
+}

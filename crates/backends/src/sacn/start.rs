@@ -1,0 +1,406 @@
+//! Start-up: validates what only the whole configuration shows, opens one endpoint per `bind`,
+//! creates the sans-IO sources and receivers, joins the groups inputs need and registers every
+//! socket with the loop.
+//!
+//! Why joins depend on channels: an output-only universe needs no membership (D13), and joining
+//! it would waste one of the 20 IPv4 memberships per socket and, with `local`, feed our own output
+//! back as input.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use patchbay_core::{InstanceId, Io, StartError};
+use patchbay_net::{BindSpec, Endpoint, SocketId};
+use patchbay_sacn::receiver::{
+    Discard, LossBehavior, MergeMode, Receiver, ReceiverConfig, UniverseConfig as RxUniverse,
+};
+use patchbay_sacn::wire::MAX_PACKET_LEN;
+use patchbay_sacn::{
+    Cid, DropReason, PORT, Source, SourceConfig, TransmitKind, UniverseConfig, ipv4_multicast,
+    ipv6_multicast,
+};
+
+use super::counters::{BindCounters, Throttle};
+use super::identity::{default_cid, hostname};
+use super::{Instance, Sacn};
+
+/// Receive buffer: larger than any valid packet, so oversize datagrams are seen as such.
+pub(super) const RX_BUF: usize = 2048;
+
+/// Multicast group of `universe` in the bind's address family (ETC layout for IPv6, sacn.md 5.6).
+pub(super) fn group_ip(v6: bool, universe: u16) -> IpAddr {
+    if v6 {
+        IpAddr::V6(ipv6_multicast(universe))
+    } else {
+        IpAddr::V4(ipv4_multicast(universe))
+    }
+}
+
+pub(super) fn group_addr(v6: bool, universe: u16) -> SocketAddr {
+    SocketAddr::new(group_ip(v6, universe), PORT)
+}
+
+/// Io tag of one socket: bind index in the high 16 bits, 0 = main socket, n + 1 = receiver n.
+pub(super) fn tag(bind: usize, id: SocketId) -> u32 {
+    let sock = match id {
+        SocketId::Main => 0,
+        SocketId::Receiver(n) => n as u32 + 1,
+    };
+    ((bind as u32) << 16) | (sock & 0xFFFF)
+}
+
+pub(super) fn untag(tag: u32) -> (usize, SocketId) {
+    let bind = (tag >> 16) as usize;
+    let id = match tag & 0xFFFF {
+        0 => SocketId::Main,
+        n => SocketId::Receiver(n as usize - 1),
+    };
+    (bind, id)
+}
+
+/// Receivers are per merge setting because merge, preview and loss are receiver-wide in
+/// `patchbay_sacn`; most configurations have one group per bind.
+pub(super) struct RxGroup {
+    pub merge: MergeMode,
+    pub accept_preview: bool,
+    pub loss: LossBehavior,
+    pub rx: Receiver,
+}
+
+/// A packet the kernel had no room for; retried before anything newer is sent.
+pub(super) struct Pending {
+    pub buf: Box<[u8; MAX_PACKET_LEN]>,
+    pub len: usize,
+    pub kind: Option<TransmitKind>,
+    /// Index of the next destination to send to.
+    pub next: usize,
+}
+
+/// Run-time state of one `bind`.
+pub(super) struct BindRt {
+    pub ep: Endpoint,
+    pub v6: bool,
+    pub source: Option<Source>,
+    pub groups: Vec<RxGroup>,
+    /// (universe, group, instance index), sorted by universe.
+    pub inputs: Vec<(u16, u16, u32)>,
+    /// (universe, instance index) of transmitting instances, sorted by universe.
+    pub outputs: Vec<(u16, u32)>,
+    /// Destinations of each sync universe's sync packets: its group, then unicast destinations.
+    pub sync_dests: Vec<(u16, Vec<SocketAddr>)>,
+    pub pending: Pending,
+    pub counters: BindCounters,
+    pub malformed_log: [Throttle; DropReason::COUNT],
+    pub discard_log: [Throttle; Discard::COUNT],
+    pub error_log: Throttle,
+    /// Universes of the verbose "nobody listens" log, bounded.
+    pub unknown_seen: Vec<u16>,
+}
+
+impl BindRt {
+    pub fn input_of(&self, universe: u16) -> Option<(usize, usize)> {
+        self.inputs
+            .binary_search_by_key(&universe, |e| e.0)
+            .ok()
+            .map(|p| (usize::from(self.inputs[p].1), self.inputs[p].2 as usize))
+    }
+
+    pub fn output_of(&self, universe: u16) -> Option<usize> {
+        self.outputs
+            .binary_search_by_key(&universe, |e| e.0)
+            .ok()
+            .map(|p| self.outputs[p].1 as usize)
+    }
+}
+
+/// Everything that exists only between start and shutdown.
+pub(super) struct Runtime {
+    pub cid: Cid,
+    pub binds: Vec<BindRt>,
+    pub rx_buf: Box<[u8; RX_BUF]>,
+    pub tx_buf: Box<[u8; MAX_PACKET_LEN]>,
+    /// Sockets whose receive budget ran out; drained first next turn.
+    pub backlog: Vec<u32>,
+    pub spare: Vec<u32>,
+    pub last_now: Instant,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("cid", &self.cid)
+            .field("binds", &self.binds.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn err(instance: Option<InstanceId>, message: String) -> StartError {
+    StartError { instance, message }
+}
+
+impl Runtime {
+    pub fn open(b: &Sacn, now: Instant, io: &mut Io<'_>) -> Result<Runtime, StartError> {
+        validate(b)?;
+        let cid = match b.cid {
+            Some(c) => {
+                tracing::info!(target: "sacn", "source '{}' uses the configured CID {c}", b.name);
+                c
+            }
+            None => {
+                let path = b.config_path.clone().unwrap_or_default();
+                let c = default_cid(&hostname(), &path, &b.name);
+                tracing::info!(target: "sacn",
+                    "source '{}' uses CID {c} (derived from host name, configuration path and name; set `cid` to choose one)",
+                    b.name);
+                c
+            }
+        };
+        let mut binds = Vec::with_capacity(b.binds.len());
+        for (i, bo) in b.binds.iter().enumerate() {
+            let first_user = b
+                .instances
+                .iter()
+                .find(|x| x.opts.interface == i)
+                .map(|x| x.id);
+            let ep = Endpoint::open(BindSpec::new(bo.addr, bo.local))
+                .map_err(|e| err(first_user, format!("sacn bind {i} ({}): {e}", bo.addr)))?;
+            tracing::info!(target: "sacn", "bind {i}: {ep}");
+            binds.push(BindRt {
+                v6: ep.local_addr().is_ipv6(),
+                ep,
+                source: None,
+                groups: Vec::new(),
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+                sync_dests: Vec::new(),
+                pending: Pending {
+                    buf: Box::new([0; MAX_PACKET_LEN]),
+                    len: 0,
+                    kind: None,
+                    next: 0,
+                },
+                counters: BindCounters::default(),
+                malformed_log: [Throttle::default(); DropReason::COUNT],
+                discard_log: [Throttle::default(); Discard::COUNT],
+                error_log: Throttle::default(),
+                unknown_seen: Vec::new(),
+            });
+        }
+        for (idx, inst) in b.instances.iter().enumerate() {
+            setup_instance(&mut binds, cid, &b.name, now, idx, inst)?;
+        }
+        for (i, bind) in binds.iter_mut().enumerate() {
+            bind.inputs.sort_unstable_by_key(|e| e.0);
+            bind.outputs.sort_unstable_by_key(|e| e.0);
+            let ids: Vec<SocketId> = bind.ep.socket_ids().collect();
+            for id in ids {
+                if let Some(sock) = bind.ep.socket_mut(id) {
+                    io.register(sock, tag(i, id)).map_err(|e| {
+                        err(
+                            None,
+                            format!("sacn bind {i}: cannot register a socket: {e}"),
+                        )
+                    })?;
+                }
+            }
+            let joined = bind.ep.pool().map_or(0, |p| p.group_count());
+            tracing::debug!(target: "sacn",
+                "bind {i}: {} input universe(s), {} output universe(s), {joined} group(s) joined",
+                bind.inputs.len(), bind.outputs.len());
+        }
+        Ok(Runtime {
+            cid,
+            binds,
+            rx_buf: Box::new([0; RX_BUF]),
+            tx_buf: Box::new([0; MAX_PACKET_LEN]),
+            backlog: Vec::with_capacity(64),
+            spare: Vec::with_capacity(64),
+            last_now: now,
+        })
+    }
+
+    /// Sources merged on an instance's universe now.
+    pub fn source_count(&self, inst: &Instance) -> usize {
+        let (Some(u), Some(bind)) = (inst.opts.universe, self.binds.get(inst.opts.interface))
+        else {
+            return 0;
+        };
+        bind.input_of(u)
+            .and_then(|(g, _)| bind.groups[g].rx.universe(u))
+            .map_or(0, |r| r.source_count())
+    }
+}
+
+/// What needs the whole configuration: universes set, bind indices valid (they may come from
+/// `-i` overrides), no collisions, destination families that the bind can reach.
+fn validate(b: &Sacn) -> Result<(), StartError> {
+    for (i, inst) in b.instances.iter().enumerate() {
+        let name = &inst.name;
+        let Some(u) = inst.opts.universe else {
+            return Err(err(
+                Some(inst.id),
+                format!("sacn instance '{name}': please specify a universe (universe = 1..63999)"),
+            ));
+        };
+        let Some(bind) = b.binds.get(inst.opts.interface) else {
+            let why = if b.binds.is_empty() {
+                "the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
+                    .to_string()
+            } else {
+                format!("there is no bind {}", inst.opts.interface)
+            };
+            return Err(err(Some(inst.id), format!("sacn instance '{name}': {why}")));
+        };
+        if let Some(other) = b.collision(i) {
+            return Err(err(
+                Some(inst.id),
+                format!(
+                    "colliding instances: '{name}' and '{other}' both use universe {u} on bind {}",
+                    inst.opts.interface
+                ),
+            ));
+        }
+        if let Some(d) = inst.opts.destination {
+            if d.is_ipv6() && bind.addr.is_ipv4() {
+                return Err(err(
+                    Some(inst.id),
+                    format!(
+                        "sacn instance '{name}': destination {d} is IPv6 but bind {} ({}) is IPv4",
+                        inst.opts.interface, bind.addr
+                    ),
+                ));
+            }
+            if !inst.transmits() {
+                tracing::warn!(target: "sacn",
+                    "instance '{name}' has a destination but no priority, so it never sends (set priority = 1..200)");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn setup_instance(
+    binds: &mut [BindRt],
+    cid: Cid,
+    source_name: &str,
+    now: Instant,
+    idx: usize,
+    inst: &Instance,
+) -> Result<(), StartError> {
+    let o = &inst.opts;
+    let (Some(u), Some(bind)) = (o.universe, binds.get_mut(o.interface)) else {
+        return Ok(()); // validated before
+    };
+    let fail = |what: String| {
+        err(
+            Some(inst.id),
+            format!("sacn instance '{}': {what}", inst.name),
+        )
+    };
+    if inst.transmits() {
+        let source = bind
+            .source
+            .get_or_insert_with(|| Source::new(cid, source_name, SourceConfig::default()));
+        let ucfg = UniverseConfig {
+            priority: o.priority,
+            sync_address: o.sync,
+            realtime: o.realtime,
+            ..UniverseConfig::default()
+        };
+        source
+            .add_universe(u, ucfg)
+            .map_err(|e| fail(format!("cannot transmit universe {u}: {e}")))?;
+        bind.outputs.push((u, idx as u32));
+        if o.sync != 0 {
+            let pos = match bind.sync_dests.iter().position(|(s, _)| *s == o.sync) {
+                Some(p) => p,
+                None => {
+                    bind.sync_dests
+                        .push((o.sync, vec![group_addr(bind.v6, o.sync)]));
+                    bind.sync_dests.len() - 1
+                }
+            };
+            if let Some(d) = o.destination
+                && !bind.sync_dests[pos].1.contains(&d)
+            {
+                bind.sync_dests[pos].1.push(d);
+            }
+        }
+    }
+    if !inst.has_inputs() {
+        return Ok(());
+    }
+    let g = match bind.groups.iter().position(|g| {
+        g.merge == o.merge && g.accept_preview == o.accept_preview && g.loss == o.loss
+    }) {
+        Some(g) => g,
+        None => {
+            let cfg = ReceiverConfig {
+                own_cid: Some(cid),
+                accept_preview: o.accept_preview,
+                merge: o.merge,
+                loss: o.loss,
+                ..ReceiverConfig::default()
+            };
+            bind.groups.push(RxGroup {
+                merge: o.merge,
+                accept_preview: o.accept_preview,
+                loss: o.loss,
+                rx: Receiver::new(cfg),
+            });
+            bind.groups.len() - 1
+        }
+    };
+    bind.groups[g]
+        .rx
+        .add_universe(now, u, RxUniverse { from: o.from })
+        .map_err(|e| fail(format!("cannot receive universe {u}: {e}")))?;
+    bind.inputs.push((u, g as u16, idx as u32));
+    if o.unicast {
+        return Ok(());
+    }
+    for (what, universe) in [("universe", u), ("sync universe", o.sync)] {
+        if universe == 0 {
+            continue;
+        }
+        let group = group_ip(bind.v6, universe);
+        bind.ep.join(group).map_err(|e| {
+            fail(format!(
+                "cannot join the multicast group {group} of {what} {universe} on bind {} ({}): {e}",
+                o.interface,
+                bind.ep.local_addr()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip() {
+        for (b, id) in [
+            (0, SocketId::Main),
+            (0, SocketId::Receiver(0)),
+            (3, SocketId::Receiver(49)),
+            (4095, SocketId::Main),
+        ] {
+            assert_eq!(untag(tag(b, id)), (b, id));
+        }
+        assert_ne!(tag(1, SocketId::Main), tag(0, SocketId::Receiver(0)));
+    }
+
+    #[test]
+    fn groups_use_the_bind_family() {
+        assert_eq!(
+            group_addr(false, 1),
+            "239.255.0.1:5568".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            group_addr(true, 123),
+            "[ff18::8300:7b]:5568".parse::<SocketAddr>().unwrap()
+        );
+    }
+}
