@@ -656,6 +656,7 @@ impl E131 {
 
     /// Parses every packet and panics, listing them, unless e131.py finds zero errors in each.
     pub fn check_all(&mut self, what: &str, packets: &[Captured]) -> Vec<Parsed> {
+        assert!(!packets.is_empty(), "{what}: no packet captured to check");
         let parsed: Vec<Parsed> = packets.iter().map(|c| self.parse(&c.bytes)).collect();
         let bad: Vec<String> = parsed
             .iter()
