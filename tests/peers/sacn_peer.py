@@ -13,6 +13,8 @@ Commands ("op"):
     sender    {id, bind, port=0, cid=[16 ints], name, fps=30}   start an sACNsender
     output    {id, universe, priority=100, multicast=true, destination=null}  activate an output
     dmx       {id, universe, data=[ints]}                     set the output's slots (padded to 512)
+    preview   {id, universe, on}   set the Preview_Data option of the output
+    pap       {id, universe, data=[ints]}  per-address priorities (start code 0xDD packets), 512 values
     terminate {id, universe}     deactivate_output: three Stream_Terminated packets, then stop sending
     stop      {id}               stop the sender thread silently (no termination: network data loss)
     receiver  {bind, port=5568, universes=[...], join=true, raw=false}  start an sACNreceiver;
@@ -73,6 +75,10 @@ def run(c):
             s[u].destination = c["destination"]
     elif op == "dmx":
         senders[c["id"]][c["universe"]].dmx_data = pad(c["data"])
+    elif op == "preview":
+        senders[c["id"]][c["universe"]].preview_data = bool(c["on"])
+    elif op == "pap":
+        senders[c["id"]][c["universe"]].per_address_priority = pad(c["data"])
     elif op == "terminate":
         senders[c["id"]].deactivate_output(c["universe"])
     elif op == "stop":

@@ -450,6 +450,7 @@ pub struct RawSender {
     pub cid: Cid,
     pub name: String,
     seq: HashMap<u16, u8>,
+    sync_seq: HashMap<u16, u8>,
 }
 
 impl RawSender {
@@ -482,6 +483,7 @@ impl RawSender {
             cid,
             name: "raw test source".into(),
             seq: HashMap::new(),
+            sync_seq: HashMap::new(),
         }
     }
 
@@ -494,12 +496,24 @@ impl RawSender {
 
     /// Builds a data packet with patchbay_sacn::wire (next sequence number of `universe`).
     pub fn build(&mut self, universe: u16, priority: u8, options: u8, slots: &[u8]) -> Vec<u8> {
+        self.build_synced(universe, priority, options, 0, slots)
+    }
+
+    /// A data packet naming synchronization universe `sync` (0 = none).
+    pub fn build_synced(
+        &mut self,
+        universe: u16,
+        priority: u8,
+        options: u8,
+        sync: u16,
+        slots: &[u8],
+    ) -> Vec<u8> {
         let sequence = self.next_seq(universe);
         let h = DataHeader {
             cid: self.cid,
             source_name: &self.name,
             priority,
-            sync_address: 0,
+            sync_address: sync,
             sequence,
             options: Options::from_bits(options),
             universe,
@@ -507,6 +521,16 @@ impl RawSender {
         };
         let mut buf = [0u8; wire::MAX_DATA_PACKET_LEN];
         let n = wire::write_data(&mut buf, &h, slots).expect("build packet");
+        buf[..n].to_vec()
+    }
+
+    /// A synchronization packet for `sync_universe` (its own sequence counter, as E1.31 wants).
+    pub fn build_sync(&mut self, sync_universe: u16) -> Vec<u8> {
+        let s = self.sync_seq.entry(sync_universe).or_insert(0);
+        let seq = *s;
+        *s = s.wrapping_add(1);
+        let mut buf = [0u8; wire::SYNC_PACKET_LEN];
+        let n = wire::write_sync(&mut buf, self.cid, seq, sync_universe).expect("sync packet");
         buf[..n].to_vec()
     }
 
@@ -842,6 +866,21 @@ impl PyPeer {
         let d: Vec<String> = data.iter().map(u8::to_string).collect();
         self.ok(&format!(
             r#"{{"op":"dmx","id":"{id}","universe":{universe},"data":[{}]}}"#,
+            d.join(",")
+        ));
+    }
+
+    pub fn preview(&mut self, id: &str, universe: u16, on: bool) {
+        self.ok(&format!(
+            r#"{{"op":"preview","id":"{id}","universe":{universe},"on":{on}}}"#
+        ));
+    }
+
+    /// Per-address priorities: python then sends a 0xDD packet before every levels packet.
+    pub fn pap(&mut self, id: &str, universe: u16, prio: &[u8]) {
+        let d: Vec<String> = prio.iter().map(u8::to_string).collect();
+        self.ok(&format!(
+            r#"{{"op":"pap","id":"{id}","universe":{universe},"data":[{}]}}"#,
             d.join(",")
         ));
     }
