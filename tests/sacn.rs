@@ -25,5 +25,7 @@ mod python;
 mod scale;
 #[path = "sacn/shutdown.rs"]
 mod shutdown;
+#[path = "sacn/timing.rs"]
+mod timing;
 #[path = "sacn/values.rs"]
 mod values;

@@ -74,6 +74,17 @@ fn specific_ipv4_bind_receives_multicast_on_its_interface_only() {
         );
     }
     E131::new().check_all("iface4 output", &pkts);
+    // The lo copies were not even read (IP_MULTICAST_ALL off, joined on sacn0 only), and every
+    // sacn0 datagram was read once.
+    let mut pb = pb;
+    let sum = pb.stop_with_summary(0);
+    assert_eq!(
+        (sum.datagrams_in, sum.dropped),
+        (on_veth.sent, 0),
+        "datagrams read: {sum:?}; sent on sacn0 {}, on lo {}",
+        on_veth.sent,
+        on_lo.sent
+    );
 }
 
 /// `bind = 2001:db8:5ac::1`: input joined as ff18::8300:HHLL on sacn0 (ETC layout), output sent to
@@ -168,4 +179,48 @@ fn ipv6_bind_uses_etc_groups_on_its_interface() {
             );
         }
     }
+}
+
+/// `unicast = 1` is strict: multicast for the universe that another socket on this host joined
+/// is not taken (Linux would deliver it to a wildcard socket with IP_MULTICAST_ALL on), unicast is.
+#[test]
+fn unicast_instance_ignores_multicast_joined_by_others() {
+    guard();
+    let (in_u, out_u) = (78u16, 79u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(78);
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\ndestination = 127.0.0.1 {}\n\n[map]\nin.1 > out.1\n",
+        backend("unicast", cid, &[&format!("127.0.0.1 {port}")]),
+        cap.port()
+    );
+    let mut pb = Patchbay::start(&cfg, port);
+    // Someone else on the host joins the group on lo, on patchbay's port.
+    let other = Capture::v4(port, Ipv4Addr::LOCALHOST, &[group_v4(in_u)]);
+    let mut mc = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(178));
+    let mut uc = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(179));
+    let end = std::time::Instant::now() + Duration::from_millis(2500);
+    while std::time::Instant::now() < end {
+        mc.send(SocketAddr::from((group_v4(in_u), port)), in_u, 100, &[200]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !other.all().is_empty(),
+        "control: the multicast was on the wire"
+    );
+    assert!(cap.all().is_empty(), "multicast reached a unicast instance");
+    let got = poll(Duration::from_secs(5), || {
+        uc.send(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            in_u,
+            100,
+            &[50],
+        );
+        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 50)
+            .ok()
+    });
+    assert!(got.is_some(), "unicast not taken\n{}", pb.log());
+    let sum = pb.stop_with_summary(0);
+    assert_eq!((sum.datagrams_in, sum.dropped), (uc.sent, 0), "{sum:?}");
 }

@@ -104,8 +104,51 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
             );
         }
     }
+    // Each datagram was read once and used once: a second copy (another receive socket of the
+    // pool, or the main socket) would be counted in and dropped as a sequence duplicate.
+    let mut pb = pb;
+    let sum = pb.stop_with_summary(0);
+    assert_eq!(
+        (sum.datagrams_in, sum.data_used, sum.dropped),
+        (tx.sent, tx.sent, 0),
+        "every datagram read and used exactly once: {sum:?}"
+    );
     let all = cap.all();
     E131::new().check_all("thousand universes output", &all);
     assert_consecutive("outa", &cap.data_of(cid, 3001));
     assert_consecutive("outb", &cap.data_of(cid, 3002));
+}
+
+/// 600 output universes: discovery goes out in two pages (512 + 88 universes), both with last
+/// page 1, listing exactly the output universes in ascending order (MIDIMonster sent garbage, D4).
+#[test]
+fn discovery_pages_list_exactly_the_output_universes() {
+    guard();
+    let cap = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(64214)]);
+    let port = free_port();
+    let cid = test_cid(95);
+    let mut cfg = backend("discovery", cid, &[&format!("127.0.0.1 {port}")]);
+    // Declared in descending order; an input-only instance is not listed.
+    for u in (4001..=4600u16).rev() {
+        cfg += &format!("[sacn out{u}]\nuniverse = {u}\npriority = 100\n");
+    }
+    cfg += "[sacn in]\nuniverse = 4999\n[map]\nin.1 > out4001.1\n";
+    let pb = Patchbay::start(&cfg, port);
+    let pages = poll(Duration::from_secs(11), || {
+        let p = cap.of_cid(cid);
+        (p.len() >= 2).then_some(p)
+    });
+    let pages =
+        pages.unwrap_or_else(|| panic!("fewer than 2 discovery pages within 11 s\n{}", pb.log()));
+    let parsed = E131::new().check_all("discovery pages", &pages[..2]);
+    assert_eq!(
+        parsed
+            .iter()
+            .map(|p| (p.kind.as_str(), p.num("page"), p.num("last")))
+            .collect::<Vec<_>>(),
+        [("discovery", 0, 1), ("discovery", 1, 1)]
+    );
+    let listed: Vec<u16> = parsed.iter().flat_map(|p| p.universes()).collect();
+    assert_eq!(listed, (4001..=4600).collect::<Vec<u16>>());
+    assert_eq!(parsed[0].universes().len(), 512);
 }

@@ -451,6 +451,8 @@ pub struct RawSender {
     pub name: String,
     seq: HashMap<u16, u8>,
     sync_seq: HashMap<u16, u8>,
+    /// Datagrams sent so far.
+    pub sent: u64,
 }
 
 impl RawSender {
@@ -484,6 +486,7 @@ impl RawSender {
             name: "raw test source".into(),
             seq: HashMap::new(),
             sync_seq: HashMap::new(),
+            sent: 0,
         }
     }
 
@@ -548,11 +551,12 @@ impl RawSender {
 
     pub fn send(&mut self, to: SocketAddr, universe: u16, priority: u8, slots: &[u8]) {
         let p = self.build(universe, priority, 0, slots);
-        self.sock.send_to(&p, to).expect("send");
+        self.send_raw(to, &p);
     }
 
-    pub fn send_raw(&self, to: SocketAddr, packet: &[u8]) {
+    pub fn send_raw(&mut self, to: SocketAddr, packet: &[u8]) {
         self.sock.send_to(packet, to).expect("send");
+        self.sent += 1;
     }
 }
 
@@ -1003,5 +1007,56 @@ pub fn assert_consecutive(what: &str, packets: &[Captured]) {
             w[0].wrapping_add(1),
             "{what}: sequence numbers not consecutive: {seqs:?}"
         );
+    }
+}
+
+/// The backend's shutdown summary of one bind (info level, printed after SIGTERM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindSummary {
+    pub datagrams_in: u64,
+    pub data_used: u64,
+    pub packets_out: u64,
+    pub dropped: u64,
+}
+
+impl Patchbay {
+    /// SIGTERM, exit status 0 within 5 s, then the summary line of bind `b` from the log.
+    pub fn stop_with_summary(&mut self, b: usize) -> BindSummary {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(5));
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "exit after SIGTERM\n{}",
+            self.log()
+        );
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let prefix = format!("bind {b} (");
+        let line = log
+            .lines()
+            .find(|l| l.contains(&prefix) && l.contains("datagram(s) in"))
+            .unwrap_or_else(|| panic!("no shutdown summary for bind {b}\n{}", self.log()));
+        // The number right before `label`.
+        let before = |label: &str| -> u64 {
+            let head = &line[..line
+                .find(label)
+                .unwrap_or_else(|| panic!("{label} in {line}"))];
+            head.split(|c: char| !c.is_ascii_digit())
+                .rfind(|t| !t.is_empty())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("no number before {label} in {line}"))
+        };
+        let dropped = line
+            .split("dropped ")
+            .nth(1)
+            .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no drop count in {line}"));
+        BindSummary {
+            datagrams_in: before(" datagram(s) in"),
+            data_used: before(" data packet(s) used"),
+            packets_out: before(" packet(s) out"),
+            dropped,
+        }
     }
 }

@@ -16,6 +16,8 @@ struct Rig {
     tool: E131,
     to: SocketAddr,
     out_cid: patchbay_sacn::Cid,
+    /// Expected output of every round so far.
+    wants: Vec<Vec<u8>>,
 }
 
 const IN_U: u16 = 41;
@@ -39,6 +41,7 @@ fn rig(name: &str, cid_n: u8, maps: &str) -> Rig {
         tool: E131::new(),
         to: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         out_cid,
+        wants: Vec::new(),
     }
 }
 
@@ -46,6 +49,7 @@ impl Rig {
     /// Sends `input` (resending every 250 ms, as a source's keep-alive would) until the output
     /// universe equals `want`.
     fn round(&mut self, r: usize, input: &[u8], want: &[u8], first: bool) {
+        self.wants.push(want.to_vec());
         let end = Instant::now() + Duration::from_secs(if first { 10 } else { 4 });
         loop {
             let p = if r.is_multiple_of(2) {
@@ -94,6 +98,15 @@ impl Rig {
                 .all(|p| p.kind == "data" && p.num("universe") == i64::from(OUT_U))
         );
         assert_consecutive(what, &all);
+        // Coalescing: the hundreds of events of one input packet leave in one output packet, so
+        // no packet ever shows a half-applied round.
+        for (i, c) in all.iter().enumerate() {
+            let s = c.data().unwrap().slots().to_vec();
+            assert!(
+                self.wants.contains(&s),
+                "{what}: output packet {i} is no round's complete state (partial batch?)"
+            );
+        }
         self.pb.assert_running();
     }
 }

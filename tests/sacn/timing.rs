@@ -1,0 +1,88 @@
+//! Output timing through the binary, asserted on values and counts with wide windows (sacn.md 4.3):
+//! a burst of changes is rate-limited to about 44 packets/s without losing the final state, three
+//! repeats follow the last change, then keep-alives every 800–1000 ms.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+#[test]
+fn rate_limit_repeats_and_keep_alive() {
+    guard();
+    let (in_u, out_u) = (85u16, 86u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(85);
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\ndestination = 127.0.0.1 {}\n\n[map]\nin.1 > out.1\n",
+        backend("timing", cid, &[&format!("127.0.0.1 {port}")]),
+        cap.port()
+    );
+    let pb = Patchbay::start(&cfg, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(185));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let ok = poll(Duration::from_secs(8), || {
+        tx.send(to, in_u, 100, &[1]);
+        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 1)
+            .ok()
+    });
+    assert!(ok.is_some(), "no output\n{}", pb.log());
+
+    // Burst: 200 changes, one every 5 ms (200 packets/s in).
+    let start = Instant::now();
+    for v in 2..=201u8 {
+        tx.send(to, in_u, 100, &[v]);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let burst = start.elapsed();
+    let last = cap.wait_slots(cid, out_u, Duration::from_secs(1), |s| s[0] == 201);
+    assert!(
+        last.is_ok(),
+        "final state of the burst lost: {last:?}\n{}",
+        pb.log()
+    );
+    std::thread::sleep(Duration::from_millis(4500));
+
+    let pkts = cap.data_of(cid, out_u);
+    let in_burst: Vec<&Captured> = pkts
+        .iter()
+        .filter(|c| c.at >= start && c.at <= start + burst + Duration::from_millis(30))
+        .collect();
+    let max = (burst.as_secs_f64() * 44.0).ceil() as usize + 2;
+    assert!(
+        in_burst.len() <= max && in_burst.len() >= 10,
+        "{} packets during a {burst:?} burst; at most {max} allowed (44/s), and some must go out",
+        in_burst.len()
+    );
+    let values: Vec<u8> = pkts.iter().map(|c| c.data().unwrap().slots()[0]).collect();
+    assert!(
+        values.windows(2).all(|w| w[0] <= w[1]),
+        "output went backwards: {values:?}"
+    );
+    // After the final change: three repeats close together, then keep-alives 0.8..1.0 s apart
+    // (checked in a 0.6..1.25 s window).
+    let first_final = pkts
+        .iter()
+        .position(|c| c.data().unwrap().slots()[0] == 201)
+        .unwrap();
+    let tail = &pkts[first_final..];
+    assert!(
+        tail.len() >= 4 + 3,
+        "{} packets after the final change",
+        tail.len()
+    );
+    let gaps: Vec<Duration> = tail.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(
+        gaps[..3].iter().all(|g| *g < Duration::from_millis(200)),
+        "three repeats ~23 ms apart after a change: {gaps:?}"
+    );
+    for g in &gaps[3..] {
+        assert!(
+            (Duration::from_millis(600)..=Duration::from_millis(1250)).contains(g),
+            "keep-alive gaps must be 800..1000 ms: {gaps:?}"
+        );
+    }
+    assert_consecutive("timing output", &pkts);
+    E131::new().check_all("timing output", &pkts);
+}
