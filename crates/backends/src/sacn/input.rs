@@ -42,7 +42,7 @@ impl Runtime {
         self.last_now = now;
         let mut todo = std::mem::replace(&mut self.backlog, std::mem::take(&mut self.spare));
         for &t in ready.iter().chain(todo.iter()) {
-            self.drain(now, t, instances, detect);
+            self.drain(now, t, io, instances, detect);
         }
         todo.clear();
         self.spare = todo;
@@ -51,12 +51,19 @@ impl Runtime {
         }
     }
 
-    fn drain(&mut self, now: Instant, t: u32, instances: &mut [Instance], detect: Detect) {
+    fn drain(
+        &mut self,
+        now: Instant,
+        t: u32,
+        io: &mut Io<'_>,
+        instances: &mut [Instance],
+        detect: Detect,
+    ) {
         let (b, sid) = untag(t);
         if b >= self.binds.len() {
             return;
         }
-        for _ in 0..RECV_BUDGET {
+        for _ in 0..self.recv_budget {
             let meta = match self.binds[b].ep.recv(sid, &mut self.rx_buf[..]) {
                 Ok(Some(m)) => m,
                 Ok(None) => return,
@@ -86,7 +93,7 @@ impl Runtime {
                 count_malformed(bind, owner, now, DropReason::Oversize);
                 continue;
             }
-            feed(bind, owner, now, bytes, self.cid, instances, detect);
+            feed(bind, owner, now, bytes, self.cid, io, instances, detect);
         }
         if !self.backlog.contains(&t) {
             self.backlog.push(t);
@@ -142,13 +149,16 @@ fn count_discard(
     }
 }
 
-/// One datagram for bind `b`.
+/// One datagram for bind `b`. Receiver events are handled right away so that a burst of new
+/// sources cannot overflow the receiver's bounded event queue before the end of the turn.
+#[allow(clippy::too_many_arguments)]
 fn feed(
     bind: &mut BindRt,
     b: usize,
     now: Instant,
     bytes: &[u8],
     cid: patchbay_sacn::Cid,
+    io: &mut Io<'_>,
     instances: &mut [Instance],
     detect: Detect,
 ) {
@@ -169,12 +179,17 @@ fn feed(
         universe,
         cid: Some(pcid),
     };
+    let mut used = 0..0;
     let res = match target {
         Target::Universe(u) => match bind.input_of(u) {
-            Some((g, _)) => bind.groups[g].rx.handle_datagram(now, bytes),
+            Some((g, _)) => {
+                used = g..g + 1;
+                bind.groups[g].rx.handle_datagram(now, bytes)
+            }
             None => Err(unused(Discard::UnknownUniverse)),
         },
         Target::AllGroups => {
+            used = 0..bind.groups.len();
             let mut first = None;
             for g in &mut bind.groups {
                 let r = g.rx.handle_datagram(now, bytes);
@@ -183,7 +198,10 @@ fn feed(
             first.unwrap_or_else(|| Err(unused(Discard::UnknownUniverse)))
         }
         Target::FirstGroup => match bind.groups.first_mut() {
-            Some(g) => g.rx.handle_datagram(now, bytes),
+            Some(g) => {
+                used = 0..1;
+                g.rx.handle_datagram(now, bytes)
+            }
             None if pcid == cid => Err(unused(Discard::OwnCid)),
             None => Ok(Handled::Discovery {
                 cid: pcid,
@@ -203,6 +221,11 @@ fn feed(
         Ok(Handled::Sync { .. }) => bind.counters.sync += 1,
         Ok(Handled::Discovery { .. }) => bind.counters.discovery += 1,
         Err(d) => count_discard(bind, b, now, &d, instances, detect),
+    }
+    for g in used {
+        while let Some(ev) = bind.groups[g].rx.poll_event() {
+            on_event(bind, b, io, instances, detect, ev);
+        }
     }
 }
 

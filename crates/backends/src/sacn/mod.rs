@@ -330,7 +330,7 @@ impl Backend for Sacn {
         };
         let inst = &mut self.instances[i];
         let fail = |reason: String| ChannelError {
-            message: format!("sacn instance '{}': channel '{name}': {reason}", inst.name),
+            message: format!("channel '{name}': {reason}"),
         };
         let spec = parse_spec(name).map_err(&fail)?;
         let map = inst.map.get_or_insert_with(Box::default);
@@ -341,10 +341,14 @@ impl Backend for Sacn {
             Direction::Output => {
                 map.add_output();
                 if inst.opts.priority == 0 {
+                    let unused = if inst.opts.destination.is_some() {
+                        " and the destination is unused"
+                    } else {
+                        ""
+                    };
                     ctx.warnings.push(format!(
-                        "sacn instance '{}' has no priority, so nothing is ever sent for channel \
-                         {spec} (set priority = 1..200 to enable output)",
-                        inst.name
+                        "no priority, so nothing is ever sent for channel {spec}{unused} (set \
+                         priority = 1..200 to enable output)"
                     ));
                 }
             }

@@ -123,6 +123,8 @@ pub(super) struct Runtime {
     pub backlog: Vec<u32>,
     pub spare: Vec<u32>,
     pub last_now: Instant,
+    /// Datagrams read per socket per turn ([`super::input::RECV_BUDGET`]).
+    pub recv_budget: usize,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -216,6 +218,7 @@ impl Runtime {
             backlog: Vec::with_capacity(64),
             spare: Vec::with_capacity(64),
             last_now: now,
+            recv_budget: super::input::RECV_BUDGET,
         })
     }
 
@@ -239,7 +242,7 @@ fn validate(b: &Sacn) -> Result<(), StartError> {
         let Some(u) = inst.opts.universe else {
             return Err(err(
                 Some(inst.id),
-                format!("sacn instance '{name}': please specify a universe (universe = 1..63999)"),
+                "please specify a universe (universe = 1..63999)".to_string(),
             ));
         };
         let Some(bind) = b.binds.get(inst.opts.interface) else {
@@ -249,7 +252,7 @@ fn validate(b: &Sacn) -> Result<(), StartError> {
             } else {
                 format!("there is no bind {}", inst.opts.interface)
             };
-            return Err(err(Some(inst.id), format!("sacn instance '{name}': {why}")));
+            return Err(err(Some(inst.id), why));
         };
         if let Some(other) = b.collision(i) {
             return Err(err(
@@ -265,7 +268,7 @@ fn validate(b: &Sacn) -> Result<(), StartError> {
                 return Err(err(
                     Some(inst.id),
                     format!(
-                        "sacn instance '{name}': destination {d} is IPv6 but bind {} ({}) is IPv4",
+                        "destination {d} is IPv6 but bind {} ({}) is IPv4",
                         inst.opts.interface, bind.addr
                     ),
                 ));
@@ -291,12 +294,7 @@ fn setup_instance(
     let (Some(u), Some(bind)) = (o.universe, binds.get_mut(o.interface)) else {
         return Ok(()); // validated before
     };
-    let fail = |what: String| {
-        err(
-            Some(inst.id),
-            format!("sacn instance '{}': {what}", inst.name),
-        )
-    };
+    let fail = |what: String| err(Some(inst.id), what);
     if inst.transmits() {
         let source = bind
             .source

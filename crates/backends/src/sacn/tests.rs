@@ -192,26 +192,38 @@ fn channels_through_the_trait() {
     assert_eq!(
         w,
         vec![
-            "sacn instance 'out' has no priority, so nothing is ever sent for channel 10+11 (set \
-             priority = 1..200 to enable output)"
+            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to enable \
+             output)"
+                .to_string()
+        ]
+    );
+    inst_opt(&mut s, 0, "destination", "10.1.1.1").unwrap();
+    assert_eq!(
+        chan(&mut s, &mut reg, 0, "12", Direction::Output).1,
+        vec![
+            "no priority, so nothing is ever sent for channel 12 and the destination is unused \
+             (set priority = 1..200 to enable output)"
                 .to_string()
         ]
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "11", Direction::Input).0,
-        Err("sacn instance 'out': channel '11': slot 11 is already the fine slot of wide channel 10+11".into())
+        Err("channel '11': slot 11 is already the fine slot of wide channel 10+11".into())
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "5abc", Direction::Input).0,
-        Err("sacn instance 'out': channel '5abc': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
+        Err("channel '5abc': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "3+3", Direction::Input).0,
-        Err("sacn instance 'out': channel '3+3': a wide channel needs two different slots (3+3 uses slot 3 twice)".into())
+        Err(
+            "channel '3+3': a wide channel needs two different slots (3+3 uses slot 3 twice)"
+                .into()
+        )
     );
     assert_eq!(
         chan(&mut s, &mut reg, 0, "0", Direction::Output).0,
-        Err("sacn instance 'out': channel '0': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
+        Err("channel '0': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
     );
 }
 
@@ -222,15 +234,12 @@ fn start_requires_a_universe_and_a_bind() {
     let mut reactor = Reactor::new(1).unwrap();
     let e = s.start(Instant::now(), &mut reactor.io(0)).unwrap_err();
     assert_eq!(e.instance, Some(InstanceId(4)));
-    assert_eq!(
-        e.message,
-        "sacn instance 'nouni': please specify a universe (universe = 1..63999)"
-    );
+    assert_eq!(e.message, "please specify a universe (universe = 1..63999)");
     inst_opt(&mut s, 4, "universe", "1").unwrap();
     let e = s.start(Instant::now(), &mut reactor.io(0)).unwrap_err();
     assert_eq!(
         e.message,
-        "sacn instance 'nouni': the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
+        "the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
     );
     // Shutdown without start is fine and complete.
     s.shutdown(Instant::now(), &mut reactor.io(0));
@@ -268,6 +277,8 @@ struct Rig {
     reactor: Reactor,
     reg: ChannelRegistry,
     events: Vec<Event>,
+    /// Universe lists of our discovery packets seen by `collect_packets`.
+    discovery: Vec<Vec<u16>>,
 }
 
 impl Rig {
@@ -281,6 +292,7 @@ impl Rig {
             reactor,
             reg,
             events: Vec::new(),
+            discovery: Vec::new(),
         }
     }
 
@@ -352,15 +364,17 @@ fn collect_packets(
     while Instant::now() < end && !until(&got) {
         rig.turn(Duration::from_millis(5));
         while let Ok(n) = sock.recv(&mut buf) {
-            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n])
-                && p.cid() == rig.sacn.cid().unwrap()
-            {
-                got.push((
+            match Packet::parse(&buf[..n]) {
+                Ok(Packet::Data(p)) if p.cid() == rig.sacn.cid().unwrap() => got.push((
                     p.universe(),
                     p.sequence(),
                     p.options_raw(),
                     p.slots().to_vec(),
-                ));
+                )),
+                Ok(Packet::Discovery(p)) if p.cid() == rig.sacn.cid().unwrap() => {
+                    rig.discovery.push(p.universes().collect())
+                }
+                _ => {}
             }
         }
     }
@@ -392,7 +406,7 @@ fn in_out_config(bind: &str, dest: Option<String>) -> (Sacn, ChannelRegistry, [C
 
 /// Sends `packet` to `to` every 50 ms until the rig reported `n` events (or 4 s passed).
 fn feed_until_events(rig: &mut Rig, to: &str, packet: &[u8], n: usize) {
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
     let end = Instant::now() + Duration::from_secs(4);
     let mut last = Instant::now() - Duration::from_secs(1);
     while rig.events.len() < n && Instant::now() < end {
@@ -455,10 +469,10 @@ fn unicast_in_events_and_unicast_out_bytes() {
     // Route the events to `out` as the core would.
     let values: Vec<Value> = rig.events.iter().map(|e| e.value).collect();
     rig.deliver(1, &[(out1, 0, values[0]), (out20, 19, values[1])]);
-    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+    let first = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         !g.is_empty()
     });
-    let (u, seq, opts, data) = &got[0];
+    let (u, seq, opts, data) = &first[0];
     assert_eq!((*u, *seq, *opts), (2, 0, 0));
     assert_eq!(data.len(), 512);
     assert_eq!((data[0], data[19], data[20]), (255, 0x12, 0x34));
@@ -470,11 +484,12 @@ fn unicast_in_events_and_unicast_out_bytes() {
 
     // Unchanged values: no new packet beyond the scheduled repeats (3 after the change).
     rig.deliver(1, &[(out1, 0, values[0])]);
-    let got = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
+    let more = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
+    let seqs: Vec<u8> = first.iter().chain(&more).map(|p| p.1).collect();
     assert_eq!(
-        got.len(),
-        3,
-        "three repeats, then keep-alive only after ~900 ms"
+        seqs,
+        vec![0, 1, 2, 3],
+        "the change and three repeats, then keep-alive only after ~900 ms"
     );
 
     // Shutdown: three Stream_Terminated packets with consecutive sequence numbers.
@@ -507,4 +522,564 @@ fn unicast_in_events_and_unicast_out_bytes() {
     );
     let _ = rig.reg.len();
     let _ = Discard::OwnCid;
+}
+
+/// A plain listener on `port` that shares the port (SO_REUSEADDR) and joins `groups` on the
+/// interface `iface` (address for IPv4, index for IPv6).
+fn group_listener(
+    v6: bool,
+    port: u16,
+    groups: &[u16],
+    iface_addr: std::net::IpAddr,
+    ifindex: u32,
+) -> UdpSocket {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(
+        if v6 { Domain::IPV6 } else { Domain::IPV4 },
+        Type::DGRAM,
+        None,
+    )
+    .unwrap();
+    sock.set_reuse_address(true).unwrap();
+    let any: std::net::SocketAddr = if v6 {
+        format!("[::]:{port}").parse().unwrap()
+    } else {
+        format!("0.0.0.0:{port}").parse().unwrap()
+    };
+    sock.bind(&any.into()).unwrap();
+    for &u in groups {
+        match (super::start::group_ip(v6, u), iface_addr) {
+            (std::net::IpAddr::V4(g), std::net::IpAddr::V4(a)) => {
+                sock.join_multicast_v4(&g, &a).unwrap()
+            }
+            (std::net::IpAddr::V6(g), _) => sock.join_multicast_v6(&g, ifindex).unwrap(),
+            _ => panic!("family mismatch"),
+        }
+    }
+    sock.into()
+}
+
+/// Discovery universe lists (from our CID) read from `sock`.
+fn discovery_lists(rig: &Rig, sock: &UdpSocket) -> Vec<Vec<u16>> {
+    let mut buf = [0u8; 2048];
+    let mut out = rig.discovery.clone();
+    while let Ok(n) = sock.recv(&mut buf) {
+        if let Ok(Packet::Discovery(p)) = Packet::parse(&buf[..n])
+            && p.cid() == rig.sacn.cid().unwrap()
+        {
+            out.push(p.universes().collect());
+        }
+    }
+    out
+}
+
+/// Multicast on a bind to a specific address (Linux delivers no multicast to such sockets; the
+/// endpoint's wildcard receive sockets must), output to the groups, own CID dropped with `local`,
+/// output-only universes not joined, discovery listing exactly the output universes.
+#[test]
+fn ipv4_multicast_on_a_specific_bind() {
+    patchbay_net::netns::require_private_netns();
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "198.18.0.1 5568 local").unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    s.create_instance(InstanceId(1), "out").unwrap();
+    inst_opt(&mut s, 1, "universe", "2").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    s.create_instance(InstanceId(2), "both").unwrap();
+    inst_opt(&mut s, 2, "universe", "3").unwrap();
+    inst_opt(&mut s, 2, "priority", "50").unwrap();
+    let in1 = chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
+    let out1 = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
+    let _both1 = chan(&mut s, &mut reg, 2, "1", Direction::Input).0.unwrap();
+    let both2 = chan(&mut s, &mut reg, 2, "2", Direction::Output).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    let (iface_addr, ifindex) = {
+        let ep = &rig.sacn.rt.as_ref().unwrap().binds[0].ep;
+        let i = ep.interface().unwrap();
+        assert_eq!(i.name, "sacn0");
+        let pool = ep.pool().unwrap();
+        assert_eq!(
+            pool.group_count(),
+            2,
+            "universes 1 and 3, not output-only 2 (D13)"
+        );
+        assert!(pool.socket_of("239.255.0.2".parse().unwrap()).is_none());
+        (i.addr, i.index)
+    };
+    let listener = group_listener(false, 5568, &[2, 3, 64214], iface_addr, ifindex);
+    listener.set_nonblocking(true).unwrap();
+
+    let mut slots = [0u8; 512];
+    slots[0] = 42;
+    let tx = UdpSocket::bind("198.18.0.1:0").unwrap();
+    let pkt = data_packet(Cid([7; 16]), 1, 0, &slots, false);
+    feed_until_events(&mut rig, "239.255.0.1:5568", &pkt, 1);
+    drop(tx);
+    assert_eq!(rig.events.len(), 1);
+    assert_eq!(rig.events[0].channel, in1);
+    assert_eq!(rig.events[0].value.raw(), Some((42, 8)));
+
+    rig.deliver(1, &[(out1, 0, Value::from_raw(200, 8))]);
+    rig.deliver(2, &[(both2, 1, Value::from_raw(77, 8))]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+        g.iter().any(|p| p.0 == 2) && g.iter().any(|p| p.0 == 3)
+    });
+    let u2 = got.iter().find(|p| p.0 == 2).expect("universe 2 sent");
+    assert_eq!(u2.3[0], 200);
+    let u3 = got.iter().find(|p| p.0 == 3).expect("universe 3 sent");
+    assert_eq!(u3.3[1], 77);
+    // Our own universe-3 packets came back (local) and were dropped, not turned into events.
+    for _ in 0..10 {
+        rig.turn(Duration::from_millis(10));
+    }
+    assert_eq!(rig.events.len(), 1, "{:?}", rig.events);
+    let c = rig.sacn.bind_counters(0).unwrap();
+    assert!(c.discarded[Discard::OwnCid.index()] >= 1, "{c:?}");
+    // Discovery lists exactly the output universes (MIDIMonster sends struct bytes, D4).
+    let lists = discovery_lists(&rig, &listener);
+    assert!(!lists.is_empty(), "a discovery packet at start");
+    assert!(lists.iter().all(|l| l == &[2, 3]), "{lists:?}");
+}
+
+#[test]
+fn ipv6_multicast_in_and_out() {
+    patchbay_net::netns::require_private_netns();
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "2001:db8:5ac::1 15621 local").unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    inst_opt(&mut s, 0, "universe", "123").unwrap();
+    s.create_instance(InstanceId(1), "out").unwrap();
+    inst_opt(&mut s, 1, "universe", "124").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    let in1 = chan(&mut s, &mut reg, 0, "1+2", Direction::Input)
+        .0
+        .unwrap();
+    let out1 = chan(&mut s, &mut reg, 1, "1+2", Direction::Output)
+        .0
+        .unwrap();
+    let mut rig = Rig::new(s, reg);
+    let (iface_addr, ifindex) = {
+        let i = rig.sacn.rt.as_ref().unwrap().binds[0]
+            .ep
+            .interface()
+            .unwrap()
+            .clone();
+        assert_eq!(i.name, "sacn0");
+        (i.addr, i.index)
+    };
+    let listener = group_listener(true, 5568, &[124], iface_addr, ifindex);
+    listener.set_nonblocking(true).unwrap();
+
+    let mut slots = [0u8; 512];
+    slots[0] = 0xAB;
+    slots[1] = 0xCD;
+    let pkt = data_packet(Cid([8; 16]), 123, 0, &slots, false);
+    let tx = UdpSocket::bind("[2001:db8:5ac::2]:0").unwrap();
+    let end = Instant::now() + Duration::from_secs(4);
+    while rig.events.is_empty() && Instant::now() < end {
+        tx.send_to(&pkt, "[ff18::8300:7b]:15621").unwrap();
+        for _ in 0..5 {
+            rig.turn(Duration::from_millis(10));
+        }
+    }
+    assert_eq!(rig.events.len(), 1);
+    assert_eq!(rig.events[0].channel, in1);
+    assert_eq!(rig.events[0].value.raw(), Some((0xABCD, 16)));
+
+    rig.deliver(1, &[(out1, 0, rig.events[0].value)]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
+        !g.is_empty()
+    });
+    assert_eq!(got[0].0, 124);
+    assert_eq!((got[0].3[0], got[0].3[1]), (0xAB, 0xCD));
+}
+
+/// A flood larger than the per-turn budget is still read completely (over several turns), and
+/// the backend asks for an immediate turn while a socket has data left.
+#[test]
+fn receive_budget_carries_over_to_the_next_turn() {
+    patchbay_net::netns::require_private_netns();
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15641").unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    inst_opt(&mut s, 0, "unicast", "1").unwrap();
+    chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // The kernel's default receive buffer holds only ~256 small datagrams, so use a small budget.
+    rig.sacn.rt.as_mut().unwrap().recv_budget = 16;
+    let n = 50;
+    for i in 0..n {
+        tx.send_to(&[i as u8; 3], "127.0.0.1:15641").unwrap();
+    }
+    rig.turn(Duration::from_millis(100));
+    let after_one = rig.sacn.bind_counters(0).unwrap().datagrams;
+    assert_eq!(after_one, 16);
+    assert!(rig.sacn.poll_timeout().is_some_and(|t| t <= Instant::now()));
+    for _ in 0..5 {
+        rig.turn(Duration::from_millis(100));
+    }
+    let c = rig.sacn.bind_counters(0).unwrap();
+    assert_eq!(c.datagrams as usize, n);
+    assert_eq!(c.malformed[DropReason::TruncatedRoot.index()] as usize, n);
+}
+
+/// Several routing rounds in one turn make one packet per universe, carrying the last values;
+/// a change inside the rate-limit gap is deferred, not lost.
+#[test]
+fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15651").unwrap();
+    s.create_instance(InstanceId(0), "out").unwrap();
+    inst_opt(&mut s, 0, "universe", "5").unwrap();
+    inst_opt(&mut s, 0, "priority", "120").unwrap();
+    inst_opt(&mut s, 0, "destination", &dest).unwrap();
+    let c1 = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    let c2 = chan(&mut s, &mut reg, 0, "7+3", Direction::Output)
+        .0
+        .unwrap();
+    let mut rig = Rig::new(s, reg);
+    let read = |sock: &UdpSocket| {
+        let mut buf = [0u8; 2048];
+        let mut out = Vec::new();
+        while let Ok(n) = sock.recv(&mut buf) {
+            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
+                out.push((p.priority(), p.slots()[0], p.slots()[6], p.slots()[2]));
+            }
+        }
+        out
+    };
+    let now = Instant::now();
+    for (v, w) in [(1u64, 100u64), (2, 200), (3, 0xBEEF)] {
+        rig.sacn.handle(
+            now,
+            InstanceId(0),
+            &[
+                Delivery {
+                    channel: c1,
+                    key: 0,
+                    value: Value::from_raw(v, 8),
+                },
+                Delivery {
+                    channel: c2,
+                    key: 6,
+                    value: Value::from_raw(w, 16),
+                },
+            ],
+            &mut Sink::new(&mut Vec::new()),
+        );
+    }
+    rig.sacn.flush(now, &mut rig.reactor.io(0));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![(120, 3, 0xBE, 0xEF)]);
+    // A change 1 ms later is inside the 1/44 s gap: nothing now, one packet when it ends.
+    let t1 = now + Duration::from_millis(1);
+    rig.sacn.handle(
+        t1,
+        InstanceId(0),
+        &[Delivery {
+            channel: c1,
+            key: 0,
+            value: Value::from_raw(9, 8),
+        }],
+        &mut Sink::new(&mut Vec::new()),
+    );
+    rig.sacn.flush(t1, &mut rig.reactor.io(0));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![]);
+    let due = rig.sacn.poll_timeout().unwrap();
+    assert!(
+        due > t1 && due <= now + Duration::from_millis(24),
+        "{:?}",
+        due - now
+    );
+    let mut buf = Vec::new();
+    rig.sacn
+        .process(due, &[], &mut rig.reactor.io(0), &mut Sink::new(&mut buf))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
+}
+
+/// 1,000 input universes on one bind with the default membership limit: memberships are
+/// sharded over receive sockets, all registered, and every universe delivers exactly once.
+#[test]
+fn thousand_input_universes_on_one_bind() {
+    patchbay_net::netns::require_private_netns();
+    const N: u16 = 1000;
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "0.0.0.0 15661").unwrap();
+    let mut ids = Vec::new();
+    for u in 1..=N {
+        let i = u32::from(u) - 1;
+        s.create_instance(InstanceId(i), &format!("u{u}")).unwrap();
+        inst_opt(&mut s, i, "universe", &u.to_string()).unwrap();
+        ids.push(chan(&mut s, &mut reg, i, "1", Direction::Input).0.unwrap());
+    }
+    let mut rig = Rig::new(s, reg);
+    let sockets = {
+        let pool = rig.sacn.rt.as_ref().unwrap().binds[0].ep.pool().unwrap();
+        assert_eq!(pool.group_count(), usize::from(N));
+        pool.len()
+    };
+    assert!(sockets >= usize::from(N) / 20, "{sockets} receive sockets");
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let desk = Cid([5; 16]);
+    let mut slots = [0u8; 1];
+    let end = Instant::now() + Duration::from_secs(6);
+    let mut seq = 0u8;
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < usize::from(N) && Instant::now() < end {
+        for u in 1..=N {
+            slots[0] = (u % 250) as u8 + 1;
+            let pkt = data_packet(desk, u, seq, &slots, false);
+            let group = super::start::group_addr(false, u);
+            tx.send_to(&pkt, std::net::SocketAddr::new(group.ip(), 15661))
+                .unwrap();
+            if u % 50 == 0 {
+                rig.turn(Duration::ZERO);
+            }
+        }
+        seq = seq.wrapping_add(1);
+        for _ in 0..20 {
+            rig.turn(Duration::from_millis(5));
+        }
+        for e in rig.events.drain(..) {
+            assert!(seen.insert(e.channel), "one event per universe");
+            let u = ids.iter().position(|&c| c == e.channel).unwrap() + 1;
+            assert_eq!(e.value.raw(), Some((u64::from((u % 250) as u8 + 1), 8)));
+        }
+    }
+    assert_eq!(seen.len(), usize::from(N));
+    for i in 0..u32::from(N) {
+        let ic = rig.sacn.instance_counters(InstanceId(i)).unwrap();
+        assert_eq!(ic.sources_added, 1, "no receiver event lost for u{}", i + 1);
+        assert_eq!(ic.events_in, 1);
+    }
+    let c = rig.sacn.bind_counters(0).unwrap();
+    assert_eq!(c.discarded.iter().sum::<u64>(), 0, "{c:?}");
+}
+
+/// `sync = U` on an output: data packets name U and each flush ends with a sync packet for U
+/// (to U's group and to the instance's unicast destination). On an input, a source naming a
+/// sync universe makes the bind join that universe's group, or its sync packets never arrive.
+#[test]
+fn synchronization_out_and_sync_group_join_in() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "0.0.0.0 15671").unwrap();
+    s.create_instance(InstanceId(0), "out").unwrap();
+    inst_opt(&mut s, 0, "universe", "5").unwrap();
+    inst_opt(&mut s, 0, "priority", "100").unwrap();
+    inst_opt(&mut s, 0, "sync", "7").unwrap();
+    inst_opt(&mut s, 0, "destination", &dest).unwrap();
+    s.create_instance(InstanceId(1), "in").unwrap();
+    inst_opt(&mut s, 1, "universe", "1").unwrap();
+    let out1 = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    chan(&mut s, &mut reg, 1, "1", Direction::Input).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    rig.deliver(0, &[(out1, 0, Value::from_raw(1, 8))]);
+    std::thread::sleep(Duration::from_millis(5));
+    let mut buf = [0u8; 2048];
+    let mut kinds = Vec::new();
+    while let Ok(n) = listener.recv(&mut buf) {
+        match Packet::parse(&buf[..n]) {
+            Ok(Packet::Data(p)) => kinds.push(("data", p.sync_address())),
+            Ok(Packet::Sync(p)) => kinds.push(("sync", p.sync_address())),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, vec![("data", 7), ("sync", 7)]);
+
+    let sync_group: std::net::IpAddr = "239.255.0.9".parse().unwrap();
+    let joined = |rig: &Rig| {
+        rig.sacn.rt.as_ref().unwrap().binds[0]
+            .ep
+            .pool()
+            .and_then(|p| p.socket_of(sync_group))
+            .is_some()
+    };
+    assert!(!joined(&rig));
+    let mut buf = [0u8; 700];
+    let h = DataHeader {
+        cid: Cid([3; 16]),
+        source_name: "synced desk",
+        priority: 100,
+        sync_address: 9,
+        sequence: 0,
+        options: Options::NONE,
+        universe: 1,
+        start_code: 0,
+    };
+    let n = write_data(&mut buf, &h, &[10]).unwrap();
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
+    tx.send_to(&buf[..n], "239.255.0.1:15671").unwrap();
+    for _ in 0..20 {
+        rig.turn(Duration::from_millis(5));
+        if joined(&rig) {
+            break;
+        }
+    }
+    assert!(joined(&rig), "sync universe 9's group joined on demand");
+}
+
+/// Every 8-bit and every 16-bit value goes sACN → core routing → sACN unchanged: 256 wide
+/// channels per packet, 256 packets, so all 65,536 values pass once (plus all 256 8-bit values
+/// in one packet).
+#[test]
+fn every_value_passes_sacn_to_sacn_through_the_core() {
+    patchbay_net::netns::require_private_netns();
+    use patchbay_core::Core;
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut core = Core::new(vec![Box::new(Sacn::new())]).unwrap();
+    {
+        let mut w = Vec::new();
+        core.backend_mut(0)
+            .unwrap()
+            .configure("bind", "127.0.0.1 15681", &mut ctx(&mut w))
+            .unwrap();
+    }
+    let opt = |core: &mut Core, id, k: &str, v: &str| {
+        let mut w = Vec::new();
+        core.configure_instance(id, k, v, &mut ctx(&mut w)).unwrap();
+    };
+    let in8 = core.add_instance(0, "in8").unwrap();
+    opt(&mut core, in8, "universe", "1");
+    let out8 = core.add_instance(0, "out8").unwrap();
+    opt(&mut core, out8, "universe", "2");
+    let in16 = core.add_instance(0, "in16").unwrap();
+    opt(&mut core, in16, "universe", "3");
+    let out16 = core.add_instance(0, "out16").unwrap();
+    opt(&mut core, out16, "universe", "4");
+    for o in [out8, out16] {
+        opt(&mut core, o, "priority", "100");
+        opt(&mut core, o, "realtime", "1");
+        opt(&mut core, o, "destination", &dest);
+    }
+    for i in 1..=256 {
+        let s = core
+            .channel(in8, &i.to_string(), Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(out8, &i.to_string(), Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+        let wide = format!("{}+{}", 2 * i - 1, 2 * i);
+        let s = core
+            .channel(in16, &wide, Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(out16, &wide, Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+    }
+    core.start().unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let desk = Cid([4; 16]);
+    let mut latest: [Option<Vec<u8>>; 2] = [None, None];
+    let pump = |core: &mut Core, latest: &mut [Option<Vec<u8>>; 2]| {
+        core.turn(Some(Duration::from_millis(2))).unwrap();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = listener.recv(&mut buf) {
+            if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
+                let k = usize::from(p.universe() == 4);
+                latest[k] = Some(p.slots().to_vec());
+            }
+        }
+    };
+    // 8 bit: slot i carries i - 1; the sampling period (1.5 s) passes first.
+    let slots8: Vec<u8> = (0..512).map(|i| (i % 256) as u8).collect();
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut seq = 0u8;
+    while latest[0].as_deref().map(|s| &s[..256]) != Some(&slots8[..256]) {
+        assert!(Instant::now() < end, "8-bit values did not come through");
+        tx.send_to(
+            &data_packet(desk, 1, seq, &slots8, false),
+            "127.0.0.1:15681",
+        )
+        .unwrap();
+        seq = seq.wrapping_add(1);
+        for _ in 0..5 {
+            pump(&mut core, &mut latest);
+        }
+    }
+    // 16 bit: wide channel j carries j * 256 + k in packet k.
+    for k in 0..=255u8 {
+        let slots: Vec<u8> = (0..512)
+            .map(|i| if i % 2 == 0 { (i / 2) as u8 } else { k })
+            .collect();
+        let end = Instant::now() + Duration::from_secs(3);
+        let mut sent_at = Instant::now() - Duration::from_secs(1);
+        while latest[1].as_deref() != Some(&slots[..]) {
+            assert!(
+                Instant::now() < end,
+                "16-bit values of packet {k} did not come through"
+            );
+            if sent_at.elapsed() > Duration::from_millis(100) {
+                tx.send_to(&data_packet(desk, 3, k, &slots, false), "127.0.0.1:15681")
+                    .unwrap();
+                sent_at = Instant::now();
+            }
+            pump(&mut core, &mut latest);
+        }
+    }
+}
+
+/// An unreachable unicast destination is counted and logged for its instance; other universes
+/// keep going.
+#[test]
+fn unreachable_destination_does_not_stop_other_universes() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut reg = ChannelRegistry::new();
+    global(&mut s, "bind", "127.0.0.1 15701").unwrap();
+    s.create_instance(InstanceId(0), "lost").unwrap();
+    inst_opt(&mut s, 0, "universe", "1").unwrap();
+    inst_opt(&mut s, 0, "priority", "100").unwrap();
+    // TEST-NET-2: no route inside the test namespace.
+    inst_opt(&mut s, 0, "destination", "198.51.100.7").unwrap();
+    s.create_instance(InstanceId(1), "fine").unwrap();
+    inst_opt(&mut s, 1, "universe", "2").unwrap();
+    inst_opt(&mut s, 1, "priority", "100").unwrap();
+    inst_opt(&mut s, 1, "destination", &dest).unwrap();
+    let a = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    let b = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
+    let mut rig = Rig::new(s, reg);
+    rig.deliver(0, &[(a, 0, Value::from_raw(1, 8))]);
+    rig.deliver(1, &[(b, 0, Value::from_raw(2, 8))]);
+    let got = collect_packets(&mut rig, &listener, Duration::from_secs(1), |g| {
+        !g.is_empty()
+    });
+    assert_eq!(got[0].0, 2);
+    assert_eq!(got[0].3[0], 2);
+    let lost = rig.sacn.instance_counters(InstanceId(0)).unwrap();
+    assert!(lost.send_errors >= 1, "{lost:?}");
+    assert_eq!(lost.frames_out, 0);
+    assert!(
+        rig.sacn
+            .instance_counters(InstanceId(1))
+            .unwrap()
+            .frames_out
+            >= 1
+    );
 }

@@ -1,0 +1,194 @@
+//! The sACN backend's hot path does not allocate: a datagram read, merged and turned into events,
+//! values applied and a packet sent, once warm. Opens sockets: private network namespace only.
+#![allow(unsafe_code)] // a counting GlobalAlloc cannot be written without it
+#![allow(clippy::unwrap_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use patchbay_backends::sacn::Sacn;
+use patchbay_core::{
+    Backend, ChannelCtx, ChannelRegistry, ConfigCtx, Delivery, Direction, Event, InstanceId,
+    Reactor, Sink,
+};
+use patchbay_sacn::wire::{DataHeader, Options, write_data};
+use patchbay_sacn::{Cid, Packet};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls per thread.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCS.with(Cell::get)
+}
+
+fn packet(seq: u8, level: u8) -> Vec<u8> {
+    let mut buf = [0u8; 700];
+    let h = DataHeader {
+        cid: Cid([6; 16]),
+        source_name: "desk",
+        priority: 100,
+        sync_address: 0,
+        sequence: seq,
+        options: Options::NONE,
+        universe: 1,
+        start_code: 0,
+    };
+    let slots = [level; 512];
+    let n = write_data(&mut buf, &h, &slots).unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn receive_route_and_send_do_not_allocate_once_warm() {
+    patchbay_net::netns::require_private_netns();
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+    let mut s = Sacn::new();
+    let mut w = Vec::new();
+    let mut ctx = ConfigCtx {
+        base_dir: Path::new("/tmp"),
+        config_path: Path::new("/tmp/no_alloc.cfg"),
+        warnings: &mut w,
+    };
+    s.configure("bind", "127.0.0.1 15691", &mut ctx).unwrap();
+    s.create_instance(InstanceId(0), "in").unwrap();
+    s.create_instance(InstanceId(1), "out").unwrap();
+    for (i, k, v) in [
+        (0, "universe", "1"),
+        (0, "unicast", "1"),
+        (1, "universe", "2"),
+        (1, "priority", "100"),
+        (1, "realtime", "1"),
+        (1, "destination", dest.as_str()),
+    ] {
+        s.configure_instance(InstanceId(i), k, v, &mut ctx).unwrap();
+    }
+    let mut reg = ChannelRegistry::new();
+    let mut warnings = Vec::new();
+    let mut ids = Vec::new();
+    for n in 1..=8u32 {
+        let mut c = ChannelCtx {
+            ids: &mut reg,
+            warnings: &mut warnings,
+        };
+        let spec = format!("{}+{}", 2 * n - 1, 2 * n);
+        let input = s
+            .channel(InstanceId(0), &spec, Direction::Input, &mut c)
+            .unwrap();
+        let output = s
+            .channel(InstanceId(1), &spec, Direction::Output, &mut c)
+            .unwrap();
+        ids.push((input, output, u64::from(2 * n - 2)));
+    }
+    let mut reactor = Reactor::new(1).unwrap();
+    s.start(Instant::now(), &mut reactor.io(0)).unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut events: Vec<Event> = Vec::with_capacity(1024);
+    let mut deliveries: Vec<Delivery> = Vec::with_capacity(1024);
+    let mut ready: Vec<u32> = Vec::with_capacity(64);
+    let mut rx = [0u8; 2048];
+    let packets: Vec<Vec<u8>> = (0..=255u8).map(|i| packet(i, i)).collect();
+    let mut seq = 0usize;
+    let mut sent_out = 0usize;
+
+    // One cycle: a datagram in, events out, routed back in as deliveries, a packet out.
+    let cycle = |s: &mut Sacn,
+                 reactor: &mut Reactor,
+                 events: &mut Vec<Event>,
+                 deliveries: &mut Vec<Delivery>,
+                 ready: &mut Vec<u32>,
+                 seq: &mut usize|
+     -> usize {
+        tx.send_to(&packets[*seq % 256], "127.0.0.1:15691").unwrap();
+        *seq += 1;
+        let before = allocations();
+        reactor.wait(Some(Duration::from_millis(20))).unwrap();
+        ready.clear();
+        ready.extend_from_slice(reactor.ready(0));
+        let now = Instant::now();
+        events.clear();
+        s.process(now, ready, &mut reactor.io(0), &mut Sink::new(events))
+            .unwrap();
+        deliveries.clear();
+        for e in events.iter() {
+            if let Some(&(_, out, key)) = ids.iter().find(|x| x.0 == e.channel) {
+                deliveries.push(Delivery {
+                    channel: out,
+                    key,
+                    value: e.value,
+                });
+            }
+        }
+        s.handle(now, InstanceId(1), deliveries, &mut Sink::new(events));
+        s.flush(now, &mut reactor.io(0));
+        allocations() - before
+    };
+
+    // Warm up past the 1.5 s sampling period and the first packets of every kind.
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        cycle(
+            &mut s,
+            &mut reactor,
+            &mut events,
+            &mut deliveries,
+            &mut ready,
+            &mut seq,
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        while let Ok(n) = listener.recv(&mut rx) {
+            if matches!(Packet::parse(&rx[..n]), Ok(Packet::Data(_))) {
+                sent_out += 1;
+            }
+        }
+    }
+    assert!(sent_out > 10, "the path is live ({sent_out} packets out)");
+    // The counter itself must see allocations, or the zeros below prove nothing.
+    let before = allocations();
+    drop(std::hint::black_box(vec![1u8; 10]));
+    assert!(allocations() > before);
+
+    let mut total = 0;
+    let mut delivered = 0;
+    for _ in 0..100 {
+        total += cycle(
+            &mut s,
+            &mut reactor,
+            &mut events,
+            &mut deliveries,
+            &mut ready,
+            &mut seq,
+        );
+        delivered += deliveries.len();
+    }
+    assert!(delivered >= 100 * 8 / 2, "events flowed ({delivered})");
+    assert_eq!(total, 0, "allocations on the hot path");
+}
