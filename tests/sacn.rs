@@ -21,6 +21,8 @@ mod features;
 mod interfaces;
 #[path = "sacn/python.rs"]
 mod python;
+#[path = "sacn/robustness.rs"]
+mod robustness;
 #[path = "sacn/scale.rs"]
 mod scale;
 #[path = "sacn/shutdown.rs"]

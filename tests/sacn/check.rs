@@ -169,3 +169,34 @@ fn bad_sacn_options_fail_check_with_positions() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
 }
+
+/// Instances on different binds may share a universe, whatever the order of `universe` and
+/// `interface` inside the section: MIDIMonster looks for colliding (interface, universe) pairs
+/// only at start, after every option was read (seed-sacn.c, "Colliding sACN instances").
+#[test]
+fn same_universe_on_two_binds_is_no_collision_in_any_option_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, second) in [
+        ("interface first", "interface = 1\nuniverse = 9\n"),
+        ("universe first", "universe = 9\ninterface = 1\n"),
+    ] {
+        let cfg = format!(
+            "[backend sacn]\nbind = 127.0.0.1 5568\nbind = 127.0.0.1 5569\n[sacn a]\nuniverse = 9\n[sacn b]\n{second}"
+        );
+        std::fs::write(dir.path().join("two.cfg"), cfg).unwrap();
+        let out = check(dir.path(), "two.cfg");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The real collision is still found, also when `interface` comes last.
+    let cfg = "[backend sacn]\nbind = 127.0.0.1 5568\nbind = 127.0.0.1 5569\n[sacn a]\nuniverse = 9\ninterface = 1\n[sacn b]\nuniverse = 9\ninterface = 1\n";
+    std::fs::write(dir.path().join("two.cfg"), cfg).unwrap();
+    let out = check(dir.path(), "two.cfg");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("colliding"), "{err}");
+}

@@ -43,7 +43,7 @@ fn python_preview_ignored_unless_accepted() {
     let cap = Capture::v4(
         SACN_PORT,
         Ipv4Addr::LOCALHOST,
-        &[group_v4(52), group_v4(54)],
+        &[group_v4(52), group_v4(54), group_v4(64214)],
     );
     let mut peer = PyPeer::start();
     peer.receiver(SACN_PORT, &[52, 54], true);
@@ -76,7 +76,8 @@ fn python_preview_ignored_unless_accepted() {
     peer.preview("p", 51, false);
     peer.dmx("p", 51, &pattern(52)); // a change, so python sends at once
     expect_py(&peer, &pb, 52, &pattern(52), "live data after preview ends");
-    E131::new().check_all("preview outputs", &cap.of_cid(cid));
+    wait_discovery(&cap, cid);
+    check_wire(&cap, cid, &[52, 54], 1, "preview outputs");
 }
 
 /// `from = CID`: only that source is heard, even when another has a higher priority.
@@ -85,7 +86,11 @@ fn python_from_filter_selects_one_source() {
     let _serial = serial();
     guard();
     let cid = test_cid(57);
-    let cap = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(58)]);
+    let cap = Capture::v4(
+        SACN_PORT,
+        Ipv4Addr::LOCALHOST,
+        &[group_v4(58), group_v4(64214)],
+    );
     let mut peer = PyPeer::start();
     peer.receiver(SACN_PORT, &[58], true);
     let cfg = format!(
@@ -111,7 +116,8 @@ fn python_from_filter_selects_one_source() {
             diff(&s, &pattern(58))
         );
     }
-    E131::new().check_all("from output", &cap.of_cid(cid));
+    wait_discovery(&cap, cid);
+    check_wire(&cap, cid, &[58], 1, "from output");
 }
 
 /// Per-address priority (ETC 0xDD) from python `sacn`: source A drives slots 1..256 at 150 and
@@ -123,7 +129,11 @@ fn python_per_address_priority_merges_per_slot() {
     let _serial = serial();
     guard();
     let cid = test_cid(59);
-    let cap = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(65)]);
+    let cap = Capture::v4(
+        SACN_PORT,
+        Ipv4Addr::LOCALHOST,
+        &[group_v4(65), group_v4(64214)],
+    );
     let mut peer = PyPeer::start();
     peer.receiver(SACN_PORT, &[65], true);
     let cfg = format!(
@@ -155,7 +165,8 @@ fn python_per_address_priority_merges_per_slot() {
             "0xDD priorities were applied as levels"
         );
     }
-    E131::new().check_all("pap output", &cap.of_cid(cid));
+    wait_discovery(&cap, cid);
+    check_wire(&cap, cid, &[65], 1, "pap output");
 }
 
 /// A synchronized source (data naming sync universe 60, sync packets for 60): once sync packets

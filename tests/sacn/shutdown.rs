@@ -9,12 +9,25 @@ use crate::util::*;
 
 #[test]
 fn sigterm_sends_three_termination_packets_per_universe() {
+    shutdown_on("TERM");
+}
+
+#[test]
+fn sigint_sends_three_termination_packets_per_universe() {
+    shutdown_on("INT");
+}
+
+fn shutdown_on(signal: &str) {
     guard();
     let (uni_u, multi_u, in_u) = (81u16, 82u16, 80u16);
     let cap_uni = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
-    let cap_multi = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(multi_u)]);
+    let cap_multi = Capture::v4(
+        SACN_PORT,
+        Ipv4Addr::LOCALHOST,
+        &[group_v4(multi_u), group_v4(64214)],
+    );
     let port = free_port();
-    let cid = test_cid(80);
+    let cid = test_cid(if signal == "TERM" { 80 } else { 83 });
     let cfg = format!(
         "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n\
          [sacn uni]\nuniverse = {uni_u}\npriority = 120\ndestination = 127.0.0.1 {}\n\n\
@@ -47,19 +60,28 @@ fn sigterm_sends_three_termination_packets_per_universe() {
     );
     // Let the repeats after the change pass, so the termination follows a quiet stream.
     std::thread::sleep(Duration::from_millis(300));
-    pb.signal("TERM");
+    pb.signal(signal);
     let status = pb.wait_exit(Duration::from_secs(5));
-    let status =
-        status.unwrap_or_else(|| panic!("patchbay still running 5 s after SIGTERM\n{}", pb.log()));
+    let status = status
+        .unwrap_or_else(|| panic!("patchbay still running 5 s after SIG{signal}\n{}", pb.log()));
     assert_eq!(
         status.code(),
         Some(0),
-        "exit status after SIGTERM\n{}",
+        "exit status after SIG{signal}\n{}",
         pb.log()
     );
     std::thread::sleep(Duration::from_millis(100));
 
     let mut tool = E131::new();
+    // Discovery lists both, including the universe sent unicast ([MM], sacn.md 4.5).
+    wait_discovery(&cap_multi, cid);
+    let disc: Vec<Captured> = cap_multi
+        .of_cid(cid)
+        .into_iter()
+        .filter(|c| c.data().is_none())
+        .collect();
+    let parsed = tool.check_all("discovery", &disc);
+    check_discovery(&parsed, &[uni_u, multi_u], 1);
     for (what, cap, u, prio) in [
         ("unicast universe", &cap_uni, uni_u, 120),
         ("multicast universe", &cap_multi, multi_u, 90),

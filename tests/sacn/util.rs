@@ -1060,3 +1060,32 @@ impl Patchbay {
         }
     }
 }
+
+/// Every captured packet of patchbay's CID passes e131.py; discovery lists exactly `outputs`.
+pub fn check_wire(cap: &Capture, cid: Cid, outputs: &[u16], min_discovery: usize, what: &str) {
+    let mine = cap.of_cid(cid);
+    let parsed = E131::new().check_all(what, &mine);
+    check_discovery(&parsed, outputs, min_discovery);
+    for p in parsed.iter().filter(|p| p.kind == "data") {
+        assert!(
+            outputs.contains(&(p.num("universe") as u16)),
+            "{what}: data for {p:?}"
+        );
+        assert_eq!(p.num("start"), 0, "{what}: start code");
+        assert_eq!(p.slots().len(), 512, "{what}: all 512 slots");
+    }
+    for u in outputs {
+        assert_consecutive(what, &cap.data_of(cid, *u));
+    }
+}
+
+/// Waits (at most 11 s: one discovery interval) until a discovery packet of `cid` was captured.
+pub fn wait_discovery(cap: &Capture, cid: Cid) {
+    let found = poll(Duration::from_secs(11), || {
+        cap.of_cid(cid)
+            .iter()
+            .any(|c| c.bytes.len() >= 22 && c.bytes[18..22] == [0, 0, 0, 8])
+            .then_some(())
+    });
+    assert!(found.is_some(), "no discovery packet within 11 s");
+}

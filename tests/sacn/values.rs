@@ -12,6 +12,7 @@ use crate::util::*;
 struct Rig {
     pb: Patchbay,
     cap: Capture,
+    disc: Capture,
     tx: RawSender,
     tool: E131,
     to: SocketAddr,
@@ -26,6 +27,7 @@ const OUT_U: u16 = 42;
 fn rig(name: &str, cid_n: u8, maps: &str) -> Rig {
     guard();
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let disc = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(64214)]);
     let port = free_port();
     let out_cid = test_cid(cid_n);
     let cfg = format!(
@@ -37,6 +39,7 @@ fn rig(name: &str, cid_n: u8, maps: &str) -> Rig {
     Rig {
         pb,
         cap,
+        disc,
         tx: RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(200 + cid_n)),
         tool: E131::new(),
         to: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -91,6 +94,9 @@ impl Rig {
                 .all(|c| c.bytes.get(22..38) == Some(&self.out_cid.0[..])),
             "{what}: something other than patchbay's output reached the capture"
         );
+        let d = self.disc.of_cid(self.out_cid);
+        let parsed = self.tool.check_all(what, &d);
+        check_discovery(&parsed, &[OUT_U], 1);
         let parsed = self.tool.check_all(what, &all);
         assert!(
             parsed

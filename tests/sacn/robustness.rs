@@ -1,0 +1,207 @@
+//! Hostile and looped-back input through the binary: malformed datagrams (including the empty one
+//! that stopped MIDIMonster, D8) are counted and dropped while routing goes on; 0xDD packets are
+//! never levels (D9); patchbay's own output looped back by `local` is not taken as input (D13).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::util::*;
+
+#[test]
+fn malformed_datagrams_are_dropped_and_counted() {
+    guard();
+    let (in_u, out_u) = (87u16, 88u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(87);
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {}\n\n[map]\nin.{{1..4}} > out.{{1..4}}\n",
+        backend("hostile", cid, &[&format!("127.0.0.1 {port}")]),
+        cap.port()
+    );
+    let mut pb = Patchbay::start(&cfg, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(187));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let ok = poll(Duration::from_secs(8), || {
+        tx.send(to, in_u, 100, &[1, 2, 3, 4]);
+        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| {
+            s[..4] == [1, 2, 3, 4]
+        })
+        .ok()
+    });
+    assert!(ok.is_some(), "no output\n{}", pb.log());
+    let good = tx.build(in_u, 100, 0, &[9, 9, 9, 9]);
+    let mut tool = E131::new();
+    let mut bad: Vec<(&str, Vec<u8>)> = vec![
+        ("empty datagram", vec![]),
+        ("truncated to 100 bytes", good[..100].to_vec()),
+        ("one byte", vec![0x00]),
+        (
+            "garbage",
+            (0..1400u32).map(|i| (i * 31 + 7) as u8).collect(),
+        ),
+    ];
+    let mut b = good.clone();
+    b[16] = 0x60; // root flags nibble
+    bad.push(("root flags 0x6", b));
+    let mut b = good.clone();
+    b[124] = b[124].wrapping_add(1); // property count one too high
+    bad.push(("lying property count", b));
+    let mut b = good.clone();
+    b[108] = 201;
+    bad.push(("priority 201", b));
+    let mut b = good.clone();
+    b[113..115].copy_from_slice(&64000u16.to_be_bytes());
+    bad.push(("universe 64000", b));
+    let mut b = good.clone();
+    b[4] = b'X';
+    bad.push(("ACN identifier", b));
+    for (what, b) in &bad {
+        if !b.is_empty() {
+            let p = tool.parse(b);
+            assert!(
+                p.errors > 0 || p.kind == "unknown",
+                "control: e131.py rejects {what}"
+            );
+        }
+        tx.send_raw(to, b);
+    }
+    // Per-address priorities from the same source: never levels.
+    let mut dd = tx.build(in_u, 100, 0, &[150, 150, 150, 150]);
+    dd[125] = 0xdd;
+    tx.send_raw(to, &dd);
+    tx.send(to, in_u, 100, &[5, 6, 7, 8]);
+    let got = cap.wait_slots(cid, out_u, Duration::from_secs(3), |s| {
+        s[..4] == [5, 6, 7, 8]
+    });
+    assert!(
+        got.is_ok(),
+        "routing stopped after bad input: {got:?}\n{}",
+        pb.log()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    for c in cap.data_of(cid, out_u) {
+        assert!(
+            c.data().unwrap().slots()[..4] != [150; 4],
+            "a 0xDD packet was applied as levels"
+        );
+    }
+    pb.assert_running();
+    let sum = pb.stop_with_summary(0);
+    assert_eq!(sum.datagrams_in, tx.sent, "{sum:?}");
+    assert_eq!(
+        sum.dropped,
+        bad.len() as u64,
+        "each bad datagram dropped once: {sum:?}"
+    );
+    assert_eq!(sum.data_used, tx.sent - bad.len() as u64, "{sum:?}");
+}
+
+/// `local` mirrors output to this host; patchbay's own packets coming back are dropped by CID
+/// (MIDIMonster turned them into input, D13), while another source on the same group is heard.
+#[test]
+fn own_output_looped_back_by_local_is_not_input() {
+    guard();
+    let (drive_u, loop_u, report_u) = (90u16, 91u16, 92u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(90);
+    // bind 0 (private port, `local`) drives universe 91 out of sacn0 to port 5568, where bind 1
+    // listens to 91: without the own-CID rule, out.1 would come back as echo.1.
+    let cfg = format!(
+        "{}\n[sacn drive]\nuniverse = {drive_u}\nunicast = 1\n\n[sacn out]\nuniverse = {loop_u}\npriority = 100\n\n\
+         [sacn echo]\ninterface = 1\nuniverse = {loop_u}\n\n\
+         [sacn report]\nuniverse = {report_u}\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {}\n\n\
+         [map]\ndrive.1 > out.1\ndrive.2 > report.2\necho.1 > report.1\necho.3 > report.3\n",
+        backend(
+            "ownloop",
+            cid,
+            &[&format!("198.18.0.1 {port} local"), "198.18.0.1 5568"]
+        ),
+        cap.port()
+    );
+    let pb = Patchbay::start(&cfg, port);
+    let joined = poll(Duration::from_secs(3), || {
+        let j = joined_on(IpAddr::V4(group_v4(loop_u)));
+        (!j.is_empty()).then_some(j)
+    });
+    assert_eq!(
+        joined.as_deref(),
+        Some(&["sacn0".to_string()][..]),
+        "{}",
+        pb.log()
+    );
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(190));
+    let to = SocketAddr::from((VETH0, port));
+    let ok = poll(Duration::from_secs(8), || {
+        tx.send(to, drive_u, 100, &[77, 5]);
+        cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[1] == 5)
+            .ok()
+    });
+    assert!(ok.is_some(), "drive -> report failed\n{}", pb.log());
+    // A foreign source on the looped group (out of sacn0 with loopback) is heard: slot 3.
+    let mut other = RawSender::v4(VETH0, test_cid(191));
+    let heard = poll(Duration::from_secs(8), || {
+        tx.send(to, drive_u, 100, &[77, 5]);
+        other.send(
+            SocketAddr::from((group_v4(loop_u), 5568)),
+            loop_u,
+            50,
+            &[0, 0, 33],
+        );
+        cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[2] == 33)
+            .ok()
+    });
+    assert!(
+        heard.is_some(),
+        "control: bind 1 hears universe 91 on sacn0\n{}",
+        pb.log()
+    );
+    for c in cap.data_of(cid, report_u) {
+        let s = c.data().unwrap().slots().to_vec();
+        assert_eq!(
+            s[0],
+            0,
+            "patchbay's own universe 91 output came back as input: {:?}",
+            nonzero(&s)
+        );
+    }
+}
+
+/// MIDIMonster's usual `bind = 0.0.0.0`: joins go to the interface of the route for the sACN
+/// groups (sacn0 in the test namespace), never "any", and traffic there is received.
+#[test]
+fn wildcard_bind_joins_on_the_default_multicast_interface() {
+    guard();
+    let (in_u, out_u) = (93u16, 94u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(93);
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\ndestination = 127.0.0.1 {}\n\n[map]\nin.1 > out.1\n",
+        backend("wildcard", cid, &[&format!("0.0.0.0 {port}")]),
+        cap.port()
+    );
+    let pb = Patchbay::start(&cfg, port);
+    let joined = poll(Duration::from_secs(3), || {
+        let j = joined_on(IpAddr::V4(group_v4(in_u)));
+        (!j.is_empty()).then_some(j)
+    });
+    assert_eq!(
+        joined.as_deref(),
+        Some(&["sacn0".to_string()][..]),
+        "{}",
+        pb.log()
+    );
+    let mut tx = RawSender::v4(VETH0, test_cid(193));
+    let ok = poll(Duration::from_secs(8), || {
+        tx.send(SocketAddr::from((group_v4(in_u), port)), in_u, 100, &[123]);
+        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 123)
+            .ok()
+    });
+    assert!(
+        ok.is_some(),
+        "wildcard bind did not receive on sacn0\n{}",
+        pb.log()
+    );
+}
