@@ -176,6 +176,7 @@ fn sync_input_held_until_sync_packet() {
     guard();
     let (in_u, out_u, sync_u) = (66u16, 67u16, 60u16);
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let disc = discovery_capture();
     let port = free_port();
     let cid = test_cid(66);
     let cfg = format!(
@@ -238,6 +239,7 @@ fn sync_input_held_until_sync_packet() {
     tx.send_raw(to, &sync);
     let got = cap.wait_slots(cid, out_u, Duration::from_secs(2), |s| s[..8] == c);
     assert!(got.is_ok(), "second sync packet: {got:?}");
+    check_discovery_capture(&disc, cid, &[out_u]);
     E131::new().check_all("sync input output", &cap.all());
 }
 
@@ -250,7 +252,7 @@ fn sync_output_sends_sync_packets() {
     let cap = Capture::v4(
         SACN_PORT,
         Ipv4Addr::LOCALHOST,
-        &[group_v4(out_u), group_v4(sync_u)],
+        &[group_v4(out_u), group_v4(sync_u), group_v4(64214)],
     );
     let port = free_port();
     let cid = test_cid(68);
@@ -272,6 +274,7 @@ fn sync_output_sends_sync_packets() {
     std::thread::sleep(Duration::from_millis(1200)); // a keep-alive too
     let mine = cap.of_cid(cid);
     let parsed = E131::new().check_all("sync output", &mine);
+    check_discovery(&parsed, &[out_u], 1);
     let data: Vec<_> = parsed.iter().filter(|p| p.kind == "data").collect();
     let syncs: Vec<_> = parsed.iter().filter(|p| p.kind == "sync").collect();
     assert!(
@@ -346,6 +349,50 @@ fn local_flag_loops_output_back_on_a_real_interface() {
                 "without `local` nothing may loop back; got {} packets",
                 cap.of_cid(cid).len()
             );
+        }
+    }
+}
+
+/// `detect = on` logs each new source once at the default level, with its name, CID and
+/// priority; without it that line is debug only.
+#[test]
+fn python_detect_logs_new_sources() {
+    let _serial = serial();
+    guard();
+    for detect in [true, false] {
+        let cid = test_cid(if detect { 96 } else { 97 });
+        let mut peer = PyPeer::start();
+        let cap = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(98)]);
+        let cfg = format!(
+            "{}{}\n[sacn in]\nuniverse = 96\n\n[sacn out]\nuniverse = 98\npriority = 100\n\n[map]\nin.1 > out.1\n",
+            backend("detect", cid, &[BIND]),
+            if detect { "detect = on\n" } else { "" }
+        );
+        let mut pb = Patchbay::start_with(&cfg, SACN_PORT, &[]);
+        let src = py_cid(96);
+        peer.sender("d", src, "python detect me");
+        peer.output("d", 96, 120, None);
+        peer.dmx("d", 96, &[42]);
+        let got = cap.wait_slots(cid, 98, WAIT, |s| s[0] == 42);
+        assert!(got.is_ok(), "{got:?}\n{}", pb.log());
+        peer.dmx("d", 96, &[43]);
+        let got = cap.wait_slots(cid, 98, WAIT, |s| s[0] == 43);
+        assert!(got.is_ok(), "{got:?}\n{}", pb.log());
+        pb.stop_with_summary(0);
+        let log = pb.log();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("python detect me"))
+            .collect();
+        if detect {
+            assert_eq!(lines.len(), 1, "one line per new source:\n{log}");
+            assert!(
+                lines[0].contains(&cid_text(src)) && lines[0].contains("120"),
+                "name, CID and priority: {}",
+                lines[0]
+            );
+        } else {
+            assert!(lines.is_empty(), "detect off: not at info level:\n{log}");
         }
     }
 }

@@ -188,6 +188,7 @@ fn unicast_instance_ignores_multicast_joined_by_others() {
     guard();
     let (in_u, out_u) = (78u16, 79u16);
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let disc = discovery_capture();
     let port = free_port();
     let cid = test_cid(78);
     let cfg = format!(
@@ -221,6 +222,7 @@ fn unicast_instance_ignores_multicast_joined_by_others() {
             .ok()
     });
     assert!(got.is_some(), "unicast not taken\n{}", pb.log());
+    check_discovery_capture(&disc, cid, &[out_u]);
     let sum = pb.stop_with_summary(0);
     assert_eq!((sum.datagrams_in, sum.dropped), (uc.sent, 0), "{sum:?}");
 }

@@ -12,6 +12,7 @@ fn malformed_datagrams_are_dropped_and_counted() {
     guard();
     let (in_u, out_u) = (87u16, 88u16);
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let disc = discovery_capture();
     let port = free_port();
     let cid = test_cid(87);
     let cfg = format!(
@@ -86,6 +87,7 @@ fn malformed_datagrams_are_dropped_and_counted() {
             "a 0xDD packet was applied as levels"
         );
     }
+    check_discovery_capture(&disc, cid, &[out_u]);
     pb.assert_running();
     let sum = pb.stop_with_summary(0);
     assert_eq!(sum.datagrams_in, tx.sent, "{sum:?}");

@@ -28,6 +28,7 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
     );
 
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let disc = discovery_capture();
     let port = free_port();
     let cid = test_cid(90);
     let mut cfg = backend("thousand", cid, &[&format!("127.0.0.1 {port}")]);
@@ -104,6 +105,7 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
             );
         }
     }
+    check_discovery_capture(&disc, cid, &[3001, 3002]);
     // Each datagram was read once and used once: a second copy (another receive socket of the
     // pool, or the main socket) would be counted in and dropped as a sequence duplicate.
     let mut pb = pb;

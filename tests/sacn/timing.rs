@@ -12,6 +12,7 @@ fn rate_limit_repeats_and_keep_alive() {
     guard();
     let (in_u, out_u) = (85u16, 86u16);
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let disc = discovery_capture();
     let port = free_port();
     let cid = test_cid(85);
     let cfg = format!(
@@ -83,6 +84,7 @@ fn rate_limit_repeats_and_keep_alive() {
             "keep-alive gaps must be 800..1000 ms: {gaps:?}"
         );
     }
+    check_discovery_capture(&disc, cid, &[out_u]);
     assert_consecutive("timing output", &pkts);
     E131::new().check_all("timing output", &pkts);
 }

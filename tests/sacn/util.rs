@@ -122,13 +122,18 @@ impl Patchbay {
     /// Returns once the process has a UDP socket bound to `port` (plus a short settle time for its
     /// multicast joins), or panics with its log if it exits or does not get there in 10 s.
     pub fn start(config: &str, port: u16) -> Patchbay {
+        Self::start_with(config, port, &["-d"])
+    }
+
+    /// As [`Patchbay::start`], with these command line arguments before the config path.
+    pub fn start_with(config: &str, port: u16, args: &[&str]) -> Patchbay {
         guard();
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("test.cfg");
         std::fs::write(&cfg, config).expect("write config");
         let log = dir.path().join("patchbay.log");
         let child = Command::new(env!("CARGO_BIN_EXE_patchbay"))
-            .arg("-d")
+            .args(args)
             .arg(&cfg)
             .current_dir(dir.path())
             .env_remove("RUST_LOG")
@@ -1088,4 +1093,17 @@ pub fn wait_discovery(cap: &Capture, cid: Cid) {
             .then_some(())
     });
     assert!(found.is_some(), "no discovery packet within 11 s");
+}
+
+/// A capture of the discovery group on lo (where binds to 127.0.0.1 send it).
+pub fn discovery_capture() -> Capture {
+    Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(64214)])
+}
+
+/// The discovery packets of `cid` in `cap` (waiting up to one interval for the first) pass
+/// e131.py and list exactly `universes` on one page.
+pub fn check_discovery_capture(cap: &Capture, cid: Cid, universes: &[u16]) {
+    wait_discovery(cap, cid);
+    let parsed = E131::new().check_all("discovery", &cap.of_cid(cid));
+    check_discovery(&parsed, universes, 1);
 }
