@@ -15,6 +15,8 @@ mod util;
 
 #[path = "sacn/check.rs"]
 mod check;
+#[path = "sacn/examples.rs"]
+mod examples;
 #[path = "sacn/features.rs"]
 mod features;
 #[path = "sacn/interfaces.rs"]
