@@ -396,3 +396,62 @@ fn python_detect_logs_new_sources() {
         }
     }
 }
+
+/// `merge = htp` (default) vs `merge = ltp` for two sources of equal priority: HTP takes the
+/// highest level per slot, LTP the levels of the source whose packet arrived last.
+#[test]
+fn merge_htp_and_ltp() {
+    guard();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(101);
+    let cfg = format!(
+        "{}\n[sacn in_htp]\nuniverse = 101\nunicast = 1\n\n[sacn in_ltp]\nuniverse = 103\nunicast = 1\nmerge = ltp\n\n\
+         [sacn out_htp]\nuniverse = 102\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {p}\n\n\
+         [sacn out_ltp]\nuniverse = 104\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {p}\n\n\
+         [map]\nin_htp.{{1..4}} > out_htp.{{1..4}}\nin_ltp.{{1..4}} > out_ltp.{{1..4}}\n",
+        backend("merge", cid, &[&format!("127.0.0.1 {port}")]),
+        p = cap.port()
+    );
+    let pb = Patchbay::start(&cfg, port);
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut a = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(201));
+    let mut b = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(202));
+    let a1 = [50u8, 200, 50, 200];
+    let b1 = [100u8; 4];
+    let a2 = [30u8; 4];
+    let both = |a_: &mut RawSender, b_: &mut RawSender, av: &[u8], bv: &[u8]| {
+        for u in [101, 103] {
+            a_.send(to, u, 100, av);
+            b_.send(to, u, 100, bv);
+        }
+    };
+    let ok = poll(WAIT, || {
+        both(&mut a, &mut b, &a1, &b1);
+        let h = cap.wait_slots(cid, 102, Duration::from_millis(100), |s| {
+            s[..4] == [100, 200, 100, 200]
+        });
+        let l = cap.wait_slots(cid, 104, Duration::ZERO, |s| s[..4] == b1);
+        (h.is_ok() && l.is_ok()).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "htp {:?} / ltp {:?}\n{}",
+        cap.wait_slots(cid, 102, Duration::ZERO, |_| true),
+        cap.wait_slots(cid, 104, Duration::ZERO, |_| true),
+        pb.log()
+    );
+    // A sends lower levels last: LTP follows A, HTP keeps B's higher levels.
+    for u in [101, 103] {
+        a.send(to, u, 100, &a2);
+    }
+    let l = cap.wait_slots(cid, 104, Duration::from_secs(2), |s| s[..4] == a2);
+    assert!(l.is_ok(), "ltp: latest source wins: {l:?}");
+    let h = cap.wait_slots(cid, 102, Duration::from_secs(2), |s| s[..4] == b1);
+    assert!(h.is_ok(), "htp: highest level wins: {h:?}");
+    // B again: LTP follows B.
+    b.send(to, 103, 100, &b1);
+    let l = cap.wait_slots(cid, 104, Duration::from_secs(2), |s| s[..4] == b1);
+    assert!(l.is_ok(), "ltp back to B: {l:?}");
+    E131::new().check_all("merge outputs", &cap.all());
+}

@@ -98,11 +98,14 @@ fn ipv6_bind_uses_etc_groups_on_its_interface() {
     let idx = ifindex("sacn0");
     let cap = Capture::v6(SACN_PORT, idx, &[group_v6(out_u), group_v6(64214)]);
     let cap_literal = Capture::v6(SACN_PORT, idx, &[group_v6_literal(out_u)]);
+    let cap_unicast = Capture::v6(0, idx, &[]);
     let port = free_port();
     let cid = test_cid(71);
     let cfg = format!(
-        "{}\n[sacn in]\nuniverse = {in_u}\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\n\n[map]\nin.{{1..3}} > out.{{11..13}}\n",
-        backend("iface6", cid, &[&format!("2001:db8:5ac::1 {port} local")])
+        "{}\n[sacn in]\nuniverse = {in_u}\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\n\n\
+         [sacn direct]\nuniverse = 9\npriority = 100\ndestination = 2001:db8:5ac::1 {}\n\n[map]\nin.{{1..3}} > out.{{11..13}}\nin.2 > direct.1\n",
+        backend("iface6", cid, &[&format!("2001:db8:5ac::1 {port} local")]),
+        cap_unicast.port()
     );
     let pb = Patchbay::start(&cfg, port);
     let joined = poll(Duration::from_secs(3), || {
@@ -158,13 +161,17 @@ fn ipv6_bind_uses_etc_groups_on_its_interface() {
         pb.log()
     );
 
+    // IPv6 unicast destination.
+    let direct = cap_unicast.wait_slots(cid, 9, Duration::from_secs(2), |s| s[0] == 128);
+    assert!(direct.is_ok(), "IPv6 unicast destination: {direct:?}");
+    E131::new().check_all("iface6 unicast", &cap_unicast.all());
     assert!(
         cap_literal.of_cid(cid).is_empty(),
         "output went to the literal-layout group ff18::83:0:1:48"
     );
     let mine = cap.of_cid(cid);
     let parsed = E131::new().check_all("iface6 output", &mine);
-    check_discovery(&parsed, &[out_u], 1);
+    check_discovery(&parsed, &[9, out_u], 1);
     for (c, p) in mine.iter().zip(&parsed) {
         assert_eq!(
             c.from.ip(),
