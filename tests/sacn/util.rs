@@ -80,16 +80,14 @@ pub fn group_v6_literal(universe: u16) -> Ipv6Addr {
 }
 
 pub fn ifindex(name: &str) -> u32 {
-    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"));
-    // sysfs may show the host's namespace (see patchbay_net::netns); if_inet6 is per namespace.
+    // /proc/net/if_inet6 is per namespace (sysfs may show the host's, see patchbay_net::netns);
+    // every test interface has an IPv6 address (lo ::1, the veths 2001:db8:5ac::1/2 and link-local).
     let v6 = std::fs::read_to_string("/proc/net/if_inet6").unwrap_or_default();
-    for l in v6.lines() {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        if f.len() == 6 && f[5] == name {
-            return u32::from_str_radix(f[1], 16).expect("ifindex");
-        }
-    }
-    text.expect("ifindex").trim().parse().expect("ifindex")
+    v6.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() == 6 && f[5] == name)
+        .and_then(|f| u32::from_str_radix(f[1], 16).ok())
+        .unwrap_or_else(|| panic!("no interface {name} in /proc/net/if_inet6"))
 }
 
 /// Polls `f` every 10 ms until it returns `Some` or `timeout` passes.
