@@ -337,8 +337,9 @@ fn python_16bit_channels() {
             (31, 0xfe),
         ],
         [
-            (1, 0x00),
-            (2, 0x80),
+            // 0x807f -> 127.998: rounds to 128 (MIDIMonster truncated to 127, D15)
+            (1, 0x80),
+            (2, 0x7f),
             (5, 0x7f),
             (9, 0xff),
             (10, 0x00),
