@@ -207,3 +207,60 @@ fn wildcard_bind_joins_on_the_default_multicast_interface() {
         pb.log()
     );
 }
+
+/// E1.31 6.7.2 through the binary: a packet 1..19 behind the last accepted sequence number is
+/// dropped (MIDIMonster applied reordered and duplicated packets, D10); 20 or more behind counts
+/// as a restarted source and is taken.
+#[test]
+fn stale_sequence_numbers_are_dropped() {
+    guard();
+    let (in_u, out_u) = (105u16, 106u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(105);
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {}\n\n[map]\nin.1 > out.1\n",
+        backend("sequence", cid, &[&format!("127.0.0.1 {port}")]),
+        cap.port()
+    );
+    let mut pb = Patchbay::start(&cfg, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(205));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut seq = 100u8;
+    let ok = poll(Duration::from_secs(8), || {
+        seq = seq.wrapping_add(1);
+        let p = tx.build_with_seq(in_u, 100, 0, 0, seq, &[10]);
+        tx.send_raw(to, &p);
+        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 10)
+            .ok()
+    });
+    assert!(ok.is_some(), "no output\n{}", pb.log());
+    let last = |cap: &Capture| {
+        cap.wait_slots(cid, out_u, Duration::ZERO, |_| true)
+            .unwrap()[0]
+    };
+    // (offset from the last accepted number, level, taken?)
+    for (d, level, taken) in [
+        (0i16, 20u8, false), // duplicate
+        (-1, 21, false),
+        (-19, 22, false),
+        (1, 23, true),
+        (-20, 24, true), // far behind: a restarted source
+        (1, 25, true),
+        (5, 26, true),
+    ] {
+        let s = (i16::from(seq) + d).rem_euclid(256) as u8;
+        let p = tx.build_with_seq(in_u, 100, 0, 0, s, &[level]);
+        tx.send_raw(to, &p);
+        if taken {
+            seq = s;
+            let got = cap.wait_slots(cid, out_u, Duration::from_secs(2), |x| x[0] == level);
+            assert!(got.is_ok(), "offset {d}: packet must be taken: {got:?}");
+        } else {
+            std::thread::sleep(Duration::from_millis(150));
+            assert_ne!(last(&cap), level, "offset {d}: stale packet applied");
+        }
+    }
+    let sum = pb.stop_with_summary(0);
+    assert_eq!(sum.dropped, 3, "three stale packets dropped: {sum:?}");
+}

@@ -515,6 +515,19 @@ impl RawSender {
         slots: &[u8],
     ) -> Vec<u8> {
         let sequence = self.next_seq(universe);
+        self.build_with_seq(universe, priority, options, sync, sequence, slots)
+    }
+
+    /// A data packet with the given sequence number (the counter is not touched).
+    pub fn build_with_seq(
+        &self,
+        universe: u16,
+        priority: u8,
+        options: u8,
+        sync: u16,
+        sequence: u8,
+        slots: &[u8],
+    ) -> Vec<u8> {
         let h = DataHeader {
             cid: self.cid,
             source_name: &self.name,
