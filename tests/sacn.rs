@@ -19,6 +19,8 @@ mod check;
 mod examples;
 #[path = "sacn/features.rs"]
 mod features;
+#[path = "sacn/identity.rs"]
+mod identity;
 #[path = "sacn/interfaces.rs"]
 mod interfaces;
 #[path = "sacn/python.rs"]

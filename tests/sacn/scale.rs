@@ -123,10 +123,16 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
 
 /// 600 output universes: discovery goes out in two pages (512 + 88 universes), both with last
 /// page 1, listing exactly the output universes in ascending order (MIDIMonster sent garbage, D4).
+/// No output universe sends data before its first event (sacn.md 4.1: a freshly started patchbay
+/// must not black out a universe another console drives).
 #[test]
 fn discovery_pages_list_exactly_the_output_universes() {
     guard();
-    let cap = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(64214)]);
+    let cap = Capture::v4(
+        SACN_PORT,
+        Ipv4Addr::LOCALHOST,
+        &[group_v4(64214), group_v4(4001), group_v4(4600)],
+    );
     let port = free_port();
     let cid = test_cid(95);
     let mut cfg = backend("discovery", cid, &[&format!("127.0.0.1 {port}")]);
@@ -153,4 +159,9 @@ fn discovery_pages_list_exactly_the_output_universes() {
     let listed: Vec<u16> = parsed.iter().flat_map(|p| p.universes()).collect();
     assert_eq!(listed, (4001..=4600).collect::<Vec<u16>>());
     assert_eq!(parsed[0].universes().len(), 512);
+    std::thread::sleep(Duration::from_millis(1200)); // past a keep-alive interval
+    assert!(
+        cap.of_cid(cid).iter().all(|c| c.data().is_none()),
+        "data sent before any event"
+    );
 }

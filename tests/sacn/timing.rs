@@ -89,3 +89,45 @@ fn rate_limit_repeats_and_keep_alive() {
     assert_consecutive("timing output", &pkts);
     E131::new().check_all("timing output", &pkts);
 }
+
+/// The same input again changes nothing, so nothing new is sent (even with `realtime = 1`): only
+/// the three repeats and keep-alives follow the one change (MIDIMonster sent a packet for
+/// unchanged bytes, D15).
+#[test]
+fn unchanged_input_sends_nothing_new() {
+    guard();
+    let (in_u, out_u) = (107u16, 108u16);
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cid = test_cid(107);
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {}\n\n[map]\nin.{{1..8}} > out.{{1..8}}\n",
+        backend("unchanged", cid, &[&format!("127.0.0.1 {port}")]),
+        cap.port()
+    );
+    let pb = Patchbay::start(&cfg, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(207));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let levels = [1u8, 2, 3, 4, 5, 6, 7, 8];
+    let ok = poll(Duration::from_secs(8), || {
+        tx.send(to, in_u, 100, &levels);
+        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[..8] == levels)
+            .ok()
+    });
+    assert!(ok.is_some(), "no output\n{}", pb.log());
+    std::thread::sleep(Duration::from_millis(300)); // the repeats of the change
+    let before = cap.data_of(cid, out_u).len();
+    let start = Instant::now();
+    for _ in 0..40 {
+        tx.send(to, in_u, 100, &levels);
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let window = start.elapsed();
+    let sent = cap.data_of(cid, out_u).len() - before;
+    // At most the keep-alives of the window (one per 0.8 s) plus one.
+    let max = (window.as_secs_f64() / 0.8).ceil() as usize + 1;
+    assert!(
+        sent <= max,
+        "{sent} packets for 40 unchanged inputs in {window:?} (at most {max} keep-alives)"
+    );
+}

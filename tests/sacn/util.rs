@@ -125,14 +125,24 @@ impl Patchbay {
 
     /// As [`Patchbay::start`], with these command line arguments before the config path.
     pub fn start_with(config: &str, port: u16, args: &[&str]) -> Patchbay {
-        guard();
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("test.cfg");
         std::fs::write(&cfg, config).expect("write config");
+        Self::spawn(dir, &cfg, port, args)
+    }
+
+    /// Starts the binary on an existing configuration file (its path is part of the default CID).
+    pub fn start_file(cfg: &Path, port: u16) -> Patchbay {
+        Self::spawn(tempfile::tempdir().expect("tempdir"), cfg, port, &["-d"])
+    }
+
+    fn spawn(dir: tempfile::TempDir, cfg: &Path, port: u16, args: &[&str]) -> Patchbay {
+        guard();
+        let config = std::fs::read_to_string(cfg).unwrap_or_default();
         let log = dir.path().join("patchbay.log");
         let child = Command::new(env!("CARGO_BIN_EXE_patchbay"))
             .args(args)
-            .arg(&cfg)
+            .arg(cfg)
             .current_dir(dir.path())
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
