@@ -264,3 +264,63 @@ fn stale_sequence_numbers_are_dropped() {
     let sum = pb.stop_with_summary(0);
     assert_eq!(sum.dropped, 3, "three stale packets dropped: {sum:?}");
 }
+
+/// A bind that cannot be opened stops startup (exit 1) with the position of the `bind` line, the
+/// address, the port and the OS error text (sacn.md 1.2).
+#[test]
+fn bind_failure_names_the_bind_line_address_port_and_os_error() {
+    guard();
+    // Port taken by a socket without SO_REUSEADDR: EADDRINUSE.
+    let taken = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    let mut misplaced = Vec::new();
+    for (addr, port, os_text) in [
+        ("203.0.113.5", 5568u16, "203.0.113.5"),
+        ("127.0.0.1", busy, "in use"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("bindfail.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[backend sacn]\nbind = {addr} {port}\n\n[sacn a]\nuniverse = 1\n\n[sacn b]\nuniverse = 2\npriority = 100\n\n[map]\na.1 > b.1\n"
+            ),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_patchbay"))
+            .arg("bindfail.cfg")
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = poll(Duration::from_secs(5), || child.try_wait().ok().flatten());
+        if status.is_none() {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(1),
+            "{addr} {port}: exit\n{err}"
+        );
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("bindfail.cfg:") && l.contains("error"))
+            .unwrap_or_else(|| panic!("{addr} {port}: no positioned error\n{err}"));
+        assert!(
+            line.contains(addr) && line.contains(&port.to_string()) && line.contains(os_text),
+            "{addr} {port}: address, port and reason: {line}"
+        );
+        if !line.starts_with("bindfail.cfg:2:") {
+            misplaced.push(line.to_string());
+        }
+    }
+    assert!(
+        misplaced.is_empty(),
+        "the error must point at the `bind` line (bindfail.cfg:2), got:\n{}",
+        misplaced.join("\n")
+    );
+}
