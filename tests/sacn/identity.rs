@@ -72,3 +72,36 @@ fn default_cid_is_a_stable_uuid_per_configuration() {
         "configured source name, UTF-8"
     );
 }
+
+/// Command line overrides reach the sACN backend: `-i out.priority=120` and `-b sacn.name=FOH`
+/// are what the packets carry.
+#[test]
+fn overrides_set_priority_and_name_on_the_wire() {
+    guard();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let port = free_port();
+    let cfg = CONFIG
+        .replace("PORT", &port.to_string())
+        .replace("DEST", &cap.port().to_string());
+    let pb = Patchbay::start_with(
+        &cfg,
+        port,
+        &["-d", "-i", "out.priority=120", "-b", "sacn.name=FOH"],
+    );
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(211));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let got = poll(Duration::from_secs(8), || {
+        tx.send(to, 109, 100, &[1]);
+        std::thread::sleep(Duration::from_millis(100));
+        cap.all().into_iter().find(|c| c.data().is_some())
+    });
+    let got = got.unwrap_or_else(|| panic!("no output\n{}", pb.log()));
+    let p = E131::new()
+        .check_all("overrides", std::slice::from_ref(&got))
+        .remove(0);
+    assert_eq!(p.num("priority"), 120);
+    assert_eq!(
+        p.fields.get("name_hex").map(String::as_str),
+        Some(hex(b"FOH").as_str())
+    );
+}

@@ -381,3 +381,47 @@ fn python_16bit_channels() {
     wait_discovery(&cap, cid);
     check_wire(&cap, cid, &[out_u], 1, "16-bit output");
 }
+
+/// Sources already running when patchbay starts: the sampling period (1.5 s, ETC practice) keeps
+/// the lower-priority one from flashing through before the higher one has been heard.
+#[test]
+fn python_no_flash_of_a_lower_priority_source_at_start() {
+    let _serial = serial();
+    guard();
+    let (in_u, out_u) = (47u16, 48u16);
+    let cid = test_cid(47);
+    let cap = Capture::v4(SACN_PORT, Ipv4Addr::LOCALHOST, &[group_v4(out_u)]);
+    let mut peer = PyPeer::start();
+    peer.receiver(SACN_PORT, &[out_u], true);
+    let low = pattern(47);
+    let high: Vec<u8> = pattern(48).iter().map(|v| v / 3).collect();
+    peer.sender("low", py_cid(47), "python low");
+    peer.output("low", in_u, 20, None);
+    peer.dmx("low", in_u, &low);
+    peer.sender("high", py_cid(48), "python high");
+    peer.output("high", in_u, 180, None);
+    peer.dmx("high", in_u, &high);
+    std::thread::sleep(Duration::from_millis(300));
+    let cfg = format!(
+        "{}\n[sacn in]\nuniverse = {in_u}\n\n[sacn out]\nuniverse = {out_u}\npriority = 100\nrealtime = 1\n\n[map]\nin.{{1..512}} > out.{{1..512}}\n",
+        backend("noflash", cid, &[BIND])
+    );
+    let pb = Patchbay::start(&cfg, SACN_PORT);
+    // The low source changes every 50 ms (a packet each time), the high one only sends its 1 s
+    // keep-alives: the low source is almost surely heard first.
+    let t0 = Instant::now();
+    let mut k = 0u8;
+    while t0.elapsed() < Duration::from_millis(2000) {
+        k = k.wrapping_add(1);
+        peer.dmx("low", in_u, &pattern(47u8.wrapping_add(k)));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    expect_py(&peer, &pb, out_u, &high, "the high source");
+    for (i, c) in cap.data_of(cid, out_u).iter().enumerate() {
+        let s = c.data().unwrap().slots().to_vec();
+        assert_eq!(
+            s, high,
+            "packet {i}: something other than the high source went out (flash)"
+        );
+    }
+}
