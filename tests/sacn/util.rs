@@ -182,11 +182,12 @@ impl Patchbay {
         s
     }
 
+    /// Sends SIG`sig` (e.g. "TERM") with the shell's builtin `kill` (no procps needed).
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
+        let ok = Command::new("sh")
+            .args(["-c", &format!("kill -{sig} {}", self.child.id())])
             .status()
-            .expect("kill");
+            .expect("sh");
         assert!(ok.success(), "kill -{sig} failed");
     }
 
