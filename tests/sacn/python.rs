@@ -104,6 +104,7 @@ fn python_unicast_in_and_out() {
     let cid = test_cid(13);
     let mut peer = PyPeer::start();
     peer.receiver(py_port, &[out_u], false);
+    let disc = discovery_capture();
     let cfg = format!(
         "{}\n[sacn in]\nuniverse = {in_u}\nunicast = 1\n\n[sacn out]\nuniverse = {out_u}\npriority = 150\ndestination = 127.0.0.1 {py_port}\n\n[map]\nin.{{1..512}} > out.{{1..512}}\n",
         backend("pyunicast", cid, &[BIND])
@@ -130,6 +131,7 @@ fn python_unicast_in_and_out() {
             .all(|p| p.kind == "data" && p.num("universe") == i64::from(out_u))
     );
     assert_consecutive("unicast output", &got);
+    check_discovery_capture(&disc, cid, &[out_u]);
 }
 
 /// Two python sources on one universe at priorities 50 and 150: the high one wins outright
