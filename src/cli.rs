@@ -18,6 +18,9 @@ use clap::{ArgAction, Parser, ValueEnum};
 first section of its target ends (MIDIMonster applies them before the section's own lines). An \
 override whose instance or backend the configuration never defines is an error.\n\n\
 Exit status: 0 normal exit, 1 runtime failure, 2 usage or configuration error.\n\
+Signals: SIGINT/SIGTERM shut down cleanly (sACN sends stream terminations; a second one exits at \
+once); SIGUSR1 reports all counters (see --stats); SIGHUP is logged and ignored: configuration \
+reload is not supported, restart to apply changes.\n\
 Logging: RUST_LOG (e.g. RUST_LOG=sacn=debug,core=info) overrides -q/--verbose."
 )]
 pub struct Args {
@@ -49,9 +52,23 @@ pub struct Args {
     #[arg(long, short = 'd', visible_short_alias = 'D')]
     pub verbose: bool,
 
+    /// Report every instance's counters every SECONDS at info level (also on SIGUSR1)
+    #[arg(long, value_name = "SECONDS")]
+    pub stats: Option<u64>,
+
+    /// Counter report format: text (log lines) or json (one object per line on stderr)
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub stats_format: StatsFormat,
+
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

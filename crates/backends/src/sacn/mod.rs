@@ -430,6 +430,18 @@ impl Backend for Sacn {
     fn shutdown_complete(&self) -> bool {
         self.rt.as_ref().is_none_or(|rt| rt.idle())
     }
+
+    fn stats(&self, out: &mut Vec<patchbay_core::Stat>) {
+        for inst in &self.instances {
+            let sources = self.rt.as_ref().map_or(0, |rt| rt.source_count(inst));
+            inst.counters.stats(inst.id, sources, out);
+        }
+        if let Some(rt) = self.rt.as_ref() {
+            for (i, b) in rt.binds.iter().enumerate() {
+                b.counters.stats(i, out);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
