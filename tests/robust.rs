@@ -124,3 +124,248 @@ fn every_malformed_class_is_dropped_and_counted_while_valid_traffic_flows() {
 
 #[allow(dead_code)]
 fn _unused(_: Report) {}
+
+/// Sends `slots` from `cid` every `period` until `stop`; returns the values last sent.
+fn steady_sender(
+    to: String,
+    cid: patchbay_sacn::Cid,
+    priority: u8,
+    period: Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    values: impl Fn(u32) -> Vec<u8> + Send + 'static,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let tx = sender();
+        let mut seq = 0u8;
+        let mut n = 0u32;
+        let mut last = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            seq = seq.wrapping_add(1);
+            last = values(n);
+            tx.send_to(&data(cid, 1, priority, seq, &last), &to)
+                .expect("send");
+            n += 1;
+            std::thread::sleep(period);
+        }
+        last
+    })
+}
+
+/// 100,000 packets from random CIDs (priority 100, all slots 255) on the input universe while a
+/// priority-150 source keeps sending: every output packet carries the valid source's values, the
+/// source table stays at its bound, and RSS grows by less than 4 MiB.
+#[test]
+fn flood_of_random_cids_keeps_memory_bounded_and_the_valid_source_on_top() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    require_private_netns();
+    let port = 15610;
+    let out = Output::bind(&format!("127.0.0.1:{}", port + 1));
+    let d = Daemon::start("flood", &through_config(port, ""), &[]);
+    let to = format!("127.0.0.1:{port}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let valid = steady_sender(
+        to.clone(),
+        cid(0xA1),
+        150,
+        Duration::from_millis(10),
+        Arc::clone(&stop),
+        |n| {
+            let v = (n % 200) as u8;
+            (0..8).map(|i| v.wrapping_add(i) % 250).collect()
+        },
+    );
+    // Valid values are always < 250; the flood's are 255.
+    let t0 = Instant::now();
+    while out
+        .next(Duration::from_millis(100))
+        .is_none_or(|s| s.slots[0] >= 250)
+    {
+        assert!(t0.elapsed() < T, "valid traffic never reached the output");
+    }
+    let before = d.stats();
+    let rss_before = harness::rss_kib(d.pid());
+
+    let reader = {
+        let sock = out.sock.try_clone().expect("clone");
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let out = Output { sock };
+            let (mut packets, mut bad) = (0u64, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(s) = out.next(Duration::from_millis(50)) {
+                    packets += 1;
+                    if s.slots.iter().take(8).any(|&v| v >= 250) && bad.len() < 5 {
+                        bad.push(s);
+                    }
+                }
+            }
+            (packets, bad)
+        })
+    };
+    let tx = sender();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut buf = data(cid(0), 1, 100, 0, &[255; 512]);
+    for i in 0..100_000u32 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        buf[22..30].copy_from_slice(&rng.to_le_bytes());
+        buf[30..38].copy_from_slice(&(!rng).to_le_bytes());
+        buf[111] = i as u8;
+        // Pace a little so the kernel's socket buffer does not drop most of the flood.
+        while tx.send_to(&buf, &to).is_err() {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        if i % 256 == 255 {
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = d.stats();
+    let rss_after = harness::rss_kib(d.pid());
+    stop.store(true, Ordering::Relaxed);
+    let last = valid.join().expect("sender");
+    let (packets, bad) = reader.join().expect("reader");
+    let received = delta(&before, &after, "bind 0", "datagrams");
+    let limited = delta(&before, &after, "bind 0", "discarded.too_many_sources");
+    eprintln!(
+        "flood: {received} datagrams read (of 100,000 + the valid sender's), {limited} over the source limit, \
+         sources now {}, RSS {rss_before} -> {rss_after} KiB, {packets} output packets",
+        after["in"]["sources"]
+    );
+    assert!(bad.is_empty(), "flood values reached the output: {bad:?}");
+    assert!(received >= 50_000, "only {received} datagrams were read");
+    assert!(limited > 0, "the source limit was never reached");
+    assert!(
+        after["in"]["sources"] <= 64,
+        "{} sources",
+        after["in"]["sources"]
+    );
+    assert!(
+        rss_after <= rss_before + 4096,
+        "RSS grew from {rss_before} to {rss_after} KiB"
+    );
+    out.drain();
+    // The valid source is still the one on top once the flood is over.
+    let _ = last;
+    let t0 = Instant::now();
+    let tx2 = sender();
+    let mut seq = 200u8;
+    loop {
+        seq = seq.wrapping_add(1);
+        tx2.send_to(&data(cid(0xA1), 1, 150, seq, &[7; 8]), &to)
+            .expect("send");
+        if out
+            .next(Duration::from_millis(50))
+            .is_some_and(|s| s.slots[..8] == [7; 8])
+        {
+            break;
+        }
+        assert!(
+            t0.elapsed() < T,
+            "valid source lost control after the flood"
+        );
+    }
+    assert!(d.log().iter().all(|l| !l.contains("panicked")));
+}
+
+/// Duplicates, reordering and a sender restart (sequence jumps back) on one source: the E1.31
+/// rule (E1.31 6.7.2: discard if `seq - last` is in (-20, 0]) decides each packet, and the output
+/// never goes back to older values.
+#[test]
+fn sequence_chaos_is_decided_by_the_e131_rule_and_never_outputs_stale_values() {
+    require_private_netns();
+    let port = 15620;
+    let out = Output::bind(&format!("127.0.0.1:{}", port + 1));
+    let d = Daemon::start("chaos", &through_config(port, ""), &[]);
+    let tx = sender();
+    let to = format!("127.0.0.1:{port}");
+    let a = cid(0xA1);
+    // Get past the sampling period with sequence 100 (value 1).
+    let t0 = Instant::now();
+    loop {
+        tx.send_to(&data(a, 1, 100, 100, &[1; 8]), &to)
+            .expect("send");
+        if out
+            .next(Duration::from_millis(100))
+            .is_some_and(|s| s.slots[..8] == [1; 8])
+        {
+            break;
+        }
+        assert!(t0.elapsed() < T, "no output");
+    }
+    // (what, sequence, value sent, accepted?)
+    let steps: &[(&str, u8, u8, bool)] = &[
+        ("next in order", 101, 2, true),
+        ("duplicate of the last", 101, 3, false),
+        ("skips ahead by 3 (loss is fine)", 104, 4, true),
+        ("late packet from before", 103, 5, false),
+        ("late by 19", 85, 6, false),
+        ("late by 20 counts as new", 84, 7, true),
+        ("back in order after that", 85, 8, true),
+        ("sender restart far back: 85 -> 0 (diff -85)", 0, 9, true),
+        ("one before the restart point", 255, 10, false),
+        ("in order after the restart", 1, 11, true),
+        ("in order", 10, 12, true),
+        (
+            "restart close by: 10 -> 0 (diff -10) is discarded",
+            0,
+            13,
+            false,
+        ),
+        ("restarted sender still inside the window", 5, 14, false),
+        ("restarted sender passes the old sequence", 11, 15, true),
+        ("wraps 11 -> 250 (diff -17)", 250, 16, false),
+        ("wraps forward 11 -> 200 (diff -67)", 200, 17, true),
+        ("wraps forward 200 -> 5 (diff +61)", 5, 18, true),
+    ];
+    let mut last_out = 1u8;
+    let mut last_seq = 100u8;
+    let mut failures = Vec::new();
+    let mut before = d.stats();
+    for &(what, seq, v, accept) in steps {
+        // The table is checked against the rule itself, so a wrong row cannot hide a wrong result.
+        let diff = seq.wrapping_sub(last_seq) as i8;
+        assert_eq!(
+            accept,
+            !(-20 < diff && diff <= 0),
+            "table row '{what}' contradicts E1.31"
+        );
+        tx.send_to(&data(a, 1, 100, seq, &[v; 8]), &to)
+            .expect("send");
+        // Wait until the datagram was processed (counted), then read what the output did.
+        let t0 = Instant::now();
+        let after = loop {
+            let s = d.stats();
+            if delta(&before, &s, "bind 0", "datagrams") >= 1 {
+                break s;
+            }
+            assert!(t0.elapsed() < T, "{what}: never counted");
+        };
+        let mut seen = Vec::new();
+        while let Some(s) = out.next(Duration::from_millis(20)) {
+            seen.push(s.slots[0]);
+        }
+        let expect_out = if accept { v } else { last_out };
+        let frames = delta(&before, &after, "in", "frames_in");
+        let oos = delta(&before, &after, "in", "discarded.out_of_sequence");
+        let shown = seen.last().copied().unwrap_or(last_out);
+        if shown != expect_out
+            || seen.iter().any(|&x| x != expect_out)
+            || frames != i64::from(accept)
+            || oos != i64::from(!accept)
+        {
+            failures.push(format!(
+                "{what} (seq {seq}, diff {diff}): want {} -> output {expect_out}; output showed {seen:?}, frames_in {frames:+}, out_of_sequence {oos:+}",
+                if accept { "accepted" } else { "discarded" }
+            ));
+        }
+        if accept {
+            last_seq = seq;
+            last_out = v;
+        }
+        before = after;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
