@@ -369,3 +369,187 @@ fn sequence_chaos_is_decided_by_the_e131_rule_and_never_outputs_stale_values() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Runs `ip ARGS...` (the test runs as root in its private namespace).
+fn ip(args: &str) {
+    let st = std::process::Command::new("ip")
+        .args(args.split_whitespace())
+        .status()
+        .expect("run ip");
+    assert!(st.success(), "ip {args} failed");
+}
+
+/// A UDP socket on the veth peer (sacn1, 198.18.0.2) that sends multicast out of sacn1.
+fn peer_multicast_sender() -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.bind(&std::net::SocketAddr::from(([198, 18, 0, 2], 0)).into())?;
+    s.set_multicast_if_v4(&std::net::Ipv4Addr::new(198, 18, 0, 2))?;
+    Ok(s.into())
+}
+
+/// The veth tests change sacn0/sacn1 for the whole namespace: one at a time.
+static VETH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[derive(Clone, Copy, Debug)]
+enum Outage {
+    /// `ip link set sacn0 down`, address removed, re-added, link up (same ifindex; the kernel
+    /// keeps the memberships).
+    DownAndUp,
+    /// The veth pair deleted and created again (new ifindex; memberships are gone, as after
+    /// unplugging a USB adapter): only a re-join on the new index brings multicast back.
+    Recreated,
+}
+
+fn accept_from_peer() {
+    // Both ends of the veth live in this namespace, so a datagram from sacn1 carries a local
+    // source address; sacn0 must accept it (otherwise it is a martian).
+    for (k, v) in [("accept_local", "1"), ("rp_filter", "0")] {
+        std::fs::write(format!("/proc/sys/net/ipv4/conf/sacn0/{k}"), v).expect("sysctl");
+    }
+    std::fs::write("/proc/sys/net/ipv4/conf/all/rp_filter", "0").expect("sysctl");
+}
+
+/// Multicast input from the veth peer forwarded to a unicast output on the peer; `outage`
+/// happens; patchbay must keep running, log it, re-join and forward fresh values again within 2 s
+/// of the link returning. Returns the recovery time.
+fn survive_outage(outage: Outage, port: u16) -> Duration {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    require_private_netns();
+    let _one = VETH.lock().unwrap_or_else(|e| e.into_inner());
+    accept_from_peer();
+    let out = Output::bind(&format!("198.18.0.2:{}", port + 1));
+    let cfg = format!(
+        "[backend sacn]\nbind = 198.18.0.1 {port}\n\n[sacn in]\nuniverse = 1\n\n\
+         [sacn out]\nuniverse = 2\npriority = 100\nrealtime = 1\ndestination = 198.18.0.2 {}\n\n\
+         [map]\nin.{{1..8}} > out.{{1..8}}\n",
+        port + 1
+    );
+    let mut d = Daemon::start("link", &cfg, &[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU32::new(0));
+    let sender = {
+        let stop = Arc::clone(&stop);
+        let counter = Arc::clone(&counter);
+        std::thread::spawn(move || {
+            let group = format!("239.255.0.1:{port}");
+            let mut seq = 0u8;
+            while !stop.load(Ordering::Relaxed) {
+                seq = seq.wrapping_add(1);
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let b = n.to_be_bytes();
+                let slots = [b[0], b[1], b[2], b[3], 1, 2, 3, 4];
+                // A fresh socket each time: the peer interface may have been re-created (a socket's
+                // multicast interface is fixed when set). Errors while the link is down are expected.
+                if let Ok(tx) = peer_multicast_sender() {
+                    let _ = tx.send_to(&data(cid(0xA1), 1, 100, seq, &slots), &group);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let fresh = |after: u32, timeout: Duration| -> Option<Instant> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(s) = out.next(Duration::from_millis(20)) {
+                let n = u32::from_be_bytes([s.slots[0], s.slots[1], s.slots[2], s.slots[3]]);
+                if n > after {
+                    return Some(Instant::now());
+                }
+            }
+        }
+        None
+    };
+    assert!(
+        fresh(0, T).is_some(),
+        "{outage:?}: multicast input never forwarded"
+    );
+    let mark = d.line_count();
+    match outage {
+        Outage::DownAndUp => {
+            ip("link set sacn0 down");
+            ip("addr del 198.18.0.1/24 dev sacn0");
+        }
+        Outage::Recreated => ip("link del sacn0"),
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        d.alive(),
+        "{outage:?}: patchbay exited while the link was down"
+    );
+    match outage {
+        Outage::DownAndUp => {
+            ip("addr add 198.18.0.1/24 dev sacn0");
+            ip("link set sacn0 up");
+        }
+        Outage::Recreated => {
+            ip("link add sacn0 type veth peer name sacn1");
+            ip("addr add 198.18.0.1/24 dev sacn0");
+            ip("addr add 198.18.0.2/24 dev sacn1");
+            ip("addr add 2001:db8:5ac::1/64 dev sacn0 nodad");
+            ip("addr add 2001:db8:5ac::2/64 dev sacn1 nodad");
+            ip("link set sacn0 up");
+            ip("link set sacn1 up");
+            accept_from_peer();
+        }
+    }
+    let up = Instant::now();
+    let sent_at_up = counter.load(Ordering::SeqCst);
+    out.drain();
+    let resumed = fresh(sent_at_up, Duration::from_secs(6));
+    let logged = d.wait_line(mark, Duration::from_secs(2), |l| {
+        l.contains("sacn0 is up again") || l.contains("sacn0 was re-created")
+    });
+    // Put the namespace back as netns-run made it (the route goes with the link).
+    let _ = std::process::Command::new("ip")
+        .args([
+            "route",
+            "replace",
+            "224.0.0.0/4",
+            "dev",
+            "sacn0",
+            "src",
+            "198.18.0.1",
+        ])
+        .status();
+    stop.store(true, Ordering::Relaxed);
+    sender.join().expect("sender");
+    let log = d.log()[mark..].join("\n");
+    let resumed = resumed.unwrap_or_else(|| {
+        panic!("{outage:?}: input did not resume within 6 s of link up; log since:\n{log}")
+    });
+    let recovery = resumed - up;
+    assert!(d.alive(), "{outage:?}: patchbay exited");
+    assert!(
+        recovery <= Duration::from_secs(2),
+        "{outage:?}: resumed only after {recovery:?}; log:\n{log}"
+    );
+    assert!(
+        log.contains("sacn0 went down"),
+        "{outage:?}: the link going down was not logged:\n{log}"
+    );
+    let logged = logged.map(|i| d.log()[i].clone()).unwrap_or_default();
+    assert!(
+        logged.contains("rejoined 1 multicast group"),
+        "{outage:?}: the link coming back was not logged with the re-join:\n{log}"
+    );
+    let stats = d.stats();
+    assert_eq!(
+        stats["bind 0"]["link_down"], 1,
+        "{outage:?}: link_down counter"
+    );
+    assert_eq!(stats["bind 0"]["rejoins"], 1, "{outage:?}: rejoins counter");
+    eprintln!("{outage:?}: forwarding resumed {recovery:?} after the link returned");
+    recovery
+}
+
+#[test]
+fn link_down_and_up_is_survived_and_multicast_input_resumes() {
+    survive_outage(Outage::DownAndUp, 15640);
+}
+
+#[test]
+fn interface_recreated_under_a_new_index_is_rejoined() {
+    survive_outage(Outage::Recreated, 15650);
+}

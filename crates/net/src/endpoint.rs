@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 
 use crate::batch::RecvBatch;
 use crate::error::{JoinError, OpenError, RecvError, SendError};
-use crate::iface::{self, IfaceError, Interface};
+use crate::iface::{self, IfaceError, Interface, LinkState};
 use crate::pool::{Joined, MembershipPool};
 use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
 use crate::socket::{MainOptions, into_mio, open_main};
@@ -184,6 +184,37 @@ impl Endpoint {
                 reason: "no pool".into(),
             }),
         }
+    }
+
+    /// The state of this bind's multicast interface now (`None` without one).
+    ///
+    /// # Errors
+    /// Listing interfaces failed.
+    pub fn link_state(&self) -> Option<Result<LinkState, IfaceError>> {
+        let i = self.iface.as_ref().ok()?;
+        Some(iface::link_state(&i.name, i.addr))
+    }
+
+    /// After the interface came back (`index` is its index now): points multicast output at it
+    /// again and re-joins every group ([`MembershipPool::rejoin`]). Returns the groups joined and
+    /// the failures.
+    pub fn rejoin(&mut self, index: u32) -> (usize, Vec<JoinError>) {
+        let Ok(i) = self.iface.as_mut() else {
+            return (0, Vec::new());
+        };
+        i.index = index;
+        let s = socket2::SockRef::from(&self.main);
+        let set = match i.addr {
+            IpAddr::V4(a) => s.set_multicast_if_v4(&a),
+            IpAddr::V6(_) => s.set_multicast_if_v6(index),
+        };
+        if let Err(e) = set {
+            tracing::warn!(bind = %self.local_addr, "cannot set the multicast interface again: {e}");
+        }
+        let iface = i.clone();
+        self.pool
+            .as_mut()
+            .map_or((0, Vec::new()), |p| p.rejoin(iface))
     }
 
     /// Leaves `group`; `Ok(false)` if it was not joined.

@@ -52,6 +52,10 @@ pub struct BindCounters {
     pub send_errors: u64,
     /// Sends deferred because the socket buffer was full (retried next turn).
     pub send_would_block: u64,
+    /// Times the bind's interface became unusable (down, no carrier, address removed, gone).
+    pub link_down: u64,
+    /// Times the bind's groups were re-joined after the interface came back.
+    pub rejoins: u64,
 }
 
 impl BindCounters {
@@ -94,7 +98,7 @@ impl BindCounters {
     /// since their universe cannot be trusted).
     pub fn stats(&self, index: usize, out: &mut Vec<Stat>) {
         let scope = || Cow::Owned(format!("bind {index}"));
-        let fixed: [(&'static str, u64); 9] = [
+        let fixed: [(&'static str, u64); 11] = [
             ("datagrams", self.datagrams),
             ("empty", self.empty),
             ("malformed", self.malformed.iter().sum()),
@@ -104,6 +108,8 @@ impl BindCounters {
             ("send_errors", self.send_errors),
             ("send_would_block", self.send_would_block),
             ("dropped", self.dropped_total()),
+            ("link_down", self.link_down),
+            ("rejoins", self.rejoins),
         ];
         for (name, value) in fixed {
             out.push(Stat::backend(scope(), name, value));

@@ -15,6 +15,7 @@ pub mod channels;
 pub mod counters;
 pub mod identity;
 mod input;
+mod link;
 pub mod options;
 mod output;
 mod start;
@@ -91,6 +92,8 @@ pub struct Sacn {
     /// Cached for `poll_timeout`, which cannot borrow mutably.
     deadline: Option<Instant>,
     shutting_down: bool,
+    /// How often the link watch looks at the interfaces ([`link::LINK_CHECK_PERIOD`]).
+    link_check_period: std::time::Duration,
 }
 
 impl Default for Sacn {
@@ -115,7 +118,14 @@ impl Sacn {
             rt: None,
             deadline: None,
             shutting_down: false,
+            link_check_period: link::LINK_CHECK_PERIOD,
         }
+    }
+
+    /// Changes how often bind interfaces are checked for link changes (before `start`). Tests
+    /// that measure the per-packet path set it long, since a check lists interfaces (allocates).
+    pub fn set_link_check_period(&mut self, period: std::time::Duration) {
+        self.link_check_period = period;
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
@@ -375,6 +385,7 @@ impl Backend for Sacn {
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
         if let Some(rt) = self.rt.as_mut() {
+            rt.watch_links(now);
             rt.receive(now, ready, io, &mut self.instances, self.detect, sink);
             rt.transmit(now, &mut self.instances);
         }

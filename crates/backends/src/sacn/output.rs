@@ -197,6 +197,9 @@ impl Runtime {
         if !self.backlog.is_empty() {
             at(Some(self.last_now));
         }
+        if self.binds.iter().any(|b| b.ep.interface().is_ok()) {
+            at(Some(self.next_link_check));
+        }
         t
     }
 
