@@ -553,3 +553,259 @@ fn link_down_and_up_is_survived_and_multicast_input_resumes() {
 fn interface_recreated_under_a_new_index_is_rejoined() {
     survive_outage(Outage::Recreated, 15650);
 }
+
+/// A priority-150 source stops without terminating while a priority-100 source keeps sending:
+/// the output switches to the lower source once the 2.5 s loss timeout has passed (wall clock:
+/// a wide window, 2.3..3.5 s; the exact 2.5 s is checked with a fake clock in the receiver's
+/// unit tests), and `sources_lost` rises by one.
+#[test]
+fn source_loss_is_reflected_after_the_timeout() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    require_private_netns();
+    let port = 15660;
+    let out = Output::bind(&format!("127.0.0.1:{}", port + 1));
+    let d = Daemon::start("loss", &through_config(port, ""), &[]);
+    let to = format!("127.0.0.1:{port}");
+    let stop_a = Arc::new(AtomicBool::new(false));
+    let stop_b = Arc::new(AtomicBool::new(false));
+    let a = steady_sender(
+        to.clone(),
+        cid(0xA1),
+        150,
+        Duration::from_millis(20),
+        Arc::clone(&stop_a),
+        |_| vec![50; 8],
+    );
+    let b = steady_sender(
+        to.clone(),
+        cid(0xB2),
+        100,
+        Duration::from_millis(20),
+        Arc::clone(&stop_b),
+        |_| vec![20; 8],
+    );
+    out.expect_values(2, &[50; 8], T, "high-priority source on top");
+    let before = d.stats();
+    stop_a.store(true, std::sync::atomic::Ordering::SeqCst);
+    a.join().expect("sender a");
+    let last_a = Instant::now();
+    let switched = out.expect_values(
+        2,
+        &[20; 8],
+        Duration::from_secs(5),
+        "lower source after loss",
+    );
+    let after_loss = last_a.elapsed();
+    let _ = switched;
+    stop_b.store(true, std::sync::atomic::Ordering::SeqCst);
+    b.join().expect("sender b");
+    let after = d.stats();
+    eprintln!("loss: output switched {after_loss:?} after the last packet of the lost source");
+    assert!(
+        after_loss >= Duration::from_millis(2300) && after_loss <= Duration::from_millis(3500),
+        "switched after {after_loss:?}"
+    );
+    assert_eq!(delta(&before, &after, "in", "sources_lost"), 1);
+    assert!(
+        d.log()
+            .iter()
+            .any(|l| l.contains("lost (nothing for 2.5 s)"))
+    );
+}
+
+/// Three outputs fed by one input: one reachable, one to a closed port (ICMP port unreachable),
+/// one to an address without a route (the send fails). The reachable one keeps getting every
+/// change; the failing one counts send errors; nothing stops.
+#[test]
+fn unreachable_destinations_do_not_stop_other_universes() {
+    require_private_netns();
+    let port = 15670;
+    let out = Output::bind(&format!("127.0.0.1:{}", port + 1));
+    let cfg = format!(
+        "[backend sacn]\nbind = 127.0.0.1 {port}\n\n[sacn in]\nuniverse = 1\nunicast = 1\n\n\
+         [sacn good]\nuniverse = 2\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {}\n\n\
+         [sacn closed]\nuniverse = 3\npriority = 100\nrealtime = 1\ndestination = 127.0.0.1 {}\n\n\
+         [sacn noroute]\nuniverse = 4\npriority = 100\nrealtime = 1\ndestination = 203.0.113.1 5568\n\n\
+         [map]\nin.{{1..8}} > good.{{1..8}}\nin.{{1..8}} > closed.{{1..8}}\nin.{{1..8}} > noroute.{{1..8}}\n",
+        port + 1,
+        port + 2
+    );
+    let mut d = Daemon::start("unreach", &cfg, &[]);
+    let tx = sender();
+    let to = format!("127.0.0.1:{port}");
+    let mut seq = 0u8;
+    let t0 = Instant::now();
+    loop {
+        seq = seq.wrapping_add(1);
+        tx.send_to(&data(cid(0xA1), 1, 100, seq, &[1; 8]), &to)
+            .expect("send");
+        if out
+            .next(Duration::from_millis(100))
+            .is_some_and(|s| s.slots[..8] == [1; 8])
+        {
+            break;
+        }
+        assert!(t0.elapsed() < T, "no output");
+    }
+    for v in 2..=60u8 {
+        seq = seq.wrapping_add(1);
+        tx.send_to(&data(cid(0xA1), 1, 100, seq, &[v; 8]), &to)
+            .expect("send");
+        out.expect_values(2, &[v; 8], T, "reachable output");
+    }
+    let s = d.stats();
+    assert!(d.alive());
+    assert!(
+        s["noroute"]["send_errors"] >= 59,
+        "noroute send errors: {:?}",
+        s["noroute"]
+    );
+    assert_eq!(s["good"]["send_errors"], 0);
+    assert!(s["good"]["frames_out"] >= 60);
+    assert!(
+        s["closed"]["frames_out"] >= 60,
+        "closed port: {:?}",
+        s["closed"]
+    );
+}
+
+/// Under load (20 universes in, each mapped to its own realtime output, a sender at full speed)
+/// SIGTERM makes every output universe send its three Stream_Terminated packets and the process
+/// exit 0 within the 2 s shutdown grace period.
+#[test]
+fn sigterm_under_load_sends_terminations_and_exits_in_time() {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    require_private_netns();
+    let port = 15680;
+    const N: u16 = 20;
+    let out = Output::bind(&format!("127.0.0.1:{}", port + 1));
+    let mut cfg = format!("[backend sacn]\nbind = 127.0.0.1 {port}\n\n");
+    let mut map = String::from("[map]\n");
+    for u in 1..=N {
+        cfg += &format!(
+            "[sacn in{u}]\nuniverse = {u}\nunicast = 1\n\n[sacn out{u}]\nuniverse = {}\npriority = 100\n\
+             realtime = 1\ndestination = 127.0.0.1 {}\n\n",
+            u + 100,
+            port + 1
+        );
+        map += &format!("in{u}.{{1..512}} > out{u}.{{1..512}}\n");
+    }
+    cfg += &map;
+    let mut d = Daemon::start("sigterm", &cfg, &[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = Arc::clone(&stop);
+        let to = format!("127.0.0.1:{port}");
+        std::thread::spawn(move || {
+            let tx = sender();
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                for u in 1..=N {
+                    let v = (n % 250) as u8;
+                    let _ = tx.send_to(&data(cid(0xA1), u, 100, n as u8, &[v; 512]), &to);
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            n
+        })
+    };
+    // Every output universe carries traffic before the signal.
+    let mut seen: HashMap<u16, u32> = HashMap::new();
+    let t0 = Instant::now();
+    while seen.len() < usize::from(N) {
+        if let Some(s) = out.next(Duration::from_millis(50)) {
+            *seen.entry(s.universe).or_default() += 1;
+        }
+        assert!(t0.elapsed() < T, "only {} universes active", seen.len());
+    }
+    d.signal("TERM");
+    let signalled = Instant::now();
+    let mut terminated: HashMap<u16, u32> = HashMap::new();
+    let exit = loop {
+        while let Some(s) = out.next(Duration::from_millis(5)) {
+            if s.terminated {
+                *terminated.entry(s.universe).or_default() += 1;
+            }
+        }
+        if let Some(r) = d.wait_exit(Duration::from_millis(1)) {
+            break Some(r);
+        }
+        if signalled.elapsed() > Duration::from_secs(5) {
+            break None;
+        }
+    };
+    while let Some(s) = out.next(Duration::from_millis(20)) {
+        if s.terminated {
+            *terminated.entry(s.universe).or_default() += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = load.join().expect("load");
+    let (status, _) = exit.expect("patchbay did not exit within 5 s of SIGTERM");
+    let took = signalled.elapsed();
+    eprintln!(
+        "sigterm: {sent} rounds of {N} universes sent; exit after {took:?}; terminations {terminated:?}"
+    );
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_millis(2500), "exit took {took:?}");
+    for u in 101..=100 + N {
+        assert_eq!(
+            terminated.get(&u).copied().unwrap_or(0),
+            3,
+            "terminations of universe {u}"
+        );
+    }
+}
+
+/// SIGHUP is refused as documented (configuration reload is not supported): logged, no crash,
+/// forwarding continues with the configuration it started with, even if the file changed.
+#[test]
+fn sighup_is_logged_and_forwarding_continues() {
+    require_private_netns();
+    let port = 15690;
+    let out = Output::bind(&format!("127.0.0.1:{}", port + 1));
+    let mut d = Daemon::start("sighup", &through_config(port, ""), &[]);
+    let tx = sender();
+    let to = format!("127.0.0.1:{port}");
+    let mut seq = 0u8;
+    let mut send = |v: u8| {
+        seq = seq.wrapping_add(1);
+        tx.send_to(&data(cid(0xA1), 1, 100, seq, &[v; 8]), &to)
+            .expect("send");
+    };
+    let t0 = Instant::now();
+    loop {
+        send(1);
+        if out
+            .next(Duration::from_millis(100))
+            .is_some_and(|s| s.slots[..8] == [1; 8])
+        {
+            break;
+        }
+        assert!(t0.elapsed() < T, "no output");
+    }
+    // A changed file is not picked up: the refusal is complete, not partial.
+    std::fs::write(&d.cfg, "this is not a configuration\n").expect("write");
+    let mark = d.line_count();
+    for _ in 0..3 {
+        d.signal("HUP");
+    }
+    assert!(
+        d.wait_line(mark, T, |l| l
+            .contains("SIGHUP: reload not supported, continuing"))
+            .is_some(),
+        "SIGHUP not logged"
+    );
+    for v in 2..=10 {
+        send(v);
+        out.expect_values(2, &[v; 8], T, "after SIGHUP");
+    }
+    assert!(d.alive());
+    d.signal("TERM");
+    let (status, _) = d.wait_exit(T).expect("exit");
+    assert!(status.success());
+}
