@@ -13,6 +13,8 @@
 
 pub mod channels;
 pub mod counters;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod identity;
 mod input;
 mod link;
