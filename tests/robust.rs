@@ -410,6 +410,40 @@ fn accept_from_peer() {
     std::fs::write("/proc/sys/net/ipv4/conf/all/rp_filter", "0").expect("sysctl");
 }
 
+/// Puts the veth pair back as `netns-run --veth` made it (addresses, IPv6 addresses flushed by
+/// link down, the multicast routes that go with the link), also when a test fails, so later test
+/// binaries in the same namespace find it intact.
+struct RestoreVeth;
+
+impl RestoreVeth {
+    fn restore(&self) {
+        let run = |args: &str| {
+            let _ = std::process::Command::new("ip")
+                .args(args.split_whitespace())
+                .stderr(std::process::Stdio::null())
+                .status();
+        };
+        if !std::path::Path::new("/proc/sys/net/ipv4/conf/sacn0").exists() {
+            run("link add sacn0 type veth peer name sacn1");
+        }
+        run("addr replace 198.18.0.1/24 dev sacn0");
+        run("addr replace 198.18.0.2/24 dev sacn1");
+        run("addr replace 2001:db8:5ac::1/64 dev sacn0 nodad");
+        run("addr replace 2001:db8:5ac::2/64 dev sacn1 nodad");
+        run("link set sacn0 up");
+        run("link set sacn1 up");
+        run("-6 route replace multicast ff00::/8 dev sacn0 table local metric 1");
+        run("route replace 224.0.0.0/4 dev sacn0 src 198.18.0.1");
+        run("route replace broadcast 255.255.255.255 dev sacn0 table local src 198.18.0.1");
+    }
+}
+
+impl Drop for RestoreVeth {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
 /// Multicast input from the veth peer forwarded to a unicast output on the peer; `outage`
 /// happens; patchbay must keep running, log it, re-join and forward fresh values again within 2 s
 /// of the link returning. Returns the recovery time.
@@ -418,6 +452,7 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     require_private_netns();
     let _one = VETH.lock().unwrap_or_else(|e| e.into_inner());
+    let restore = RestoreVeth;
     accept_from_peer();
     let out = Output::bind(&format!("198.18.0.2:{}", port + 1));
     let cfg = format!(
@@ -501,18 +536,7 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
     let logged = d.wait_line(mark, Duration::from_secs(2), |l| {
         l.contains("sacn0 is up again") || l.contains("sacn0 was re-created")
     });
-    // Put the namespace back as netns-run made it (the route goes with the link).
-    let _ = std::process::Command::new("ip")
-        .args([
-            "route",
-            "replace",
-            "224.0.0.0/4",
-            "dev",
-            "sacn0",
-            "src",
-            "198.18.0.1",
-        ])
-        .status();
+    restore.restore();
     stop.store(true, Ordering::Relaxed);
     sender.join().expect("sender");
     let log = d.log()[mark..].join("\n");
