@@ -45,9 +45,13 @@ impl Daemon {
         let dir = temp_dir(tag);
         let cfg = dir.join("robust.cfg");
         std::fs::write(&cfg, cfg_text).expect("write config");
+        let format: &[&str] = if args.contains(&"--stats-format") {
+            &[]
+        } else {
+            &["--stats-format", "json"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_patchbay"))
-            .arg("--stats-format")
-            .arg("json")
+            .args(format)
             .args(args)
             .arg(&cfg)
             .env("RUST_LOG", "info")

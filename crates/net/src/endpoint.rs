@@ -63,6 +63,8 @@ pub struct Endpoint {
     pool: Option<MembershipPool>,
     cmsg: CmsgBuf,
     dropped: u64,
+    /// Latest `SO_RXQ_OVFL` count per socket (0 = main, n + 1 = receiver n).
+    kernel_drops: Vec<u32>,
 }
 
 impl Endpoint {
@@ -125,6 +127,7 @@ impl Endpoint {
             pool,
             cmsg: CmsgBuf::new(),
             dropped: 0,
+            kernel_drops: Vec::new(),
         })
     }
 
@@ -151,6 +154,28 @@ impl Endpoint {
     /// Broadcast copies read and discarded on receive sockets (the main socket processes the broadcast).
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Datagrams the kernel dropped on this bind's sockets because a receive buffer was full,
+    /// as far as the datagrams read since tell (`SO_RXQ_OVFL`: the count travels with the next
+    /// datagram queued after the drops). Not silent: the backend reports it.
+    pub fn kernel_drops(&self) -> u64 {
+        self.kernel_drops.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    fn note_drops(&mut self, id: SocketId, meta: &RecvMeta) {
+        let Some(n) = meta.kernel_drops else {
+            return;
+        };
+        let slot = match id {
+            SocketId::Main => 0,
+            SocketId::Receiver(i) => i + 1,
+        };
+        if self.kernel_drops.len() <= slot {
+            // Once per socket that ever drops, not per datagram.
+            self.kernel_drops.resize(slot + 1, 0);
+        }
+        self.kernel_drops[slot] = self.kernel_drops[slot].max(n);
     }
 
     /// All socket ids in order: `Main`, then `Receiver(0..)`.
@@ -260,23 +285,27 @@ impl Endpoint {
     /// # Errors
     /// Kernel errors other than `EAGAIN`.
     pub fn recv(&mut self, id: SocketId, buf: &mut [u8]) -> Result<Option<RecvMeta>, RecvError> {
-        match id {
-            SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg),
+        let meta = match id {
+            SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg)?,
             SocketId::Receiver(i) => {
                 let Some(pool) = self.pool.as_mut() else {
                     return Ok(None);
                 };
                 loop {
                     let Some(meta) = pool.recv(i, buf)? else {
-                        return Ok(None);
+                        break None;
                     };
                     if matches!(meta.kind, DestKind::Multicast | DestKind::Unicast) {
-                        return Ok(Some(meta));
+                        break Some(meta);
                     }
                     self.dropped += 1;
                 }
             }
+        };
+        if let Some(m) = &meta {
+            self.note_drops(id, m);
         }
+        Ok(meta)
     }
 
     /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds
@@ -296,7 +325,10 @@ impl Endpoint {
                 let fd = self.main.as_raw_fd();
                 while let Some(buf) = batch.next_slot() {
                     match recv_meta(fd, buf, &mut self.cmsg)? {
-                        Some(meta) => batch.push(meta),
+                        Some(meta) => {
+                            self.note_drops(id, &meta);
+                            batch.push(meta);
+                        }
                         None => break,
                     }
                 }
@@ -314,6 +346,12 @@ impl Endpoint {
                         batch.retain(|m| matches!(m.kind, DestKind::Multicast | DestKind::Unicast));
                     self.dropped += dropped as u64;
                     if !batch.is_empty() {
+                        for k in 0..batch.len() {
+                            if let Some((m, _)) = batch.get(k) {
+                                let m = *m;
+                                self.note_drops(id, &m);
+                            }
+                        }
                         return Ok(batch.len());
                     }
                 }

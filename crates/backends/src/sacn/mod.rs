@@ -452,6 +452,11 @@ impl Backend for Sacn {
         if let Some(rt) = self.rt.as_ref() {
             for (i, b) in rt.binds.iter().enumerate() {
                 b.counters.stats(i, out);
+                out.push(patchbay_core::Stat::backend(
+                    format!("bind {i}"),
+                    "kernel_drops",
+                    b.ep.kernel_drops(),
+                ));
             }
         }
     }
