@@ -132,6 +132,35 @@ mod tests {
     }
 
     #[test]
+    fn stats_interval_and_format() {
+        let args = Args::try_parse_from(["patchbay", "x.cfg"]).unwrap();
+        assert_eq!((args.stats, args.stats_format), (None, StatsFormat::Text));
+        let args = Args::try_parse_from([
+            "patchbay",
+            "--stats",
+            "5",
+            "--stats-format",
+            "json",
+            "x.cfg",
+        ])
+        .unwrap();
+        assert_eq!(
+            (args.stats, args.stats_format),
+            (Some(5), StatsFormat::Json)
+        );
+        assert!(Args::try_parse_from(["patchbay", "--stats", "-1"]).is_err());
+        assert!(Args::try_parse_from(["patchbay", "--stats-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn help_documents_signals_and_the_sighup_refusal() {
+        let help = Args::command().render_long_help().to_string();
+        assert!(help.contains("SIGUSR1"), "{help}");
+        assert!(help.contains("SIGHUP is logged and ignored"), "{help}");
+        assert!(help.contains("reload is not supported"), "{help}");
+    }
+
+    #[test]
     fn version_is_dash_v() {
         let err = Args::try_parse_from(["patchbay", "-v"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion);
