@@ -29,6 +29,9 @@ pub struct InstanceCounters {
     pub send_errors: u64,
     /// Values delivered to this instance but dropped because it has no `priority`.
     pub output_dropped: u64,
+    /// Output changes superseded by a newer change before any packet carried them (load shed by
+    /// coalescing: the rate limit sends the latest values, never older ones after newer).
+    pub coalesced: u64,
 }
 
 /// Per-bind totals since start.
@@ -69,7 +72,7 @@ impl InstanceCounters {
     /// Named totals for the core's stats reports (names are stable: tests and scripts read
     /// them). `sources` is the number of sources merged right now.
     pub fn stats(&self, id: InstanceId, sources: usize, out: &mut Vec<Stat>) {
-        let fixed: [(&'static str, u64); 9] = [
+        let fixed: [(&'static str, u64); 10] = [
             ("frames_in", self.frames_in),
             ("frames_out", self.frames_out),
             ("events_in", self.events_in),
@@ -79,6 +82,7 @@ impl InstanceCounters {
             ("sources_terminated", self.sources_terminated),
             ("send_errors", self.send_errors),
             ("output_dropped", self.output_dropped),
+            ("coalesced", self.coalesced),
         ];
         for (name, value) in fixed {
             out.push(Stat::instance(id, name, value));
@@ -243,7 +247,7 @@ mod tests {
         i.stats(InstanceId(9), 2, &mut out);
         let get = |n: &str| out.iter().find(|s| s.name == n).map(|s| s.value);
         assert_eq!((get("sources_lost"), get("sources")), (Some(4), Some(2)));
-        assert_eq!(out.len(), 9 + Discard::COUNT);
+        assert_eq!(out.len(), 10 + Discard::COUNT);
     }
 
     #[test]

@@ -67,6 +67,8 @@ struct Instance {
     /// Output events dropped for lack of `priority`.
     no_priority_log: Throttle,
     send_error_log: Throttle,
+    /// A change is in the output buffer that no packet has carried yet.
+    unsent_change: bool,
 }
 
 impl Instance {
@@ -266,6 +268,7 @@ impl Backend for Sacn {
             counters: InstanceCounters::default(),
             no_priority_log: Throttle::default(),
             send_error_log: Throttle::default(),
+            unsent_change: false,
         });
         Ok(())
     }
