@@ -404,13 +404,37 @@ fn ip(args: &str) {
     assert!(st.success(), "ip {args} failed");
 }
 
-/// A UDP socket on the veth peer (sacn1, 198.18.0.2) that sends multicast out of sacn1.
-fn peer_multicast_sender() -> std::io::Result<std::net::UdpSocket> {
+/// A UDP socket on the veth peer (sacn1, 198.18.0.2 or 2001:db8:5ac::2) that sends multicast
+/// out of sacn1.
+fn peer_multicast_sender(v6: bool) -> std::io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
+    if v6 {
+        let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+        s.bind(
+            &"[2001:db8:5ac::2]:0"
+                .parse::<std::net::SocketAddr>()
+                .map_err(std::io::Error::other)?
+                .into(),
+        )?;
+        s.set_multicast_if_v6(ifindex("sacn1")?)?;
+        return Ok(s.into());
+    }
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     s.bind(&std::net::SocketAddr::from(([198, 18, 0, 2], 0)).into())?;
     s.set_multicast_if_v4(&std::net::Ipv4Addr::new(198, 18, 0, 2))?;
     Ok(s.into())
+}
+
+/// Index of an interface of this namespace (`ip -o link`; /sys shows the mounter's namespace).
+fn ifindex(name: &str) -> std::io::Result<u32> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link", "show", name])
+        .output()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split(':')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no interface {name}")))
 }
 
 /// The veth tests change sacn0/sacn1 for the whole namespace: one at a time.
@@ -472,17 +496,23 @@ impl Drop for RestoreVeth {
 /// Multicast input from the veth peer forwarded to a unicast output on the peer; `outage`
 /// happens; patchbay must keep running, log it, re-join and forward fresh values again within 2 s
 /// of the link returning. Returns the recovery time.
-fn survive_outage(outage: Outage, port: u16) -> Duration {
+fn survive_outage(outage: Outage, v6: bool, port: u16) -> Duration {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     require_private_netns();
     let _one = VETH.lock().unwrap_or_else(|e| e.into_inner());
     let restore = RestoreVeth;
     accept_from_peer();
-    let out = Output::bind(&format!("198.18.0.2:{}", port + 1));
+    let (here, peer) = if v6 {
+        ("2001:db8:5ac::1", "2001:db8:5ac::2")
+    } else {
+        ("198.18.0.1", "198.18.0.2")
+    };
+    let out =
+        Output::bind(&std::net::SocketAddr::new(peer.parse().expect("ip"), port + 1).to_string());
     let cfg = format!(
-        "[backend sacn]\nbind = 198.18.0.1 {port}\n\n[sacn in]\nuniverse = 1\n\n\
-         [sacn out]\nuniverse = 2\npriority = 100\nrealtime = 1\ndestination = 198.18.0.2 {}\n\n\
+        "[backend sacn]\nbind = {here} {port}\n\n[sacn in]\nuniverse = 1\n\n\
+         [sacn out]\nuniverse = 2\npriority = 100\nrealtime = 1\ndestination = {peer} {}\n\n\
          [map]\nin.{{1..8}} > out.{{1..8}}\n",
         port + 1
     );
@@ -493,7 +523,11 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
         let stop = Arc::clone(&stop);
         let counter = Arc::clone(&counter);
         std::thread::spawn(move || {
-            let group = format!("239.255.0.1:{port}");
+            let group = if v6 {
+                format!("[ff18::8300:1]:{port}")
+            } else {
+                format!("239.255.0.1:{port}")
+            };
             let mut seq = 0u8;
             while !stop.load(Ordering::Relaxed) {
                 seq = seq.wrapping_add(1);
@@ -502,7 +536,7 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
                 let slots = [b[0], b[1], b[2], b[3], 1, 2, 3, 4];
                 // A fresh socket each time: the peer interface may have been re-created (a socket's
                 // multicast interface is fixed when set). Errors while the link is down are expected.
-                if let Ok(tx) = peer_multicast_sender() {
+                if let Ok(tx) = peer_multicast_sender(v6) {
                     let _ = tx.send_to(&data(cid(0xA1), 1, 100, seq, &slots), &group);
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -529,7 +563,10 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
     match outage {
         Outage::DownAndUp => {
             ip("link set sacn0 down");
-            ip("addr del 198.18.0.1/24 dev sacn0");
+            // IPv6 addresses go with the link (keep_addr_on_down = 0); IPv4 ones are removed.
+            if !v6 {
+                ip("addr del 198.18.0.1/24 dev sacn0");
+            }
         }
         Outage::Recreated => ip("link del sacn0"),
     }
@@ -540,8 +577,12 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
     );
     match outage {
         Outage::DownAndUp => {
-            ip("addr add 198.18.0.1/24 dev sacn0");
+            ip("addr replace 198.18.0.1/24 dev sacn0");
+            ip("addr replace 2001:db8:5ac::1/64 dev sacn0 nodad");
             ip("link set sacn0 up");
+            if v6 {
+                ip("-6 route replace multicast ff00::/8 dev sacn0 table local metric 1");
+            }
         }
         Outage::Recreated => {
             ip("link add sacn0 type veth peer name sacn1");
@@ -551,6 +592,7 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
             ip("addr add 2001:db8:5ac::2/64 dev sacn1 nodad");
             ip("link set sacn0 up");
             ip("link set sacn1 up");
+            ip("-6 route replace multicast ff00::/8 dev sacn0 table local metric 1");
             accept_from_peer();
         }
     }
@@ -595,12 +637,22 @@ fn survive_outage(outage: Outage, port: u16) -> Duration {
 
 #[test]
 fn link_down_and_up_is_survived_and_multicast_input_resumes() {
-    survive_outage(Outage::DownAndUp, 15640);
+    survive_outage(Outage::DownAndUp, false, 15640);
 }
 
 #[test]
 fn interface_recreated_under_a_new_index_is_rejoined() {
-    survive_outage(Outage::Recreated, 15650);
+    survive_outage(Outage::Recreated, false, 15650);
+}
+
+#[test]
+fn ipv6_link_down_and_up_is_survived_and_multicast_input_resumes() {
+    survive_outage(Outage::DownAndUp, true, 15740);
+}
+
+#[test]
+fn ipv6_interface_recreated_under_a_new_index_is_rejoined() {
+    survive_outage(Outage::Recreated, true, 15750);
 }
 
 /// A priority-150 source stops without terminating while a priority-100 source keeps sending:
