@@ -5,7 +5,8 @@
 //! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
 //! [`input`] drains sockets into the sans-IO receivers and reports events, [`output`] writes
 //! delivered values into the sans-IO sources and sends what they schedule, [`counters`] holds
-//! what is counted.
+//! what is counted (reported through `Backend::stats`), `link` watches the binds' interfaces and
+//! re-joins groups after an outage, [`fuzz`] is the socket-free pipeline the fuzzer drives.
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
 //! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
