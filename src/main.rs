@@ -123,11 +123,16 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         .core
         .set_stats_interval(args.stats.map(std::time::Duration::from_secs));
     if args.stats_format == StatsFormat::Text {
-        setup.core.set_stats_reporter(Box::new(|_, groups| {
+        setup.core.set_stats_reporter(Box::new(|trigger, groups| {
             // Drop reasons are many and mostly zero: only non-zero ones, plus the headline.
             const ALWAYS: &[&str] = &["frames_in", "frames_out", "sources", "datagrams", "dropped"];
             for g in groups {
-                let line = patchbay_core::stats::format_text(g, ALWAYS);
+                // SIGUSR1 asks for everything; the periodic line stays short.
+                let line = if trigger == patchbay_core::StatsTrigger::Signal {
+                    patchbay_core::stats::format_text_full(g)
+                } else {
+                    patchbay_core::stats::format_text(g, ALWAYS)
+                };
                 if g.is_instance {
                     info!(target: "stats", "{} instance '{}': {line}", g.backend, g.scope);
                 } else {

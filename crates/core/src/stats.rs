@@ -132,6 +132,20 @@ pub fn format_text(g: &StatGroup, always: &[&str]) -> String {
     s
 }
 
+/// Every counter of a group as `name=value`, zeros included (the SIGUSR1 dump).
+pub fn format_text_full(g: &StatGroup) -> String {
+    let mut s = String::new();
+    for (name, value) in &g.counters {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(name);
+        s.push('=');
+        s.push_str(&value.to_string());
+    }
+    s
+}
+
 /// One JSON object for a group: `{"stats":"signal","backend":"sacn","instance":"in",
 /// "counters":{"frames_in":3,...}}` (`"scope"` instead of `"instance"` for backend scopes).
 /// Every counter is listed, zero or not, so a reader can tell "zero" from "unknown".
@@ -202,6 +216,7 @@ mod tests {
             counters: vec![("frames_in".into(), 0), ("a".into(), 0), ("b".into(), 2)],
         };
         assert_eq!(format_text(&g, &["frames_in"]), "frames_in=0 b=2");
+        assert_eq!(format_text_full(&g), "frames_in=0 a=0 b=2");
     }
 
     #[test]
