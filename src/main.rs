@@ -8,7 +8,7 @@ use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity,
 use patchbay_core::{CoreError, Exit};
 use tracing::{error, info};
 
-use patchbay::cli::{Args, Command, DumpFormat};
+use patchbay::cli::{Args, Command, DumpFormat, StatsFormat};
 use patchbay::logging::{self, Verbosity};
 use patchbay::{report, service, setup};
 
@@ -129,6 +129,39 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
     }
 
     info!(target: "core", "patchbay {} starting with {}", env!("CARGO_PKG_VERSION"), path.display());
+    setup
+        .core
+        .set_stats_interval(args.stats.map(std::time::Duration::from_secs));
+    if args.stats_format == StatsFormat::Text {
+        setup.core.set_stats_reporter(Box::new(|trigger, groups| {
+            // Drop reasons are many and mostly zero: only non-zero ones, plus the headline.
+            const ALWAYS: &[&str] = &["frames_in", "frames_out", "sources", "datagrams", "dropped"];
+            for g in groups {
+                // SIGUSR1 asks for everything; the periodic line stays short.
+                let line = if trigger == patchbay_core::StatsTrigger::Signal {
+                    patchbay_core::stats::format_text_full(g)
+                } else {
+                    patchbay_core::stats::format_text(g, ALWAYS)
+                };
+                if g.is_instance {
+                    info!(target: "stats", "{} instance '{}': {line}", g.backend, g.scope);
+                } else {
+                    info!(target: "stats", "{} {}: {line}", g.backend, g.scope);
+                }
+            }
+        }));
+    }
+    if args.stats_format == StatsFormat::Json {
+        setup.core.set_stats_reporter(Box::new(|trigger, groups| {
+            // One write per line, so lines never interleave with log output.
+            let mut err = std::io::stderr().lock();
+            for g in groups {
+                let mut line = patchbay_core::stats::format_json(trigger, g);
+                line.push('\n');
+                let _ = err.write_all(line.as_bytes());
+            }
+        }));
+    }
     if let Err(e) = setup.core.listen_signals() {
         error!(target: "core", "cannot install signal handlers: {e}");
         return ExitCode::from(EXIT_RUNTIME);

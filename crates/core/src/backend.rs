@@ -218,4 +218,8 @@ pub trait Backend {
     fn shutdown_complete(&self) -> bool {
         true
     }
+
+    /// Appends the backend's counters (totals since start, per instance or per shared scope).
+    /// Called every `--stats` interval and on SIGUSR1, never per packet; the default has none.
+    fn stats(&self, _out: &mut Vec<crate::stats::Stat>) {}
 }

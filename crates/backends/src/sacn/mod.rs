@@ -5,7 +5,8 @@
 //! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
 //! [`input`] drains sockets into the sans-IO receivers and reports events, [`output`] writes
 //! delivered values into the sans-IO sources and sends what they schedule, [`counters`] holds
-//! what is counted.
+//! what is counted (reported through `Backend::stats`), `link` watches the binds' interfaces and
+//! re-joins groups after an outage, [`fuzz`] is the socket-free pipeline the fuzzer drives.
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
 //! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
@@ -13,8 +14,11 @@
 
 pub mod channels;
 pub mod counters;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod identity;
 mod input;
+mod link;
 pub mod options;
 mod output;
 mod start;
@@ -64,6 +68,8 @@ struct Instance {
     /// Output events dropped for lack of `priority`.
     no_priority_log: Throttle,
     send_error_log: Throttle,
+    /// A change is in the output buffer that no packet has carried yet.
+    unsent_change: bool,
 }
 
 impl Instance {
@@ -91,6 +97,8 @@ pub struct Sacn {
     /// Cached for `poll_timeout`, which cannot borrow mutably.
     deadline: Option<Instant>,
     shutting_down: bool,
+    /// How often the link watch looks at the interfaces ([`link::LINK_CHECK_PERIOD`]).
+    link_check_period: std::time::Duration,
 }
 
 impl Default for Sacn {
@@ -115,7 +123,14 @@ impl Sacn {
             rt: None,
             deadline: None,
             shutting_down: false,
+            link_check_period: link::LINK_CHECK_PERIOD,
         }
+    }
+
+    /// Changes how often bind interfaces are checked for link changes (before `start`). Tests
+    /// that measure the per-packet path set it long, since a check lists interfaces (allocates).
+    pub fn set_link_check_period(&mut self, period: std::time::Duration) {
+        self.link_check_period = period;
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
@@ -254,6 +269,7 @@ impl Backend for Sacn {
             counters: InstanceCounters::default(),
             no_priority_log: Throttle::default(),
             send_error_log: Throttle::default(),
+            unsent_change: false,
         });
         Ok(())
     }
@@ -375,6 +391,7 @@ impl Backend for Sacn {
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
         if let Some(rt) = self.rt.as_mut() {
+            rt.watch_links(now);
             rt.receive(now, ready, io, &mut self.instances, self.detect, sink);
             rt.transmit(now, &mut self.instances);
         }
@@ -429,6 +446,23 @@ impl Backend for Sacn {
 
     fn shutdown_complete(&self) -> bool {
         self.rt.as_ref().is_none_or(|rt| rt.idle())
+    }
+
+    fn stats(&self, out: &mut Vec<patchbay_core::Stat>) {
+        for inst in &self.instances {
+            let sources = self.rt.as_ref().map_or(0, |rt| rt.source_count(inst));
+            inst.counters.stats(inst.id, sources, out);
+        }
+        if let Some(rt) = self.rt.as_ref() {
+            for (i, b) in rt.binds.iter().enumerate() {
+                b.counters.stats(i, out);
+                out.push(patchbay_core::Stat::backend(
+                    format!("bind {i}"),
+                    "kernel_drops",
+                    b.ep.kernel_drops(),
+                ));
+            }
+        }
     }
 }
 

@@ -67,6 +67,8 @@ fn send_all(
                 bind.counters.packets_out += 1;
                 if let Some(inst) = inst.and_then(|x| instances.get_mut(x)) {
                     inst.counters.frames_out += 1;
+                    // Every data packet carries the whole current buffer.
+                    inst.unsent_change = false;
                 }
             }
             Err(SendError::WouldBlock) => {
@@ -119,6 +121,9 @@ impl Runtime {
             }
         }
         if changed {
+            if std::mem::replace(&mut inst.unsent_change, true) {
+                inst.counters.coalesced += 1;
+            }
             let _ = source.mark_changed(now, u);
         }
     }
@@ -196,6 +201,9 @@ impl Runtime {
         }
         if !self.backlog.is_empty() {
             at(Some(self.last_now));
+        }
+        if self.binds.iter().any(|b| b.ep.interface().is_ok()) {
+            at(Some(self.next_link_check));
         }
         t
     }

@@ -95,6 +95,8 @@ pub(super) struct BindRt {
     pub error_log: Throttle,
     /// Universes of the verbose "nobody listens" log, bounded.
     pub unknown_seen: Vec<u16>,
+    /// Interface state at the last link check (`None` before the first).
+    pub link: Option<patchbay_net::LinkState>,
 }
 
 impl BindRt {
@@ -125,6 +127,9 @@ pub(super) struct Runtime {
     pub last_now: Instant,
     /// Datagrams read per socket per turn ([`super::input::RECV_BUDGET`]).
     pub recv_budget: usize,
+    /// When [`Runtime::watch_links`] looks at the interfaces next.
+    pub next_link_check: Instant,
+    pub link_check_period: std::time::Duration,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -186,6 +191,7 @@ impl Runtime {
                 discard_log: [Throttle::default(); Discard::COUNT],
                 error_log: Throttle::default(),
                 unknown_seen: Vec::new(),
+                link: None,
             });
         }
         for (idx, inst) in b.instances.iter().enumerate() {
@@ -219,6 +225,8 @@ impl Runtime {
             spare: Vec::with_capacity(64),
             last_now: now,
             recv_budget: super::input::RECV_BUDGET,
+            next_link_check: now + b.link_check_period,
+            link_check_period: b.link_check_period,
         })
     }
 
