@@ -194,20 +194,18 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
     }
 }
 
-/// A start or run-time failure; one that names an instance points at its definition.
+/// A start or run-time failure; one that names a global option line (a `bind`) or an instance
+/// points at that line.
 fn report_core_error(setup: &setup::Setup, e: &CoreError, color: bool) {
     if let CoreError::Start { backend, source } = e
-        && let Some(instance) = source.instance
-        && let Some(&span) = setup.instance_spans.get(instance.0 as usize)
+        && let Some(index) = setup.core.backend_index(backend)
+        && let Some(span) = setup.problem_span(index, source)
     {
-        let name = setup.core.instance_name(instance).unwrap_or("?");
-        let d = Diagnostic::error(
-            span,
-            format!(
-                "{backend} instance '{name}' failed to start: {}",
-                source.message
-            ),
-        );
+        let what = match source.instance.and_then(|i| setup.core.instance_name(i)) {
+            Some(name) if source.option.is_none() => format!("{backend} instance '{name}'"),
+            _ => format!("backend {backend}"),
+        };
+        let d = Diagnostic::error(span, format!("{what} failed to start: {}", source.message));
         print_diagnostics(&setup.config.sources, &[d], color, false);
         return;
     }

@@ -10,7 +10,9 @@ use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use patchbay_config::{Config, Diagnostic, Item, Mapping, Side, Sources, Span, Spanned};
-use patchbay_core::{ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part};
+use patchbay_core::{
+    ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part, StartError,
+};
 
 /// One unique mapping edge and the line that created it.
 #[derive(Clone, Copy, Debug)]
@@ -29,12 +31,40 @@ pub struct Setup {
     pub edges: Vec<EdgeRecord>,
     /// Where each instance was defined (index = `InstanceId`).
     pub instance_spans: Vec<Span>,
+    /// Every global option line in the order the backends saw them: (backend, key, value span).
+    option_spans: Vec<(usize, String, Span)>,
 }
 
 impl Setup {
     pub fn has_errors(&self) -> bool {
         patchbay_config::has_errors(&self.diagnostics)
     }
+
+    /// The line a start-up problem of backend `backend` points at: the global option it names,
+    /// else the instance's definition.
+    pub fn problem_span(&self, backend: usize, e: &StartError) -> Option<Span> {
+        problem_span(&self.option_spans, &self.instance_spans, backend, e)
+    }
+}
+
+fn problem_span(
+    options: &[(usize, String, Span)],
+    instances: &[Span],
+    backend: usize,
+    e: &StartError,
+) -> Option<Span> {
+    if let Some(opt) = e.option {
+        let found = options
+            .iter()
+            .filter(|(b, key, _)| *b == backend && key == opt.key)
+            .nth(opt.index)
+            .map(|(_, _, span)| *span);
+        if found.is_some() {
+            return found;
+        }
+    }
+    e.instance
+        .and_then(|i| instances.get(i.0 as usize).copied())
 }
 
 /// Applies `config` (read from `config_path`) to `core` in file order; `diagnostics` are the
@@ -51,16 +81,19 @@ pub fn build(
         config_path,
         instances: FxHashMap::default(),
         instance_spans: Vec::new(),
+        option_spans: Vec::new(),
         edges: Vec::new(),
         diagnostics: &mut diagnostics,
     };
     for item in &config.items {
         builder.item(&mut core, &config, item);
     }
+    builder.validate(&core);
     builder.warn_cycles(&core);
     let Builder {
         edges,
         instance_spans,
+        option_spans,
         ..
     } = builder;
     Setup {
@@ -69,6 +102,7 @@ pub fn build(
         diagnostics,
         edges,
         instance_spans,
+        option_spans,
     }
 }
 
@@ -76,6 +110,7 @@ struct Builder<'d> {
     config_path: PathBuf,
     instances: FxHashMap<String, InstanceId>,
     instance_spans: Vec<Span>,
+    option_spans: Vec<(usize, String, Span)>,
     edges: Vec<EdgeRecord>,
     diagnostics: &'d mut Vec<Diagnostic>,
 }
@@ -108,6 +143,7 @@ impl Builder<'_> {
                 let Some(b) = core.backend_index(backend) else {
                     return;
                 };
+                self.option_spans.push((b, key.value.clone(), value.span));
                 let mut warnings = Vec::new();
                 let mut ctx = ConfigCtx {
                     base_dir: config.sources.dir_of(key.span.file),
@@ -273,6 +309,31 @@ impl Builder<'_> {
                         .with_inline_comment_hint(&side.channel.value),
                 );
                 None
+            }
+        }
+    }
+
+    /// Whole-configuration checks of every backend that has instances (the ones that will
+    /// start), each problem at the line it names.
+    fn validate(&mut self, core: &Core) {
+        for b in 0..core.backend_names().count() {
+            let has_instances = (0..self.instance_spans.len())
+                .any(|i| core.instance_backend(InstanceId(i as u32)) == Some(b));
+            let Some(backend) = core.backend(b).filter(|_| has_instances) else {
+                continue;
+            };
+            for e in backend.validate() {
+                let what = match e.instance.and_then(|i| core.instance_name(i)) {
+                    Some(name) => format!("{} instance '{name}'", backend.name()),
+                    None => format!("backend {}", backend.name()),
+                };
+                let message = format!("{what}: {}", e.message);
+                self.diagnostics.push(
+                    match problem_span(&self.option_spans, &self.instance_spans, b, &e) {
+                        Some(span) => Diagnostic::error(span, message),
+                        None => Diagnostic::new(patchbay_config::Severity::Error, None, message),
+                    },
+                );
             }
         }
     }

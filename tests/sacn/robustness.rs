@@ -99,17 +99,18 @@ fn malformed_datagrams_are_dropped_and_counted() {
     assert_eq!(sum.data_used, tx.sent - bad.len() as u64, "{sum:?}");
 }
 
-/// `local` mirrors output to this host; patchbay's own packets coming back are dropped by CID
-/// (MIDIMonster turned them into input, D13), while another source on the same group is heard.
+/// `local` mirrors output to this host and, as in MIDIMonster HEAD (issue 5), into patchbay's own
+/// inputs: universe 91 sent by bind 0 comes back as input on bind 1; another source on the same
+/// group is heard too.
 #[test]
-fn own_output_looped_back_by_local_is_not_input() {
+fn own_output_looped_back_by_local_is_mirrored_into_input() {
     guard();
     let (drive_u, loop_u, report_u) = (90u16, 91u16, 92u16);
     let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
     let port = free_port();
     let cid = test_cid(90);
     // bind 0 (private port, `local`) drives universe 91 out of sacn0 to port 5568, where bind 1
-    // listens to 91: without the own-CID rule, out.1 would come back as echo.1.
+    // listens to 91: with `local`, out.1 comes back as echo.1 (the mirror).
     let cfg = format!(
         "{}\n[sacn drive]\nuniverse = {drive_u}\nunicast = 1\n\n[sacn out]\nuniverse = {loop_u}\npriority = 100\n\n\
          [sacn echo]\ninterface = 1\nuniverse = {loop_u}\n\n\
@@ -148,7 +149,7 @@ fn own_output_looped_back_by_local_is_not_input() {
         other.send(
             SocketAddr::from((group_v4(loop_u), 5568)),
             loop_u,
-            50,
+            100, // equal to the mirrored source's priority, so HTP merges both
             &[0, 0, 33],
         );
         cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[2] == 33)
@@ -159,15 +160,16 @@ fn own_output_looped_back_by_local_is_not_input() {
         "control: bind 1 hears universe 91 on sacn0\n{}",
         pb.log()
     );
-    for c in cap.data_of(cid, report_u) {
-        let s = c.data().unwrap().slots().to_vec();
-        assert_eq!(
-            s[0],
-            0,
-            "patchbay's own universe 91 output came back as input: {:?}",
-            nonzero(&s)
-        );
-    }
+    let mirrored = poll(Duration::from_secs(8), || {
+        tx.send(to, drive_u, 100, &[77, 5]);
+        cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[0] == 77)
+            .ok()
+    });
+    assert!(
+        mirrored.is_some(),
+        "patchbay's own universe 91 output (slot 1 = 77) did not come back as echo.1\n{}",
+        pb.log()
+    );
 }
 
 /// MIDIMonster's usual `bind = 0.0.0.0`: joins go to the interface of the route for the sACN

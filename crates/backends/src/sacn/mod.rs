@@ -185,32 +185,19 @@ impl Sacn {
         }
     }
 
-    /// Another instance already on (interface, universe)?
+    /// An earlier instance already on the same (interface, universe)? MIDIMonster checks this
+    /// at start, once every option is read, so `universe` may come before `interface`.
     fn collision(&self, me: usize) -> Option<&str> {
         let o = &self.instances[me].opts;
         let u = o.universe?;
-        self.instances
+        self.instances[..me]
             .iter()
-            .enumerate()
-            .find(|(i, x)| {
-                *i != me && x.opts.universe == Some(u) && x.opts.interface == o.interface
-            })
-            .map(|(_, x)| x.name.as_str())
+            .find(|x| x.opts.universe == Some(u) && x.opts.interface == o.interface)
+            .map(|x| x.name.as_str())
     }
 
     fn refresh_deadline(&mut self) {
         self.deadline = self.rt.as_mut().and_then(|rt| rt.poll_timeout());
-    }
-}
-
-fn collide_error(name: &str, other: &str, opts: &InstanceOptions) -> OptionError {
-    OptionError::Other {
-        at: Part::Value,
-        message: format!(
-            "colliding instances: '{name}' and '{other}' both use universe {} on bind {}",
-            opts.universe.unwrap_or(0),
-            opts.interface
-        ),
     }
 }
 
@@ -310,13 +297,6 @@ impl Backend for Sacn {
                 });
             }
         }
-        if matches!(key, "universe" | "interface")
-            && let Some(other) = self.collision(i)
-        {
-            let err = collide_error(&self.instances[i].name, other, &self.instances[i].opts);
-            self.instances[i].opts = before;
-            return Err(err);
-        }
         let o = &self.instances[i].opts;
         if key == "priority" && o.priority == 0 && o.destination.is_some() {
             ctx.warn(
@@ -370,6 +350,10 @@ impl Backend for Sacn {
             }
         }
         Ok(id)
+    }
+
+    fn validate(&self) -> Vec<StartError> {
+        start::problems(self)
     }
 
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError> {

@@ -105,16 +105,11 @@ impl Backend for Probe {
     fn start(&mut self, _: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
         self.note("start");
         if self.fail_start {
-            return Err(StartError {
-                instance: None,
-                message: "cannot bind".into(),
-            });
+            return Err(StartError::backend("cannot bind"));
         }
         if let Some(rx) = self.rx.as_mut() {
-            io.register(rx, 5).map_err(|e| StartError {
-                instance: None,
-                message: e.to_string(),
-            })?;
+            io.register(rx, 5)
+                .map_err(|e| StartError::backend(e.to_string()))?;
         }
         Ok(())
     }
