@@ -7,10 +7,19 @@ use crate::wire::{DEFAULT_PRIORITY, MAX_SLOTS};
 /// Timing of a source. The defaults follow E1.31 and sacn.md 4.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceConfig {
-    /// Smallest gap between two packets of one universe outside realtime mode, and the spacing of
-    /// the repeats after a change. Default 1/44 s (rounded up to 22.727273 ms) so no universe
-    /// exceeds the 44 packets/s of DMX512 that E1.31 6.6.1 ties sources to.
+    /// Period of the rate limit outside realtime mode: each packet of a universe takes one slot,
+    /// and slots are `min_gap` apart, so no universe exceeds 1/`min_gap` packets/s in the long
+    /// run; also the spacing of the repeats after a change. Default 1/44 s (rounded up to
+    /// 22.727273 ms), the 44 packets/s of DMX512 that E1.31 6.6.1 ties sources to.
     pub min_gap: Duration,
+    /// How much earlier than its slot a changed packet may go out (the slot is the previous
+    /// packet's slot + `min_gap`, not its actual, possibly late, send time). Input at exactly
+    /// the limit rate arrives with jitter; without this tolerance every early frame would be
+    /// deferred and every late one would push the schedule back, until frames are coalesced
+    /// away. Two packets are never closer than `min_gap − jitter_tolerance`, and any `n + 1`
+    /// packets span at least `n × min_gap − jitter_tolerance`. Capped at `min_gap / 2`.
+    /// Default `DEFAULT_MIN_GAP / 2`.
+    pub jitter_tolerance: Duration,
     /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).
     /// Default 1 s.
     pub keepalive: Duration,
@@ -31,6 +40,12 @@ impl SourceConfig {
     /// 1/44 s rounded up to whole nanoseconds.
     pub const DEFAULT_MIN_GAP: Duration = Duration::from_nanos(1_000_000_000_u64.div_ceil(44));
 
+    /// The tolerance actually applied (`jitter_tolerance`, at most half of `min_gap`).
+    #[inline]
+    pub(crate) fn tolerance(&self) -> Duration {
+        self.jitter_tolerance.min(self.min_gap / 2)
+    }
+
     /// Gap after which an unchanged universe is sent again. Never zero, so a degenerate
     /// configuration cannot make `poll_transmit` emit keep-alives forever at one instant.
     #[inline]
@@ -46,6 +61,7 @@ impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
             min_gap: Self::DEFAULT_MIN_GAP,
+            jitter_tolerance: Self::DEFAULT_MIN_GAP / 2,
             keepalive: Duration::from_secs(1),
             keepalive_margin: Duration::from_millis(100),
             repeats: 3,
