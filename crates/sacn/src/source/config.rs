@@ -28,8 +28,15 @@ pub struct SourceConfig {
     pub keepalive_margin: Duration,
     /// Packets of unchanged data sent after the last change, one per `min_gap`. Default 3.
     pub repeats: u8,
-    /// Smallest gap between two packets of a universe in realtime mode. Default 250 µs.
+    /// Period of the realtime rate cap: in realtime mode a universe sends at most one packet
+    /// per `realtime_min_gap` in the long run (a guard against feedback loops, not a DMX
+    /// limit). Default 250 µs (4,000 packets/s).
     pub realtime_min_gap: Duration,
+    /// How far ahead of its realtime slot a change may go out: a sender that catches up after a
+    /// stall delivers a few frames back to back, and each goes out as it is processed instead of
+    /// being deferred (up to `1 + realtime_tolerance / realtime_min_gap` packets in a row).
+    /// Default 1 ms.
+    pub realtime_tolerance: Duration,
     /// Period of universe discovery packets (E131_UNIVERSE_DISCOVERY_INTERVAL). Default 10 s.
     pub discovery_interval: Duration,
     /// Stream_Terminated packets sent per universe when it stops. Default 3.
@@ -66,6 +73,7 @@ impl Default for SourceConfig {
             keepalive_margin: Duration::from_millis(100),
             repeats: 3,
             realtime_min_gap: Duration::from_micros(250),
+            realtime_tolerance: Duration::from_millis(1),
             discovery_interval: Duration::from_secs(10),
             terminations: 3,
         }
@@ -84,7 +92,8 @@ pub struct UniverseConfig {
     pub preview: bool,
     /// Set Force_Synchronization on synchronized data.
     pub force_synchronization: bool,
-    /// Send each change at the next poll, limited only by `realtime_min_gap`.
+    /// Send each change at the next poll, limited only by `realtime_min_gap` (with
+    /// `realtime_tolerance`), not by `min_gap`.
     pub realtime: bool,
     /// Per-address priorities (ETC's 0xDD start code). When set, the universe also sends a
     /// 0xDD stream with its own repeat/keep-alive timing.

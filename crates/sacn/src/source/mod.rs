@@ -102,8 +102,8 @@ struct Stream {
     dirty: bool,
     repeats_left: u8,
     last_sent: Option<Instant>,
-    /// Rate-limit slot of the next packet: one `min_gap` after the last packet's slot, or after
-    /// its send time when that was later (the stream had been quiet).
+    /// Rate-limit slot of the next packet: one `min_gap` (realtime: `realtime_min_gap`) after
+    /// the last packet's slot, or after its send time when that was later (a quiet stream).
     next_slot: Option<Instant>,
     /// The live heap entry's time, if any.
     deadline: Option<Instant>,
@@ -578,9 +578,11 @@ impl Source {
         let slot = s.next_slot.unwrap_or(last);
         let tolerance = self.cfg.tolerance();
         if s.dirty {
-            if u.cfg.realtime {
-                return last.checked_add(self.cfg.realtime_min_gap);
-            }
+            let tolerance = if u.cfg.realtime {
+                self.cfg.realtime_tolerance
+            } else {
+                tolerance
+            };
             return Some(slot.checked_sub(tolerance).unwrap_or(slot));
         }
         if s.repeats_left > 0 {
@@ -665,10 +667,15 @@ impl Source {
         };
         let len = write_data(buf, &header, data).ok()?;
         u.sequence = u.sequence.wrapping_add(1);
+        let period = if u.cfg.realtime {
+            self.cfg.realtime_min_gap
+        } else {
+            self.cfg.min_gap
+        };
         let s = &mut u.streams[stream];
         s.last_sent = Some(now);
         let slot = s.next_slot.map_or(now, |t| t.max(now));
-        s.next_slot = Some(slot.checked_add(self.cfg.min_gap).unwrap_or(slot));
+        s.next_slot = Some(slot.checked_add(period).unwrap_or(slot));
         s.deadline = None;
         let universe = u.number;
         let sync_address = u.cfg.sync_address;

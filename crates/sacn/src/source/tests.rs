@@ -255,9 +255,10 @@ fn jittery_input_at_the_limit_rate_is_never_deferred_or_coalesced() {
 }
 
 #[test]
-fn realtime_sends_every_change_but_not_closer_than_the_ceiling() {
+fn realtime_sends_every_change_but_not_faster_than_the_ceiling() {
     let t0 = Instant::now();
     let mut src = source();
+    let scfg = SourceConfig::default();
     let cfg = UniverseConfig {
         realtime: true,
         ..UniverseConfig::default()
@@ -271,26 +272,45 @@ fn realtime_sends_every_change_but_not_closer_than_the_ceiling() {
         drain(&mut src, now, &mut out);
     }
     assert_eq!(data_only(&out).len(), 10);
-    // Changes every 100 µs: spaced by the 250 µs ceiling, latest values, none lost.
+    // Three changes back to back (a sender catching up): all go out at once.
     out.clear();
-    let t1 = t0 + ms(100.0);
-    for i in 0..10u8 {
-        let now = t1 + Duration::from_micros(100 * u64::from(i));
+    let t1 = t0 + ms(50.0);
+    for i in 0..3u8 {
+        src.set_slot(t1, 5, 0, 50 + i).expect("set");
+        drain(&mut src, t1, &mut out);
+    }
+    assert_eq!(data_only(&out).len(), 3);
+    // Changes every 50 µs for 20 ms: the burst tolerance, then one per 250 µs slot, the
+    // latest values last.
+    out.clear();
+    let t2 = t0 + ms(100.0);
+    for i in 0..400u32 {
+        let now = t2 + Duration::from_micros(50 * u64::from(i));
         if let Some(at) = src.poll_timeout()
             && at <= now
         {
             drain(&mut src, at, &mut out);
         }
-        src.set_slot(now, 5, 0, 100 + i).expect("set");
+        src.set_slot(now, 5, 0, (i % 200) as u8 + 1).expect("set");
         drain(&mut src, now, &mut out);
     }
-    run_until(&mut src, t1 + ms(2.0), &mut out);
+    run_until(&mut src, t2 + ms(21.0), &mut out);
     let data = data_only(&out);
-    for w in data.windows(2) {
-        assert!(w[1].at - w[0].at >= Duration::from_micros(250));
+    let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
+    let gap = scfg.realtime_min_gap;
+    for i in 0..times.len() {
+        for j in i + 1..times.len() {
+            let n = u32::try_from(j - i).expect("count");
+            assert!(times[j] - times[i] + scfg.realtime_tolerance >= gap * n);
+        }
     }
-    assert!(data.len() >= 4, "{}", data.len());
-    assert_eq!(data.last().map(|s| s.data().slots()[0]), Some(109));
+    // 20 ms of slots plus the burst allowance, not the 400 changes.
+    let in_burst = data.iter().filter(|s| s.at < t2 + ms(20.0)).count();
+    assert!((80..=85).contains(&in_burst), "{in_burst}");
+    assert_eq!(
+        data.last().map(|s| s.data().slots()[0]),
+        Some((399 % 200) as u8 + 1)
+    );
 }
 
 #[test]
