@@ -374,10 +374,14 @@ impl Backend for Sacn {
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
+        // Nothing is sent here: `flush` runs at the end of every turn, timer wake-ups included,
+        // after the core routed this turn's changes. Sending a due (deferred) packet here would
+        // restart its universe's gap just before the new values arrive, so they would be
+        // deferred again, and at input rates near the realtime gap every frame would leave only
+        // when the next one arrives.
         if let Some(rt) = self.rt.as_mut() {
             rt.watch_links(now);
             rt.receive(now, ready, io, &mut self.instances, self.detect, sink);
-            rt.transmit(now, &mut self.instances);
         }
         self.refresh_deadline();
         Ok(())

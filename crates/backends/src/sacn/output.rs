@@ -1,7 +1,7 @@
 //! Output path (sacn.md 4): delivered values into the bind's `Source` slot buffers, and every
 //! packet the `Source` schedules out of the bind's socket.
 //!
-//! Why sending only happens in `flush`/`process`: `handle` may run several times per turn (one
+//! Why sending only happens in `flush`: `handle` may run several times per turn (one
 //! call per routing round); the source coalesces all of them into one packet per universe that
 //! goes out at the end of the turn. A packet the kernel has no room for is kept and sent before
 //! anything newer, so the final state after a burst is never lost.

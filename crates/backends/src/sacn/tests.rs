@@ -815,9 +815,13 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
         due - now
     );
     let mut buf = Vec::new();
+    // As the core turns on the timer: process (which sends nothing), then flush.
     rig.sacn
         .process(due, &[], &mut rig.reactor.io(0), &mut Sink::new(&mut buf))
         .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![]);
+    rig.sacn.flush(due, &mut rig.reactor.io(0));
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }

@@ -6,9 +6,19 @@
 //!
 //! Per universe there are up to two streams, levels (start code 0x00) and optional per-address
 //! priorities (0xDD); they share the universe's sequence counter but keep their own timing:
-//! nothing before the first change, then the change at once or, inside `min_gap` of the
-//! previous packet, one deferred packet that carries the latest values; `repeats` repeats one
-//! `min_gap` apart; then keep-alives. Each stream has at most one live deadline in a binary
+//! nothing before the first change, then the change at once or, before its rate-limit slot
+//! allows, one deferred packet that carries the latest values; `repeats` repeats; then
+//! keep-alives.
+//!
+//! The rate limit is a virtual schedule (GCRA, a token bucket of one packet with a burst
+//! tolerance): each packet takes the slot `min_gap` after the previous packet's slot (or its
+//! own send time if that is later), and a changed packet may go out up to `jitter_tolerance`
+//! before its slot. Measuring the gap from the slot rather than from the actual send keeps a
+//! late wake-up or one early frame from pushing every later frame back: input at exactly
+//! 44 fps with jitter goes out frame for frame, while the long-run rate stays ≤ 1/`min_gap`.
+//! The first repeat after a change waits until the tolerance of the next slot has passed, so
+//! a frame of a 44 fps stream that comes a little late is not preceded by a repeat that
+//! would take its slot. Each stream has at most one live deadline in a binary
 //! heap; superseded entries are recognised by a generation number and skipped (lazy
 //! invalidation), so every operation is O(log n) in the number of universes.
 
@@ -92,6 +102,9 @@ struct Stream {
     dirty: bool,
     repeats_left: u8,
     last_sent: Option<Instant>,
+    /// Rate-limit slot of the next packet: one `min_gap` (realtime: `realtime_min_gap`) after
+    /// the last packet's slot, or after its send time when that was later (a quiet stream).
+    next_slot: Option<Instant>,
     /// The live heap entry's time, if any.
     deadline: Option<Instant>,
     /// Bumped whenever `deadline` changes; heap entries with another value are stale.
@@ -562,18 +575,23 @@ impl Source {
         let Some(last) = s.last_sent else {
             return Some(now);
         };
-        let gap = if s.dirty {
-            if u.cfg.realtime {
-                self.cfg.realtime_min_gap
+        let slot = s.next_slot.unwrap_or(last);
+        let tolerance = self.cfg.tolerance();
+        if s.dirty {
+            let tolerance = if u.cfg.realtime {
+                self.cfg.realtime_tolerance
             } else {
-                self.cfg.min_gap
+                tolerance
+            };
+            return Some(slot.checked_sub(tolerance).unwrap_or(slot));
+        }
+        if s.repeats_left > 0 {
+            if !u.cfg.realtime && s.repeats_left == self.cfg.repeats {
+                return slot.checked_add(tolerance);
             }
-        } else if s.repeats_left > 0 {
-            self.cfg.min_gap
-        } else {
-            self.cfg.keepalive_target()
-        };
-        last.checked_add(gap)
+            return last.checked_add(self.cfg.min_gap);
+        }
+        last.checked_add(self.cfg.keepalive_target())
     }
 
     fn reschedule(&mut self, now: Instant, idx: usize, stream: usize) {
@@ -649,8 +667,15 @@ impl Source {
         };
         let len = write_data(buf, &header, data).ok()?;
         u.sequence = u.sequence.wrapping_add(1);
+        let period = if u.cfg.realtime {
+            self.cfg.realtime_min_gap
+        } else {
+            self.cfg.min_gap
+        };
         let s = &mut u.streams[stream];
         s.last_sent = Some(now);
+        let slot = s.next_slot.map_or(now, |t| t.max(now));
+        s.next_slot = Some(slot.checked_add(period).unwrap_or(slot));
         s.deadline = None;
         let universe = u.number;
         let sync_address = u.cfg.sync_address;
