@@ -1,6 +1,7 @@
 //! Channel globs (config.md 2.3): `{A..B}` ranges and `{x,y}` lists, expanded
 //! as a Cartesian product with the rightmost glob varying fastest.
 
+use crate::names::Names;
 use std::fmt::Write as _;
 
 /// What is wrong with a glob. Offsets in [`GlobError`] are relative to the
@@ -165,10 +166,10 @@ impl<'a> Pattern<'a> {
 
     /// Appends every expansion in odometer order (rightmost glob fastest).
     /// The caller must have checked [`Pattern::count`] against its limit.
-    pub fn expand_into(&self, out: &mut Vec<String>) {
+    pub fn expand_into(&self, out: &mut Names) {
         match self.parts.as_slice() {
-            [] => return out.push(self.text.to_string()),
-            [Part::Lit(l)] => return out.push((*l).to_string()),
+            [] => return out.push(self.text),
+            [Part::Lit(l)] => return out.push(l),
             _ => {}
         }
         if self.parts.iter().any(|p| p.size() == 0) {
@@ -182,16 +183,8 @@ impl<'a> Pattern<'a> {
             .map(|(i, _)| i)
             .collect();
         let mut counters = vec![0u64; self.parts.len()];
-        let lit_len: usize = self
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Lit(s) => s.len(),
-                _ => 4,
-            })
-            .sum();
         loop {
-            let mut s = String::with_capacity(lit_len);
+            let s = out.text_mut();
             for (part, &c) in self.parts.iter().zip(&counters) {
                 match part {
                     Part::Lit(l) => s.push_str(l),
@@ -206,7 +199,7 @@ impl<'a> Pattern<'a> {
                     }
                 }
             }
-            out.push(s);
+            out.finish();
             // Advance the odometer from the rightmost glob.
             let mut carried = true;
             for &g in globs.iter().rev() {
@@ -283,9 +276,9 @@ pub fn expand_channel(text: &str, limit: usize) -> Result<Vec<String>, Vec<GlobE
             kind: GlobErrorKind::TooManyChannels { count, limit },
         }]);
     }
-    let mut out = Vec::with_capacity(count as usize);
+    let mut out = Names::with_capacity(count as usize, 0);
     p.expand_into(&mut out);
-    Ok(out)
+    Ok(out.iter().map(String::from).collect())
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@
 mod diag;
 mod glob;
 mod mapping;
+mod names;
 mod overrides;
 mod parse;
 mod source;
@@ -55,6 +56,7 @@ use std::path::Path;
 pub use diag::{Diagnostic, Severity, has_errors, inline_comment_hint, render};
 pub use glob::{GlobError, GlobErrorKind, Pattern, expand_channel};
 pub use mapping::{Arrow, Edge, Mapping, Side};
+pub use names::Names;
 pub use overrides::{COMMAND_LINE, Override, OverrideKind};
 pub use source::{FileId, Sources, Span, Spanned};
 
@@ -79,6 +81,9 @@ pub struct LoadOptions {
 /// One meaningful line of the configuration, in file order with includes
 /// inserted in place, and overrides inserted where they apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Mapping lines are most items of a large configuration: boxing them would add an allocation
+// each to save padding on the few option lines.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// `[backend NAME]`; every occurrence is listed.
     BackendSection { backend: Spanned<String> },

@@ -1,5 +1,6 @@
 //! A parsed `[map]` line and the edges it creates (config.md 2.1, 2.3).
 
+use crate::names::Names;
 use crate::source::{Span, Spanned};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,7 +20,7 @@ pub struct Side {
     /// Raw text after the first `.`, globs included, as the user wrote it.
     pub channel: Spanned<String>,
     /// Glob-expanded channel names in odometer order; never empty.
-    pub expansions: Vec<String>,
+    pub expansions: Names,
 }
 
 impl Side {
@@ -72,14 +73,14 @@ impl<'a> Edge<'a> {
         self.source
             .expansions
             .get(self.source_index)
-            .map_or("", String::as_str)
+            .unwrap_or_default()
     }
 
     pub fn target_channel(&self) -> &'a str {
         self.target
             .expansions
             .get(self.target_index)
-            .map_or("", String::as_str)
+            .unwrap_or_default()
     }
 }
 

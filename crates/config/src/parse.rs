@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::diag::{Diagnostic, inline_comment_hint};
 use crate::glob::{GlobError, GlobErrorKind, Pattern};
 use crate::mapping::{Arrow, Mapping, Side};
+use crate::names::Names;
 use crate::overrides::{COMMAND_LINE, Override, OverrideKind};
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::{Item, LoadOptions};
@@ -649,7 +650,7 @@ impl<'o> Loader<'o> {
         self.total_bytes += bytes;
         let mk =
             |(instance, channel, pat, _): (Spanned<String>, Spanned<String>, Pattern<'_>, Span)| {
-                let mut expansions = Vec::with_capacity(pat.count() as usize);
+                let mut expansions = Names::with_capacity(pat.count() as usize, 0);
                 pat.expand_into(&mut expansions);
                 Side {
                     instance,

@@ -87,15 +87,16 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         (0..self.len).filter_map(|i| self.get(i))
     }
 
-    /// One `recvmmsg` on `fd`. Returns how many arrived (0: queue empty).
-    pub(crate) fn fill(&mut self, fd: RawFd, v6: bool) -> Result<usize, RecvError> {
+    /// One `recvmmsg` on `fd` for at most `max` datagrams (and at most `N`). Returns how many
+    /// arrived (0: queue empty).
+    pub(crate) fn fill(&mut self, fd: RawFd, v6: bool, max: usize) -> Result<usize, RecvError> {
         self.len = 0;
         if self.v6 != Some(v6) {
             self.headers = headers(N);
             self.v6 = Some(v6);
         }
         loop {
-            return match self.attempt(fd) {
+            return match self.attempt(fd, max) {
                 Ok(n) => Ok(n),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => Ok(0),
@@ -104,7 +105,7 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         }
     }
 
-    fn attempt(&mut self, fd: RawFd) -> Result<usize, Errno> {
+    fn attempt(&mut self, fd: RawFd, max: usize) -> Result<usize, Errno> {
         let mut iovs = self
             .bufs
             .each_mut()
@@ -112,7 +113,7 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         let msgs = recvmmsg(
             fd,
             &mut self.headers,
-            iovs.iter_mut(),
+            iovs.iter_mut().take(max),
             MsgFlags::MSG_DONTWAIT,
             None,
         )?;

@@ -10,7 +10,8 @@ use crate::error::{JoinError, OpenError, RecvError, SendError};
 use crate::iface::{self, IfaceError, Interface, LinkState};
 use crate::pool::{Joined, MembershipPool};
 use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
-use crate::socket::{MainOptions, into_mio, open_main};
+use crate::send_batch::SendBatch;
+use crate::socket::{MainOptions, SOCKET_BUFFER, buffer_sizes, into_mio, open_main};
 
 /// sACN's port (E1.31 `ACN_SDT_MULTICAST_PORT`), the default of `bind`.
 pub const SACN_PORT: u16 = 5568;
@@ -111,6 +112,17 @@ impl Endpoint {
                 what: "read the bound address",
                 source: io::Error::other("not an inet address"),
             })?;
+        let (rcvbuf, sndbuf) = buffer_sizes(&socket2::SockRef::from(&sock));
+        if rcvbuf < SOCKET_BUFFER {
+            // Linux reports twice what it granted; less than the request means the sysctl capped it.
+            tracing::info!(bind = %local_addr,
+                "socket buffers: asked for {} KiB, the kernel granted {} KiB receive / {} KiB send \
+                 (raise net.core.rmem_max and wmem_max to absorb bursts of many universes)",
+                SOCKET_BUFFER >> 10, rcvbuf >> 11, sndbuf >> 11);
+        } else {
+            tracing::debug!(bind = %local_addr,
+                "socket buffers: {} KiB receive / {} KiB send granted", rcvbuf >> 11, sndbuf >> 11);
+        }
         match &iface {
             Ok(i) => tracing::debug!(bind = %local_addr, interface = %i, "sacn socket open"),
             Err(e) => tracing::warn!(bind = %local_addr, "no multicast interface: {e}"),
@@ -149,6 +161,12 @@ impl Endpoint {
     /// The membership pool (absent without a multicast interface).
     pub fn pool(&self) -> Option<&MembershipPool> {
         self.pool.as_ref()
+    }
+
+    /// Receive and send buffer bytes of the main socket as the kernel reports them (twice what it
+    /// granted, see `socket(7)`). Receive sockets ask for the same.
+    pub fn buffer_sizes(&self) -> (usize, usize) {
+        buffer_sizes(&socket2::SockRef::from(&self.main))
     }
 
     /// Broadcast copies read and discarded on receive sockets (the main socket processes the broadcast).
@@ -272,6 +290,34 @@ impl Endpoint {
         }
     }
 
+    /// Sends datagrams `from..` of `batch` from the bound address with one `sendmmsg` (IPv4
+    /// destinations on an IPv6 bind as IPv4-mapped addresses, as [`Endpoint::send_to`]). Returns
+    /// how many left, at least one unless none wait; the batch is left as it is (drop what was
+    /// sent with [`SendBatch::consume`]).
+    ///
+    /// # Errors
+    /// Concern datagram `from` alone: [`SendError::WouldBlock`] when the send buffer is full
+    /// (keep it and the rest, retry later), else the OS error (skip it, send the rest).
+    pub fn send_batch<const N: usize, const SIZE: usize>(
+        &self,
+        batch: &mut SendBatch<N, SIZE>,
+        from: usize,
+    ) -> Result<usize, SendError> {
+        let fd = self.main.as_raw_fd();
+        let v6 = self.local_addr.is_ipv6();
+        loop {
+            return match batch.send(fd, from, v6) {
+                Ok(n) => Ok(n),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => Err(SendError::WouldBlock),
+                Err(e) => Err(SendError::Io {
+                    dst: batch.get(from).map_or(self.local_addr, |(_, d, _)| d),
+                    source: e.into(),
+                }),
+            };
+        }
+    }
+
     /// Reads the next datagram from socket `id`; `Ok(None)` once the socket's queue is empty (mio is
     /// edge-triggered: call until then).
     ///
@@ -309,8 +355,10 @@ impl Endpoint {
     }
 
     /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds
-    /// (0: the socket's queue is empty). Receive sockets use one `recvmmsg` per call; the main socket,
-    /// which may mix IPv4 and IPv6 peers, is read datagram by datagram into the same storage.
+    /// (0: the socket's queue is empty). One `recvmmsg` per call, except on the main socket of an
+    /// IPv6 (dual-stack) bind: it may mix IPv4 and IPv6 peers, whose packet info differs in size,
+    /// and `recvmmsg` keeps each slot's control length from the previous call, so that socket is
+    /// read datagram by datagram into the same storage.
     ///
     /// # Errors
     /// Kernel errors other than `EAGAIN`; datagrams already read in this call are then discarded.
@@ -319,11 +367,33 @@ impl Endpoint {
         id: SocketId,
         batch: &mut RecvBatch<N, SIZE>,
     ) -> Result<usize, RecvError> {
+        self.recv_batch_max(id, batch, N)
+    }
+
+    /// [`Endpoint::recv_batch`] reading at most `max` datagrams, so a caller can keep an exact
+    /// per-socket budget.
+    ///
+    /// # Errors
+    /// As [`Endpoint::recv_batch`].
+    pub fn recv_batch_max<const N: usize, const SIZE: usize>(
+        &mut self,
+        id: SocketId,
+        batch: &mut RecvBatch<N, SIZE>,
+        max: usize,
+    ) -> Result<usize, RecvError> {
         batch.clear();
+        if max == 0 {
+            return Ok(0);
+        }
         match id {
+            SocketId::Main if self.local_addr.is_ipv4() => {
+                batch.fill(self.main.as_raw_fd(), false, max)
+            }
             SocketId::Main => {
                 let fd = self.main.as_raw_fd();
-                while let Some(buf) = batch.next_slot() {
+                while batch.len() < max
+                    && let Some(buf) = batch.next_slot()
+                {
                     match recv_meta(fd, buf, &mut self.cmsg)? {
                         Some(meta) => {
                             self.note_drops(id, &meta);
@@ -339,7 +409,7 @@ impl Endpoint {
                     return Ok(0);
                 };
                 loop {
-                    if batch.fill(fd, v6)? == 0 {
+                    if batch.fill(fd, v6, max)? == 0 {
                         return Ok(0);
                     }
                     let dropped =

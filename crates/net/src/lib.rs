@@ -27,7 +27,7 @@
 //! that [`Endpoint::accepts`] refuses belongs to the bind [`unicast_owner`] names.
 //! [`Endpoint::recv_batch`] reads up to N datagrams per `recvmmsg` into a caller-owned [`RecvBatch`].
 //! [`Endpoint::send_to`] reports a full send buffer as [`SendError::WouldBlock`] (keep the packet,
-//! retry when writable).
+//! retry when writable); [`Endpoint::send_batch`] sends a caller-owned [`SendBatch`] per `sendmmsg`.
 //!
 //! ```no_run
 //! use patchbay_net::{BindSpec, Endpoint, SocketId, unicast_owner};
@@ -108,6 +108,7 @@ pub mod iface;
 pub mod netns;
 pub mod pool;
 pub mod recv;
+pub mod send_batch;
 mod socket;
 pub mod sysctl;
 
@@ -117,3 +118,4 @@ pub use error::{JoinError, OpenError, RecvError, SendError};
 pub use iface::{Chosen, IfaceError, Interface, LinkState, link_state};
 pub use pool::{Joined, MembershipPool};
 pub use recv::{DestKind, RecvMeta};
+pub use send_batch::SendBatch;

@@ -39,6 +39,31 @@ fn new_udp(addr: &SocketAddr) -> io::Result<Socket> {
     Socket::new(Domain::for_address(*addr), Type::DGRAM, Some(Protocol::UDP))
 }
 
+/// Bytes of socket buffer asked for in each direction.
+///
+/// Why: the kernel default (`net.core.rmem_default`, 208 KiB) holds about 90 sACN datagrams on
+/// `lo` (each costs about 2.3 KB of buffer accounting), so one burst of 1,000 universes sent in
+/// the same millisecond overflowed it and the kernel dropped about two thirds of it. 4 MiB holds
+/// such a burst with room to spare. The kernel caps the request at `net.core.rmem_max` /
+/// `wmem_max` without failing; [`buffer_sizes`] reads back what was granted.
+pub(crate) const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Asks for [`SOCKET_BUFFER`] in both directions. Best effort: a refusal leaves the default, which
+/// works, only with less headroom for bursts.
+fn grow_buffers(sock: &Socket) {
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+}
+
+/// The receive and send buffer sizes the kernel granted, as it reports them (Linux doubles the
+/// requested value to cover its bookkeeping, so 4 MiB asked reads back as 8 MiB).
+pub(crate) fn buffer_sizes(sock: &socket2::SockRef<'_>) -> (usize, usize) {
+    (
+        sock.recv_buffer_size().unwrap_or(0),
+        sock.send_buffer_size().unwrap_or(0),
+    )
+}
+
 /// The socket output goes through and unicast/broadcast arrives on (sacn.md 1.2). It joins nothing and
 /// has `IP_MULTICAST_ALL` off, so it never sees multicast: that is what makes `unicast` instances strict.
 pub(crate) fn open_main(o: &MainOptions<'_>) -> Result<Socket, (&'static str, io::Error, bool)> {
@@ -48,6 +73,7 @@ pub(crate) fn open_main(o: &MainOptions<'_>) -> Result<Socket, (&'static str, io
     setup(step("set SO_REUSEADDR", sock.set_reuse_address(true)))?;
     setup(step("set SO_BROADCAST", sock.set_broadcast(true)))?;
     setup(step("set O_NONBLOCK", sock.set_nonblocking(true)))?;
+    grow_buffers(&sock);
     setup(step("enable packet info", pktinfo(&sock, v6)))?;
     if v6 {
         setup(step("clear IPV6_V6ONLY", sock.set_only_v6(false)))?;
@@ -111,6 +137,7 @@ pub(crate) fn open_receiver(v6: bool, port: u16) -> io::Result<Socket> {
     let sock = new_udp(&addr)?;
     sock.set_reuse_address(true)?;
     sock.set_nonblocking(true)?;
+    grow_buffers(&sock);
     pktinfo(&sock, v6)?;
     if v6 {
         // IPv4 traffic stays with the main socket.

@@ -15,10 +15,19 @@ use patchbay_sacn::{DropReason, Packet};
 use super::Instance;
 use super::counters::LOG_PERIOD;
 use super::options::Detect;
-use super::start::{BindRt, Runtime, group_ip, tag, untag};
+use super::start::{BindRt, RX_BUF, Runtime, group_ip, tag, untag};
 
 /// Datagrams read from one socket per turn at most.
 pub(super) const RECV_BUDGET: usize = 256;
+
+/// Datagrams per `recvmmsg`. One system call per datagram cost a context switch's worth of
+/// kernel time each at 20,000 frames/s; 32 divides the budget and keeps the batch (64 KiB of
+/// buffers per address family) small.
+pub(super) const RX_BATCH: usize = 32;
+
+/// The receive batch: buffers larger than any valid packet, so oversize datagrams show as
+/// truncated.
+pub(super) type RxBatch = patchbay_net::RecvBatch<RX_BATCH, RX_BUF>;
 
 /// Universes remembered for the verbose "nobody listens" log.
 const UNKNOWN_LOG_LIMIT: usize = 1024;
@@ -51,6 +60,7 @@ impl Runtime {
         }
     }
 
+    /// Reads socket `t` in `recvmmsg` batches until its queue is empty or the budget is spent.
     fn drain(
         &mut self,
         now: Instant,
@@ -60,13 +70,21 @@ impl Runtime {
         detect: Detect,
     ) {
         let (b, sid) = untag(t);
-        if b >= self.binds.len() {
+        let Some(v6) = self.binds.get(b).map(|x| x.v6) else {
             return;
-        }
-        for _ in 0..self.recv_budget {
-            let meta = match self.binds[b].ep.recv(sid, &mut self.rx_buf[..]) {
-                Ok(Some(m)) => m,
-                Ok(None) => return,
+        };
+        // One batch per address family: a batch's headers are sized for its family.
+        let batch = if v6 {
+            self.rx_v6.get_or_insert_with(Box::default)
+        } else {
+            &mut self.rx_v4
+        };
+        let mut left = self.recv_budget;
+        while left > 0 {
+            let asked = left.min(RX_BATCH);
+            let n = match self.binds[b].ep.recv_batch_max(sid, batch, asked) {
+                Ok(0) => return,
+                Ok(n) => n,
                 Err(e) => {
                     let bind = &mut self.binds[b];
                     if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {
@@ -75,25 +93,31 @@ impl Runtime {
                     return;
                 }
             };
-            let owner = if self.binds[b].ep.accepts(&meta) {
-                Some(b)
-            } else {
-                let port = self.binds[b].ep.local_addr().port();
-                meta.dst
-                    .and_then(|dst| unicast_owner(self.binds.iter().map(|x| &x.ep), port, dst))
-            };
-            let Some(owner) = owner else {
-                continue;
-            };
-            let len = if meta.truncated { usize::MAX } else { meta.len };
-            let bytes = self.rx_buf.get(..len).unwrap_or(&[]);
-            let bind = &mut self.binds[owner];
-            if meta.truncated {
-                bind.counters.datagrams += 1;
-                count_malformed(bind, owner, now, DropReason::Oversize);
-                continue;
+            left = left.saturating_sub(n);
+            for (meta, bytes) in batch.iter() {
+                let owner = if self.binds[b].ep.accepts(meta) {
+                    Some(b)
+                } else {
+                    let port = self.binds[b].ep.local_addr().port();
+                    meta.dst
+                        .and_then(|dst| unicast_owner(self.binds.iter().map(|x| &x.ep), port, dst))
+                };
+                let Some(owner) = owner else {
+                    continue;
+                };
+                let bind = &mut self.binds[owner];
+                if meta.truncated {
+                    bind.counters.datagrams += 1;
+                    count_malformed(bind, owner, now, DropReason::Oversize);
+                    continue;
+                }
+                feed(bind, owner, now, bytes, self.cid, io, instances, detect);
             }
-            feed(bind, owner, now, bytes, self.cid, io, instances, detect);
+            if n < asked {
+                // The queue ran dry inside this call. Linux wakes epoll (edge-triggered) for every
+                // datagram queued after it, so the read that would return EAGAIN is skipped.
+                return;
+            }
         }
         if !self.backlog.contains(&t) {
             self.backlog.push(t);

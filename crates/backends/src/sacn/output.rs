@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use patchbay_core::Delivery;
-use patchbay_net::SendError;
+use patchbay_net::{SendBatch, SendError};
+use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, TransmitKind};
 
 use super::Instance;
@@ -45,6 +46,47 @@ fn dest_at(
     }
 }
 
+/// Data packets per `sendmmsg`.
+pub(super) const TX_BATCH: usize = 32;
+
+/// The send batch of one bind.
+pub(super) type TxBatch = SendBatch<TX_BATCH, MAX_PACKET_LEN>;
+
+/// Counts one packet that left.
+fn count_sent(bind: &mut BindRt, instances: &mut [Instance], inst: Option<usize>) {
+    bind.counters.packets_out += 1;
+    if let Some(inst) = inst.and_then(|x| instances.get_mut(x)) {
+        inst.counters.frames_out += 1;
+        // Every data packet carries the whole current buffer.
+        inst.unsent_change = false;
+    }
+}
+
+/// Counts and logs (throttled) one packet the kernel refused.
+fn count_error(
+    bind: &mut BindRt,
+    b: usize,
+    now: Instant,
+    instances: &mut [Instance],
+    inst: Option<usize>,
+    e: &SendError,
+) {
+    bind.counters.send_errors += 1;
+    match inst.and_then(|x| instances.get_mut(x)) {
+        Some(inst) => {
+            inst.counters.send_errors += 1;
+            if let Some(n) = inst.send_error_log.hit(now, LOG_PERIOD) {
+                tracing::warn!(target: "sacn", "instance '{}': {e} ({n} time(s))", inst.name);
+            }
+        }
+        None => {
+            if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {
+                tracing::warn!(target: "sacn", "bind {b}: {e} ({n} time(s))");
+            }
+        }
+    }
+}
+
 /// Sends `bytes` to destinations `from..` of `kind`. `Err(i)`: the buffer was full at
 /// destination `i`.
 fn send_all(
@@ -63,38 +105,51 @@ fn send_all(
             _ => None,
         };
         match bind.ep.send_to(bytes, dst) {
-            Ok(_) => {
-                bind.counters.packets_out += 1;
-                if let Some(inst) = inst.and_then(|x| instances.get_mut(x)) {
-                    inst.counters.frames_out += 1;
-                    // Every data packet carries the whole current buffer.
-                    inst.unsent_change = false;
-                }
-            }
+            Ok(_) => count_sent(bind, instances, inst),
             Err(SendError::WouldBlock) => {
                 bind.counters.send_would_block += 1;
                 return Err(i);
             }
-            Err(e) => {
-                bind.counters.send_errors += 1;
-                match inst.and_then(|x| instances.get_mut(x)) {
-                    Some(inst) => {
-                        inst.counters.send_errors += 1;
-                        if let Some(n) = inst.send_error_log.hit(now, LOG_PERIOD) {
-                            tracing::warn!(target: "sacn", "instance '{}': {e} ({n} time(s))", inst.name);
-                        }
-                    }
-                    None => {
-                        if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {
-                            tracing::warn!(target: "sacn", "bind {b}: {e} ({n} time(s))");
-                        }
-                    }
-                }
-            }
+            Err(e) => count_error(bind, b, now, instances, inst, &e),
         }
         i += 1;
     }
     Ok(())
+}
+
+/// Sends the bind's batched data packets (tag = universe), as many `sendmmsg` as needed. Returns
+/// whether the batch is empty; what is left waits for a full buffer to drain.
+fn send_batch(bind: &mut BindRt, b: usize, now: Instant, instances: &mut [Instance]) -> bool {
+    let mut i = 0;
+    while i < bind.out.len() {
+        match bind.ep.send_batch(&mut bind.out, i) {
+            Ok(0) => break,
+            Ok(n) => {
+                for k in i..i + n {
+                    let inst = bind
+                        .out
+                        .get(k)
+                        .and_then(|(_, _, u)| bind.output_of(u as u16));
+                    count_sent(bind, instances, inst);
+                }
+                i += n;
+            }
+            Err(SendError::WouldBlock) => {
+                bind.counters.send_would_block += 1;
+                break;
+            }
+            Err(e) => {
+                let inst = bind
+                    .out
+                    .get(i)
+                    .and_then(|(_, _, u)| bind.output_of(u as u16));
+                count_error(bind, b, now, instances, inst, &e);
+                i += 1;
+            }
+        }
+    }
+    bind.out.consume(i);
+    bind.out.is_empty()
 }
 
 impl Runtime {
@@ -128,11 +183,16 @@ impl Runtime {
         }
     }
 
-    /// Sends everything due: first a packet left over from a full buffer, then what the sources
-    /// schedule.
+    /// Sends everything due: first what a full buffer left over (batched data, then a single
+    /// packet), then what the sources schedule. Data packets are built straight into the bind's
+    /// send batch and leave together (`sendmmsg`); sync and discovery packets go alone, after the
+    /// data polled before them.
     pub fn transmit(&mut self, now: Instant, instances: &mut [Instance]) {
         self.last_now = now;
         for (b, bind) in self.binds.iter_mut().enumerate() {
+            if !send_batch(bind, b, now, instances) {
+                continue;
+            }
             if let Some(kind) = bind.pending.kind {
                 // Swap the boxes instead of copying, so the bind can be borrowed while sending.
                 std::mem::swap(&mut bind.pending.buf, &mut self.tx_buf);
@@ -148,13 +208,33 @@ impl Runtime {
                     }
                 }
             }
-            while let Some(t) = bind
-                .source
-                .as_mut()
-                .and_then(|s| s.poll_transmit(now, &mut self.tx_buf[..]))
-            {
+            while let Some(source) = bind.source.as_mut() {
+                let Some(slot) = bind.out.slot() else {
+                    if send_batch(bind, b, now, instances) {
+                        continue;
+                    }
+                    break;
+                };
+                let Some(t) = source.poll_transmit(now, &mut slot[..]) else {
+                    break;
+                };
+                if let TransmitKind::Data { universe } = t.kind
+                    && let Some(dst) = dest_at(bind, instances, t.kind, 0)
+                {
+                    bind.out.commit(t.len, dst, u32::from(universe));
+                    continue;
+                }
+                // The packet was built in the batch's free slot; move it out before sending.
+                if let Some(slot) = bind.out.slot() {
+                    self.tx_buf[..t.len].copy_from_slice(&slot[..t.len]);
+                }
                 let bytes = &self.tx_buf[..t.len];
-                if let Err(i) = send_all(bind, b, now, instances, t.kind, bytes, 0) {
+                let r = if send_batch(bind, b, now, instances) {
+                    send_all(bind, b, now, instances, t.kind, bytes, 0)
+                } else {
+                    Err(0)
+                };
+                if let Err(i) = r {
                     bind.pending.buf[..t.len].copy_from_slice(bytes);
                     bind.pending.len = t.len;
                     bind.pending.kind = Some(t.kind);
@@ -162,6 +242,7 @@ impl Runtime {
                     break;
                 }
             }
+            send_batch(bind, b, now, instances);
         }
     }
 
@@ -176,9 +257,11 @@ impl Runtime {
 
     /// Everything sent, terminations included.
     pub fn idle(&self) -> bool {
-        self.binds
-            .iter()
-            .all(|b| b.pending.kind.is_none() && b.source.as_ref().is_none_or(|s| s.is_idle()))
+        self.binds.iter().all(|b| {
+            b.pending.kind.is_none()
+                && b.out.is_empty()
+                && b.source.as_ref().is_none_or(|s| s.is_idle())
+        })
     }
 
     /// Earliest moment `process` has work: source and receiver timers, a retry, a backlog.
@@ -190,7 +273,7 @@ impl Runtime {
             }
         };
         for bind in &mut self.binds {
-            if bind.pending.kind.is_some() {
+            if bind.pending.kind.is_some() || !bind.out.is_empty() {
                 at(Some(self.last_now + RETRY_AFTER));
             } else if let Some(s) = bind.source.as_mut() {
                 at(s.poll_timeout());

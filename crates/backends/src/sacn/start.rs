@@ -89,6 +89,9 @@ pub(super) struct BindRt {
     /// Destinations of each sync universe's sync packets: its group, then unicast destinations.
     pub sync_dests: Vec<(u16, Vec<SocketAddr>)>,
     pub pending: Pending,
+    /// Data packets of the current flush, sent together; what the kernel had no room for stays
+    /// here and goes before anything newer.
+    pub out: Box<super::output::TxBatch>,
     pub counters: BindCounters,
     pub malformed_log: [Throttle; DropReason::COUNT],
     pub discard_log: [Throttle; Discard::COUNT],
@@ -119,7 +122,9 @@ impl BindRt {
 pub(super) struct Runtime {
     pub cid: Cid,
     pub binds: Vec<BindRt>,
-    pub rx_buf: Box<[u8; RX_BUF]>,
+    /// Receive batch of IPv4 binds, and of IPv6 binds once one reads.
+    pub rx_v4: Box<super::input::RxBatch>,
+    pub rx_v6: Option<Box<super::input::RxBatch>>,
     pub tx_buf: Box<[u8; MAX_PACKET_LEN]>,
     /// Sockets whose receive budget ran out; drained first next turn.
     pub backlog: Vec<u32>,
@@ -181,6 +186,7 @@ impl Runtime {
                 inputs: Vec::new(),
                 outputs: Vec::new(),
                 sync_dests: Vec::new(),
+                out: Box::default(),
                 pending: Pending {
                     buf: Box::new([0; MAX_PACKET_LEN]),
                     len: 0,
@@ -219,10 +225,12 @@ impl Runtime {
                 "bind {i}: {} input universe(s), {} output universe(s), {joined} group(s) joined",
                 bind.inputs.len(), bind.outputs.len());
         }
+        let rx_v6 = binds.iter().any(|b| b.v6).then(Box::default);
         Ok(Runtime {
             cid,
             binds,
-            rx_buf: Box::new([0; RX_BUF]),
+            rx_v4: Box::default(),
+            rx_v6,
             tx_buf: Box::new([0; MAX_PACKET_LEN]),
             backlog: Vec::with_capacity(64),
             spare: Vec::with_capacity(64),
