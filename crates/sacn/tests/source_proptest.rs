@@ -108,7 +108,7 @@ proptest! {
                     let gap = p.at - prev.at;
                     if !p.terminated {
                         if *u != 4 {
-                            let floor = cfg.min_gap - cfg.jitter_tolerance;
+                            let floor = cfg.min_gap / 2;
                             prop_assert!(gap >= floor, "universe {} gap {:?} below limit", u, gap);
                         }
                         prop_assert!(gap <= cfg.keepalive, "universe {} gap {:?} above keep-alive", u, gap);
@@ -122,12 +122,12 @@ proptest! {
                     prop_assert!(!p.terminated);
                 }
                 // Rate limit: any n + 1 packets of a session span n slots minus the tolerance
-                // (realtime: slots of `realtime_min_gap`; repeats and keep-alives take slots
-                // too).
+                // and one slot of credit (realtime: slots of `realtime_min_gap`; repeats and
+                // keep-alives take slots too).
                 let (slot, tol) = if *u == 4 {
-                    (cfg.realtime_min_gap, cfg.realtime_tolerance)
+                    (cfg.realtime_min_gap, cfg.realtime_tolerance + cfg.realtime_min_gap)
                 } else {
-                    (cfg.min_gap, cfg.jitter_tolerance)
+                    (cfg.min_gap, cfg.jitter_tolerance + cfg.min_gap)
                 };
                 if !p.terminated {
                     for (n, q) in packets[session_start..i].iter().rev().enumerate() {
@@ -230,7 +230,10 @@ proptest! {
         for (i, p) in packets.iter().enumerate() {
             for (n, q) in packets[..i].iter().rev().enumerate() {
                 let n = n as u32 + 1;
-                prop_assert!(p.at - q.at + cfg.jitter_tolerance >= cfg.min_gap * n);
+                prop_assert!(p.at - q.at + cfg.jitter_tolerance + cfg.min_gap >= cfg.min_gap * n);
+            }
+            if i > 0 {
+                prop_assert!(p.at - packets[i - 1].at >= cfg.min_gap / 2);
             }
         }
     }

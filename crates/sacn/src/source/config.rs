@@ -16,9 +16,10 @@ pub struct SourceConfig {
     /// packet's slot + `min_gap`, not its actual, possibly late, send time). Input at exactly
     /// the limit rate arrives with jitter; without this tolerance every early frame would be
     /// deferred and every late one would push the schedule back, until frames are coalesced
-    /// away. Two packets are never closer than `min_gap − jitter_tolerance`, and any `n + 1`
-    /// packets span at least `n × min_gap − jitter_tolerance`. Capped at `min_gap / 2`.
-    /// Default `DEFAULT_MIN_GAP / 2`.
+    /// away. With up to one `min_gap` of credit for slot time lost while behind (see the module
+    /// doc), any `n + 1` packets span at least `n × min_gap − jitter_tolerance − min_gap`, and
+    /// no two packets are closer than `min_gap / 2`. Capped at `min_gap / 2`. Default
+    /// `DEFAULT_MIN_GAP / 2`.
     pub jitter_tolerance: Duration,
     /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).
     /// Default 1 s.
