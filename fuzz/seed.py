@@ -49,4 +49,34 @@ scenarios = {
 for name, data in scenarios.items():
     with open(os.path.join(here, "corpus", "sacn_receiver", name), "wb") as f:
         f.write(data)
-print(f"wrote {len(packets)} packet seeds and {len(scenarios)} receiver seeds")
+
+
+def prec(step_10ms, pkt, long_step=False):
+    """A pipeline-target record: kind 0 (raw datagram, bit 7: step x100 ms), step, length, bytes."""
+    return struct.pack("<BBH", 0x80 if long_step else 0, step_10ms, len(pkt)) + pkt
+
+
+def pdata(cid_index, priority, seq, value, step_10ms=2):
+    """A pipeline-target record: kind 1 (generated data packet for universe 1), 512 slots."""
+    return struct.pack("<BBBBBBB", 1, step_10ms, cid_index, priority, seq, 0, 255) + bytes([value]) * 512
+
+
+u1 = {k: e131.build_data(c, n, 1, s, v, priority=p) for k, (c, n, s, v, p) in {
+    "a": (cid, "desk", 0, [200] * 512, 100),
+    "b": (other, "backup", 0, [50] * 512, 150),
+    "a2": (cid, "desk", 1, [10, 20, 30, 40, 50] + [0] * 507, 100),
+}.items()}
+pipelines = {
+    # mode byte: bit 0 LTP, bit 1 realtime output
+    "one_source": b"\x00" + prec(0, u1["a"]) + prec(20, u1["a"], True) + prec(1, u1["a2"]),
+    "priority_takeover": b"\x02" + prec(0, u1["a"]) + prec(20, u1["a"], True) + prec(1, u1["b"]) + prec(30, b"", True),
+    "ltp_two_sources": b"\x01" + b"".join(pdata(i % 2, 100, i // 2, i * 7) for i in range(12)),
+    "termination": b"\x03" + prec(20, u1["a"], True) + prec(1, packets["data_terminated"]) + prec(1, u1["a"]),
+    "per_address": b"\x00" + prec(0, packets["data_dd"]) + prec(0, packets["data_full"]) + prec(20, packets["data_full"], True),
+    "sync_and_discovery": b"\x00" + prec(0, packets["data_sync"]) + prec(1, packets["sync"]) + prec(1, packets["discovery"]),
+}
+os.makedirs(os.path.join(here, "corpus", "sacn_pipeline"), exist_ok=True)
+for name, data in pipelines.items():
+    with open(os.path.join(here, "corpus", "sacn_pipeline", name), "wb") as f:
+        f.write(data)
+print(f"wrote {len(packets)} packet seeds, {len(scenarios)} receiver seeds, {len(pipelines)} pipeline seeds")

@@ -78,6 +78,14 @@ pub struct Args {
     )]
     pub verbose: bool,
 
+    /// Report every instance's counters every SECONDS at info level (also on SIGUSR1)
+    #[arg(long, value_name = "SECONDS")]
+    pub stats: Option<u64>,
+
+    /// Counter report format: text (log lines) or json (one object per line on stderr)
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub stats_format: StatsFormat,
+
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = ArgAction::Version, display_order = 102)]
     pub version: Option<bool>,
@@ -120,6 +128,7 @@ Signals:
                    period; a second signal exits at once.
   SIGHUP           logged and ignored: the configuration is not reloaded;
                    restart patchbay to apply changes.
+  SIGUSR1          log every instance's counters now (see --stats).
 
 Environment:
   RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
@@ -164,6 +173,12 @@ take over universe 5 at full")]
         #[command(subcommand)]
         tool: crate::tools::SacnCommand,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,7 @@ use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity,
 use patchbay_core::{CoreError, Exit};
 use tracing::{error, info};
 
-use patchbay::cli::{Args, Command, DumpFormat};
+use patchbay::cli::{Args, Command, DumpFormat, StatsFormat};
 use patchbay::logging::{self, Verbosity};
 use patchbay::{report, service, setup};
 
@@ -134,6 +134,39 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
     }
 
     info!(target: "core", "patchbay {} starting with {}", env!("CARGO_PKG_VERSION"), path.display());
+    setup
+        .core
+        .set_stats_interval(args.stats.map(std::time::Duration::from_secs));
+    if args.stats_format == StatsFormat::Text {
+        setup.core.set_stats_reporter(Box::new(|trigger, groups| {
+            // Drop reasons are many and mostly zero: only non-zero ones, plus the headline.
+            const ALWAYS: &[&str] = &["frames_in", "frames_out", "sources", "datagrams", "dropped"];
+            for g in groups {
+                // SIGUSR1 asks for everything; the periodic line stays short.
+                let line = if trigger == patchbay_core::StatsTrigger::Signal {
+                    patchbay_core::stats::format_text_full(g)
+                } else {
+                    patchbay_core::stats::format_text(g, ALWAYS)
+                };
+                if g.is_instance {
+                    info!(target: "stats", "{} instance '{}': {line}", g.backend, g.scope);
+                } else {
+                    info!(target: "stats", "{} {}: {line}", g.backend, g.scope);
+                }
+            }
+        }));
+    }
+    if args.stats_format == StatsFormat::Json {
+        setup.core.set_stats_reporter(Box::new(|trigger, groups| {
+            // One write per line, so lines never interleave with log output.
+            let mut err = std::io::stderr().lock();
+            for g in groups {
+                let mut line = patchbay_core::stats::format_json(trigger, g);
+                line.push('\n');
+                let _ = err.write_all(line.as_bytes());
+            }
+        }));
+    }
     if let Err(e) = setup.core.listen_signals() {
         error!(target: "core", "cannot install signal handlers: {e}");
         return ExitCode::from(EXIT_RUNTIME);
@@ -166,20 +199,18 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
     }
 }
 
-/// A start or run-time failure; one that names an instance points at its definition.
+/// A start or run-time failure; one that names a global option line (a `bind`) or an instance
+/// points at that line.
 fn report_core_error(setup: &setup::Setup, e: &CoreError, color: bool) {
     if let CoreError::Start { backend, source } = e
-        && let Some(instance) = source.instance
-        && let Some(&span) = setup.instance_spans.get(instance.0 as usize)
+        && let Some(index) = setup.core.backend_index(backend)
+        && let Some(span) = setup.problem_span(index, source)
     {
-        let name = setup.core.instance_name(instance).unwrap_or("?");
-        let d = Diagnostic::error(
-            span,
-            format!(
-                "{backend} instance '{name}' failed to start: {}",
-                source.message
-            ),
-        );
+        let what = match source.instance.and_then(|i| setup.core.instance_name(i)) {
+            Some(name) if source.option.is_none() => format!("{backend} instance '{name}'"),
+            _ => format!("backend {backend}"),
+        };
+        let d = Diagnostic::error(span, format!("{what} failed to start: {}", source.message));
         print_diagnostics(&setup.config.sources, &[d], color, false);
         return;
     }

@@ -10,7 +10,9 @@ use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use patchbay_config::{Config, Diagnostic, Item, Mapping, Side, Sources, Span, Spanned};
-use patchbay_core::{ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part};
+use patchbay_core::{
+    ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part, StartError,
+};
 
 /// One unique mapping edge and the line that created it.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +35,8 @@ pub struct Setup {
     pub lines: Vec<Span>,
     /// Where each instance was defined (index = `InstanceId`).
     pub instance_spans: Vec<Span>,
+    /// Every global option line in the order the backends saw them: (backend, key, value span).
+    option_spans: Vec<(usize, String, Span)>,
 }
 
 impl Setup {
@@ -44,6 +48,32 @@ impl Setup {
     pub fn edge_span(&self, edge: &EdgeRecord) -> Option<Span> {
         self.lines.get(edge.line as usize).copied()
     }
+
+    /// The line a start-up problem of backend `backend` points at: the global option it names,
+    /// else the instance's definition.
+    pub fn problem_span(&self, backend: usize, e: &StartError) -> Option<Span> {
+        problem_span(&self.option_spans, &self.instance_spans, backend, e)
+    }
+}
+
+fn problem_span(
+    options: &[(usize, String, Span)],
+    instances: &[Span],
+    backend: usize,
+    e: &StartError,
+) -> Option<Span> {
+    if let Some(opt) = e.option {
+        let found = options
+            .iter()
+            .filter(|(b, key, _)| *b == backend && key == opt.key)
+            .nth(opt.index)
+            .map(|(_, _, span)| *span);
+        if found.is_some() {
+            return found;
+        }
+    }
+    e.instance
+        .and_then(|i| instances.get(i.0 as usize).copied())
 }
 
 /// Applies `config` (read from `config_path`) to `core` in file order; `diagnostics` are the
@@ -60,6 +90,7 @@ pub fn build(
         config_path,
         instances: FxHashMap::default(),
         instance_spans: Vec::new(),
+        option_spans: Vec::new(),
         edges: Vec::new(),
         lines: Vec::new(),
         diagnostics: &mut diagnostics,
@@ -67,11 +98,13 @@ pub fn build(
     for item in &config.items {
         builder.item(&mut core, &config, item);
     }
+    builder.validate(&core);
     builder.warn_cycles(&core);
     let Builder {
         edges,
         lines,
         instance_spans,
+        option_spans,
         ..
     } = builder;
     Setup {
@@ -81,6 +114,7 @@ pub fn build(
         edges,
         lines,
         instance_spans,
+        option_spans,
     }
 }
 
@@ -88,6 +122,7 @@ struct Builder<'d> {
     config_path: PathBuf,
     instances: FxHashMap<String, InstanceId>,
     instance_spans: Vec<Span>,
+    option_spans: Vec<(usize, String, Span)>,
     edges: Vec<EdgeRecord>,
     lines: Vec<Span>,
     diagnostics: &'d mut Vec<Diagnostic>,
@@ -121,6 +156,7 @@ impl Builder<'_> {
                 let Some(b) = core.backend_index(backend) else {
                     return;
                 };
+                self.option_spans.push((b, key.value.clone(), value.span));
                 let mut warnings = Vec::new();
                 let mut ctx = ConfigCtx {
                     base_dir: config.sources.dir_of(key.span.file),
@@ -303,6 +339,31 @@ impl Builder<'_> {
                         .with_inline_comment_hint(&side.channel.value),
                 );
                 None
+            }
+        }
+    }
+
+    /// Whole-configuration checks of every backend that has instances (the ones that will
+    /// start), each problem at the line it names.
+    fn validate(&mut self, core: &Core) {
+        for b in 0..core.backend_names().count() {
+            let has_instances = (0..self.instance_spans.len())
+                .any(|i| core.instance_backend(InstanceId(i as u32)) == Some(b));
+            let Some(backend) = core.backend(b).filter(|_| has_instances) else {
+                continue;
+            };
+            for e in backend.validate() {
+                let what = match e.instance.and_then(|i| core.instance_name(i)) {
+                    Some(name) => format!("{} instance '{name}'", backend.name()),
+                    None => format!("backend {}", backend.name()),
+                };
+                let message = format!("{what}: {}", e.message);
+                self.diagnostics.push(
+                    match problem_span(&self.option_spans, &self.instance_spans, b, &e) {
+                        Some(span) => Diagnostic::error(span, message),
+                        None => Diagnostic::new(patchbay_config::Severity::Error, None, message),
+                    },
+                );
             }
         }
     }

@@ -58,3 +58,10 @@ fn sacn_receiver_corpus() {
         patchbay_sacn::receiver::fuzz_receiver(&bytes);
     }
 }
+
+#[test]
+fn sacn_pipeline_corpus() {
+    for (_, bytes) in corpus("sacn_pipeline") {
+        patchbay_backends::sacn::fuzz::fuzz_pipeline(&bytes);
+    }
+}

@@ -76,13 +76,53 @@ pub struct ChannelError {
     pub message: String,
 }
 
-/// A failure while starting (bind, join, open). `instance` lets the core print where that
-/// instance was defined; `None` means the backend as a whole.
+/// A failure while starting (bind, join, open) or a problem found once the whole configuration
+/// is known ([`Backend::validate`]). The daemon points the message at the line it names: the
+/// `option` (the n-th occurrence of a global option, e.g. the second `bind`), else where the
+/// `instance` was defined, else nowhere in particular (the backend as a whole).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct StartError {
     pub instance: Option<InstanceId>,
+    pub option: Option<GlobalOption>,
     pub message: String,
+}
+
+/// The `index`-th (0-based) occurrence of global option `key` of a backend, in file order with
+/// `-b` overrides where they apply; the same order `configure` saw them in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalOption {
+    pub key: &'static str,
+    pub index: usize,
+}
+
+impl StartError {
+    /// A problem of one instance.
+    pub fn instance(instance: InstanceId, message: impl Into<String>) -> Self {
+        StartError {
+            instance: Some(instance),
+            option: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem of the backend as a whole.
+    pub fn backend(message: impl Into<String>) -> Self {
+        StartError {
+            instance: None,
+            option: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem of the `index`-th `key` line of the backend's global options.
+    pub fn option(key: &'static str, index: usize, message: impl Into<String>) -> Self {
+        StartError {
+            instance: None,
+            option: Some(GlobalOption { key, index }),
+            message: message.into(),
+        }
+    }
 }
 
 /// A condition that makes a backend unusable at run time (never a remote peer's packet).
@@ -178,6 +218,13 @@ pub trait Backend {
         ctx: &mut ChannelCtx<'_>,
     ) -> Result<ChannelId, ChannelError>;
 
+    /// Checks that need the whole configuration (required options, collisions between
+    /// instances, option combinations), after every option line and mapping was read and
+    /// before anything is opened. `--check` runs it too. Every problem is returned.
+    fn validate(&self) -> Vec<StartError> {
+        Vec::new()
+    }
+
     /// Called once after the whole configuration was read, if the backend has instances.
     /// Opens sockets and registers them with `io`.
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError>;
@@ -218,4 +265,8 @@ pub trait Backend {
     fn shutdown_complete(&self) -> bool {
         true
     }
+
+    /// Appends the backend's counters (totals since start, per instance or per shared scope).
+    /// Called every `--stats` interval and on SIGUSR1, never per packet; the default has none.
+    fn stats(&self, _out: &mut Vec<crate::stats::Stat>) {}
 }

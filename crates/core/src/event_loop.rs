@@ -15,7 +15,11 @@
 //! backend's fatal error call `shutdown` on every backend, then the loop keeps turning
 //! (events are no longer delivered) until every started backend reports
 //! `shutdown_complete()` or the grace period ends. A second request ends the loop at once.
-//! SIGHUP is logged and ignored.
+//! SIGHUP is logged and ignored (configuration reload is not supported).
+//!
+//! Counters: every `with_stats_interval` period and on SIGUSR1 the core collects
+//! [`Backend::stats`] of every started backend and hands them to the reporter (default: one
+//! info line per scope, target `stats`); see [`crate::stats`]. SIGUSR1 never ends the loop.
 
 use std::io;
 use std::sync::Arc;
@@ -36,6 +40,7 @@ use crate::registry::ChannelRegistry;
 use crate::router::{Counters, Router};
 use crate::routing::{RoutingBuilder, RoutingTable};
 use crate::sink::{Event, Sink};
+use crate::stats::{StatGroup, StatsReporter, StatsTrigger};
 
 /// Longest wait when no backend has a deadline (MIDIMonster's default interval).
 pub const MAX_WAIT: Duration = Duration::from_secs(1);
@@ -141,6 +146,10 @@ pub struct Core {
     hooks: Hooks,
     fatal: Option<CoreError>,
     turns: u64,
+    stats_interval: Option<Duration>,
+    next_stats: Option<Instant>,
+    stats_requested: bool,
+    reporter: Option<StatsReporter>,
 }
 
 impl Core {
@@ -168,6 +177,10 @@ impl Core {
             hooks: Hooks::default(),
             fatal: None,
             turns: 0,
+            stats_interval: None,
+            next_stats: None,
+            stats_requested: false,
+            reporter: None,
         })
     }
 
@@ -183,10 +196,72 @@ impl Core {
         self
     }
 
-    /// Installs SIGINT/SIGTERM (shutdown) and SIGHUP (logged) handling for this loop.
+    /// Reports every backend's counters every `interval` while running (`None`: only on
+    /// SIGUSR1 and [`Core::report_stats`]).
+    pub fn with_stats_interval(mut self, interval: Option<Duration>) -> Self {
+        self.stats_interval = interval.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Where reports go (default: one info line per scope, log target `stats`).
+    pub fn with_stats_reporter(mut self, reporter: StatsReporter) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    /// Sets the interval on a core that is already built (see [`Core::with_stats_interval`]).
+    pub fn set_stats_interval(&mut self, interval: Option<Duration>) {
+        self.stats_interval = interval.filter(|d| !d.is_zero());
+    }
+
+    /// Sets the reporter on a core that is already built (see [`Core::with_stats_reporter`]).
+    pub fn set_stats_reporter(&mut self, reporter: StatsReporter) {
+        self.reporter = Some(reporter);
+    }
+
+    /// Every started backend's counters, grouped per instance or backend scope.
+    pub fn stats(&self) -> Vec<StatGroup> {
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        for (b, &started) in self.backends.iter().zip(&self.started) {
+            if !started {
+                continue;
+            }
+            buf.clear();
+            b.stats(&mut buf);
+            crate::stats::group(
+                b.name(),
+                std::mem::take(&mut buf),
+                |id| self.instance_name(id).unwrap_or("?").to_string(),
+                &mut out,
+            );
+        }
+        out
+    }
+
+    /// Hands the current counters to the reporter now.
+    pub fn report_stats(&mut self, trigger: StatsTrigger) {
+        let groups = self.stats();
+        match self.reporter.as_mut() {
+            Some(r) => r(trigger, &groups),
+            None => {
+                for g in &groups {
+                    let line = crate::stats::format_text(g, &[]);
+                    if g.is_instance {
+                        info!(target: "stats", "{} instance '{}': {line}", g.backend, g.scope);
+                    } else {
+                        info!(target: "stats", "{} {}: {line}", g.backend, g.scope);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Installs SIGINT/SIGTERM (shutdown), SIGHUP (logged: reload is not supported) and SIGUSR1
+    /// (report counters) handling for this loop.
     pub fn listen_signals(&mut self) -> io::Result<()> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])?;
         self.reactor.register_signals(&mut signals)?;
         self.signals = Some(signals);
         Ok(())
@@ -399,6 +474,7 @@ impl Core {
             }
             self.started[b] = true;
         }
+        self.next_stats = self.stats_interval.map(|i| now + i);
         self.phase = Phase::Running;
         Ok(())
     }
@@ -428,12 +504,19 @@ impl Core {
     }
 
     /// Runs iterations until the loop ends. `Err` if a backend failed (after shutdown).
+    /// With a stats interval, the final totals are reported when the loop ends.
     pub fn run(&mut self) -> Result<Exit, CoreError> {
-        loop {
-            if let Some(exit) = self.turn(None)? {
-                return Ok(exit);
+        let r = loop {
+            match self.turn(None) {
+                Ok(Some(exit)) => break Ok(exit),
+                Ok(None) => {}
+                Err(e) => break Err(e),
             }
+        };
+        if self.stats_interval.is_some() {
+            self.report_stats(StatsTrigger::Exit);
         }
+        r
     }
 
     /// One iteration, waiting at most `max_wait` (on top of the loop's own limits).
@@ -488,6 +571,22 @@ impl Core {
                 self.phase = Phase::Finished(Exit::GraceExpired);
             }
         }
+        if let Some(at) = self.next_stats
+            && now >= at
+            && self.phase == Phase::Running
+        {
+            self.report_stats(StatsTrigger::Interval);
+            // Skip missed periods instead of reporting a burst after a stall.
+            let period = self.stats_interval.unwrap_or(MAX_WAIT);
+            let mut next = at + period;
+            while next <= now {
+                next += period;
+            }
+            self.next_stats = Some(next);
+        }
+        if std::mem::take(&mut self.stats_requested) {
+            self.report_stats(StatsTrigger::Signal);
+        }
         self.finished()
     }
 
@@ -505,6 +604,11 @@ impl Core {
         }
         if let Phase::Draining { deadline } = self.phase {
             t = t.min(deadline.saturating_duration_since(now));
+        }
+        if let Some(at) = self.next_stats
+            && self.phase == Phase::Running
+        {
+            t = t.min(at.saturating_duration_since(now));
         }
         t
     }
@@ -582,13 +686,15 @@ impl Core {
     }
 
     fn on_signals(&mut self, now: Instant) {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
         let mut requests = 0;
         if let Some(signals) = self.signals.as_mut() {
             for sig in signals.pending() {
                 match sig {
                     SIGINT | SIGTERM => requests += 1,
                     SIGHUP => info!(target: "core", "SIGHUP: reload not supported, continuing"),
+                    // Reported at the end of this turn, after the turn's traffic was counted.
+                    SIGUSR1 => self.stats_requested = true,
                     _ => {}
                 }
             }

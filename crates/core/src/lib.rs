@@ -13,6 +13,7 @@ pub mod registry;
 pub mod router;
 pub mod routing;
 pub mod sink;
+pub mod stats;
 pub mod value;
 
 pub use backend::*;
@@ -25,3 +26,4 @@ pub use registry::ChannelRegistry;
 pub use router::{Counters, MAX_ROUNDS, RouteOutcome, Router};
 pub use routing::{RoutingBuilder, RoutingTable, Target};
 pub use sink::Event;
+pub use stats::{Stat, StatGroup, StatScope, StatsReporter, StatsTrigger};

@@ -24,6 +24,7 @@ const EMPTY: RecvMeta = RecvMeta {
     dst: None,
     ifindex: 0,
     kind: DestKind::Unknown,
+    kernel_drops: None,
 };
 
 /// Storage for up to `N` datagrams of up to `SIZE` bytes each, reused for every call of

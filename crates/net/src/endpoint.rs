@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 
 use crate::batch::RecvBatch;
 use crate::error::{JoinError, OpenError, RecvError, SendError};
-use crate::iface::{self, IfaceError, Interface};
+use crate::iface::{self, IfaceError, Interface, LinkState};
 use crate::pool::{Joined, MembershipPool};
 use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
 use crate::send_batch::SendBatch;
@@ -64,6 +64,8 @@ pub struct Endpoint {
     pool: Option<MembershipPool>,
     cmsg: CmsgBuf,
     dropped: u64,
+    /// Latest `SO_RXQ_OVFL` count per socket (0 = main, n + 1 = receiver n).
+    kernel_drops: Vec<u32>,
 }
 
 impl Endpoint {
@@ -137,6 +139,7 @@ impl Endpoint {
             pool,
             cmsg: CmsgBuf::new(),
             dropped: 0,
+            kernel_drops: Vec::new(),
         })
     }
 
@@ -171,6 +174,28 @@ impl Endpoint {
         self.dropped
     }
 
+    /// Datagrams the kernel dropped on this bind's sockets because a receive buffer was full,
+    /// as far as the datagrams read since tell (`SO_RXQ_OVFL`: the count travels with the next
+    /// datagram queued after the drops). Not silent: the backend reports it.
+    pub fn kernel_drops(&self) -> u64 {
+        self.kernel_drops.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    fn note_drops(&mut self, id: SocketId, meta: &RecvMeta) {
+        let Some(n) = meta.kernel_drops else {
+            return;
+        };
+        let slot = match id {
+            SocketId::Main => 0,
+            SocketId::Receiver(i) => i + 1,
+        };
+        if self.kernel_drops.len() <= slot {
+            // Once per socket that ever drops, not per datagram.
+            self.kernel_drops.resize(slot + 1, 0);
+        }
+        self.kernel_drops[slot] = self.kernel_drops[slot].max(n);
+    }
+
     /// All socket ids in order: `Main`, then `Receiver(0..)`.
     pub fn socket_ids(&self) -> impl Iterator<Item = SocketId> + use<> {
         let n = self.pool.as_ref().map_or(0, MembershipPool::len);
@@ -202,6 +227,37 @@ impl Endpoint {
                 reason: "no pool".into(),
             }),
         }
+    }
+
+    /// The state of this bind's multicast interface now (`None` without one).
+    ///
+    /// # Errors
+    /// Listing interfaces failed.
+    pub fn link_state(&self) -> Option<Result<LinkState, IfaceError>> {
+        let i = self.iface.as_ref().ok()?;
+        Some(iface::link_state(&i.name, i.addr))
+    }
+
+    /// After the interface came back (`index` is its index now): points multicast output at it
+    /// again and re-joins every group ([`MembershipPool::rejoin`]). Returns the groups joined and
+    /// the failures.
+    pub fn rejoin(&mut self, index: u32) -> (usize, Vec<JoinError>) {
+        let Ok(i) = self.iface.as_mut() else {
+            return (0, Vec::new());
+        };
+        i.index = index;
+        let s = socket2::SockRef::from(&self.main);
+        let set = match i.addr {
+            IpAddr::V4(a) => s.set_multicast_if_v4(&a),
+            IpAddr::V6(_) => s.set_multicast_if_v6(index),
+        };
+        if let Err(e) = set {
+            tracing::warn!(bind = %self.local_addr, "cannot set the multicast interface again: {e}");
+        }
+        let iface = i.clone();
+        self.pool
+            .as_mut()
+            .map_or((0, Vec::new()), |p| p.rejoin(iface))
     }
 
     /// Leaves `group`; `Ok(false)` if it was not joined.
@@ -275,23 +331,27 @@ impl Endpoint {
     /// # Errors
     /// Kernel errors other than `EAGAIN`.
     pub fn recv(&mut self, id: SocketId, buf: &mut [u8]) -> Result<Option<RecvMeta>, RecvError> {
-        match id {
-            SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg),
+        let meta = match id {
+            SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg)?,
             SocketId::Receiver(i) => {
                 let Some(pool) = self.pool.as_mut() else {
                     return Ok(None);
                 };
                 loop {
                     let Some(meta) = pool.recv(i, buf)? else {
-                        return Ok(None);
+                        break None;
                     };
                     if matches!(meta.kind, DestKind::Multicast | DestKind::Unicast) {
-                        return Ok(Some(meta));
+                        break Some(meta);
                     }
                     self.dropped += 1;
                 }
             }
+        };
+        if let Some(m) = &meta {
+            self.note_drops(id, m);
         }
+        Ok(meta)
     }
 
     /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds
@@ -335,7 +395,10 @@ impl Endpoint {
                     && let Some(buf) = batch.next_slot()
                 {
                     match recv_meta(fd, buf, &mut self.cmsg)? {
-                        Some(meta) => batch.push(meta),
+                        Some(meta) => {
+                            self.note_drops(id, &meta);
+                            batch.push(meta);
+                        }
                         None => break,
                     }
                 }
@@ -353,6 +416,12 @@ impl Endpoint {
                         batch.retain(|m| matches!(m.kind, DestKind::Multicast | DestKind::Unicast));
                     self.dropped += dropped as u64;
                     if !batch.is_empty() {
+                        for k in 0..batch.len() {
+                            if let Some((m, _)) = batch.get(k) {
+                                let m = *m;
+                                self.note_drops(id, &m);
+                            }
+                        }
                         return Ok(batch.len());
                     }
                 }

@@ -123,6 +123,76 @@ pub fn default_multicast_interface(probe: SocketAddr) -> Result<Interface, Iface
     Ok(iface)
 }
 
+/// What the link watch sees of one interface: whether joins and sends through it can work now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkState {
+    /// Current index; `None` when no interface of that name exists (unplugged, deleted).
+    pub index: Option<u32>,
+    /// Administratively up (`IFF_UP`).
+    pub up: bool,
+    /// Operationally up, i.e. carrier present (`IFF_RUNNING`).
+    pub running: bool,
+    /// The address the bind uses is still assigned to it.
+    pub has_addr: bool,
+}
+
+impl LinkState {
+    /// Everything needed for multicast in and out.
+    pub fn usable(&self) -> bool {
+        self.index.is_some() && self.up && self.running && self.has_addr
+    }
+
+    /// What is missing, for the log ("link down, address 198.18.0.1 removed").
+    pub fn problems(&self, addr: IpAddr) -> String {
+        if self.index.is_none() {
+            return "interface gone".to_string();
+        }
+        let mut p = Vec::new();
+        if !self.up {
+            p.push("link down".to_string());
+        } else if !self.running {
+            p.push("no carrier".to_string());
+        }
+        if !self.has_addr {
+            p.push(format!("address {addr} removed"));
+        }
+        p.join(", ")
+    }
+}
+
+/// The state of interface `name` and whether it still holds `addr` (one `getifaddrs` call).
+///
+/// # Errors
+/// [`IfaceError::Os`] if listing fails.
+pub fn link_state(name: &str, addr: IpAddr) -> Result<LinkState, IfaceError> {
+    use nix::net::if_::InterfaceFlags;
+    let mut state = LinkState {
+        index: None,
+        up: false,
+        running: false,
+        has_addr: false,
+    };
+    let mut seen = false;
+    for ifa in nix::ifaddrs::getifaddrs()? {
+        if ifa.interface_name != name {
+            continue;
+        }
+        seen = true;
+        state.up |= ifa.flags.contains(InterfaceFlags::IFF_UP);
+        state.running |= ifa.flags.contains(InterfaceFlags::IFF_RUNNING);
+        let a = ifa.address.and_then(|sa| {
+            sa.as_sockaddr_in()
+                .map(|s| IpAddr::V4(s.ip()))
+                .or_else(|| sa.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())))
+        });
+        state.has_addr |= a == Some(addr);
+    }
+    if seen {
+        state.index = nix::net::if_::if_nametoindex(name).ok();
+    }
+    Ok(state)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,7 +115,7 @@ pub mod sysctl;
 pub use batch::RecvBatch;
 pub use endpoint::{BindSpec, DEFAULT_MULTICAST_TTL, Endpoint, SACN_PORT, SocketId, unicast_owner};
 pub use error::{JoinError, OpenError, RecvError, SendError};
-pub use iface::{Chosen, IfaceError, Interface};
+pub use iface::{Chosen, IfaceError, Interface, LinkState, link_state};
 pub use pool::{Joined, MembershipPool};
 pub use recv::{DestKind, RecvMeta};
 pub use send_batch::SendBatch;

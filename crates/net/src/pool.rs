@@ -198,6 +198,39 @@ impl MembershipPool {
         }
     }
 
+    /// Joins every group again on `iface`: after the interface came back (memberships the kernel
+    /// kept are confirmed, lost ones restored) or was re-created under a new index (memberships on
+    /// the old index are dropped first). Sockets stay the same, so mio registrations stay valid.
+    /// Returns how many groups are joined now and the failures.
+    pub fn rejoin(&mut self, iface: Interface) -> (usize, Vec<JoinError>) {
+        let old = self.iface.index;
+        self.iface = iface;
+        let mut groups: Vec<(IpAddr, usize)> = self.groups.iter().map(|(g, i)| (*g, *i)).collect();
+        groups.sort_unstable();
+        let (mut ok, mut errors) = (0, Vec::new());
+        for (group, i) in groups {
+            let Some(r) = self.receivers.get(i) else {
+                continue;
+            };
+            if old != self.iface.index {
+                let s = socket2::SockRef::from(&r.sock);
+                let _ = match group {
+                    IpAddr::V4(g) => {
+                        s.leave_multicast_v4_n(&g, &socket2::InterfaceIndexOrAddress::Index(old))
+                    }
+                    IpAddr::V6(g) => s.leave_multicast_v6(&g, old),
+                };
+            }
+            match join_on(&r.sock, group, self.iface.index) {
+                Ok(()) => ok += 1,
+                // The kernel kept the membership through the outage.
+                Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => ok += 1,
+                Err(e) => errors.push(self.os_error("rejoin", group, e)),
+            }
+        }
+        (ok, errors)
+    }
+
     /// One datagram from receive socket `i`. `Ok(None)`: its queue is empty (or `i` is out of range).
     ///
     /// # Errors

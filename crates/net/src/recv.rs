@@ -38,10 +38,14 @@ pub struct RecvMeta {
     pub ifindex: u32,
     /// Unicast, multicast or broadcast.
     pub kind: DestKind,
+    /// Datagrams the kernel dropped on this socket since it was opened because its receive
+    /// buffer was full, as of this datagram (`SO_RXQ_OVFL`; `None` until the first drop).
+    pub kernel_drops: Option<u32>,
 }
 
 /// Control-message space, aligned for `cmsghdr`. An IPv4 datagram on a dual-stack socket brings both
-/// an `IPV6_PKTINFO` (mapped address) and an `IP_PKTINFO`: 40 + 32 bytes on 64-bit Linux.
+/// an `IPV6_PKTINFO` (mapped address) and an `IP_PKTINFO`: 40 + 32 bytes on 64-bit Linux, plus 24
+/// for `SO_RXQ_OVFL` once the socket has dropped anything.
 #[repr(C, align(8))]
 pub(crate) struct CmsgBuf([u8; 128]);
 
@@ -82,6 +86,7 @@ pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
         dst: None,
         ifindex: 0,
         kind: DestKind::Unknown,
+        kernel_drops: None,
     };
     // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".
     if let Ok(cmsgs) = msg.cmsgs() {
@@ -107,6 +112,7 @@ pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
                     };
                     meta.dst = Some(dst);
                 }
+                ControlMessageOwned::RxqOvfl(n) => meta.kernel_drops = Some(n),
                 _ => {}
             }
         }

@@ -68,8 +68,10 @@
 //! }
 //! assert_eq!(sent.len(), 2); // the data packet and a discovery page
 //! assert!(matches!(Packet::parse(&sent[0].1), Ok(Packet::Data(_))));
-//! // Sleep until the next repeat/keep-alive/discovery deadline, then poll again.
-//! assert_eq!(source.poll_timeout(), Some(now + SourceConfig::DEFAULT_MIN_GAP));
+//! // Sleep until the next repeat/keep-alive/discovery deadline, then poll again (the first
+//! // repeat waits one slot plus the jitter tolerance, in case a next frame comes late).
+//! let cfg = SourceConfig::default();
+//! assert_eq!(source.poll_timeout(), Some(now + cfg.min_gap + cfg.jitter_tolerance));
 //! # Ok::<(), patchbay_sacn::SourceError>(())
 //! ```
 

@@ -1,6 +1,9 @@
 //! Counters exposed for operability (status output, tests) and the rate-limited drop log.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
+
+use patchbay_core::{InstanceId, Stat};
 
 use patchbay_sacn::DropReason;
 use patchbay_sacn::receiver::Discard;
@@ -26,6 +29,9 @@ pub struct InstanceCounters {
     pub send_errors: u64,
     /// Values delivered to this instance but dropped because it has no `priority`.
     pub output_dropped: u64,
+    /// Output changes superseded by a newer change before any packet carried them (load shed by
+    /// coalescing: the rate limit sends the latest values, never older ones after newer).
+    pub coalesced: u64,
 }
 
 /// Per-bind totals since start.
@@ -49,6 +55,10 @@ pub struct BindCounters {
     pub send_errors: u64,
     /// Sends deferred because the socket buffer was full (retried next turn).
     pub send_would_block: u64,
+    /// Times the bind's interface became unusable (down, no carrier, address removed, gone).
+    pub link_down: u64,
+    /// Times the bind's groups were re-joined after the interface came back.
+    pub rejoins: u64,
 }
 
 impl BindCounters {
@@ -56,6 +66,95 @@ impl BindCounters {
     pub fn dropped_total(&self) -> u64 {
         self.empty + self.malformed.iter().sum::<u64>() + self.discarded.iter().sum::<u64>()
     }
+}
+
+impl InstanceCounters {
+    /// Named totals for the core's stats reports (names are stable: tests and scripts read
+    /// them). `sources` is the number of sources merged right now.
+    pub fn stats(&self, id: InstanceId, sources: usize, out: &mut Vec<Stat>) {
+        let fixed: [(&'static str, u64); 10] = [
+            ("frames_in", self.frames_in),
+            ("frames_out", self.frames_out),
+            ("events_in", self.events_in),
+            ("sources", sources as u64),
+            ("sources_added", self.sources_added),
+            ("sources_lost", self.sources_lost),
+            ("sources_terminated", self.sources_terminated),
+            ("send_errors", self.send_errors),
+            ("output_dropped", self.output_dropped),
+            ("coalesced", self.coalesced),
+        ];
+        for (name, value) in fixed {
+            out.push(Stat::instance(id, name, value));
+        }
+        for d in Discard::ALL {
+            out.push(Stat::instance(
+                id,
+                discarded_name(d),
+                self.discarded[d.index()],
+            ));
+        }
+    }
+}
+
+impl BindCounters {
+    /// Named totals of bind `index`, scope `bind N` (malformed packets are only known per bind,
+    /// since their universe cannot be trusted).
+    pub fn stats(&self, index: usize, out: &mut Vec<Stat>) {
+        let scope = || Cow::Owned(format!("bind {index}"));
+        let fixed: [(&'static str, u64); 11] = [
+            ("datagrams", self.datagrams),
+            ("empty", self.empty),
+            ("malformed", self.malformed.iter().sum()),
+            ("sync", self.sync),
+            ("discovery", self.discovery),
+            ("packets_out", self.packets_out),
+            ("send_errors", self.send_errors),
+            ("send_would_block", self.send_would_block),
+            ("dropped", self.dropped_total()),
+            ("link_down", self.link_down),
+            ("rejoins", self.rejoins),
+        ];
+        for (name, value) in fixed {
+            out.push(Stat::backend(scope(), name, value));
+        }
+        for r in DropReason::ALL {
+            out.push(Stat::backend(
+                scope(),
+                malformed_name(r),
+                self.malformed[r.index()],
+            ));
+        }
+        for d in Discard::ALL {
+            out.push(Stat::backend(
+                scope(),
+                discarded_name(d),
+                self.discarded[d.index()],
+            ));
+        }
+    }
+}
+
+/// `malformed.<reason>`; built once per reason (the names are `&'static`).
+fn malformed_name(r: DropReason) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        DropReason::ALL
+            .iter()
+            .map(|r| &*Box::leak(format!("malformed.{}", r.as_str()).into_boxed_str()))
+            .collect()
+    })[r.index()]
+}
+
+/// `discarded.<reason>`.
+fn discarded_name(d: Discard) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        Discard::ALL
+            .iter()
+            .map(|d| &*Box::leak(format!("discarded.{}", d.as_str()).into_boxed_str()))
+            .collect()
+    })[d.index()]
 }
 
 /// How often one kind of debug line may be logged.
@@ -122,6 +221,33 @@ mod tests {
         assert_eq!(t.hit(t0 + Duration::from_secs(9), LOG_PERIOD), None);
         assert_eq!(t.hit(t0 + Duration::from_secs(10), LOG_PERIOD), Some(3));
         assert_eq!(t.hit(t0 + Duration::from_secs(11), LOG_PERIOD), None);
+    }
+
+    #[test]
+    fn stats_use_stable_names_and_carry_the_values() {
+        let mut c = BindCounters::default();
+        c.malformed[DropReason::BadPreamble.index()] = 2;
+        c.empty = 1;
+        let mut out = Vec::new();
+        c.stats(3, &mut out);
+        let get = |n: &str| out.iter().find(|s| s.name == n).map(|s| s.value);
+        assert_eq!(get("malformed.bad_preamble"), Some(2));
+        assert_eq!(get("malformed"), Some(2));
+        assert_eq!(get("dropped"), Some(3));
+        assert_eq!(get("discarded.out_of_sequence"), Some(0));
+        assert!(
+            out.iter()
+                .all(|s| s.scope == patchbay_core::StatScope::Backend("bind 3".into()))
+        );
+        let i = InstanceCounters {
+            sources_lost: 4,
+            ..InstanceCounters::default()
+        };
+        out.clear();
+        i.stats(InstanceId(9), 2, &mut out);
+        let get = |n: &str| out.iter().find(|s| s.name == n).map(|s| s.value);
+        assert_eq!((get("sources_lost"), get("sources")), (Some(4), Some(2)));
+        assert_eq!(out.len(), 10 + Discard::COUNT);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
 //! [`input`] drains sockets into the sans-IO receivers and reports events, [`output`] writes
 //! delivered values into the sans-IO sources and sends what they schedule, [`counters`] holds
-//! what is counted.
+//! what is counted (reported through `Backend::stats`), `link` watches the binds' interfaces and
+//! re-joins groups after an outage, [`fuzz`] is the socket-free pipeline the fuzzer drives.
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
 //! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
@@ -13,8 +14,11 @@
 
 pub mod channels;
 pub mod counters;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod identity;
 mod input;
+mod link;
 pub mod options;
 mod output;
 mod start;
@@ -64,6 +68,8 @@ struct Instance {
     /// Output events dropped for lack of `priority`.
     no_priority_log: Throttle,
     send_error_log: Throttle,
+    /// A change is in the output buffer that no packet has carried yet.
+    unsent_change: bool,
 }
 
 impl Instance {
@@ -91,6 +97,8 @@ pub struct Sacn {
     /// Cached for `poll_timeout`, which cannot borrow mutably.
     deadline: Option<Instant>,
     shutting_down: bool,
+    /// How often the link watch looks at the interfaces ([`link::LINK_CHECK_PERIOD`]).
+    link_check_period: std::time::Duration,
 }
 
 impl Default for Sacn {
@@ -115,7 +123,14 @@ impl Sacn {
             rt: None,
             deadline: None,
             shutting_down: false,
+            link_check_period: link::LINK_CHECK_PERIOD,
         }
+    }
+
+    /// Changes how often bind interfaces are checked for link changes (before `start`). Tests
+    /// that measure the per-packet path set it long, since a check lists interfaces (allocates).
+    pub fn set_link_check_period(&mut self, period: std::time::Duration) {
+        self.link_check_period = period;
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
@@ -170,17 +185,15 @@ impl Sacn {
         }
     }
 
-    /// Another instance already on (interface, universe)?
+    /// An earlier instance already on the same (interface, universe)? MIDIMonster checks this
+    /// at start, once every option is read, so `universe` may come before `interface`.
     fn collision(&self, me: usize) -> Option<&str> {
         let o = &self.instances[me].opts;
         let u = o.universe?;
-        self.instances
+        self.instances[..me]
             .iter()
-            .enumerate()
-            .find(|(i, x)| {
-                *i != me && x.opts.universe == Some(u) && x.opts.interface == o.interface
-            })
-            .map(|(_, x)| x.name.as_str())
+            .find(|x| x.opts.universe == Some(u) && x.opts.interface == o.interface)
+            .map(|x| x.name.as_str())
     }
 
     fn refresh_deadline(&mut self) {
@@ -194,17 +207,6 @@ impl Sacn {
 #[inline(never)]
 fn new_slot_map() -> Box<SlotMap> {
     Box::default()
-}
-
-fn collide_error(name: &str, other: &str, opts: &InstanceOptions) -> OptionError {
-    OptionError::Other {
-        at: Part::Value,
-        message: format!(
-            "colliding instances: '{name}' and '{other}' both use universe {} on bind {}",
-            opts.universe.unwrap_or(0),
-            opts.interface
-        ),
-    }
 }
 
 impl Backend for Sacn {
@@ -262,6 +264,7 @@ impl Backend for Sacn {
             counters: InstanceCounters::default(),
             no_priority_log: Throttle::default(),
             send_error_log: Throttle::default(),
+            unsent_change: false,
         });
         Ok(())
     }
@@ -301,13 +304,6 @@ impl Backend for Sacn {
                     known: options::INSTANCE_OPTIONS,
                 });
             }
-        }
-        if matches!(key, "universe" | "interface")
-            && let Some(other) = self.collision(i)
-        {
-            let err = collide_error(&self.instances[i].name, other, &self.instances[i].opts);
-            self.instances[i].opts = before;
-            return Err(err);
         }
         let o = &self.instances[i].opts;
         if key == "priority" && o.priority == 0 && o.destination.is_some() {
@@ -367,6 +363,10 @@ impl Backend for Sacn {
         Ok(id)
     }
 
+    fn validate(&self) -> Vec<StartError> {
+        start::problems(self)
+    }
+
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
         let rt = start::Runtime::open(self, now, io)?;
         self.rt = Some(rt);
@@ -385,9 +385,14 @@ impl Backend for Sacn {
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
+        // Nothing is sent here: `flush` runs at the end of every turn, timer wake-ups included,
+        // after the core routed this turn's changes. Sending a due (deferred) packet here would
+        // restart its universe's gap just before the new values arrive, so they would be
+        // deferred again, and at input rates near the realtime gap every frame would leave only
+        // when the next one arrives.
         if let Some(rt) = self.rt.as_mut() {
+            rt.watch_links(now);
             rt.receive(now, ready, io, &mut self.instances, self.detect, sink);
-            rt.transmit(now, &mut self.instances);
         }
         self.refresh_deadline();
         Ok(())
@@ -440,6 +445,23 @@ impl Backend for Sacn {
 
     fn shutdown_complete(&self) -> bool {
         self.rt.as_ref().is_none_or(|rt| rt.idle())
+    }
+
+    fn stats(&self, out: &mut Vec<patchbay_core::Stat>) {
+        for inst in &self.instances {
+            let sources = self.rt.as_ref().map_or(0, |rt| rt.source_count(inst));
+            inst.counters.stats(inst.id, sources, out);
+        }
+        if let Some(rt) = self.rt.as_ref() {
+            for (i, b) in rt.binds.iter().enumerate() {
+                b.counters.stats(i, out);
+                out.push(patchbay_core::Stat::backend(
+                    format!("bind {i}"),
+                    "kernel_drops",
+                    b.ep.kernel_drops(),
+                ));
+            }
+        }
     }
 }
 

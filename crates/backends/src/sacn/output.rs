@@ -1,7 +1,7 @@
 //! Output path (sacn.md 4): delivered values into the bind's `Source` slot buffers, and every
 //! packet the `Source` schedules out of the bind's socket.
 //!
-//! Why sending only happens in `flush`/`process`: `handle` may run several times per turn (one
+//! Why sending only happens in `flush`: `handle` may run several times per turn (one
 //! call per routing round); the source coalesces all of them into one packet per universe that
 //! goes out at the end of the turn. A packet the kernel has no room for is kept and sent before
 //! anything newer, so the final state after a burst is never lost.
@@ -57,6 +57,8 @@ fn count_sent(bind: &mut BindRt, instances: &mut [Instance], inst: Option<usize>
     bind.counters.packets_out += 1;
     if let Some(inst) = inst.and_then(|x| instances.get_mut(x)) {
         inst.counters.frames_out += 1;
+        // Every data packet carries the whole current buffer.
+        inst.unsent_change = false;
     }
 }
 
@@ -174,6 +176,9 @@ impl Runtime {
             }
         }
         if changed {
+            if std::mem::replace(&mut inst.unsent_change, true) {
+                inst.counters.coalesced += 1;
+            }
             let _ = source.mark_changed(now, u);
         }
     }
@@ -279,6 +284,9 @@ impl Runtime {
         }
         if !self.backlog.is_empty() {
             at(Some(self.last_now));
+        }
+        if self.binds.iter().any(|b| b.ep.interface().is_ok()) {
+            at(Some(self.next_link_check));
         }
         t
     }

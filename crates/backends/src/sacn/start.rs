@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use patchbay_core::{InstanceId, Io, StartError};
+use patchbay_core::{Io, StartError};
 use patchbay_net::{BindSpec, Endpoint, SocketId};
 use patchbay_sacn::receiver::{
     Discard, LossBehavior, MergeMode, Receiver, ReceiverConfig, UniverseConfig as RxUniverse,
@@ -98,6 +98,8 @@ pub(super) struct BindRt {
     pub error_log: Throttle,
     /// Universes of the verbose "nobody listens" log, bounded.
     pub unknown_seen: Vec<u16>,
+    /// Interface state at the last link check (`None` before the first).
+    pub link: Option<patchbay_net::LinkState>,
 }
 
 impl BindRt {
@@ -130,6 +132,9 @@ pub(super) struct Runtime {
     pub last_now: Instant,
     /// Datagrams read per socket per turn ([`super::input::RECV_BUDGET`]).
     pub recv_budget: usize,
+    /// When [`Runtime::watch_links`] looks at the interfaces next.
+    pub next_link_check: Instant,
+    pub link_check_period: std::time::Duration,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -141,13 +146,18 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-fn err(instance: Option<InstanceId>, message: String) -> StartError {
-    StartError { instance, message }
-}
-
 impl Runtime {
     pub fn open(b: &Sacn, now: Instant, io: &mut Io<'_>) -> Result<Runtime, StartError> {
-        validate(b)?;
+        if let Some(first) = problems(b).into_iter().next() {
+            return Err(first);
+        }
+        for inst in &b.instances {
+            if inst.opts.destination.is_some() && !inst.transmits() {
+                tracing::warn!(target: "sacn",
+                    "instance '{}' has a destination but no priority, so it never sends (set priority = 1..200)",
+                    inst.name);
+            }
+        }
         let cid = match b.cid {
             Some(c) => {
                 tracing::info!(target: "sacn", "source '{}' uses the configured CID {c}", b.name);
@@ -164,13 +174,9 @@ impl Runtime {
         };
         let mut binds = Vec::with_capacity(b.binds.len());
         for (i, bo) in b.binds.iter().enumerate() {
-            let first_user = b
-                .instances
-                .iter()
-                .find(|x| x.opts.interface == i)
-                .map(|x| x.id);
-            let ep = Endpoint::open(BindSpec::new(bo.addr, bo.local))
-                .map_err(|e| err(first_user, format!("sacn bind {i} ({}): {e}", bo.addr)))?;
+            let ep = Endpoint::open(BindSpec::new(bo.addr, bo.local)).map_err(|e| {
+                StartError::option("bind", i, format!("sacn bind {i} ({}): {e}", bo.addr))
+            })?;
             tracing::info!(target: "sacn", "bind {i}: {ep}");
             binds.push(BindRt {
                 v6: ep.local_addr().is_ipv6(),
@@ -192,10 +198,12 @@ impl Runtime {
                 discard_log: [Throttle::default(); Discard::COUNT],
                 error_log: Throttle::default(),
                 unknown_seen: Vec::new(),
+                link: None,
             });
         }
         for (idx, inst) in b.instances.iter().enumerate() {
-            setup_instance(&mut binds, cid, &b.name, now, idx, inst)?;
+            let mirror_own = b.binds.iter().any(|bo| bo.local);
+            setup_instance(&mut binds, cid, &b.name, mirror_own, now, idx, inst)?;
         }
         for (i, bind) in binds.iter_mut().enumerate() {
             bind.inputs.sort_unstable_by_key(|e| e.0);
@@ -204,8 +212,9 @@ impl Runtime {
             for id in ids {
                 if let Some(sock) = bind.ep.socket_mut(id) {
                     io.register(sock, tag(i, id)).map_err(|e| {
-                        err(
-                            None,
+                        StartError::option(
+                            "bind",
+                            i,
                             format!("sacn bind {i}: cannot register a socket: {e}"),
                         )
                     })?;
@@ -227,6 +236,8 @@ impl Runtime {
             spare: Vec::with_capacity(64),
             last_now: now,
             recv_budget: super::input::RECV_BUDGET,
+            next_link_check: now + b.link_check_period,
+            link_check_period: b.link_check_period,
         })
     }
 
@@ -243,15 +254,18 @@ impl Runtime {
 }
 
 /// What needs the whole configuration: universes set, bind indices valid (they may come from
-/// `-i` overrides), no collisions, destination families that the bind can reach.
-fn validate(b: &Sacn) -> Result<(), StartError> {
+/// `-i` overrides), no collisions, destination families that the bind can reach. Every problem,
+/// each pointing at its instance; `--check` reports them through `Backend::validate`.
+pub(super) fn problems(b: &Sacn) -> Vec<StartError> {
+    let mut out = Vec::new();
     for (i, inst) in b.instances.iter().enumerate() {
         let name = &inst.name;
         let Some(u) = inst.opts.universe else {
-            return Err(err(
-                Some(inst.id),
-                "please specify a universe (universe = 1..63999)".to_string(),
+            out.push(StartError::instance(
+                inst.id,
+                "please specify a universe (universe = 1..63999)",
             ));
+            continue;
         };
         let Some(bind) = b.binds.get(inst.opts.interface) else {
             let why = if b.binds.is_empty() {
@@ -260,40 +274,40 @@ fn validate(b: &Sacn) -> Result<(), StartError> {
             } else {
                 format!("there is no bind {}", inst.opts.interface)
             };
-            return Err(err(Some(inst.id), why));
+            out.push(StartError::instance(inst.id, why));
+            continue;
         };
+        // Reported once, at the later of the two instances.
         if let Some(other) = b.collision(i) {
-            return Err(err(
-                Some(inst.id),
+            out.push(StartError::instance(
+                inst.id,
                 format!(
                     "colliding instances: '{name}' and '{other}' both use universe {u} on bind {}",
                     inst.opts.interface
                 ),
             ));
         }
-        if let Some(d) = inst.opts.destination {
-            if d.is_ipv6() && bind.addr.is_ipv4() {
-                return Err(err(
-                    Some(inst.id),
-                    format!(
-                        "destination {d} is IPv6 but bind {} ({}) is IPv4",
-                        inst.opts.interface, bind.addr
-                    ),
-                ));
-            }
-            if !inst.transmits() {
-                tracing::warn!(target: "sacn",
-                    "instance '{name}' has a destination but no priority, so it never sends (set priority = 1..200)");
-            }
+        if let Some(d) = inst.opts.destination
+            && d.is_ipv6()
+            && bind.addr.is_ipv4()
+        {
+            out.push(StartError::instance(
+                inst.id,
+                format!(
+                    "destination {d} is IPv6 but bind {} ({}) is IPv4",
+                    inst.opts.interface, bind.addr
+                ),
+            ));
         }
     }
-    Ok(())
+    out
 }
 
 fn setup_instance(
     binds: &mut [BindRt],
     cid: Cid,
     source_name: &str,
+    mirror_own: bool,
     now: Instant,
     idx: usize,
     inst: &Instance,
@@ -302,7 +316,7 @@ fn setup_instance(
     let (Some(u), Some(bind)) = (o.universe, binds.get_mut(o.interface)) else {
         return Ok(()); // validated before
     };
-    let fail = |what: String| err(Some(inst.id), what);
+    let fail = |what: String| StartError::instance(inst.id, what);
     if inst.transmits() {
         let source = bind
             .source
@@ -342,9 +356,10 @@ fn setup_instance(
         Some(g) => g,
         None => {
             // `local` mirrors our own output into our own inputs, as in MIDIMonster HEAD (the
-            // issue asks for it); without it our own packets are dropped wherever they arrive.
+            // issue asks for it): once any bind loops our multicast back, our packets are input
+            // wherever they arrive. Without `local` they are dropped.
             let cfg = ReceiverConfig {
-                own_cid: (!bind.ep.spec().local).then_some(cid),
+                own_cid: (!mirror_own).then_some(cid),
                 accept_preview: o.accept_preview,
                 merge: o.merge,
                 loss: o.loss,

@@ -139,24 +139,32 @@ fn interface_needs_an_earlier_bind_and_collisions_are_errors() {
     global(&mut s, "bind", "127.0.0.2").unwrap();
     s.create_instance(InstanceId(1), "b").unwrap();
     inst_opt(&mut s, 0, "universe", "5").unwrap();
-    inst_opt(&mut s, 1, "interface", "1").unwrap();
+    // `universe` before `interface` (MIDIMonster checks collisions only once all is read).
     inst_opt(&mut s, 1, "universe", "5").unwrap();
-    // Moving b onto a's bind collides; the failed line changes nothing.
-    assert_eq!(
-        inst_opt(&mut s, 1, "interface", "0")
-            .unwrap_err()
-            .to_string(),
-        "colliding instances: 'b' and 'a' both use universe 5 on bind 0"
-    );
-    assert_eq!(s.instance_options(InstanceId(1)).unwrap().interface, 1);
+    inst_opt(&mut s, 1, "interface", "1").unwrap();
+    assert!(s.validate().is_empty(), "a on bind 0, b on bind 1");
     s.create_instance(InstanceId(2), "c").unwrap();
+    inst_opt(&mut s, 2, "universe", "5").unwrap();
+    s.create_instance(InstanceId(3), "d").unwrap();
+    let problems: Vec<(Option<InstanceId>, String)> = s
+        .validate()
+        .into_iter()
+        .map(|e| (e.instance, e.message))
+        .collect();
     assert_eq!(
-        inst_opt(&mut s, 2, "universe", "5")
-            .unwrap_err()
-            .to_string(),
-        "colliding instances: 'c' and 'a' both use universe 5 on bind 0"
+        problems,
+        [
+            (
+                Some(InstanceId(2)),
+                "colliding instances: 'c' and 'a' both use universe 5 on bind 0".to_string()
+            ),
+            (
+                Some(InstanceId(3)),
+                "please specify a universe (universe = 1..63999)".to_string()
+            ),
+        ],
+        "each problem once, at the later instance"
     );
-    assert_eq!(s.instance_options(InstanceId(2)).unwrap().universe, None);
 }
 
 #[test]
@@ -807,9 +815,13 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
         due - now
     );
     let mut buf = Vec::new();
+    // As the core turns on the timer: process (which sends nothing), then flush.
     rig.sacn
         .process(due, &[], &mut rig.reactor.io(0), &mut Sink::new(&mut buf))
         .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(read(&listener), vec![]);
+    rig.sacn.flush(due, &mut rig.reactor.io(0));
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }

@@ -105,16 +105,11 @@ impl Backend for Probe {
     fn start(&mut self, _: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
         self.note("start");
         if self.fail_start {
-            return Err(StartError {
-                instance: None,
-                message: "cannot bind".into(),
-            });
+            return Err(StartError::backend("cannot bind"));
         }
         if let Some(rx) = self.rx.as_mut() {
-            io.register(rx, 5).map_err(|e| StartError {
-                instance: None,
-                message: e.to_string(),
-            })?;
+            io.register(rx, 5)
+                .map_err(|e| StartError::backend(e.to_string()))?;
         }
         Ok(())
     }
@@ -192,6 +187,16 @@ impl Backend for Probe {
         self.note("shutdown");
         self.shut = true;
     }
+    fn stats(&self, out: &mut Vec<crate::stats::Stat>) {
+        let n = self.log.borrow().process_nows.len() as u64;
+        out.push(crate::stats::Stat::instance(
+            InstanceId(0),
+            "process_calls",
+            n,
+        ));
+        out.push(crate::stats::Stat::backend("shared", "constant", 7));
+    }
+
     fn shutdown_complete(&self) -> bool {
         self.drain_turns == Some(0)
     }
@@ -602,4 +607,89 @@ fn instance_names_are_unique_and_start_only_once() {
         core.add_instance(0, "z"),
         Err(InstanceError::AlreadyStarted)
     );
+}
+
+/// Reports collected by a test reporter: (trigger, scope, counters).
+type Reports = Rc<RefCell<Vec<(StatsTrigger, String, Vec<(String, u64)>)>>>;
+
+fn recording_reporter(reports: &Reports) -> crate::stats::StatsReporter {
+    let reports = Rc::clone(reports);
+    Box::new(move |trigger, groups| {
+        for g in groups {
+            let counters = g
+                .counters
+                .iter()
+                .map(|(n, v)| (n.to_string(), *v))
+                .collect();
+            reports
+                .borrow_mut()
+                .push((trigger, g.scope.clone(), counters));
+        }
+    })
+}
+
+#[test]
+fn stats_are_reported_every_interval_with_instance_names() {
+    let log = log();
+    let t0 = Instant::now();
+    let clock = ManualClock::new(t0);
+    let reports: Reports = Rc::default();
+    let mut core = Core::new(vec![Box::new(Probe::new("p", &log))])
+        .expect("core")
+        .with_clock(clock.clone())
+        .with_stats_interval(Some(Duration::from_secs(5)))
+        .with_stats_reporter(recording_reporter(&reports));
+    core.add_instance(0, "first").expect("instance");
+    core.start().expect("start");
+    // The interval bounds the wait like a backend deadline.
+    assert_eq!(core.wait_timeout(t0, None), MAX_WAIT);
+    clock.advance(Duration::from_millis(4500));
+    assert_eq!(
+        core.wait_timeout(clock.now(), None),
+        Duration::from_millis(500)
+    );
+    core.turn(Some(Duration::ZERO)).expect("turn");
+    assert!(reports.borrow().is_empty());
+    clock.advance(Duration::from_millis(500));
+    core.turn(Some(Duration::ZERO)).expect("turn");
+    {
+        let r = reports.borrow();
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0].0, StatsTrigger::Interval);
+        assert_eq!(r[0].1, "first");
+        // Counted after this turn's process call.
+        assert_eq!(r[0].2, vec![("process_calls".to_string(), 2)]);
+        assert_eq!(r[1].1, "shared");
+    }
+    // A stall of three periods gives one report, not three.
+    clock.advance(Duration::from_secs(16));
+    core.turn(Some(Duration::ZERO)).expect("turn");
+    assert_eq!(reports.borrow().len(), 4);
+    core.report_stats(StatsTrigger::Signal);
+    assert_eq!(reports.borrow()[4].0, StatsTrigger::Signal);
+}
+
+#[test]
+fn sigusr1_reports_stats_and_the_loop_keeps_running() {
+    let log = log();
+    let reports: Reports = Rc::default();
+    let mut core = Core::new(vec![Box::new(Probe::new("p", &log))])
+        .expect("core")
+        .with_stats_reporter(recording_reporter(&reports));
+    core.add_instance(0, "first").expect("instance");
+    core.listen_signals().expect("signals");
+    core.start().expect("start");
+    signal_hook::low_level::raise(signal_hook::consts::SIGUSR1).expect("raise");
+    for _ in 0..50 {
+        if !reports.borrow().is_empty() {
+            break;
+        }
+        assert_eq!(
+            core.turn(Some(Duration::from_millis(100))).expect("turn"),
+            None
+        );
+    }
+    let r = reports.borrow();
+    assert_eq!(r.first().map(|x| x.0), Some(StatsTrigger::Signal), "{r:?}");
+    assert!(!core.is_shutting_down());
 }

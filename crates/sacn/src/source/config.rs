@@ -7,10 +7,20 @@ use crate::wire::{DEFAULT_PRIORITY, MAX_SLOTS};
 /// Timing of a source. The defaults follow E1.31 and sacn.md 4.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceConfig {
-    /// Smallest gap between two packets of one universe outside realtime mode, and the spacing of
-    /// the repeats after a change. Default 1/44 s (rounded up to 22.727273 ms) so no universe
-    /// exceeds the 44 packets/s of DMX512 that E1.31 6.6.1 ties sources to.
+    /// Period of the rate limit outside realtime mode: each packet of a universe takes one slot,
+    /// and slots are `min_gap` apart, so no universe exceeds 1/`min_gap` packets/s in the long
+    /// run; also the spacing of the repeats after a change. Default 1/44 s (rounded up to
+    /// 22.727273 ms), the 44 packets/s of DMX512 that E1.31 6.6.1 ties sources to.
     pub min_gap: Duration,
+    /// How much earlier than its slot a changed packet may go out (the slot is the previous
+    /// packet's slot + `min_gap`, not its actual, possibly late, send time). Input at exactly
+    /// the limit rate arrives with jitter; without this tolerance every early frame would be
+    /// deferred and every late one would push the schedule back, until frames are coalesced
+    /// away. With up to one `min_gap` of credit for slot time lost while behind (see the module
+    /// doc), any `n + 1` packets span at least `n × min_gap − jitter_tolerance − min_gap`, and
+    /// no two packets are closer than `min_gap / 2`. Capped at `min_gap / 2`. Default
+    /// `DEFAULT_MIN_GAP / 2`.
+    pub jitter_tolerance: Duration,
     /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).
     /// Default 1 s.
     pub keepalive: Duration,
@@ -19,8 +29,15 @@ pub struct SourceConfig {
     pub keepalive_margin: Duration,
     /// Packets of unchanged data sent after the last change, one per `min_gap`. Default 3.
     pub repeats: u8,
-    /// Smallest gap between two packets of a universe in realtime mode. Default 250 µs.
+    /// Period of the realtime rate cap: in realtime mode a universe sends at most one packet
+    /// per `realtime_min_gap` in the long run (a guard against feedback loops, not a DMX
+    /// limit). Default 250 µs (4,000 packets/s).
     pub realtime_min_gap: Duration,
+    /// How far ahead of its realtime slot a change may go out: a sender that catches up after a
+    /// stall delivers a few frames back to back, and each goes out as it is processed instead of
+    /// being deferred (up to `1 + realtime_tolerance / realtime_min_gap` packets in a row).
+    /// Default 1 ms.
+    pub realtime_tolerance: Duration,
     /// Period of universe discovery packets (E131_UNIVERSE_DISCOVERY_INTERVAL). Default 10 s.
     pub discovery_interval: Duration,
     /// Stream_Terminated packets sent per universe when it stops. Default 3.
@@ -30,6 +47,12 @@ pub struct SourceConfig {
 impl SourceConfig {
     /// 1/44 s rounded up to whole nanoseconds.
     pub const DEFAULT_MIN_GAP: Duration = Duration::from_nanos(1_000_000_000_u64.div_ceil(44));
+
+    /// The tolerance actually applied (`jitter_tolerance`, at most half of `min_gap`).
+    #[inline]
+    pub(crate) fn tolerance(&self) -> Duration {
+        self.jitter_tolerance.min(self.min_gap / 2)
+    }
 
     /// Gap after which an unchanged universe is sent again. Never zero, so a degenerate
     /// configuration cannot make `poll_transmit` emit keep-alives forever at one instant.
@@ -46,10 +69,12 @@ impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
             min_gap: Self::DEFAULT_MIN_GAP,
+            jitter_tolerance: Self::DEFAULT_MIN_GAP / 2,
             keepalive: Duration::from_secs(1),
             keepalive_margin: Duration::from_millis(100),
             repeats: 3,
             realtime_min_gap: Duration::from_micros(250),
+            realtime_tolerance: Duration::from_millis(1),
             discovery_interval: Duration::from_secs(10),
             terminations: 3,
         }
@@ -68,7 +93,8 @@ pub struct UniverseConfig {
     pub preview: bool,
     /// Set Force_Synchronization on synchronized data.
     pub force_synchronization: bool,
-    /// Send each change at the next poll, limited only by `realtime_min_gap`.
+    /// Send each change at the next poll, limited only by `realtime_min_gap` (with
+    /// `realtime_tolerance`), not by `min_gap`.
     pub realtime: bool,
     /// Per-address priorities (ETC's 0xDD start code). When set, the universe also sends a
     /// 0xDD stream with its own repeat/keep-alive timing.

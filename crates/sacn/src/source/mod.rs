@@ -6,9 +6,23 @@
 //!
 //! Per universe there are up to two streams, levels (start code 0x00) and optional per-address
 //! priorities (0xDD); they share the universe's sequence counter but keep their own timing:
-//! nothing before the first change, then the change at once or, inside `min_gap` of the
-//! previous packet, one deferred packet that carries the latest values; `repeats` repeats one
-//! `min_gap` apart; then keep-alives. Each stream has at most one live deadline in a binary
+//! nothing before the first change, then the change at once or, before its rate-limit slot
+//! allows, one deferred packet that carries the latest values; `repeats` repeats; then
+//! keep-alives.
+//!
+//! The rate limit is a virtual schedule (GCRA, a token bucket with a small burst): each packet
+//! takes the slot `min_gap` after the previous packet's slot (or its own send time if that is
+//! later), and a changed packet may go out up to `jitter_tolerance` before its slot. Measuring
+//! the gap from the slot rather than from the actual send keeps a late wake-up or one early
+//! frame from pushing every later frame back. A stream whose slots fell behind its input (a
+//! stall, a quiet period, a first packet sent by a timer) has lost slot time; up to one
+//! `min_gap` of it is kept as credit, which lets the schedule move back onto the input's
+//! phase instead of deferring every later frame of a 44 fps stream for good. Never two
+//! packets closer than `min_gap / 2`; any `n + 1` packets span at least
+//! `(n − 1.5) × min_gap` with the default tolerance, so the long-run rate stays ≤ 1/`min_gap`.
+//! The first repeat after a change waits until the tolerance of the next slot has passed, so
+//! a frame of a 44 fps stream that comes a little late is not preceded by a repeat that
+//! would take its slot. Each stream has at most one live deadline in a binary
 //! heap; superseded entries are recognised by a generation number and skipped (lazy
 //! invalidation), so every operation is O(log n) in the number of universes.
 
@@ -16,7 +30,7 @@ mod config;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use config::{SourceConfig, UniverseConfig};
 
@@ -92,6 +106,12 @@ struct Stream {
     dirty: bool,
     repeats_left: u8,
     last_sent: Option<Instant>,
+    /// Rate-limit slot of the next packet: one `min_gap` (realtime: `realtime_min_gap`) after
+    /// the last packet's slot, or after its send time when that was later (a quiet stream).
+    next_slot: Option<Instant>,
+    /// Slot time lost while the stream was behind its slots (at most one slot period); spent
+    /// to send a packet that much earlier, which moves the schedule back.
+    credit: Duration,
     /// The live heap entry's time, if any.
     deadline: Option<Instant>,
     /// Bumped whenever `deadline` changes; heap entries with another value are stale.
@@ -562,18 +582,25 @@ impl Source {
         let Some(last) = s.last_sent else {
             return Some(now);
         };
-        let gap = if s.dirty {
+        let slot = s.next_slot.unwrap_or(last);
+        let tolerance = self.cfg.tolerance();
+        if s.dirty {
             if u.cfg.realtime {
-                self.cfg.realtime_min_gap
-            } else {
-                self.cfg.min_gap
+                let early = self.cfg.realtime_tolerance.saturating_add(s.credit);
+                return Some(slot.checked_sub(early).unwrap_or(slot));
             }
-        } else if s.repeats_left > 0 {
-            self.cfg.min_gap
-        } else {
-            self.cfg.keepalive_target()
-        };
-        last.checked_add(gap)
+            let early = tolerance.saturating_add(s.credit);
+            let by_slot = slot.checked_sub(early).unwrap_or(slot);
+            let floor = last.checked_add(self.cfg.min_gap / 2).unwrap_or(last);
+            return Some(by_slot.max(floor));
+        }
+        if s.repeats_left > 0 {
+            if !u.cfg.realtime && s.repeats_left == self.cfg.repeats {
+                return slot.checked_add(tolerance);
+            }
+            return last.checked_add(self.cfg.min_gap);
+        }
+        last.checked_add(self.cfg.keepalive_target())
     }
 
     fn reschedule(&mut self, now: Instant, idx: usize, stream: usize) {
@@ -649,8 +676,20 @@ impl Source {
         };
         let len = write_data(buf, &header, data).ok()?;
         u.sequence = u.sequence.wrapping_add(1);
+        let realtime = u.cfg.realtime;
+        let period = if realtime {
+            self.cfg.realtime_min_gap
+        } else {
+            self.cfg.min_gap
+        };
         let s = &mut u.streams[stream];
         s.last_sent = Some(now);
+        let tolerance = if realtime {
+            self.cfg.realtime_tolerance
+        } else {
+            self.cfg.tolerance()
+        };
+        s.next_slot = Some(next_slot(s, now, period, tolerance));
         s.deadline = None;
         let universe = u.number;
         let sync_address = u.cfg.sync_address;
@@ -681,6 +720,29 @@ impl Source {
             len,
         })
     }
+}
+
+/// Books a packet sent at `now` on `s`'s schedule and returns the slot of the next one. A packet
+/// sent before its slot's tolerance spends credit (moving the schedule back by as much); one
+/// sent after its slot earns the lost time as credit, up to one `period`.
+fn next_slot(s: &mut Stream, now: Instant, period: Duration, tolerance: Duration) -> Instant {
+    let mut slot = match s.next_slot {
+        Some(t) => t,
+        None => {
+            // A stream's first packet: the time before it is unused.
+            s.credit = period;
+            now
+        }
+    };
+    let window = slot.checked_sub(tolerance).unwrap_or(slot);
+    let used = window.saturating_duration_since(now).min(s.credit);
+    s.credit -= used;
+    slot = slot.checked_sub(used).unwrap_or(slot);
+    if now > slot {
+        s.credit = s.credit.saturating_add(now - slot).min(period);
+        slot = now;
+    }
+    slot.checked_add(period).unwrap_or(slot)
 }
 
 #[cfg(test)]

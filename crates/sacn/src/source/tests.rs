@@ -62,6 +62,29 @@ fn data_only(v: &[Sent]) -> Vec<&Sent> {
         .collect()
 }
 
+/// The limiter's guarantee: no two packets closer than `min_gap / 2`, and any `n + 1` packets
+/// span at least `n × min_gap − tolerance − min_gap` (the tolerance plus at most one slot of
+/// credit), so the long-run rate never exceeds 1/`min_gap`.
+fn assert_rate_bound(times: &[Instant], cfg: &SourceConfig) {
+    let slack = cfg.tolerance() + cfg.min_gap;
+    for i in 0..times.len() {
+        if i > 0 {
+            assert!(
+                times[i] - times[i - 1] >= cfg.min_gap / 2,
+                "packet {i} too close"
+            );
+        }
+        for j in i + 1..times.len() {
+            let n = u32::try_from(j - i).expect("count");
+            assert!(
+                times[j] - times[i] + slack >= cfg.min_gap * n,
+                "packets {i}..{j} span {:?}",
+                times[j] - times[i]
+            );
+        }
+    }
+}
+
 fn source() -> Source {
     Source::new(CID, "patchbay test", SourceConfig::default())
 }
@@ -101,8 +124,10 @@ fn change_repeats_three_times_then_keepalive_within_one_second() {
         assert_eq!(s.data().universe(), 2);
         assert_eq!(s.data().slots().len(), 512);
     }
-    // Three repeats one min_gap apart.
-    for i in 1..=3 {
+    // Three repeats: the first once the next slot's tolerance has passed (a late frame of a
+    // 44 fps stream would have come by then), then one min_gap apart.
+    assert_eq!(data[1].at - data[0].at, cfg.min_gap + cfg.tolerance());
+    for i in 2..=3 {
         assert_eq!(data[i].at - data[i - 1].at, cfg.min_gap, "repeat {i}");
     }
     assert!((cfg.min_gap.as_secs_f64() - 1.0 / 44.0).abs() < 1e-6);
@@ -134,11 +159,14 @@ fn burst_is_rate_limited_and_coalesced_into_one_deferred_packet() {
     let immediate = data_only(&out);
     assert_eq!(immediate.len(), 1, "only the first change goes out at once");
     assert_eq!(immediate[0].data().slots()[0], 1);
-    assert_eq!(src.poll_timeout(), Some(t0 + cfg.min_gap));
+    // The first packet took the slot at t0; the next slot is t0 + min_gap, usable from
+    // `tolerance` and the idle stream's credit before it, but never within half a gap.
+    let due = t0 + cfg.min_gap / 2;
+    assert_eq!(src.poll_timeout(), Some(due));
     run_until(&mut src, t0 + ms(30.0), &mut out);
     let data = data_only(&out);
     assert_eq!(data.len(), 2, "one deferred packet");
-    assert_eq!(data[1].at, t0 + cfg.min_gap);
+    assert_eq!(data[1].at, due);
     assert_eq!(
         data[1].data().slots()[0],
         100,
@@ -166,20 +194,86 @@ fn continuous_changes_never_exceed_44_packets_per_second() {
         }
     }
     let data = data_only(&out);
-    for w in data.windows(2) {
-        assert!(w[1].at - w[0].at >= SourceConfig::DEFAULT_MIN_GAP);
+    let cfg = SourceConfig::default();
+    let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
+    assert_rate_bound(&times, &cfg);
+    // Under sustained overload the spacing is exactly one slot once the idle stream's credit
+    // is spent (after half-gap steps: 0, ½, 1, 1½, then 2½, 3½, ... gaps).
+    for w in times[4..].windows(2) {
+        assert_eq!(w[1] - w[0], cfg.min_gap);
     }
     let first_second = data.iter().filter(|s| s.at < t0 + ms(1000.0)).count();
     assert!(
-        (43..=44).contains(&first_second),
+        (44..=46).contains(&first_second),
         "{first_second} packets in 1 s"
     );
+    let second_second = data
+        .iter()
+        .filter(|s| s.at >= t0 + ms(1000.0) && s.at < t0 + ms(2000.0))
+        .count();
+    assert!(
+        second_second <= 44,
+        "{second_second} packets in the next second"
+    );
+    // The last change (at 999.5 ms) goes out at the next slot with the latest value.
+    run_until(&mut src, t0 + ms(1100.0), &mut out);
+    let last = data_only(&out)
+        .into_iter()
+        .find(|s| s.data().slots()[0] == (1999 % 251) as u8);
+    let last = last.expect("final state sent");
+    assert!(last.at - (t0 + ms(999.5)) <= cfg.min_gap);
 }
 
 #[test]
-fn realtime_sends_every_change_but_not_closer_than_the_ceiling() {
+fn jittery_input_at_the_limit_rate_is_never_deferred_or_coalesced() {
+    let t0 = Instant::now();
+    let cfg = SourceConfig::default();
+    let mut src = source();
+    src.add_universe(4, UniverseConfig::default()).expect("add");
+    let mut out = Vec::new();
+    // 440 frames at exactly 44 fps, each early or late by up to ±5 ms (deterministic pattern),
+    // and wake-ups for deadlines up to 1 ms late (as an event loop with ms timers would be).
+    let mut times = Vec::new();
+    for i in 0..440u32 {
+        let jitter_us = i64::from((i * 7919) % 10_001) - 5_000;
+        let nominal = t0 + cfg.min_gap * i + Duration::from_millis(10);
+        let now = if jitter_us >= 0 {
+            nominal + Duration::from_micros(jitter_us.unsigned_abs())
+        } else {
+            nominal - Duration::from_micros(jitter_us.unsigned_abs())
+        };
+        if let Some(at) = src.poll_timeout()
+            && at < now
+        {
+            drain(
+                &mut src,
+                (at + Duration::from_micros(900)).min(now),
+                &mut out,
+            );
+        }
+        src.set_slot(now, 4, 0, (i % 250) as u8 + 1).expect("set");
+        drain(&mut src, now, &mut out);
+        times.push(now);
+        let sent = data_only(&out);
+        let last = sent.last().expect("sent");
+        assert_eq!(
+            last.data().slots()[0],
+            (i % 250) as u8 + 1,
+            "frame {i} not sent at once"
+        );
+        assert_eq!(last.at, now, "frame {i} deferred");
+    }
+    let data = data_only(&out);
+    assert_eq!(data.len(), 440, "no repeat took a frame's slot");
+    let sent: Vec<Instant> = data.iter().map(|s| s.at).collect();
+    assert_rate_bound(&sent, &cfg);
+}
+
+#[test]
+fn realtime_sends_every_change_but_not_faster_than_the_ceiling() {
     let t0 = Instant::now();
     let mut src = source();
+    let scfg = SourceConfig::default();
     let cfg = UniverseConfig {
         realtime: true,
         ..UniverseConfig::default()
@@ -193,26 +287,46 @@ fn realtime_sends_every_change_but_not_closer_than_the_ceiling() {
         drain(&mut src, now, &mut out);
     }
     assert_eq!(data_only(&out).len(), 10);
-    // Changes every 100 µs: spaced by the 250 µs ceiling, latest values, none lost.
+    // Three changes back to back (a sender catching up): all go out at once.
     out.clear();
-    let t1 = t0 + ms(100.0);
-    for i in 0..10u8 {
-        let now = t1 + Duration::from_micros(100 * u64::from(i));
+    let t1 = t0 + ms(50.0);
+    for i in 0..3u8 {
+        src.set_slot(t1, 5, 0, 50 + i).expect("set");
+        drain(&mut src, t1, &mut out);
+    }
+    assert_eq!(data_only(&out).len(), 3);
+    // Changes every 50 µs for 20 ms: the burst tolerance, then one per 250 µs slot, the
+    // latest values last.
+    out.clear();
+    let t2 = t0 + ms(100.0);
+    for i in 0..400u32 {
+        let now = t2 + Duration::from_micros(50 * u64::from(i));
         if let Some(at) = src.poll_timeout()
             && at <= now
         {
             drain(&mut src, at, &mut out);
         }
-        src.set_slot(now, 5, 0, 100 + i).expect("set");
+        src.set_slot(now, 5, 0, (i % 200) as u8 + 1).expect("set");
         drain(&mut src, now, &mut out);
     }
-    run_until(&mut src, t1 + ms(2.0), &mut out);
+    run_until(&mut src, t2 + ms(21.0), &mut out);
     let data = data_only(&out);
-    for w in data.windows(2) {
-        assert!(w[1].at - w[0].at >= Duration::from_micros(250));
+    let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
+    let gap = scfg.realtime_min_gap;
+    for i in 0..times.len() {
+        for j in i + 1..times.len() {
+            let n = u32::try_from(j - i).expect("count");
+            let slack = scfg.realtime_tolerance + gap;
+            assert!(times[j] - times[i] + slack >= gap * n);
+        }
     }
-    assert!(data.len() >= 4, "{}", data.len());
-    assert_eq!(data.last().map(|s| s.data().slots()[0]), Some(109));
+    // 20 ms of slots plus the burst allowance, not the 400 changes.
+    let in_burst = data.iter().filter(|s| s.at < t2 + ms(20.0)).count();
+    assert!((80..=87).contains(&in_burst), "{in_burst}");
+    assert_eq!(
+        data.last().map(|s| s.data().slots()[0]),
+        Some((399 % 200) as u8 + 1)
+    );
 }
 
 #[test]
@@ -486,9 +600,10 @@ fn a_thousand_universes_stay_cheap_and_bounded() {
         .filter(|s| s.kind == TransmitKind::Data { universe: 1 })
         .collect();
     for w in u1.windows(2) {
-        let gap = w[1].at - w[0].at;
-        assert!(gap >= SourceConfig::DEFAULT_MIN_GAP && gap <= ms(1000.0));
+        assert!(w[1].at - w[0].at <= ms(1000.0));
     }
+    let times: Vec<Instant> = u1.iter().map(|s| s.at).collect();
+    assert_rate_bound(&times, &SourceConfig::default());
     assert_eq!(u1.last().map(|s| s.data().slots()[0]), Some(39));
 }
 
@@ -516,4 +631,56 @@ fn name_is_cut_to_63_bytes_at_a_char_boundary() {
     let src = Source::new(CID, &"ü".repeat(40), SourceConfig::default());
     assert_eq!(src.name().len(), 62);
     assert!(format!("{src:?}").len() < 300);
+}
+
+/// A 44 fps stream whose schedule fell behind (a stalled frame, or a first packet at another
+/// phase) moves back onto the input's phase: only a frame right after the disturbance may be
+/// deferred, none is lost, and later frames go out as they arrive.
+#[test]
+fn schedule_recovers_the_input_phase_after_a_stall() {
+    let cfg = SourceConfig::default();
+    for (stall_frame, stall) in [(10u32, 18.0), (10, 21.0), (0, 3.0), (5, 12.0)] {
+        let t0 = Instant::now();
+        let mut src = source();
+        src.add_universe(4, UniverseConfig::default()).expect("add");
+        let mut out = Vec::new();
+        // A packet at t0 at another phase than the frames (e.g. after the sampling period).
+        src.set_slot(t0, 4, 1, 1).expect("set");
+        drain(&mut src, t0, &mut out);
+        let mut late = Vec::new();
+        for i in 0..200u32 {
+            let mut now = t0 + ms(7.0) + cfg.min_gap * i;
+            if i == stall_frame {
+                now += ms(stall);
+            }
+            if let Some(at) = src.poll_timeout()
+                && at < now
+            {
+                drain(&mut src, at, &mut out);
+            }
+            src.set_slot(now, 4, 0, (i % 250) as u8 + 1).expect("set");
+            drain(&mut src, now, &mut out);
+            let last = *data_only(&out).last().expect("sent");
+            if last.data().slots()[0] != (i % 250) as u8 + 1 {
+                late.push(i);
+            }
+        }
+        run_until(&mut src, t0 + ms(5000.0), &mut out);
+        // Frame 0 comes 7 ms after the first packet and the frame after the stall closer than
+        // half a gap after the stalled one: the spacing floor defers those two, nothing else.
+        assert!(
+            late.iter().all(|&i| i == 0 || i == stall_frame + 1),
+            "stall {stall} ms at {stall_frame}: deferred {late:?}"
+        );
+        let data = data_only(&out);
+        for i in 0..200u32 {
+            let v = (i % 250) as u8 + 1;
+            assert!(
+                data.iter().any(|s| s.data().slots()[0] == v),
+                "frame {i} lost"
+            );
+        }
+        let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
+        assert_rate_bound(&times, &cfg);
+    }
 }

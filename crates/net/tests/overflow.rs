@@ -1,0 +1,36 @@
+//! A full receive buffer is not silent: `SO_RXQ_OVFL` reports how many datagrams the kernel
+//! dropped, and the endpoint sums it.
+
+use std::net::UdpSocket;
+
+use patchbay_net::netns::require_private_netns;
+use patchbay_net::{BindSpec, Endpoint, SocketId};
+
+#[test]
+fn kernel_drops_of_a_full_receive_buffer_are_counted() {
+    require_private_netns();
+    let mut ep = Endpoint::open(BindSpec::new("127.0.0.1:15901".parse().unwrap(), false)).unwrap();
+    assert_eq!(ep.kernel_drops(), 0);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // 8,000 × 1,400 bytes is far more than the 4 MiB (or rmem_max) receive buffer.
+    let payload = [0x55u8; 1400];
+    let mut sent = 0u64;
+    for _ in 0..8000 {
+        if tx.send_to(&payload, "127.0.0.1:15901").is_ok() {
+            sent += 1;
+        }
+    }
+    let mut buf = [0u8; 2048];
+    let mut read = 0u64;
+    while ep.recv(SocketId::Main, &mut buf).unwrap().is_some() {
+        read += 1;
+    }
+    // The count travels with the next datagram queued after the drops.
+    tx.send_to(&payload, "127.0.0.1:15901").unwrap();
+    sent += 1;
+    assert!(ep.recv(SocketId::Main, &mut buf).unwrap().is_some());
+    read += 1;
+    let drops = ep.kernel_drops();
+    assert!(drops > 0, "nothing dropped? read {read} of {sent}");
+    assert_eq!(read + drops, sent, "every datagram is read or counted");
+}

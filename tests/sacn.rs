@@ -1,0 +1,48 @@
+//! The sACN backend through the real binary, inside the private network namespace of
+//! `scripts/test` (`../shared/tools/netns-run --veth cargo test --test sacn` works the same).
+//!
+//! Peers: the python `sacn` package (an independent implementation, tests/peers/sacn_peer.py) and a
+//! raw sender whose packets come from `patchbay_sacn::wire` or from `../shared/tools/e131.py`.
+//! The datagrams patchbay sends are captured (capture sockets joined to the output and discovery
+//! groups, unicast destinations, or the python receiver) and run through e131.py's strict parser,
+//! which must report zero errors; discovery must list exactly the output universes. (Traffic that
+//! leaves through sacn0 without `local` cannot be seen on this host: Linux drops it on sacn1 as
+//! coming from a local address; those tests check a unicast twin instead.)
+//!
+//! Modules: `python` (interop with python `sacn`: multicast, unicast, priority takeover,
+//! termination, loss, 16-bit, no flash at start), `values` (every 8/16-bit value), `scale` (1,000
+//! input universes, discovery paging), `interfaces` (sacn0 vs lo, IPv6, strict unicast), `features`
+//! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `robustness` (malformed input,
+//! own CID, wildcard bind, sequence numbers, bind failures), `timing`, `shutdown` (SIGTERM/SIGINT),
+//! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check).
+//!
+//! Ports: tests that use 5568 for unicast or the python peer hold [`util::serial`]; the others use
+//! private ports and universes of their own and run in parallel. The suite takes about 75 s on
+//! two cores (two test threads; it mostly waits, `--test-threads=8` takes about 45 s).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "sacn/util.rs"]
+mod util;
+
+#[path = "sacn/check.rs"]
+mod check;
+#[path = "sacn/examples.rs"]
+mod examples;
+#[path = "sacn/features.rs"]
+mod features;
+#[path = "sacn/identity.rs"]
+mod identity;
+#[path = "sacn/interfaces.rs"]
+mod interfaces;
+#[path = "sacn/python.rs"]
+mod python;
+#[path = "sacn/robustness.rs"]
+mod robustness;
+#[path = "sacn/scale.rs"]
+mod scale;
+#[path = "sacn/shutdown.rs"]
+mod shutdown;
+#[path = "sacn/timing.rs"]
+mod timing;
+#[path = "sacn/values.rs"]
+mod values;
