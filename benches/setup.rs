@@ -23,13 +23,7 @@ fn big_config() -> String {
 }
 
 fn options() -> LoadOptions {
-    LoadOptions {
-        known_backends: patchbay_backends::registry()
-            .iter()
-            .map(|b| b.name().to_string())
-            .collect(),
-        ..LoadOptions::default()
-    }
+    patchbay::setup::load_options(&patchbay_backends::registry(), Vec::new())
 }
 
 #[divan::bench(sample_count = 5)]

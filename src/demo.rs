@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use patchbay_config::LoadOptions;
 use patchbay_sacn::Cid;
 use patchbay_sacn::receiver::ReceiverConfig;
 use tracing::{error, info};
@@ -126,14 +125,7 @@ fn event_line(r: &Report) -> Option<String> {
 /// Runs the demo until SIGINT/SIGTERM. Exit 0 after a clean shutdown.
 pub fn run() -> ExitCode {
     let backends = patchbay_backends::registry();
-    let opts = LoadOptions {
-        known_backends: backends.iter().map(|b| b.name().to_string()).collect(),
-        unsupported_backends: patchbay_backends::UNSUPPORTED
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        overrides: Vec::new(),
-    };
+    let opts = setup::load_options(&backends, Vec::new());
     let (config, diagnostics) = patchbay_config::load_str(DEMO_CONFIG_NAME, DEMO_CONFIG, &opts);
     let core = match patchbay_core::Core::new(backends) {
         Ok(core) => core,
@@ -246,11 +238,7 @@ mod tests {
 
     #[test]
     fn embedded_config_is_valid_and_matches_the_constants() {
-        let opts = LoadOptions {
-            known_backends: vec!["sacn".into(), "loopback".into()],
-            unsupported_backends: Vec::new(),
-            overrides: Vec::new(),
-        };
+        let opts = setup::load_options(&patchbay_backends::registry(), Vec::new());
         let (_, diags) = patchbay_config::load_str(DEMO_CONFIG_NAME, DEMO_CONFIG, &opts);
         assert!(!patchbay_config::has_errors(&diags), "{diags:?}");
         assert!(DEMO_CONFIG.contains("bind = 127.0.0.1 5568"));

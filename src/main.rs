@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use patchbay_config::{Diagnostic, LoadOptions, Override, OverrideKind, Severity, Sources};
+use patchbay_config::{Diagnostic, Override, OverrideKind, Severity, Sources};
 use patchbay_core::{CoreError, Exit};
 use tracing::{error, info};
 
@@ -77,14 +77,7 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
 
-    let opts = LoadOptions {
-        known_backends: backends.iter().map(|b| b.name().to_string()).collect(),
-        unsupported_backends: patchbay_backends::UNSUPPORTED
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        overrides,
-    };
+    let opts = setup::load_options(&backends, overrides);
     let path = args.config_path();
     let (config, diagnostics) = patchbay_config::load(&path, &opts);
     let core = match patchbay_core::Core::new(backends) {

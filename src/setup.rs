@@ -9,9 +9,11 @@ use std::collections::HashSet;
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
-use patchbay_config::{Config, Diagnostic, Item, Mapping, Side, Sources, Span, Spanned};
+use patchbay_config::{
+    Config, Diagnostic, Item, LoadOptions, Mapping, Override, Side, Sources, Span, Spanned,
+};
 use patchbay_core::{
-    ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part, StartError,
+    Backend, ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part, StartError,
 };
 
 /// One unique mapping edge and the line that created it.
@@ -74,6 +76,19 @@ fn problem_span(
     }
     e.instance
         .and_then(|i| instances.get(i.0 as usize).copied())
+}
+
+/// What the config loader must know of `backends` (the registry): the names it implements and
+/// the MIDIMonster backends it recognises but lacks, plus the command-line overrides.
+pub fn load_options(backends: &[Box<dyn Backend>], overrides: Vec<Override>) -> LoadOptions {
+    LoadOptions {
+        known_backends: backends.iter().map(|b| b.name().to_string()).collect(),
+        unsupported_backends: patchbay_backends::UNSUPPORTED
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        overrides,
+    }
 }
 
 /// Applies `config` (read from `config_path`) to `core` in file order; `diagnostics` are the
