@@ -40,6 +40,15 @@ pub struct RecvBatch<const N: usize, const SIZE: usize> {
     v6: Option<bool>,
 }
 
+/// `N` zeroed datagram buffers on the heap (built through a `Vec`, so a large batch never sits
+/// on the stack), shared by the receive and send batches.
+pub(crate) fn boxed_buffers<const N: usize, const SIZE: usize>() -> Box<[[u8; SIZE]; N]> {
+    match vec![[0u8; SIZE]; N].into_boxed_slice().try_into() {
+        Ok(b) => b,
+        Err(_) => unreachable!("vec has N elements"),
+    }
+}
+
 impl<const N: usize, const SIZE: usize> Default for RecvBatch<N, SIZE> {
     fn default() -> Self {
         Self::new()
@@ -49,12 +58,8 @@ impl<const N: usize, const SIZE: usize> Default for RecvBatch<N, SIZE> {
 impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
     /// Allocates the buffers and headers (once).
     pub fn new() -> Self {
-        let bufs: Box<[[u8; SIZE]; N]> = match vec![[0u8; SIZE]; N].into_boxed_slice().try_into() {
-            Ok(b) => b,
-            Err(_) => unreachable!("vec has N elements"),
-        };
         Self {
-            bufs,
+            bufs: boxed_buffers(),
             metas: [EMPTY; N],
             len: 0,
             headers: headers(N),

@@ -10,6 +10,7 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use std::os::fd::RawFd;
 
+use crate::batch::boxed_buffers;
 use nix::errno::Errno;
 use nix::sys::socket::{ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg};
 
@@ -37,12 +38,8 @@ impl<const N: usize, const SIZE: usize> Default for SendBatch<N, SIZE> {
 impl<const N: usize, const SIZE: usize> SendBatch<N, SIZE> {
     /// Allocates the buffers and headers (once).
     pub fn new() -> Self {
-        let bufs: Box<[[u8; SIZE]; N]> = match vec![[0u8; SIZE]; N].into_boxed_slice().try_into() {
-            Ok(b) => b,
-            Err(_) => unreachable!("vec has N elements"),
-        };
         Self {
-            bufs,
+            bufs: boxed_buffers(),
             lens: [0; N],
             dsts: [UNSPECIFIED; N],
             tags: [0; N],
