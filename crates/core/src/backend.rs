@@ -13,6 +13,9 @@
 use std::path::Path;
 use std::time::Instant;
 
+pub use crate::frames::FrameCopies;
+use crate::frames::FrameRoutes;
+use crate::routing::RoutingTable;
 pub use crate::value::Value;
 
 /// Dense index of an instance, across all backends, in order of definition.
@@ -154,6 +157,12 @@ impl ConfigCtx<'_> {
 /// yields the same [`ChannelId`]. Implemented by the core's channel registry.
 pub trait ChannelIds {
     fn resolve(&mut self, instance: InstanceId, key: u64) -> ChannelId;
+
+    /// Declares `channel` an 8-bit *lane*: byte `offset` of its instance's frame (a DMX
+    /// universe), so that slot-for-slot mappings between lanes become frame routes (see
+    /// [`crate::frames`]). A backend that declares lanes must implement [`Backend::plan`],
+    /// report its frames with [`Sink::push_frame`] and apply [`Backend::handle_frames`].
+    fn set_lane(&mut self, _channel: ChannelId, _offset: u16) {}
 }
 
 /// Context for channel lookups: the id allocator plus a place for warnings that point at the
@@ -170,6 +179,32 @@ pub struct Delivery {
     /// The backend's own key for the channel, as it passed to [`ChannelIds::resolve`].
     pub key: u64,
     pub value: Value,
+}
+
+/// The frozen routing as a backend sees it in [`Backend::plan`].
+#[derive(Clone, Copy)]
+pub struct RoutePlan<'a> {
+    pub(crate) table: &'a RoutingTable,
+    pub(crate) frames: &'a FrameRoutes,
+}
+
+impl<'a> RoutePlan<'a> {
+    /// A plan over a table and frame routes (public for backend tests).
+    pub fn new(table: &'a RoutingTable, frames: &'a FrameRoutes) -> Self {
+        RoutePlan { table, frames }
+    }
+
+    /// Whether an event on `channel` reaches any target. False for a lane whose every target
+    /// is served by a frame route, so the backend can skip reporting it.
+    pub fn routes_events(&self, channel: ChannelId) -> bool {
+        !self.table.targets(channel).is_empty()
+    }
+
+    /// Whether `instance`'s frame is copied anywhere: then the backend reports it with
+    /// [`Sink::push_frame`] whenever a lane of it changes.
+    pub fn routes_frame(&self, instance: InstanceId) -> bool {
+        self.frames.has_source(instance)
+    }
 }
 
 /// Everything a backend needs in one call of the loop: the iteration's timestamp, the
@@ -225,6 +260,11 @@ pub trait Backend {
         Vec::new()
     }
 
+    /// The frozen routing, given once before [`Backend::start`] (and only then): which of the
+    /// backend's source channels still need events and which instances' frames are routed.
+    /// Only backends that declare lanes ([`ChannelIds::set_lane`]) need it.
+    fn plan(&mut self, _plan: &RoutePlan<'_>) {}
+
     /// Called once after the whole configuration was read, if the backend has instances.
     /// Opens sockets and registers them with `io`.
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError>;
@@ -253,6 +293,18 @@ pub trait Backend {
         deliveries: &[Delivery],
         sink: &mut Sink<'_>,
     );
+
+    /// Frame copies routed to one instance in one round, in the order the frames were
+    /// reported (see [`crate::frames`]). Only instances with lanes get them; the default
+    /// ignores them because a backend without lanes never does.
+    fn handle_frames(
+        &mut self,
+        _now: Instant,
+        _instance: InstanceId,
+        _copies: FrameCopies<'_>,
+        _sink: &mut Sink<'_>,
+    ) {
+    }
 
     /// End of the loop turn: send what `handle` changed (one packet per universe per turn).
     fn flush(&mut self, _now: Instant, _io: &mut Io<'_>) {}

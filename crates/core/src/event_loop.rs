@@ -31,13 +31,14 @@ use tracing::{error, info, warn};
 
 use crate::backend::{
     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Direction, FatalError, InstanceId,
-    OptionError, StartError,
+    OptionError, RoutePlan, StartError,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::event_loop::hooks::Hooks;
+use crate::frames::{FrameBuf, FrameRoutes};
 use crate::reactor::Reactor;
 use crate::registry::ChannelRegistry;
-use crate::router::{Counters, Router};
+use crate::router::{Counters, Routed, Router};
 use crate::routing::{RoutingBuilder, RoutingTable};
 use crate::sink::{Event, Sink};
 use crate::stats::{StatGroup, StatsReporter, StatsTrigger};
@@ -134,9 +135,11 @@ pub struct Core {
     registry: ChannelRegistry,
     routes: RoutingBuilder,
     table: RoutingTable,
+    frame_routes: FrameRoutes,
     router: Router,
     reactor: Reactor,
     events: Vec<Event>,
+    frames: FrameBuf,
     clock: Box<dyn Clock>,
     grace: Duration,
     phase: Phase,
@@ -165,9 +168,11 @@ impl Core {
             registry: ChannelRegistry::new(),
             routes: RoutingBuilder::new(),
             table: RoutingTable::default(),
+            frame_routes: FrameRoutes::default(),
             router: Router::new(0),
             reactor: Reactor::new(n)?,
             events: Vec::new(),
+            frames: FrameBuf::new(),
             clock: Box::new(SystemClock),
             grace: DEFAULT_SHUTDOWN_GRACE,
             phase: Phase::Configuring,
@@ -458,13 +463,15 @@ impl Core {
         if self.phase != Phase::Configuring {
             return Err(CoreError::AlreadyStarted);
         }
-        self.table = self.routes.build(&self.registry);
+        (self.table, self.frame_routes) = self.routes.freeze(&self.registry);
         self.router = Router::new(self.instances.len());
         let now = self.clock.now();
         for b in 0..self.backends.len() {
             if !self.instance_backend.contains(&b) {
                 continue;
             }
+            let plan = RoutePlan::new(&self.table, &self.frame_routes);
+            self.backends[b].plan(&plan);
             let mut io = self.reactor.io(b);
             if let Err(source) = self.backends[b].start(now, &mut io) {
                 let backend = self.backends[b].name();
@@ -549,6 +556,7 @@ impl Core {
         } else {
             // Events reported during shutdown are not delivered (backend-api.md 2.8).
             self.events.clear();
+            self.frames.clear();
         }
         for b in 0..self.backends.len() {
             if self.started[b] {
@@ -644,7 +652,7 @@ impl Core {
                 continue;
             }
             let (ready, mut io) = self.reactor.ready_and_io(b);
-            let mut sink = Sink::new(&mut self.events);
+            let mut sink = Sink::with_frames(&mut self.events, &mut self.frames);
             if let Err(source) = self.backends[b].process(now, ready, &mut io, &mut sink) {
                 let backend = self.backends[b].name();
                 error!(target: "core", "backend '{backend}' failed: {source}");
@@ -664,14 +672,30 @@ impl Core {
             instance_backend,
             router,
             table,
+            frame_routes,
             events,
+            frames,
             ..
         } = self;
-        let outcome = router.route(table, events, |instance, deliveries, sink| {
-            if let Some(&b) = instance_backend.get(instance.0 as usize) {
-                backends[b].handle(now, instance, deliveries, sink);
-            }
-        });
+        let outcome = router.route_all(
+            table,
+            frame_routes,
+            events,
+            frames,
+            |instance, routed, sink| {
+                let Some(&b) = instance_backend.get(instance.0 as usize) else {
+                    return;
+                };
+                match routed {
+                    Routed::Values(deliveries) => {
+                        backends[b].handle(now, instance, deliveries, sink)
+                    }
+                    Routed::Frames(copies) => {
+                        backends[b].handle_frames(now, instance, copies, sink)
+                    }
+                }
+            },
+        );
         if outcome.dropped > 0 {
             let channel = outcome
                 .dropped_example

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod clock;
 pub mod event_loop;
+pub mod frames;
 pub mod reactor;
 pub mod registry;
 pub mod router;
@@ -21,9 +22,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use event_loop::{
     Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, ShutdownHandle,
 };
+pub use frames::{FrameBuf, FrameCopies, FrameCopy, FrameRoutes, Run};
 pub use reactor::{Reactor, Wakeup};
 pub use registry::ChannelRegistry;
-pub use router::{Counters, MAX_ROUNDS, RouteOutcome, Router};
+pub use router::{Counters, MAX_ROUNDS, RouteOutcome, Routed, Router};
 pub use routing::{RoutingBuilder, RoutingTable, Target};
 pub use sink::Event;
 pub use stats::{Stat, StatGroup, StatScope, StatsReporter, StatsTrigger};

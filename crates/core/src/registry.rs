@@ -32,7 +32,13 @@ pub struct ChannelRegistry {
     /// when none was set.
     label_text: String,
     label_at: Vec<(u32, u32)>,
+    /// Per channel: its byte offset in its instance's frame ([`NO_LANE`]: not a lane); see
+    /// [`crate::frames`].
+    lanes: Vec<u16>,
 }
+
+/// Marks a channel that is not a lane.
+const NO_LANE: u16 = u16::MAX;
 
 impl ChannelRegistry {
     pub fn new() -> Self {
@@ -116,6 +122,15 @@ impl ChannelRegistry {
         }
     }
 
+    /// The byte offset of `channel` in its instance's frame, if its backend declared it a lane.
+    #[inline]
+    pub fn lane_of(&self, channel: ChannelId) -> Option<u16> {
+        self.lanes
+            .get(channel.0 as usize)
+            .copied()
+            .filter(|&l| l != NO_LANE)
+    }
+
     fn push(&mut self, instance: InstanceId, key: u64) -> ChannelId {
         // More than 2^32 channels cannot be configured in practice (each needs a mapping line
         // expansion); saturating keeps this total instead of panicking.
@@ -123,11 +138,20 @@ impl ChannelRegistry {
         self.instances.push(instance);
         self.keys.push(key);
         self.label_at.push((0, 0));
+        self.lanes.push(NO_LANE);
         id
     }
 }
 
 impl ChannelIds for ChannelRegistry {
+    fn set_lane(&mut self, channel: ChannelId, offset: u16) {
+        if offset != NO_LANE
+            && let Some(l) = self.lanes.get_mut(channel.0 as usize)
+        {
+            *l = offset;
+        }
+    }
+
     fn resolve(&mut self, instance: InstanceId, key: u64) -> ChannelId {
         if key < DENSE_KEYS {
             let i = instance.0 as usize;

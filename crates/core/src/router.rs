@@ -11,6 +11,7 @@
 //! in the [`RouteOutcome`] so that the caller can log it once.
 
 use crate::backend::{Delivery, InstanceId};
+use crate::frames::{FrameBuf, FrameCopies, FrameRoutes};
 use crate::routing::RoutingTable;
 use crate::sink::{Event, Sink};
 
@@ -26,7 +27,11 @@ pub struct Counters {
     pub unrouted: u64,
     /// Deliveries handed to backends.
     pub deliveries: u64,
-    /// Events dropped because a cascade reached [`MAX_ROUNDS`].
+    /// Frames taken from backends (see [`crate::frames`]).
+    pub frames: u64,
+    /// Frame copies handed to backends (one per frame and frame route).
+    pub frame_copies: u64,
+    /// Events and frames dropped because a cascade reached [`MAX_ROUNDS`].
     pub dropped_by_round_limit: u64,
     /// Iterations in which the round limit cut a cascade.
     pub round_limit_hits: u64,
@@ -36,17 +41,28 @@ pub struct Counters {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RouteOutcome {
     pub rounds: usize,
-    /// Events dropped by the round limit, and one of their channels (for the log line).
+    /// Events and frames dropped by the round limit, and one of the events (for the log line).
     pub dropped: usize,
     pub dropped_example: Option<Event>,
+}
+
+/// What one instance gets in a round: its value deliveries or its frame copies (the two never
+/// touch the same channel, so their relative order does not matter; see [`crate::frames`]).
+#[derive(Debug)]
+pub enum Routed<'a> {
+    Values(&'a [Delivery]),
+    Frames(FrameCopies<'a>),
 }
 
 /// Per-instance delivery batches and the cascade loop.
 #[derive(Debug, Default)]
 pub struct Router {
     batches: Vec<Vec<Delivery>>,
+    /// Per instance: (frame index, frame route index) of this round's copies.
+    copies: Vec<Vec<(u32, u32)>>,
     touched: Vec<InstanceId>,
     spare: Vec<Event>,
+    spare_frames: FrameBuf,
     counters: Counters,
 }
 
@@ -55,6 +71,7 @@ impl Router {
     pub fn new(instances: usize) -> Self {
         Router {
             batches: (0..instances).map(|_| Vec::new()).collect(),
+            copies: (0..instances).map(|_| Vec::new()).collect(),
             ..Self::default()
         }
     }
@@ -63,45 +80,105 @@ impl Router {
         self.counters
     }
 
-    /// Routes `events` and every cascade they cause, calling `handle` once per instance with
-    /// deliveries per round. `events` is left empty (its capacity is kept for reuse).
+    /// Routes `events` (no frames) and every cascade they cause, calling `handle` once per
+    /// instance with deliveries per round. `events` is left empty (its capacity is kept).
     pub fn route(
         &mut self,
         table: &RoutingTable,
         events: &mut Vec<Event>,
         mut handle: impl FnMut(InstanceId, &[Delivery], &mut Sink<'_>),
     ) -> RouteOutcome {
+        let mut frames = FrameBuf::new();
+        self.route_all(
+            table,
+            &FrameRoutes::default(),
+            events,
+            &mut frames,
+            |instance, routed, sink| {
+                if let Routed::Values(d) = routed {
+                    handle(instance, d, sink);
+                }
+            },
+        )
+    }
+
+    /// Routes `events` and `frames` and every cascade they cause. Per round, instances are
+    /// handled in ascending id order, each with its frame copies first, then its deliveries.
+    /// Both inputs are left empty (capacity kept).
+    pub fn route_all(
+        &mut self,
+        table: &RoutingTable,
+        routes: &FrameRoutes,
+        events: &mut Vec<Event>,
+        frames: &mut FrameBuf,
+        mut handle: impl FnMut(InstanceId, Routed<'_>, &mut Sink<'_>),
+    ) -> RouteOutcome {
         let mut outcome = RouteOutcome::default();
-        while !events.is_empty() {
+        while !events.is_empty() || !frames.is_empty() {
             if outcome.rounds == MAX_ROUNDS {
-                outcome.dropped = events.len();
+                let dropped = events.len() + frames.len();
+                outcome.dropped = dropped;
                 outcome.dropped_example = events.first().copied();
-                self.counters.dropped_by_round_limit += events.len() as u64;
+                self.counters.dropped_by_round_limit += dropped as u64;
                 self.counters.round_limit_hits += 1;
                 events.clear();
+                frames.clear();
                 break;
             }
             outcome.rounds += 1;
             self.collect(table, events);
             events.clear();
+            self.collect_frames(routes, frames);
             let Router {
                 batches,
+                copies,
                 touched,
                 spare,
+                spare_frames,
                 ..
             } = self;
             touched.sort_unstable();
-            let mut sink = Sink::new(spare);
+            let mut sink = Sink::with_frames(spare, spare_frames);
             for &instance in touched.iter() {
-                if let Some(batch) = batches.get_mut(instance.0 as usize) {
-                    handle(instance, batch, &mut sink);
+                let i = instance.0 as usize;
+                if let Some(items) = copies.get_mut(i)
+                    && !items.is_empty()
+                {
+                    let copies = FrameCopies {
+                        items,
+                        frames,
+                        routes,
+                    };
+                    handle(instance, Routed::Frames(copies), &mut sink);
+                    items.clear();
+                }
+                if let Some(batch) = batches.get_mut(i)
+                    && !batch.is_empty()
+                {
+                    handle(instance, Routed::Values(batch), &mut sink);
                     batch.clear();
                 }
             }
             touched.clear();
+            frames.clear();
             std::mem::swap(events, spare);
+            std::mem::swap(frames, spare_frames);
         }
         outcome
+    }
+
+    /// Makes room for instance `i` and marks it touched if this round had nothing for it yet.
+    #[inline]
+    fn touch(&mut self, instance: InstanceId) -> usize {
+        let i = instance.0 as usize;
+        if i >= self.batches.len() {
+            self.batches.resize_with(i + 1, Vec::new);
+            self.copies.resize_with(i + 1, Vec::new);
+        }
+        if self.batches[i].is_empty() && self.copies[i].is_empty() {
+            self.touched.push(instance);
+        }
+        i
     }
 
     /// Turns events into deliveries appended to the per-instance batches.
@@ -116,19 +193,30 @@ impl Router {
             }
             self.counters.deliveries += targets.len() as u64;
             for t in targets {
-                let i = t.instance.0 as usize;
-                if i >= self.batches.len() {
-                    self.batches.resize_with(i + 1, Vec::new);
-                }
-                let batch = &mut self.batches[i];
-                if batch.is_empty() {
-                    self.touched.push(t.instance);
-                }
-                batch.push(Delivery {
+                let i = self.touch(t.instance);
+                self.batches[i].push(Delivery {
                     channel: t.channel,
                     key: t.key,
                     value: ev.value,
                 });
+            }
+        }
+    }
+
+    /// Turns frames into copies appended to the per-instance copy lists.
+    fn collect_frames(&mut self, routes: &FrameRoutes, frames: &FrameBuf) {
+        self.counters.frames += frames.len() as u64;
+        for f in 0..frames.len() {
+            let Some((source, _)) = frames.get(f) else {
+                continue;
+            };
+            for r in routes.routes_of(source) {
+                let Some(target) = routes.target_of(r) else {
+                    continue;
+                };
+                let i = self.touch(target);
+                self.copies[i].push((f as u32, r as u32));
+                self.counters.frame_copies += 1;
             }
         }
     }
@@ -314,6 +402,94 @@ mod tests {
                 }
             });
             prop_assert!(out.rounds <= 1);
+            prop_assert_eq!(got, expected);
+        }
+
+        /// Frame routes change nothing about the result: for any graph where some channels are
+        /// lanes, a backend that reports each change both as a frame (when the plan routes its
+        /// instance's frame) and as an event (when the plan still routes the channel's events)
+        /// leaves every target with the value one-by-one event delivery gives (0 = never set,
+        /// the value a frame lane has before anything was written).
+        #[test]
+        fn frame_routes_match_one_by_one_delivery(
+            (n, k, edges, events) in graph_and_events(),
+            lanes in proptest::collection::vec(any::<bool>(), 12),
+        ) {
+            let mut reg = ChannelRegistry::new();
+            let ids: Vec<ChannelId> = (0..n)
+                .map(|i| reg.resolve(InstanceId((i % k) as u32), i as u64))
+                .collect();
+            for (i, &c) in ids.iter().enumerate() {
+                if lanes[i] {
+                    reg.set_lane(c, (i / k) as u16);
+                }
+            }
+            let mut rb = RoutingBuilder::new();
+            for &(s, t) in &edges {
+                rb.add_edge(ids[s as usize], ids[t as usize]);
+            }
+            let (table, routes) = rb.freeze(&reg);
+            let plan = crate::backend::RoutePlan::new(&table, &routes);
+
+            let mut expected = vec![0u64; n];
+            for &(c, v) in &events {
+                for &(s, t) in rb.edges() {
+                    if s.0 == c {
+                        expected[t.0 as usize] = v as u64;
+                    }
+                }
+            }
+
+            // The reporting backend: every instance's input frame, one byte per lane.
+            let mut input = vec![vec![0u8; n]; k];
+            let mut batch = Vec::new();
+            let mut frames = FrameBuf::new();
+            {
+                let mut sink = Sink::with_frames(&mut batch, &mut frames);
+                for &(c, v) in &events {
+                    let Some(&id) = ids.get(c as usize) else {
+                        sink.push(ChannelId(c), Value::from_raw(v as u64, 8));
+                        continue;
+                    };
+                    let inst = reg.instance_of(id).unwrap();
+                    if let Some(lane) = reg.lane_of(id) {
+                        input[inst.0 as usize][lane as usize] = v;
+                        if plan.routes_frame(inst) {
+                            sink.push_frame(inst, &input[inst.0 as usize]);
+                        }
+                    }
+                    if plan.routes_events(id) {
+                        sink.push(id, Value::from_raw(v as u64, 8));
+                    }
+                }
+            }
+
+            let mut got = vec![0u64; n];
+            let mut output = vec![vec![0u8; n]; k];
+            let mut router = Router::new(k);
+            router.route_all(&table, &routes, &mut batch, &mut frames, |inst, routed, _| {
+                match routed {
+                    Routed::Values(d) => {
+                        for d in d {
+                            got[d.channel.0 as usize] = d.value.to_raw(8);
+                        }
+                    }
+                    Routed::Frames(copies) => {
+                        for copy in copies.iter() {
+                            copy.apply(&mut output[inst.0 as usize]);
+                        }
+                    }
+                }
+            });
+            prop_assert!(batch.is_empty() && frames.is_empty());
+            for (i, &c) in ids.iter().enumerate() {
+                if let Some(lane) = reg.lane_of(c) {
+                    let inst = reg.instance_of(c).unwrap().0 as usize;
+                    // A target is reached either by events or by one frame route, never both,
+                    // and the other stays 0.
+                    got[i] += u64::from(output[inst][lane as usize]);
+                }
+            }
             prop_assert_eq!(got, expected);
         }
     }

@@ -8,6 +8,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::backend::{ChannelId, InstanceId};
+use crate::frames::FrameRoutes;
 use crate::registry::ChannelRegistry;
 
 /// One target of a source channel, with what the router needs to build a delivery.
@@ -104,14 +105,55 @@ impl RoutingBuilder {
         &self.edges
     }
 
-    /// Freezes the edges into a CSR table covering every channel of `registry`.
-    /// Edges naming channels the registry never handed out are left out.
+    /// Freezes every edge into a CSR table covering every channel of `registry` (what
+    /// `--check` inspects for cycles). Edges naming channels the registry never handed out
+    /// are left out.
     pub fn build(&self, registry: &ChannelRegistry) -> RoutingTable {
+        self.build_where(registry, |_, _| true)
+    }
+
+    /// Freezes the edges for the loop: lane-to-lane edges into targets with no other source
+    /// become [`FrameRoutes`] (see [`crate::frames`] for why only those), the rest the CSR
+    /// table of events.
+    pub fn freeze(&self, registry: &ChannelRegistry) -> (RoutingTable, FrameRoutes) {
+        let channels = registry.len();
+        // Sources per target channel, counted up to 2 ("more than one").
+        let mut sources = vec![0u8; channels];
+        for &(s, t) in &self.edges {
+            if (s.0 as usize) < channels
+                && let Some(n) = sources.get_mut(t.0 as usize)
+            {
+                *n = (*n + 1).min(2);
+            }
+        }
+        let copied = |s: ChannelId, t: ChannelId| {
+            sources.get(t.0 as usize) == Some(&1)
+                && registry.lane_of(s).is_some()
+                && registry.lane_of(t).is_some()
+        };
+        let lane_edges: Vec<(ChannelId, ChannelId)> = self
+            .edges
+            .iter()
+            .copied()
+            .filter(|&(s, t)| copied(s, t))
+            .collect();
+        let frames = FrameRoutes::build(registry, &lane_edges);
+        let table = self.build_where(registry, |s, t| !copied(s, t));
+        (table, frames)
+    }
+
+    fn build_where(
+        &self,
+        registry: &ChannelRegistry,
+        keep: impl Fn(ChannelId, ChannelId) -> bool,
+    ) -> RoutingTable {
         let channels = registry.len();
         let mut offsets = vec![0u32; channels + 1];
-        let valid = |c: ChannelId| (c.0 as usize) < channels;
+        let valid = |s: ChannelId, t: ChannelId| {
+            (s.0 as usize) < channels && (t.0 as usize) < channels && keep(s, t)
+        };
         for &(s, t) in &self.edges {
-            if valid(s) && valid(t) {
+            if valid(s, t) {
                 offsets[s.0 as usize + 1] += 1;
             }
         }
@@ -127,7 +169,7 @@ impl RoutingBuilder {
         };
         let mut targets = vec![placeholder; offsets[channels] as usize];
         for &(s, t) in &self.edges {
-            if !(valid(s) && valid(t)) {
+            if !valid(s, t) {
                 continue;
             }
             let (Some(instance), Some(key)) = (registry.instance_of(t), registry.key_of(t)) else {

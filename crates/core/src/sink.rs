@@ -1,6 +1,7 @@
 //! Where backends report events.
 
-use crate::backend::ChannelId;
+use crate::backend::{ChannelId, InstanceId};
+use crate::frames::FrameBuf;
 use crate::value::Value;
 
 /// An event: a value reported on a channel.
@@ -15,12 +16,36 @@ pub struct Event {
 /// loop is warm.
 pub struct Sink<'a> {
     events: &'a mut Vec<Event>,
+    frames: Option<&'a mut FrameBuf>,
 }
 
 impl<'a> Sink<'a> {
     /// A sink appending to `events` (public so backend tests can collect what they report).
+    /// Frames reported to it are discarded: the core only plans frame routes for sinks made
+    /// with [`Sink::with_frames`].
     pub fn new(events: &'a mut Vec<Event>) -> Self {
-        Sink { events }
+        Sink {
+            events,
+            frames: None,
+        }
+    }
+
+    /// A sink that also collects frames (see [`crate::frames`]).
+    pub fn with_frames(events: &'a mut Vec<Event>, frames: &'a mut FrameBuf) -> Self {
+        Sink {
+            events,
+            frames: Some(frames),
+        }
+    }
+
+    /// Reports the current bytes of `instance`'s frame (every lane, changed or not), once per
+    /// change; [`crate::Backend::plan`] says which instances' frames are routed. The bytes are
+    /// copied, so `frame` may be a buffer the backend keeps changing.
+    #[inline]
+    pub fn push_frame(&mut self, instance: InstanceId, frame: &[u8]) {
+        if let Some(frames) = self.frames.as_deref_mut() {
+            frames.push(instance, frame);
+        }
     }
 
     /// Reports `value` on `channel`. Channels that are not mapping sources are discarded by

@@ -93,6 +93,8 @@ pub struct SlotMap {
     /// and with a thousand of each it was 8 MB to zero at start-up.
     input: Option<Box<[u32; MAX_SLOTS]>>,
     inputs: usize,
+    /// Input channels still reported as events ([`SlotMap::keep_events`]).
+    evented: usize,
     outputs: usize,
 }
 
@@ -102,6 +104,7 @@ impl Default for SlotMap {
             uses: [SlotUse::Free; MAX_SLOTS],
             input: None,
             inputs: 0,
+            evented: 0,
             outputs: 0,
         }
     }
@@ -172,8 +175,24 @@ impl SlotMap {
         let input = self.input.get_or_insert_with(new_inputs);
         if input[c] == NO_INPUT {
             self.inputs += 1;
+            self.evented += 1;
         }
         input[c] = id.0;
+    }
+
+    /// Stops reporting events for input channels `routed` says nothing receives as events
+    /// (their targets are served by frame routes). They stay inputs: the universe is still
+    /// received, its frame still reported.
+    pub fn keep_events(&mut self, routed: impl Fn(ChannelId) -> bool) {
+        let Some(input) = self.input.as_deref_mut() else {
+            return;
+        };
+        for id in input.iter_mut() {
+            if *id != NO_INPUT && !routed(ChannelId(*id)) {
+                *id = NO_INPUT;
+                self.evented -= 1;
+            }
+        }
     }
 
     /// Counts an output use.
@@ -211,7 +230,7 @@ impl SlotMap {
     /// Returns the number of events.
     #[inline]
     pub fn emit(&self, changes: &SlotSet, slots: &[u8; MAX_SLOTS], sink: &mut Sink<'_>) -> usize {
-        let Some(input) = self.input.as_deref() else {
+        let Some(input) = self.input.as_deref().filter(|_| self.evented > 0) else {
             return 0;
         };
         let mut n = 0;

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use patchbay_core::{
     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
-    InstanceId, Io, OptionError, Part, Sink, StartError,
+    FrameCopies, InstanceId, Io, OptionError, Part, RoutePlan, Sink, StartError,
 };
 use patchbay_sacn::Cid;
 use patchbay_sacn::receiver::{LossBehavior, MergeMode};
@@ -70,6 +70,8 @@ struct Instance {
     send_error_log: Throttle,
     /// A change is in the output buffer that no packet has carried yet.
     unsent_change: bool,
+    /// The received universe is copied by frame routes: report it as a frame when it changes.
+    frame_routed: bool,
 }
 
 impl Instance {
@@ -265,6 +267,7 @@ impl Backend for Sacn {
             no_priority_log: Throttle::default(),
             send_error_log: Throttle::default(),
             unsent_change: false,
+            frame_routed: false,
         });
         Ok(())
     }
@@ -343,6 +346,11 @@ impl Backend for Sacn {
         };
         map.claim(spec).map_err(fail)?;
         let id = ctx.ids.resolve(instance, u64::from(spec.coarse));
+        if spec.fine.is_none() {
+            // An 8-bit channel is one byte of the universe: slot-for-slot mappings between
+            // universes become frame routes (one copy per packet instead of an event per slot).
+            ctx.ids.set_lane(id, spec.coarse);
+        }
         match direction {
             Direction::Input => map.set_input(spec, id),
             Direction::Output => {
@@ -365,6 +373,15 @@ impl Backend for Sacn {
 
     fn validate(&self) -> Vec<StartError> {
         start::problems(self)
+    }
+
+    fn plan(&mut self, plan: &RoutePlan<'_>) {
+        for inst in &mut self.instances {
+            inst.frame_routed = plan.routes_frame(inst.id);
+            if let Some(map) = inst.map.as_mut() {
+                map.keep_events(|id| plan.routes_events(id));
+            }
+        }
     }
 
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
@@ -420,6 +437,27 @@ impl Backend for Sacn {
         }
         if let Some(rt) = self.rt.as_mut() {
             rt.apply(now, inst, deliveries);
+        }
+    }
+
+    fn handle_frames(
+        &mut self,
+        now: Instant,
+        instance: InstanceId,
+        copies: FrameCopies<'_>,
+        _sink: &mut Sink<'_>,
+    ) {
+        let Some(i) = self.index_of(instance) else {
+            return;
+        };
+        let inst = &mut self.instances[i];
+        if !inst.transmits() {
+            // Counted per copy, not per slot: the count says that output was lost, not how much.
+            inst.counters.output_dropped += copies.len() as u64;
+            return;
+        }
+        if let Some(rt) = self.rt.as_mut() {
+            rt.apply_frames(now, inst, copies);
         }
     }
 

@@ -9,10 +9,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use patchbay_core::Delivery;
+use patchbay_core::{Delivery, FrameCopies};
 use patchbay_net::{SendBatch, SendError};
 use patchbay_sacn::wire::MAX_PACKET_LEN;
-use patchbay_sacn::{DISCOVERY_UNIVERSE, TransmitKind};
+use patchbay_sacn::{DISCOVERY_UNIVERSE, MAX_SLOTS, TransmitKind};
 
 use super::Instance;
 use super::channels::write_value;
@@ -156,7 +156,40 @@ impl Runtime {
     /// Writes one routing round's values into the instance's universe; a packet is scheduled only
     /// if a byte changed (D15).
     pub fn apply(&mut self, now: Instant, inst: &mut Instance, deliveries: &[Delivery]) {
-        let (Some(u), Some(map)) = (inst.opts.universe, inst.map.as_ref()) else {
+        let Some(map) = inst.map.take() else {
+            return;
+        };
+        self.write_slots(now, inst, |slots| {
+            let mut changed = false;
+            for d in deliveries {
+                if let Some(spec) = map.spec_of_key(d.key) {
+                    changed |= write_value(slots, spec, d.value);
+                }
+            }
+            changed
+        });
+        inst.map = Some(map);
+    }
+
+    /// Copies one routing round's frames into the instance's universe, as [`Runtime::apply`].
+    pub fn apply_frames(&mut self, now: Instant, inst: &mut Instance, copies: FrameCopies<'_>) {
+        self.write_slots(now, inst, |slots| {
+            let mut changed = false;
+            for copy in copies.iter() {
+                changed |= copy.apply(&mut slots[..]);
+            }
+            changed
+        });
+    }
+
+    /// Lets `write` change the instance's output slots and schedules a packet if it did.
+    fn write_slots(
+        &mut self,
+        now: Instant,
+        inst: &mut Instance,
+        write: impl FnOnce(&mut [u8; MAX_SLOTS]) -> bool,
+    ) {
+        let Some(u) = inst.opts.universe else {
             return;
         };
         let Some(source) = self
@@ -169,13 +202,7 @@ impl Runtime {
         let Ok(slots) = source.slots_mut(u) else {
             return; // terminating
         };
-        let mut changed = false;
-        for d in deliveries {
-            if let Some(spec) = map.spec_of_key(d.key) {
-                changed |= write_value(slots, spec, d.value);
-            }
-        }
-        if changed {
+        if write(slots) {
             if std::mem::replace(&mut inst.unsent_change, true) {
                 inst.counters.coalesced += 1;
             }
