@@ -1,5 +1,6 @@
-//! The sACN backend's hot path does not allocate: a datagram read, merged and turned into events,
-//! values applied and a packet sent, once warm. Opens sockets: private network namespace only.
+//! The sACN backend's hot path does not allocate: a datagram read, merged and turned into events
+//! (wide channels) and a frame (8-bit slot-for-slot channels), routed by the core's router, values
+//! and frame copies applied and a packet sent, once warm. Opens sockets: private network namespace only.
 #![allow(unsafe_code)] // a counting GlobalAlloc cannot be written without it
 #![allow(clippy::unwrap_used)]
 
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use patchbay_backends::sacn::Sacn;
 use patchbay_core::{
-    Backend, ChannelCtx, ChannelRegistry, ConfigCtx, Delivery, Direction, Event, InstanceId,
-    Reactor, Sink,
+    Backend, ChannelCtx, ChannelRegistry, ConfigCtx, Direction, Event, FrameBuf, InstanceId,
+    Reactor, RoutePlan, Routed, Router, RoutingBuilder, Sink,
 };
 use patchbay_sacn::wire::{DataHeader, Options, write_data};
 use patchbay_sacn::{Cid, Packet};
@@ -95,76 +96,74 @@ fn receive_route_and_send_do_not_allocate_once_warm() {
     }
     let mut reg = ChannelRegistry::new();
     let mut warnings = Vec::new();
-    let mut ids = Vec::new();
-    for n in 1..=8u32 {
+    let mut routes = RoutingBuilder::new();
+    // Wide channels 1+2 .. 15+16 travel as events, 8-bit slots 17..24 as a frame copy.
+    let specs = (1..=8u32)
+        .map(|n| format!("{}+{}", 2 * n - 1, 2 * n))
+        .chain((17..=24u32).map(|n| n.to_string()));
+    for spec in specs {
         let mut c = ChannelCtx {
             ids: &mut reg,
             warnings: &mut warnings,
         };
-        let spec = format!("{}+{}", 2 * n - 1, 2 * n);
         let input = s
             .channel(InstanceId(0), &spec, Direction::Input, &mut c)
             .unwrap();
         let output = s
             .channel(InstanceId(1), &spec, Direction::Output, &mut c)
             .unwrap();
-        ids.push((input, output, u64::from(2 * n - 2)));
+        routes.add_edge(input, output);
     }
+    let (table, frame_routes) = routes.freeze(&reg);
+    assert_eq!(frame_routes.len(), 1, "slots 17..24 form one frame route");
+    s.plan(&RoutePlan::new(&table, &frame_routes));
     let mut reactor = Reactor::new(1).unwrap();
     s.start(Instant::now(), &mut reactor.io(0)).unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut events: Vec<Event> = Vec::with_capacity(1024);
-    let mut deliveries: Vec<Delivery> = Vec::with_capacity(1024);
+    let mut frames = FrameBuf::new();
+    let mut router = Router::new(2);
     let mut ready: Vec<u32> = Vec::with_capacity(64);
     let mut rx = [0u8; 2048];
     let packets: Vec<Vec<u8>> = (0..=255u8).map(|i| packet(i, i)).collect();
     let mut seq = 0usize;
     let mut sent_out = 0usize;
 
-    // One cycle: a datagram in, events out, routed back in as deliveries, a packet out.
-    let cycle = |s: &mut Sacn,
-                 reactor: &mut Reactor,
-                 events: &mut Vec<Event>,
-                 deliveries: &mut Vec<Delivery>,
-                 ready: &mut Vec<u32>,
-                 seq: &mut usize|
-     -> usize {
-        tx.send_to(&packets[*seq % 256], "127.0.0.1:15691").unwrap();
-        *seq += 1;
-        let before = allocations();
-        reactor.wait(Some(Duration::from_millis(20))).unwrap();
-        ready.clear();
-        ready.extend_from_slice(reactor.ready(0));
-        let now = Instant::now();
-        events.clear();
-        s.process(now, ready, &mut reactor.io(0), &mut Sink::new(events))
+    // One cycle: a datagram in, events and a frame out, routed back in, a packet out.
+    let mut cycle =
+        |s: &mut Sacn, reactor: &mut Reactor, seq: &mut usize, router: &mut Router| -> usize {
+            tx.send_to(&packets[*seq % 256], "127.0.0.1:15691").unwrap();
+            *seq += 1;
+            let before = allocations();
+            reactor.wait(Some(Duration::from_millis(20))).unwrap();
+            ready.clear();
+            ready.extend_from_slice(reactor.ready(0));
+            let now = Instant::now();
+            s.process(
+                now,
+                &ready,
+                &mut reactor.io(0),
+                &mut Sink::with_frames(&mut events, &mut frames),
+            )
             .unwrap();
-        deliveries.clear();
-        for e in events.iter() {
-            if let Some(&(_, out, key)) = ids.iter().find(|x| x.0 == e.channel) {
-                deliveries.push(Delivery {
-                    channel: out,
-                    key,
-                    value: e.value,
-                });
-            }
-        }
-        s.handle(now, InstanceId(1), deliveries, &mut Sink::new(events));
-        s.flush(now, &mut reactor.io(0));
-        allocations() - before
-    };
+            router.route_all(
+                &table,
+                &frame_routes,
+                &mut events,
+                &mut frames,
+                |instance, routed, sink| match routed {
+                    Routed::Values(d) => s.handle(now, instance, d, sink),
+                    Routed::Frames(c) => s.handle_frames(now, instance, c, sink),
+                },
+            );
+            s.flush(now, &mut reactor.io(0));
+            allocations() - before
+        };
 
     // Warm up past the 1.5 s sampling period and the first packets of every kind.
     let end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < end {
-        cycle(
-            &mut s,
-            &mut reactor,
-            &mut events,
-            &mut deliveries,
-            &mut ready,
-            &mut seq,
-        );
+        cycle(&mut s, &mut reactor, &mut seq, &mut router);
         std::thread::sleep(Duration::from_millis(5));
         while let Ok(n) = listener.recv(&mut rx) {
             if matches!(Packet::parse(&rx[..n]), Ok(Packet::Data(_))) {
@@ -179,18 +178,18 @@ fn receive_route_and_send_do_not_allocate_once_warm() {
     assert!(allocations() > before);
 
     let mut total = 0;
-    let mut delivered = 0;
+    let warm = router.counters();
     for _ in 0..100 {
-        total += cycle(
-            &mut s,
-            &mut reactor,
-            &mut events,
-            &mut deliveries,
-            &mut ready,
-            &mut seq,
-        );
-        delivered += deliveries.len();
+        total += cycle(&mut s, &mut reactor, &mut seq, &mut router);
     }
-    assert!(delivered >= 100 * 8 / 2, "events flowed ({delivered})");
+    let c = router.counters();
+    assert!(
+        c.deliveries - warm.deliveries >= 100 * 8 / 2,
+        "events flowed ({c:?})"
+    );
+    assert!(
+        c.frame_copies - warm.frame_copies >= 100 / 2,
+        "frames flowed ({c:?})"
+    );
     assert_eq!(total, 0, "allocations on the hot path");
 }
