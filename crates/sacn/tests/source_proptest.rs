@@ -124,6 +124,8 @@ proptest! {
                 // Rate limit: any n + 1 packets of a session span n slots minus the tolerance
                 // and one slot of credit (realtime: slots of `realtime_min_gap`; repeats and
                 // keep-alives take slots too).
+                // Rate-limited streams also move onto their input's phase by up to the tolerance
+                // once per second: one more tolerance per second the packets span, and one.
                 let (slot, tol) = if *u == 4 {
                     (cfg.realtime_min_gap, cfg.realtime_tolerance + cfg.realtime_min_gap)
                 } else {
@@ -132,8 +134,9 @@ proptest! {
                 if !p.terminated {
                     for (n, q) in packets[session_start..i].iter().rev().enumerate() {
                         let n = n as u32 + 1;
+                        let moves = if *u == 4 { 0 } else { 1 + (p.at - q.at).as_secs() as u32 };
                         prop_assert!(
-                            p.at - q.at + tol >= slot * n,
+                            p.at - q.at + tol + cfg.jitter_tolerance * moves >= slot * n,
                             "universe {} exceeds the rate: {} packets in {:?}", u, n + 1, p.at - q.at
                         );
                     }
@@ -230,7 +233,11 @@ proptest! {
         for (i, p) in packets.iter().enumerate() {
             for (n, q) in packets[..i].iter().rev().enumerate() {
                 let n = n as u32 + 1;
-                prop_assert!(p.at - q.at + cfg.jitter_tolerance + cfg.min_gap >= cfg.min_gap * n);
+                let moves = 1 + (p.at - q.at).as_secs() as u32;
+                prop_assert!(
+                    p.at - q.at + cfg.jitter_tolerance * (1 + moves) + cfg.min_gap
+                        >= cfg.min_gap * n
+                );
             }
             if i > 0 {
                 prop_assert!(p.at - packets[i - 1].at >= cfg.min_gap / 2);

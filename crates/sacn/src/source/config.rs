@@ -17,8 +17,9 @@ pub struct SourceConfig {
     /// the limit rate arrives with jitter; without this tolerance every early frame would be
     /// deferred and every late one would push the schedule back, until frames are coalesced
     /// away. With up to one `min_gap` of credit for slot time lost while behind (see the module
-    /// doc), any `n + 1` packets span at least `n × min_gap − jitter_tolerance − min_gap`, and
-    /// no two packets are closer than `min_gap / 2`. Capped at `min_gap / 2`. Default
+    /// doc), any `n + 1` packets span at least `n × min_gap − jitter_tolerance − min_gap`, less
+    /// one more `jitter_tolerance` per phase move (at most one per second), and no two packets
+    /// are closer than `min_gap / 2`. Capped at `min_gap / 2`. Default
     /// `DEFAULT_MIN_GAP / 2`.
     pub jitter_tolerance: Duration,
     /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).

@@ -17,9 +17,13 @@
 //! frame from pushing every later frame back. A stream whose slots fell behind its input (a
 //! stall, a quiet period, a first packet sent by a timer) has lost slot time; up to one
 //! `min_gap` of it is kept as credit, which lets the schedule move back onto the input's
-//! phase instead of deferring every later frame of a 44 fps stream for good. Never two
-//! packets closer than `min_gap / 2`; any `n + 1` packets span at least
-//! `(n − 1.5) × min_gap` with the default tolerance, so the long-run rate stays ≤ 1/`min_gap`.
+//! phase instead of deferring every later frame of a 44 fps stream for good. A schedule that
+//! never fell behind (after an overload) has no credit; when a change had to wait for its slot
+//! and nothing newer arrived meanwhile (so the input is not faster than the limit), the wait,
+//! up to the tolerance, becomes credit, at most once per second ([`PHASE_SHIFT_EVERY`]). Never
+//! two packets closer than `min_gap / 2`; any `n + 1` packets span at least
+//! `(n − 1.5) × min_gap` with the default tolerance, less half a gap per second of those phase
+//! moves, so the long-run rate stays within 1/`min_gap` + 0.5/s (44.5/s by default).
 //! The first repeat after a change waits until the tolerance of the next slot has passed, so
 //! a frame of a 44 fps stream that comes a little late is not preceded by a repeat that
 //! would take its slot. Each stream has at most one live deadline in a binary
@@ -112,6 +116,12 @@ struct Stream {
     /// Slot time lost while the stream was behind its slots (at most one slot period); spent
     /// to send a packet that much earlier, which moves the schedule back.
     credit: Duration,
+    /// When the oldest change not yet sent was made.
+    dirty_since: Option<Instant>,
+    /// A newer change replaced an unsent one (the input is faster than the limit).
+    superseded: bool,
+    /// When the schedule last moved onto the input's phase ([`PHASE_SHIFT_EVERY`]).
+    phase_shift_at: Option<Instant>,
     /// The live heap entry's time, if any.
     deadline: Option<Instant>,
     /// Bumped whenever `deadline` changes; heap entries with another value are stale.
@@ -524,16 +534,16 @@ impl Source {
         let u = &mut self.slab[idx];
         if !u.streams[LEVELS].active {
             u.streams[LEVELS].active = true;
-            u.streams[LEVELS].dirty = true;
+            u.streams[LEVELS].mark_dirty(now);
             if u.cfg.per_address_priority.is_some() {
                 u.streams[PAP].active = true;
-                u.streams[PAP].dirty = true;
+                u.streams[PAP].mark_dirty(now);
             }
             self.reschedule(now, idx, LEVELS);
             self.reschedule(now, idx, PAP);
         } else {
             u.streams[stream].active = true;
-            u.streams[stream].dirty = true;
+            u.streams[stream].mark_dirty(now);
             self.reschedule(now, idx, stream);
         }
         self.arm_discovery(now);
@@ -689,7 +699,16 @@ impl Source {
         } else {
             self.cfg.tolerance()
         };
+        let waited = (!realtime && !terminating && s.dirty)
+            .then(|| s.phase_lag(now))
+            .flatten();
         s.next_slot = Some(next_slot(s, now, period, tolerance));
+        if let Some(waited) = waited {
+            // The next frame of an input at this phase may leave as much earlier, which moves
+            // the schedule onto the input's phase.
+            s.credit = s.credit.saturating_add(waited.min(tolerance)).min(period);
+            s.phase_shift_at = Some(now);
+        }
         s.deadline = None;
         let universe = u.number;
         let sync_address = u.cfg.sync_address;
@@ -719,6 +738,43 @@ impl Source {
             kind: TransmitKind::Data { universe },
             len,
         })
+    }
+}
+
+/// How often at most a rate-limited stream's schedule moves onto its input's phase (by at most
+/// the jitter tolerance, half a gap). Why it must move at all: after an overload the schedule
+/// runs exactly on time (no slot time was lost, so there is no credit), and a 44 fps input whose
+/// frames arrive just before each slot's tolerance window would be deferred by up to half a gap
+/// for as long as it keeps that phase. Why so rarely: moving the schedule earlier sends one
+/// packet early, so this bounds the excess over 44 packets/s to half a packet per second.
+pub(crate) const PHASE_SHIFT_EVERY: Duration = Duration::from_secs(1);
+
+impl Stream {
+    /// Notes a change; a change on top of an unsent one means the input outran the limit.
+    fn mark_dirty(&mut self, now: Instant) {
+        if self.dirty {
+            self.superseded = true;
+        } else {
+            self.dirty = true;
+            self.dirty_since = Some(now);
+            self.superseded = false;
+        }
+    }
+
+    /// How long the change about to be sent at `now` waited, if the schedule should move onto
+    /// the input's phase by that much: it waited, nothing newer arrived meanwhile (the input is
+    /// not faster than the limit, which no phase could fix), and the last move is
+    /// [`PHASE_SHIFT_EVERY`] ago.
+    fn phase_lag(&self, now: Instant) -> Option<Duration> {
+        if self.superseded
+            || self
+                .phase_shift_at
+                .is_some_and(|t| now.saturating_duration_since(t) < PHASE_SHIFT_EVERY)
+        {
+            return None;
+        }
+        let waited = now.saturating_duration_since(self.dirty_since?);
+        (!waited.is_zero()).then_some(waited)
     }
 }
 

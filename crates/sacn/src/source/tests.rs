@@ -64,9 +64,9 @@ fn data_only(v: &[Sent]) -> Vec<&Sent> {
 
 /// The limiter's guarantee: no two packets closer than `min_gap / 2`, and any `n + 1` packets
 /// span at least `n × min_gap − tolerance − min_gap` (the tolerance plus at most one slot of
-/// credit), so the long-run rate never exceeds 1/`min_gap`.
+/// credit) less one more tolerance per phase move (at most one per second started), so the
+/// long-run rate never exceeds 1/`min_gap` + 0.5/s.
 fn assert_rate_bound(times: &[Instant], cfg: &SourceConfig) {
-    let slack = cfg.tolerance() + cfg.min_gap;
     for i in 0..times.len() {
         if i > 0 {
             assert!(
@@ -76,6 +76,8 @@ fn assert_rate_bound(times: &[Instant], cfg: &SourceConfig) {
         }
         for j in i + 1..times.len() {
             let n = u32::try_from(j - i).expect("count");
+            let moves = 1 + u32::try_from((times[j] - times[i]).as_secs()).expect("secs");
+            let slack = cfg.tolerance() * (1 + moves) + cfg.min_gap;
             assert!(
                 times[j] - times[i] + slack >= cfg.min_gap * n,
                 "packets {i}..{j} span {:?}",
@@ -682,5 +684,69 @@ fn schedule_recovers_the_input_phase_after_a_stall() {
         }
         let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
         assert_rate_bound(&times, &cfg);
+    }
+}
+
+/// Issue 9: after an overload the schedule runs exactly on time, with no credit. A 44 fps input
+/// whose frames then arrive just before each slot's tolerance window must not stay deferred for
+/// as long as it keeps that phase: the schedule moves onto it (once per second at most).
+#[test]
+fn schedule_moves_onto_the_input_phase_after_an_overload() {
+    let cfg = SourceConfig::default();
+    for before_window in [2.0, 8.0, 11.0] {
+        let t0 = Instant::now();
+        let mut src = source();
+        src.add_universe(4, UniverseConfig::default()).expect("add");
+        let mut out = Vec::new();
+        // 2 s of changes every 0.5 ms.
+        for i in 0..4000u32 {
+            let now = t0 + Duration::from_micros(500 * u64::from(i));
+            if let Some(at) = src.poll_timeout()
+                && at < now
+            {
+                drain(&mut src, at, &mut out);
+            }
+            src.set_slot(now, 4, 0, 1 + (i % 200) as u8).expect("set");
+            drain(&mut src, now, &mut out);
+        }
+        let last = data_only(&out).last().expect("sent").at;
+        // Frames at 44 fps, each `before_window` ms before the window the overload's schedule
+        // gives it (the previous packet's time + one gap).
+        let first = last + cfg.min_gap - ms(before_window);
+        let mut deferred = Vec::new();
+        for i in 0..100u32 {
+            let arrival = first + cfg.min_gap * i;
+            let v = 201 + (i % 50) as u8;
+            if let Some(at) = src.poll_timeout()
+                && at < arrival
+            {
+                drain(&mut src, at, &mut out);
+            }
+            src.set_slot(arrival, 4, 0, v).expect("set");
+            drain(&mut src, arrival, &mut out);
+            if let Some(at) = src.poll_timeout()
+                && at < arrival + cfg.min_gap
+            {
+                drain(&mut src, at, &mut out);
+            }
+            let sent = data_only(&out)
+                .into_iter()
+                .find(|s| s.at >= arrival && s.data().slots()[0] == v)
+                .unwrap_or_else(|| panic!("frame {i} ({before_window} ms) lost"))
+                .at;
+            if sent > arrival {
+                deferred.push(i);
+            }
+        }
+        assert!(
+            deferred.iter().all(|&i| i < 2),
+            "{before_window} ms before the window: frames {deferred:?} deferred"
+        );
+        let after: Vec<Instant> = data_only(&out)
+            .iter()
+            .map(|s| s.at)
+            .filter(|&t| t >= first)
+            .collect();
+        assert_rate_bound(&after, &cfg);
     }
 }
