@@ -19,8 +19,7 @@
 //! with several sources (fan-in, where the order of events decides) stay events; so do wide
 //! (16-bit) channels and every channel of backends that declare no lanes.
 
-use crate::backend::{ChannelId, InstanceId};
-use crate::registry::ChannelRegistry;
+use crate::backend::InstanceId;
 
 /// Copies `len` bytes from offset `from` of the source frame to offset `to` of the target's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,21 +68,14 @@ pub struct FrameRoutes {
 }
 
 impl FrameRoutes {
-    /// Builds the routes from `(source, target)` lane edges (already checked to be lanes with
-    /// a single-source target). Runs are merged where both offsets continue.
-    pub(crate) fn build(registry: &ChannelRegistry, edges: &[(ChannelId, ChannelId)]) -> Self {
-        let mut copies: Vec<(InstanceId, InstanceId, u16, u16)> = edges
-            .iter()
-            .filter_map(|&(s, t)| {
-                Some((
-                    registry.instance_of(s)?,
-                    registry.instance_of(t)?,
-                    registry.lane_of(s)?,
-                    registry.lane_of(t)?,
-                ))
-            })
-            .collect();
-        copies.sort_unstable();
+    /// Builds the routes from lane-to-lane copies (source instance, target instance, source
+    /// offset, target offset), already checked to have single-source targets. Runs are merged
+    /// where both offsets continue.
+    pub(crate) fn build(mut copies: Vec<(InstanceId, InstanceId, u16, u16)>) -> Self {
+        // Glob mappings add a universe's edges in order, so this is usually sorted already.
+        if !copies.is_sorted() {
+            copies.sort_unstable();
+        }
         copies.dedup();
         let mut out = FrameRoutes::default();
         for (source, target, from, to) in copies {
@@ -265,6 +257,7 @@ impl std::fmt::Debug for FrameCopies<'_> {
 mod tests {
     use super::*;
     use crate::backend::ChannelIds;
+    use crate::registry::ChannelRegistry;
 
     #[test]
     fn run_copies_clamped_and_reports_change() {
@@ -309,7 +302,15 @@ mod tests {
         reg.set_lane(s, 7);
         reg.set_lane(t, 3);
         edges.push((s, t));
-        let f = FrameRoutes::build(&reg, &edges);
+        let copies = edges
+            .iter()
+            .map(|&(s, t)| {
+                let lanes = (reg.lane_of(s).unwrap(), reg.lane_of(t).unwrap());
+                let inst = (reg.instance_of(s).unwrap(), reg.instance_of(t).unwrap());
+                (inst.0, inst.1, lanes.0, lanes.1)
+            })
+            .collect();
+        let f = FrameRoutes::build(copies);
         assert!(f.has_source(InstanceId(0)));
         assert!(!f.has_source(InstanceId(1)));
         assert_eq!(f.len(), 1);

@@ -109,7 +109,7 @@ impl RoutingBuilder {
     /// `--check` inspects for cycles). Edges naming channels the registry never handed out
     /// are left out.
     pub fn build(&self, registry: &ChannelRegistry) -> RoutingTable {
-        self.build_where(registry, |_, _| true)
+        self.build_where(registry, |_| true)
     }
 
     /// Freezes the edges for the loop: lane-to-lane edges into targets with no other source
@@ -126,34 +126,44 @@ impl RoutingBuilder {
                 *n = (*n + 1).min(2);
             }
         }
-        let copied = |s: ChannelId, t: ChannelId| {
-            sources.get(t.0 as usize) == Some(&1)
-                && registry.lane_of(s).is_some()
-                && registry.lane_of(t).is_some()
-        };
-        let lane_edges: Vec<(ChannelId, ChannelId)> = self
+        // One pass decides every edge (the table build below reads the flags, so lanes are
+        // looked up once per edge: this runs for half a million edges at start-up).
+        let mut copies = Vec::new();
+        let copied: Vec<bool> = self
             .edges
             .iter()
-            .copied()
-            .filter(|&(s, t)| copied(s, t))
+            .map(|&(s, t)| {
+                if sources.get(t.0 as usize) != Some(&1) {
+                    return false;
+                }
+                let (Some(from), Some(to)) = (registry.lane_of(s), registry.lane_of(t)) else {
+                    return false;
+                };
+                let (Some(a), Some(b)) = (registry.instance_of(s), registry.instance_of(t)) else {
+                    return false;
+                };
+                copies.push((a, b, from, to));
+                true
+            })
             .collect();
-        let frames = FrameRoutes::build(registry, &lane_edges);
-        let table = self.build_where(registry, |s, t| !copied(s, t));
+        let frames = FrameRoutes::build(copies);
+        let table = self.build_where(registry, |e| !copied[e]);
         (table, frames)
     }
 
+    /// The CSR table of the edges whose index `keep` accepts.
     fn build_where(
         &self,
         registry: &ChannelRegistry,
-        keep: impl Fn(ChannelId, ChannelId) -> bool,
+        keep: impl Fn(usize) -> bool,
     ) -> RoutingTable {
         let channels = registry.len();
         let mut offsets = vec![0u32; channels + 1];
-        let valid = |s: ChannelId, t: ChannelId| {
-            (s.0 as usize) < channels && (t.0 as usize) < channels && keep(s, t)
+        let valid = |e: usize, s: ChannelId, t: ChannelId| {
+            (s.0 as usize) < channels && (t.0 as usize) < channels && keep(e)
         };
-        for &(s, t) in &self.edges {
-            if valid(s, t) {
+        for (e, &(s, t)) in self.edges.iter().enumerate() {
+            if valid(e, s, t) {
                 offsets[s.0 as usize + 1] += 1;
             }
         }
@@ -168,8 +178,8 @@ impl RoutingBuilder {
             key: 0,
         };
         let mut targets = vec![placeholder; offsets[channels] as usize];
-        for &(s, t) in &self.edges {
-            if !valid(s, t) {
+        for (e, &(s, t)) in self.edges.iter().enumerate() {
+            if !valid(e, s, t) {
                 continue;
             }
             let (Some(instance), Some(key)) = (registry.instance_of(t), registry.key_of(t)) else {
