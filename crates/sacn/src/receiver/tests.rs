@@ -185,6 +185,48 @@ fn full_change_set_then_unchanged_packet() {
     assert_eq!(h.u().slots()[2], all[2]);
 }
 
+/// `has_pending_change` says exactly what `poll_changed` will return: set by a change, by a
+/// timer and by a sync release, not by a packet that changes nothing, cleared once reported.
+#[test]
+fn pending_change_matches_what_poll_changed_returns() {
+    let mut h = H::new(ReceiverConfig {
+        loss: LossBehavior::Zero,
+        ..immediate()
+    });
+    h.rx.add_universe(h.t0, 2, UniverseConfig::default())
+        .expect("add");
+    assert!(!h.rx.has_pending_change(U));
+    assert!(!h.rx.has_pending_change(7), "unknown universe");
+    assert!(data_changed(h.send(0, pkt(1, 0), &[5])));
+    assert!(h.rx.has_pending_change(U));
+    assert!(
+        !h.rx.has_pending_change(2),
+        "only the universe that changed"
+    );
+    assert!(!data_changed(h.send(1, pkt(1, 1), &[5])));
+    assert!(h.rx.has_pending_change(U), "still pending after a repeat");
+    assert!(h.changed().is_some());
+    assert!(!h.rx.has_pending_change(U), "reported");
+    assert!(!data_changed(h.send(2, pkt(1, 2), &[5])));
+    assert!(!h.rx.has_pending_change(U), "a repeat changes nothing");
+    // Loss is a change too (the source's levels leave the merge).
+    h.tick(2 + 2500 + 1000);
+    assert_eq!(h.u().slots()[0], 0);
+    assert!(h.rx.has_pending_change(U));
+    assert!(h.changed().is_some());
+    assert!(!h.rx.has_pending_change(U));
+    // Held data changes nothing until its sync packet releases it.
+    h.sync(4000, 2, 0, 9).expect("sync");
+    h.send(4001, pkt(2, 0).sync(9), &[7]).expect("held");
+    assert!(!h.rx.has_pending_change(U));
+    h.sync(4002, 2, 1, 9).expect("sync");
+    assert!(h.rx.has_pending_change(U));
+    assert_eq!(h.changed().map(|s| s.len()), Some(1));
+    assert!(!h.rx.has_pending_change(U));
+    assert!(h.rx.remove_universe(U));
+    assert!(!h.rx.has_pending_change(U), "removed");
+}
+
 #[test]
 fn source_lost_at_exactly_the_timeout() {
     for (late, lost) in [(2400u64, false), (2499, false), (2500, true), (2600, true)] {
