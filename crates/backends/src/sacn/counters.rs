@@ -65,8 +65,8 @@ pub struct BindCounters {
     /// Data packets that merged into an unreported change of their universe (the earlier frame
     /// is not forwarded on its own): overload (coalesce mode) or a change left by a timer.
     pub coalesced_in: u64,
-    /// Datagrams read while the input was in coalesce mode (backlogged for over
-    /// `COALESCE_AFTER`).
+    /// Datagrams read while the input was in coalesce mode (from a backlog older than
+    /// `COALESCE_AFTER` until the input stayed drained for `SPLIT_AFTER`).
     pub coalesce_mode_datagrams: u64,
 }
 

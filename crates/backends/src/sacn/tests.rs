@@ -1231,8 +1231,8 @@ fn queued_frames_of_one_universe_are_each_forwarded() {
     assert_eq!(f.stat("turns_split"), 9);
 }
 
-/// Under a backlog older than `COALESCE_AFTER` frames of one universe coalesce (latest wins),
-/// and splitting resumes once a turn found every socket drained.
+/// Under a backlog older than `COALESCE_AFTER` frames of one universe coalesce (latest wins)
+/// until the input has stayed drained for `SPLIT_AFTER`; then a stall is split again.
 #[test]
 fn a_lasting_backlog_coalesces_and_the_last_value_wins() {
     patchbay_net::netns::require_private_netns();
@@ -1241,8 +1241,7 @@ fn a_lasting_backlog_coalesces_and_the_last_value_wins() {
     f.queue(&values);
     // Turns 2 ms apart: 1, 2 and 3 end early (backlogged since the first); the fourth is 6 ms
     // into the backlog and takes all the rest.
-    let got = f.turns(6, Duration::from_millis(2));
-    assert_eq!(got, vec![1, 2, 3, 10]);
+    assert_eq!(f.turns(4, Duration::from_millis(2)), vec![1, 2, 3, 10]);
     assert_eq!(f.stat("turns_split"), 3);
     assert_eq!(
         f.stat("coalesced_in"),
@@ -1250,8 +1249,14 @@ fn a_lasting_backlog_coalesces_and_the_last_value_wins() {
         "5..=10 each replaced a pending change"
     );
     assert_eq!(f.stat("coalesce_mode_datagrams"), 7);
-    // Drained: the next stall is split again.
+    // Drained for 1 ms only: still coalescing.
+    f.queue(&[11, 12]);
+    assert_eq!(f.turns(1, Duration::from_millis(1)), vec![12]);
+    assert_eq!(f.stat("coalesced_in"), 7);
+    // Drained for 6 ms: the next stall is split again.
+    f.turns(1, Duration::from_millis(5));
     f.queue(&[21, 22, 23]);
-    assert_eq!(f.turns(5, Duration::from_millis(2)), vec![21, 22, 23]);
+    assert_eq!(f.turns(4, Duration::from_millis(1)), vec![21, 22, 23]);
     assert_eq!(f.stat("turns_split"), 5);
+    assert_eq!(f.stat("coalesced_in"), 7);
 }
