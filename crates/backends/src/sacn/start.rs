@@ -126,7 +126,8 @@ pub(super) struct Runtime {
     pub rx_v4: Box<super::input::RxBatch>,
     pub rx_v6: Option<Box<super::input::RxBatch>>,
     pub tx_buf: Box<[u8; MAX_PACKET_LEN]>,
-    /// Sockets whose receive budget ran out; drained first next turn.
+    /// Sockets that may still hold data (their receive budget ran out, or the turn ended early
+    /// before or while reading them); read again next turn, which `poll_timeout` makes immediate.
     pub backlog: Vec<u32>,
     pub spare: Vec<u32>,
     /// Turns that end at a repeated universe, and the batch they leave ([`super::input`]).
