@@ -187,6 +187,9 @@ impl Runtime {
             &*self.rx_v4
         };
         let (b, _) = untag(c.tag);
+        if b >= self.binds.len() {
+            return false;
+        }
         match feed_batch(batch, c.next, b, &mut self.binds, turn, io, instances) {
             Some(next) => {
                 self.split.carry = Some(Carry { next, ..c });
