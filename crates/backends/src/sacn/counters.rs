@@ -59,6 +59,15 @@ pub struct BindCounters {
     pub link_down: u64,
     /// Times the bind's groups were re-joined after the interface came back.
     pub rejoins: u64,
+    /// Turns ended early at one of this bind's data packets, because it would have merged into
+    /// an unreported change of its universe (the packet is taken in next turn).
+    pub turns_split: u64,
+    /// Data packets that merged into an unreported change of their universe (the earlier frame
+    /// is not forwarded on its own): overload (coalesce mode) or a change left by a timer.
+    pub coalesced_in: u64,
+    /// Datagrams read while the input was in coalesce mode (from a backlog older than
+    /// `COALESCE_AFTER` until the input stayed drained for `SPLIT_AFTER`).
+    pub coalesce_mode_datagrams: u64,
 }
 
 impl BindCounters {
@@ -102,7 +111,7 @@ impl BindCounters {
     /// since their universe cannot be trusted).
     pub fn stats(&self, index: usize, out: &mut Vec<Stat>) {
         let scope = || Cow::Owned(format!("bind {index}"));
-        let fixed: [(&'static str, u64); 11] = [
+        let fixed: [(&'static str, u64); 14] = [
             ("datagrams", self.datagrams),
             ("empty", self.empty),
             ("malformed", self.malformed.iter().sum()),
@@ -114,6 +123,9 @@ impl BindCounters {
             ("dropped", self.dropped_total()),
             ("link_down", self.link_down),
             ("rejoins", self.rejoins),
+            ("turns_split", self.turns_split),
+            ("coalesced_in", self.coalesced_in),
+            ("coalesce_mode_datagrams", self.coalesce_mode_datagrams),
         ];
         for (name, value) in fixed {
             out.push(Stat::backend(scope(), name, value));

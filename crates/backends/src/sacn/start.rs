@@ -126,9 +126,12 @@ pub(super) struct Runtime {
     pub rx_v4: Box<super::input::RxBatch>,
     pub rx_v6: Option<Box<super::input::RxBatch>>,
     pub tx_buf: Box<[u8; MAX_PACKET_LEN]>,
-    /// Sockets whose receive budget ran out; drained first next turn.
+    /// Sockets that may still hold data (their receive budget ran out, or the turn ended early
+    /// before or while reading them); read again next turn, which `poll_timeout` makes immediate.
     pub backlog: Vec<u32>,
     pub spare: Vec<u32>,
+    /// Turns that end at a repeated universe, and the batch they leave ([`super::input`]).
+    pub split: super::input::TurnSplit,
     pub last_now: Instant,
     /// Datagrams read per socket per turn ([`super::input::RECV_BUDGET`]).
     pub recv_budget: usize,
@@ -234,6 +237,7 @@ impl Runtime {
             tx_buf: Box::new([0; MAX_PACKET_LEN]),
             backlog: Vec::with_capacity(64),
             spare: Vec::with_capacity(64),
+            split: super::input::TurnSplit::default(),
             last_now: now,
             recv_budget: super::input::RECV_BUDGET,
             next_link_check: now + b.link_check_period,

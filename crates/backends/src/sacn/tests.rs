@@ -1098,3 +1098,165 @@ fn unreachable_destination_does_not_stop_other_universes() {
             >= 1
     );
 }
+
+/// sACN in (universe 1, unicast on `port`) → core routing → sACN out (universe 2, realtime, to
+/// `listener`), on a hand-driven clock whose sampling and 0xDD waits are over and whose desk is
+/// known (its warm-up frame, slot 1 = 200, has been forwarded and read).
+struct Forward {
+    core: patchbay_core::Core,
+    clock: patchbay_core::ManualClock,
+    listener: UdpSocket,
+    tx: UdpSocket,
+    to: String,
+    seq: u8,
+}
+
+impl Forward {
+    const DESK: Cid = Cid([6; 16]);
+    const WARM_UP: u8 = 200;
+
+    fn new(port: u16) -> Forward {
+        use patchbay_core::{Core, ManualClock};
+        let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
+        let clock = ManualClock::new(Instant::now());
+        let mut core = Core::new(vec![Box::new(Sacn::new())])
+            .unwrap()
+            .with_clock(clock.clone());
+        let mut w = Vec::new();
+        core.backend_mut(0)
+            .unwrap()
+            .configure("bind", &format!("127.0.0.1 {port}"), &mut ctx(&mut w))
+            .unwrap();
+        let opt = |core: &mut Core, id, k: &str, v: &str| {
+            let mut w = Vec::new();
+            core.configure_instance(id, k, v, &mut ctx(&mut w)).unwrap();
+        };
+        let input = core.add_instance(0, "in").unwrap();
+        opt(&mut core, input, "universe", "1");
+        opt(&mut core, input, "unicast", "1");
+        let output = core.add_instance(0, "out").unwrap();
+        for (k, v) in [
+            ("universe", "2"),
+            ("priority", "100"),
+            ("realtime", "1"),
+            ("destination", &dest),
+        ] {
+            opt(&mut core, output, k, v);
+        }
+        let s = core
+            .channel(input, "1", Direction::Input, &mut Vec::new())
+            .unwrap();
+        let t = core
+            .channel(output, "1", Direction::Output, &mut Vec::new())
+            .unwrap();
+        core.add_mapping(s, t);
+        core.start().unwrap();
+        let mut f = Forward {
+            core,
+            clock,
+            listener,
+            tx: UdpSocket::bind("127.0.0.1:0").unwrap(),
+            to: format!("127.0.0.1:{port}"),
+            seq: 0,
+        };
+        // Past the sampling period; the new desk's levels then wait 1.5 s for 0xDD.
+        f.clock.advance(Duration::from_secs(2));
+        f.queue(&[Forward::WARM_UP]);
+        f.turns(1, Duration::ZERO);
+        f.clock.advance(Duration::from_secs(2));
+        assert_eq!(f.turns(1, Duration::ZERO), vec![Forward::WARM_UP]);
+        f
+    }
+
+    /// Sends one frame per value (slot 1) before the next turn reads any.
+    fn queue(&mut self, values: &[u8]) {
+        for &v in values {
+            let pkt = data_packet(Forward::DESK, 1, self.seq, &[v], false);
+            self.tx.send_to(&pkt, &self.to).unwrap();
+            self.seq = self.seq.wrapping_add(1);
+        }
+        // Loopback delivers synchronously, but give the receive path a moment anyway.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    /// Runs `n` turns, the clock moving `step` before each; slot 1 of every packet sent.
+    fn turns(&mut self, n: usize, step: Duration) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 2048];
+        for _ in 0..n {
+            self.clock.advance(step);
+            self.core.turn(Some(Duration::ZERO)).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+            while let Ok(len) = self.listener.recv(&mut buf) {
+                if let Ok(Packet::Data(p)) = Packet::parse(&buf[..len]) {
+                    assert_eq!(p.universe(), 2);
+                    got.push(p.slots()[0]);
+                }
+            }
+        }
+        got
+    }
+
+    fn stat(&self, name: &str) -> u64 {
+        self.core
+            .stats()
+            .iter()
+            .find(|g| g.scope == "bind 0")
+            .and_then(|g| g.counters.iter().find(|(n, _)| n == name))
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    }
+}
+
+/// Frames of one universe that queued up during a stall are each forwarded: the turn ends at
+/// the first repeat of the universe, the rest waits for the next turn, which follows at once.
+#[test]
+fn queued_frames_of_one_universe_are_each_forwarded() {
+    patchbay_net::netns::require_private_netns();
+    let mut f = Forward::new(15711);
+    let values: Vec<u8> = (1..=10).collect();
+    f.queue(&values);
+    // 300 µs apart: the backlog ends within `COALESCE_AFTER`, and the realtime output (at most
+    // one packet per 250 µs) defers none.
+    let got = f.turns(values.len() + 3, Duration::from_micros(300));
+    assert_eq!(got, values, "each queued frame once, in order");
+    assert_eq!(f.stat("turns_split"), 9);
+    assert_eq!(f.stat("coalesced_in"), 0);
+    assert_eq!(f.stat("coalesce_mode_datagrams"), 0);
+    // An unchanged frame does not end a turn: no repeat of 10 is forwarded, and 11 follows.
+    f.queue(&[10, 11]);
+    assert_eq!(f.turns(3, Duration::from_millis(1)), vec![11]);
+    assert_eq!(f.stat("turns_split"), 9);
+}
+
+/// Under a backlog older than `COALESCE_AFTER` frames of one universe coalesce (latest wins)
+/// until the input has stayed drained for `SPLIT_AFTER`; then a stall is split again.
+#[test]
+fn a_lasting_backlog_coalesces_and_the_last_value_wins() {
+    patchbay_net::netns::require_private_netns();
+    let mut f = Forward::new(15721);
+    let values: Vec<u8> = (1..=10).collect();
+    f.queue(&values);
+    // Turns 2 ms apart: 1, 2 and 3 end early (backlogged since the first); the fourth is 6 ms
+    // into the backlog and takes all the rest.
+    assert_eq!(f.turns(4, Duration::from_millis(2)), vec![1, 2, 3, 10]);
+    assert_eq!(f.stat("turns_split"), 3);
+    assert_eq!(
+        f.stat("coalesced_in"),
+        6,
+        "5..=10 each replaced a pending change"
+    );
+    assert_eq!(f.stat("coalesce_mode_datagrams"), 7);
+    // Drained for 1 ms only: still coalescing.
+    f.queue(&[11, 12]);
+    assert_eq!(f.turns(1, Duration::from_millis(1)), vec![12]);
+    assert_eq!(f.stat("coalesced_in"), 7);
+    // Drained for 6 ms: the next stall is split again.
+    f.turns(1, Duration::from_millis(5));
+    f.queue(&[21, 22, 23]);
+    assert_eq!(f.turns(4, Duration::from_millis(1)), vec![21, 22, 23]);
+    assert_eq!(f.stat("turns_split"), 5);
+    assert_eq!(f.stat("coalesced_in"), 7);
+}

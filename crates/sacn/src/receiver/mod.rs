@@ -184,6 +184,18 @@ impl Receiver {
         self.slots[idx as usize].as_ref().map(|s| &s.rx)
     }
 
+    /// Whether [`poll_changed`](Self::poll_changed) will return `universe`: its merged output
+    /// changed since it was last returned. A caller that reads datagrams in batches asks this
+    /// before handing over another packet of the same universe, which would otherwise merge
+    /// into the unreported change (and the earlier frame would never be seen on its own).
+    /// Binary search over the universes; no allocation.
+    pub fn has_pending_change(&self, universe: u16) -> bool {
+        self.lookup(universe)
+            .and_then(|idx| self.slots.get(idx as usize))
+            .and_then(|s| s.as_ref())
+            .is_some_and(|s| s.dirty)
+    }
+
     /// Universes received, ascending.
     pub fn universes(&self) -> impl Iterator<Item = u16> + '_ {
         self.index.iter().map(|e| e.0)

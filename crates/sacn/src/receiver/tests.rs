@@ -185,6 +185,121 @@ fn full_change_set_then_unchanged_packet() {
     assert_eq!(h.u().slots()[2], all[2]);
 }
 
+/// `has_pending_change` says exactly what `poll_changed` will return: set by a change, by a
+/// timer and by a sync release, not by a packet that changes nothing, cleared once reported.
+#[test]
+fn pending_change_matches_what_poll_changed_returns() {
+    let mut h = H::new(ReceiverConfig {
+        loss: LossBehavior::Zero,
+        ..immediate()
+    });
+    h.rx.add_universe(h.t0, 2, UniverseConfig::default())
+        .expect("add");
+    assert!(!h.rx.has_pending_change(U));
+    assert!(!h.rx.has_pending_change(7), "unknown universe");
+    assert!(data_changed(h.send(0, pkt(1, 0), &[5])));
+    assert!(h.rx.has_pending_change(U));
+    assert!(
+        !h.rx.has_pending_change(2),
+        "only the universe that changed"
+    );
+    assert!(!data_changed(h.send(1, pkt(1, 1), &[5])));
+    assert!(h.rx.has_pending_change(U), "still pending after a repeat");
+    assert!(h.changed().is_some());
+    assert!(!h.rx.has_pending_change(U), "reported");
+    assert!(!data_changed(h.send(2, pkt(1, 2), &[5])));
+    assert!(!h.rx.has_pending_change(U), "a repeat changes nothing");
+    // Loss is a change too (the source's levels leave the merge).
+    h.tick(2 + 2500 + 1000);
+    assert_eq!(h.u().slots()[0], 0);
+    assert!(h.rx.has_pending_change(U));
+    assert!(h.changed().is_some());
+    assert!(!h.rx.has_pending_change(U));
+    // Held data changes nothing until its sync packet releases it.
+    h.sync(4000, 2, 0, 9).expect("sync");
+    h.send(4001, pkt(2, 0).sync(9), &[7]).expect("held");
+    assert!(!h.rx.has_pending_change(U));
+    h.sync(4002, 2, 1, 9).expect("sync");
+    assert!(h.rx.has_pending_change(U));
+    assert_eq!(h.changed().map(|s| s.len()), Some(1));
+    assert!(!h.rx.has_pending_change(U));
+    assert!(h.rx.remove_universe(U));
+    assert!(!h.rx.has_pending_change(U), "removed");
+}
+
+/// Repeats, drops and sampling change nothing; new values, priority changes (HTP with a rival),
+/// LTP arrivals and terminations may.
+#[test]
+fn changes_nothing_recognises_repeats_and_drops() {
+    let judge = |h: &H, p: Pkt, slots: &[u8]| {
+        let bytes = p.bytes(slots);
+        let Ok(Packet::Data(d)) = Packet::parse(&bytes) else {
+            panic!("valid test packet");
+        };
+        h.u().changes_nothing(&d)
+    };
+    let mut h = H::new(immediate());
+    assert!(!judge(&h, pkt(1, 0), &[5]), "a new source");
+    h.send(0, pkt(1, 0), &[5, 6]).expect("data");
+    assert!(judge(&h, pkt(1, 1), &[5, 6]), "a repeat");
+    assert!(
+        judge(&h, pkt(1, 1), &[5]),
+        "a shorter repeat keeps the rest"
+    );
+    assert!(!judge(&h, pkt(1, 1), &[5, 7]), "a new value");
+    assert!(
+        judge(&h, pkt(1, 1).prio(150), &[5, 6]),
+        "a lone source's priority does not matter"
+    );
+    assert!(judge(&h, pkt(1, 0), &[9]), "out of sequence");
+    assert!(
+        judge(&h, pkt(1, 1).sc(0x17), &[9]),
+        "unsupported start code"
+    );
+    assert!(
+        judge(&h, pkt(1, 1).opts(Options::NONE.with_preview(true)), &[9]),
+        "preview"
+    );
+    assert!(!judge(
+        &h,
+        pkt(1, 1).opts(Options::NONE.with_stream_terminated(true)),
+        &[5, 6]
+    ));
+    assert!(judge(
+        &h,
+        pkt(2, 0).opts(Options::NONE.with_stream_terminated(true)),
+        &[1]
+    ));
+    assert!(!judge(&h, pkt(1, 1).pap(), &[5, 6]), "0xDD: unsure");
+    assert!(!judge(&h, pkt(1, 1).sync(3), &[5, 6]), "sync: unsure");
+    h.send(1, pkt(2, 0), &[1, 1]).expect("data");
+    assert!(judge(&h, pkt(2, 1), &[1, 1]), "HTP repeat of a rival");
+    assert!(
+        !judge(&h, pkt(2, 1).prio(150), &[1, 1]),
+        "HTP priority change with a rival"
+    );
+
+    let mut ltp = H::new(ReceiverConfig {
+        merge: MergeMode::Ltp,
+        ..immediate()
+    });
+    ltp.send(0, pkt(1, 0), &[5]).expect("data");
+    assert!(judge(&ltp, pkt(1, 1), &[5]), "LTP, lone source");
+    ltp.send(1, pkt(2, 0), &[6]).expect("data");
+    assert!(!judge(&ltp, pkt(1, 1), &[5]), "LTP: arrival order decides");
+
+    let mut sampling = H::new(ReceiverConfig {
+        sampling_period: ms(500),
+        ..immediate()
+    });
+    assert!(
+        judge(&sampling, pkt(1, 0), &[5]),
+        "sampling: nothing shows yet"
+    );
+    sampling.send(0, pkt(1, 0), &[5]).expect("data");
+    assert!(judge(&sampling, pkt(1, 1), &[6]));
+}
+
 #[test]
 fn source_lost_at_exactly_the_timeout() {
     for (late, lost) in [(2400u64, false), (2499, false), (2500, true), (2600, true)] {
@@ -1021,6 +1136,62 @@ proptest! {
             rx.handle_timeout(now);
             while rx.poll_event().is_some() {}
             while rx.poll_changed().is_some() {}
+        }
+    }
+
+    /// `changes_nothing` never lies: whenever it says so, taking the packet in changes no slot
+    /// (random sources, repeats, priorities, 0xDD, terminations, sequence jumps, both merges).
+    #[test]
+    fn changes_nothing_is_never_wrong(
+        steps in proptest::collection::vec(
+            (
+                1u8..4,
+                0u8..6,
+                prop_oneof![Just(100u8), Just(120u8)],
+                proptest::bool::weighted(0.15),
+                proptest::bool::weighted(0.05),
+                prop_oneof![3 => Just(0u8), 1 => Just(1u8)],
+                0u64..40,
+            ),
+            1..80,
+        ),
+        ltp: bool,
+        sampling: bool,
+    ) {
+        let cfg = ReceiverConfig {
+            merge: if ltp { MergeMode::Ltp } else { MergeMode::Htp },
+            sampling_period: if sampling { ms(500) } else { Duration::ZERO },
+            ..immediate()
+        };
+        let mut h = H::new(cfg);
+        let mut seq = [0u8; 4];
+        let mut t = 0;
+        for (c, value, prio, pap, term, back, dt) in steps {
+            t += dt;
+            let i = usize::from(c);
+            seq[i] = seq[i].wrapping_add(1).wrapping_sub(back.wrapping_mul(2));
+            let mut p = pkt(c, seq[i]).prio(prio);
+            if pap {
+                p = p.pap();
+            }
+            if term {
+                p = p.opts(Options::NONE.with_stream_terminated(true));
+            }
+            let bytes = p.bytes(&[value % 3, 7]);
+            // Timers first, as the receiver does on arrival, so only the packet is judged.
+            h.tick(t);
+            while h.rx.poll_changed().is_some() {}
+            let Ok(Packet::Data(d)) = Packet::parse(&bytes) else {
+                panic!("valid test packet");
+            };
+            let nothing = h.u().changes_nothing(&d);
+            let before = *h.u().slots();
+            let _ = h.rx.handle_datagram(h.at(t), &bytes);
+            if nothing {
+                prop_assert_eq!(&before[..], &h.u().slots()[..]);
+                prop_assert!(!h.rx.has_pending_change(U));
+            }
+            while h.rx.poll_event().is_some() {}
         }
     }
 

@@ -13,7 +13,7 @@ use super::config::{
 };
 use super::name::SourceName;
 use super::outcome::{Discard, Event, EventQueue};
-use super::sequence::SequenceTracker;
+use super::sequence::{SequenceTracker, sequence_accepts};
 use super::slot_set::{SlotSet, copy_and_diff, copy_and_diff2};
 
 /// Owner byte of a slot no source drives.
@@ -358,6 +358,58 @@ impl UniverseReceiver {
             );
         }
         d
+    }
+
+    /// Whether `pkt` (a data packet of this universe) certainly leaves the merged output as it
+    /// is: it would be dropped (own or filtered CID, unsupported start code, preview, out of
+    /// sequence, a termination from an unknown source), the sampling period is running, or it
+    /// repeats its source's levels where neither priority nor arrival order matters. `false`
+    /// when unsure (new sources, 0xDD, sync, terminations, LTP with several sources, a loss
+    /// settling). Timers due before the packet are not considered. Reads at most one source's
+    /// levels; no allocation.
+    ///
+    /// Why: a reader that ends its turn when a packet would merge into an unreported change
+    /// (so the earlier frame is reported on its own) need not end it for a packet that changes
+    /// nothing.
+    pub fn changes_nothing(&self, pkt: &DataPacket<'_>) -> bool {
+        let cid = pkt.cid();
+        let opts = pkt.options();
+        let start_code = pkt.start_code();
+        if self.set.own_cid == Some(cid)
+            || self.set.from.is_some_and(|f| f != cid)
+            || (start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY)
+            || (opts.preview() && !self.set.accept_preview)
+        {
+            return true;
+        }
+        let Some(i) = self.find(cid) else {
+            return opts.stream_terminated() || self.is_sampling();
+        };
+        let s = &self.sources[i];
+        if s.seq
+            .last()
+            .is_some_and(|last| !sequence_accepts(last, pkt.sequence()))
+        {
+            return true;
+        }
+        if self.is_sampling() && !opts.stream_terminated() {
+            return true;
+        }
+        if start_code != START_CODE_LEVELS
+            || opts.stream_terminated()
+            || pkt.sync_address() != 0
+            || self.settle.is_some()
+            || !s.eligible()
+        {
+            return false;
+        }
+        let slots = pkt.slots();
+        let n = slots.len().min(MAX_SLOTS);
+        if s.levels[..n] != slots[..n] {
+            return false;
+        }
+        self.fast == Some(i as u8)
+            || (self.set.merge == MergeMode::Htp && s.priority == pkt.priority())
     }
 
     /// Takes in one data packet of this universe (the caller has checked the universe number).
