@@ -25,6 +25,7 @@ const EMPTY: RecvMeta = RecvMeta {
     ifindex: 0,
     kind: DestKind::Unknown,
     kernel_drops: None,
+    received: None,
 };
 
 /// Storage for up to `N` datagrams of up to `SIZE` bytes each, reused for every call of

@@ -41,17 +41,21 @@ pub struct RecvMeta {
     /// Datagrams the kernel dropped on this socket since it was opened because its receive
     /// buffer was full, as of this datagram (`SO_RXQ_OVFL`; `None` until the first drop).
     pub kernel_drops: Option<u32>,
+    /// When the kernel queued the datagram (`SO_TIMESTAMPNS`, `CLOCK_REALTIME` since the Unix
+    /// epoch): with the time of the read it says how long the datagram waited, i.e. how far
+    /// the reader is behind its input.
+    pub received: Option<std::time::Duration>,
 }
 
 /// Control-message space, aligned for `cmsghdr`. An IPv4 datagram on a dual-stack socket brings both
 /// an `IPV6_PKTINFO` (mapped address) and an `IP_PKTINFO`: 40 + 32 bytes on 64-bit Linux, plus 24
-/// for `SO_RXQ_OVFL` once the socket has dropped anything.
+/// for `SO_RXQ_OVFL` once the socket has dropped anything, 32 for `SO_TIMESTAMPNS`.
 #[repr(C, align(8))]
-pub(crate) struct CmsgBuf([u8; 128]);
+pub(crate) struct CmsgBuf([u8; 160]);
 
 impl CmsgBuf {
     pub(crate) const fn new() -> Self {
-        Self([0; 128])
+        Self([0; 160])
     }
 }
 
@@ -87,6 +91,7 @@ pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
         ifindex: 0,
         kind: DestKind::Unknown,
         kernel_drops: None,
+        received: None,
     };
     // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".
     if let Ok(cmsgs) = msg.cmsgs() {
@@ -113,6 +118,11 @@ pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
                     meta.dst = Some(dst);
                 }
                 ControlMessageOwned::RxqOvfl(n) => meta.kernel_drops = Some(n),
+                ControlMessageOwned::ScmTimestampns(ts) => {
+                    meta.received = u64::try_from(ts.tv_sec()).ok().map(|secs| {
+                        std::time::Duration::new(secs, u32::try_from(ts.tv_nsec()).unwrap_or(0))
+                    });
+                }
                 _ => {}
             }
         }

@@ -157,14 +157,19 @@ pub(crate) fn open_receiver(v6: bool, port: u16) -> io::Result<Socket> {
 /// out about half a second.
 pub const RECV_BUFFER: usize = 4 << 20;
 
-/// Best effort, for receiving sockets: a large receive buffer, and `SO_RXQ_OVFL` so drops by a
-/// full buffer are counted ([`crate::RecvMeta::kernel_drops`]) instead of silent.
+/// Best effort, for receiving sockets: a large receive buffer, `SO_RXQ_OVFL` so drops by a full
+/// buffer are counted ([`crate::RecvMeta::kernel_drops`]) instead of silent, and `SO_TIMESTAMPNS`
+/// so a reader can tell how long its input waited ([`crate::RecvMeta::received`]).
 fn tune_receive(sock: &Socket) {
     if let Err(e) = sock.set_recv_buffer_size(RECV_BUFFER) {
         tracing::debug!("cannot enlarge the receive buffer: {e}");
     }
     if let Err(e) = nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::RxqOvfl, &1) {
         tracing::debug!("cannot enable SO_RXQ_OVFL: {e}");
+    }
+    let timestamps = nix::sys::socket::sockopt::ReceiveTimestampns;
+    if let Err(e) = nix::sys::socket::setsockopt(sock, timestamps, &true) {
+        tracing::debug!("cannot enable SO_TIMESTAMPNS: {e}");
     }
 }
 

@@ -84,3 +84,25 @@ fn batch_max_keeps_an_exact_budget() {
     assert_eq!(rx.recv_batch_max(SocketId::Main, &mut batch, 0).unwrap(), 0);
     assert_eq!(rx.recv_batch(SocketId::Main, &mut batch).unwrap(), 0);
 }
+
+/// Every datagram carries the time the kernel queued it, so a reader can tell how far behind its
+/// input it is.
+#[test]
+fn datagrams_carry_their_queueing_time() {
+    guard();
+    let mut rx = open("127.0.0.1:0", false);
+    let tx = open("127.0.0.1:0", false);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    tx.send_to(&[1; 4], rx.local_addr()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let mut batch: RecvBatch<8, 64> = RecvBatch::new();
+    assert_eq!(rx.recv_batch(SocketId::Main, &mut batch).unwrap(), 1);
+    let (meta, _) = batch.get(0).unwrap();
+    let queued = meta.received.expect("SO_TIMESTAMPNS");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    assert!(queued >= before && now - queued >= std::time::Duration::from_millis(30));
+}
