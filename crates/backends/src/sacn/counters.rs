@@ -65,8 +65,8 @@ pub struct BindCounters {
     /// Data packets that merged into an unreported change of their universe (the earlier frame
     /// is not forwarded on its own): overload (coalesce mode) or a change left by a timer.
     pub coalesced_in: u64,
-    /// Datagrams read while the input was in coalesce mode (from a backlog older than
-    /// `COALESCE_AFTER` until the input stayed drained for `SPLIT_AFTER`).
+    /// Datagrams read while the input was in coalesce mode (from a datagram that waited longer
+    /// than `COALESCE_AFTER` in the kernel until one waited less than `SPLIT_BELOW`).
     pub coalesce_mode_datagrams: u64,
 }
 

@@ -1177,8 +1177,8 @@ impl Forward {
             self.tx.send_to(&pkt, &self.to).unwrap();
             self.seq = self.seq.wrapping_add(1);
         }
-        // Loopback delivers synchronously, but give the receive path a moment anyway.
-        std::thread::sleep(Duration::from_millis(5));
+        // Loopback delivers synchronously: the datagrams are queued now. No sleep: how long
+        // they wait decides whether they coalesce (`COALESCE_AFTER`).
     }
 
     /// Runs `n` turns, the clock moving `step` before each; slot 1 of every packet sent.
@@ -1188,7 +1188,6 @@ impl Forward {
         for _ in 0..n {
             self.clock.advance(step);
             self.core.turn(Some(Duration::ZERO)).unwrap();
-            std::thread::sleep(Duration::from_millis(1));
             while let Ok(len) = self.listener.recv(&mut buf) {
                 if let Ok(Packet::Data(p)) = Packet::parse(&buf[..len]) {
                     assert_eq!(p.universe(), 2);
@@ -1218,7 +1217,8 @@ fn queued_frames_of_one_universe_are_each_forwarded() {
     let mut f = Forward::new(15711);
     let values: Vec<u8> = (1..=10).collect();
     f.queue(&values);
-    // 300 µs apart: the backlog ends within `COALESCE_AFTER`, and the realtime output (at most
+    // 300 µs apart on the manual clock (and well within `COALESCE_AFTER` of real time, which
+    // decides coalescing), and the realtime output (at most
     // one packet per 250 µs) defers none.
     let got = f.turns(values.len() + 3, Duration::from_micros(300));
     assert_eq!(got, values, "each queued frame once, in order");
@@ -1231,32 +1231,27 @@ fn queued_frames_of_one_universe_are_each_forwarded() {
     assert_eq!(f.stat("turns_split"), 9);
 }
 
-/// Under a backlog older than `COALESCE_AFTER` frames of one universe coalesce (latest wins)
-/// until the input has stayed drained for `SPLIT_AFTER`; then a stall is split again.
+/// Input that waited longer than `COALESCE_AFTER` in the kernel (the loop fell behind) coalesces,
+/// latest values winning; once a datagram is read within `SPLIT_BELOW` of its arrival, frames
+/// are forwarded one by one again.
 #[test]
-fn a_lasting_backlog_coalesces_and_the_last_value_wins() {
+fn input_that_waited_too_long_coalesces_and_the_last_value_wins() {
     patchbay_net::netns::require_private_netns();
     let mut f = Forward::new(15721);
     let values: Vec<u8> = (1..=10).collect();
     f.queue(&values);
-    // Turns 2 ms apart: 1, 2 and 3 end early (backlogged since the first); the fourth is 6 ms
-    // into the backlog and takes all the rest.
-    assert_eq!(f.turns(4, Duration::from_millis(2)), vec![1, 2, 3, 10]);
-    assert_eq!(f.stat("turns_split"), 3);
+    std::thread::sleep(super::input::COALESCE_AFTER + Duration::from_millis(2));
+    assert_eq!(f.turns(3, Duration::from_millis(1)), vec![10]);
+    assert_eq!(f.stat("turns_split"), 0);
     assert_eq!(
         f.stat("coalesced_in"),
-        6,
-        "5..=10 each replaced a pending change"
+        9,
+        "2..=10 each replaced a pending change"
     );
-    assert_eq!(f.stat("coalesce_mode_datagrams"), 7);
-    // Drained for 1 ms only: still coalescing.
-    f.queue(&[11, 12]);
-    assert_eq!(f.turns(1, Duration::from_millis(1)), vec![12]);
-    assert_eq!(f.stat("coalesced_in"), 7);
-    // Drained for 6 ms: the next stall is split again.
-    f.turns(1, Duration::from_millis(5));
-    f.queue(&[21, 22, 23]);
-    assert_eq!(f.turns(4, Duration::from_millis(1)), vec![21, 22, 23]);
-    assert_eq!(f.stat("turns_split"), 5);
-    assert_eq!(f.stat("coalesced_in"), 7);
+    assert_eq!(f.stat("coalesce_mode_datagrams"), 10);
+    // Fresh input: forwarded frame by frame again.
+    f.queue(&[11, 12, 13]);
+    assert_eq!(f.turns(4, Duration::from_millis(1)), vec![11, 12, 13]);
+    assert_eq!(f.stat("turns_split"), 2);
+    assert_eq!(f.stat("coalesced_in"), 9);
 }
