@@ -117,6 +117,14 @@ impl Rig {
     }
 }
 
+/// Pseudo-random bytes (xorshift32), the same on every run.
+fn xorshift(x: &mut u32) -> u8 {
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    *x as u8
+}
+
 #[test]
 fn every_8bit_value_passes_unchanged() {
     // in.i > out.(513 - i): reversed, so the universe is not merely copied.
@@ -131,16 +139,7 @@ fn every_8bit_value_passes_unchanged() {
         .collect();
     let mut x: u32 = 0x9e37_79b9;
     for _ in 0..8 {
-        rounds.push(
-            (0..512)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect(),
-        );
+        rounds.push((0..512).map(|_| xorshift(&mut x)).collect());
     }
     rounds.push(vec![255; 512]);
     rounds.push(vec![0; 512]);
@@ -205,14 +204,7 @@ fn frame_copies_and_events_mix_on_one_universe() {
     let mut rig = rig("mixed", 43, maps);
     let mut x: u32 = 0x1234_5678;
     for r in 0..12u32 {
-        let mut input: Vec<u8> = (0..512)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
+        let mut input: Vec<u8> = (0..512).map(|_| xorshift(&mut x)).collect();
         // Fan-in: in even rounds both inputs change and slot 201's event comes after slot
         // 200's; in odd rounds only slot 200 changes, so it wins although slot 201 (unchanged,
         // but present in the frame) comes later. A frame copy would get odd rounds wrong.
