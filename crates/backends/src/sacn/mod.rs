@@ -113,6 +113,23 @@ impl Default for Sacn {
 pub const DEFAULT_NAME: &str = "patchbay";
 
 impl Sacn {
+    /// The index of `instance` if it sends; otherwise counts (and, throttled, logs) the `n`
+    /// outputs routed to it as dropped for lack of `priority`.
+    fn output_instance(&mut self, now: Instant, instance: InstanceId, n: usize) -> Option<usize> {
+        let i = self.index_of(instance)?;
+        let inst = &mut self.instances[i];
+        if inst.transmits() {
+            return Some(i);
+        }
+        inst.counters.output_dropped += n as u64;
+        if let Some(n) = inst.no_priority_log.hit(now, counters::LOG_PERIOD) {
+            tracing::info!(target: "sacn",
+                "instance '{}' has no priority: dropped {n} output value(s) (set priority = 1..200 to send)",
+                inst.name);
+        }
+        None
+    }
+
     pub fn new() -> Self {
         Sacn {
             name: DEFAULT_NAME.to_string(),
@@ -422,21 +439,11 @@ impl Backend for Sacn {
         deliveries: &[Delivery],
         _sink: &mut Sink<'_>,
     ) {
-        let Some(i) = self.index_of(instance) else {
+        let Some(i) = self.output_instance(now, instance, deliveries.len()) else {
             return;
         };
-        let inst = &mut self.instances[i];
-        if !inst.transmits() {
-            inst.counters.output_dropped += deliveries.len() as u64;
-            if let Some(n) = inst.no_priority_log.hit(now, counters::LOG_PERIOD) {
-                tracing::info!(target: "sacn",
-                    "instance '{}' has no priority: dropped {n} output value(s) (set priority = 1..200 to send)",
-                    inst.name);
-            }
-            return;
-        }
         if let Some(rt) = self.rt.as_mut() {
-            rt.apply(now, inst, deliveries);
+            rt.apply(now, &mut self.instances[i], deliveries);
         }
     }
 
@@ -447,17 +454,13 @@ impl Backend for Sacn {
         copies: FrameCopies<'_>,
         _sink: &mut Sink<'_>,
     ) {
-        let Some(i) = self.index_of(instance) else {
+        // Dropped copies are counted per copy, not per slot: the count says that output was
+        // lost, not how much.
+        let Some(i) = self.output_instance(now, instance, copies.len()) else {
             return;
         };
-        let inst = &mut self.instances[i];
-        if !inst.transmits() {
-            // Counted per copy, not per slot: the count says that output was lost, not how much.
-            inst.counters.output_dropped += copies.len() as u64;
-            return;
-        }
         if let Some(rt) = self.rt.as_mut() {
-            rt.apply_frames(now, inst, copies);
+            rt.apply_frames(now, &mut self.instances[i], copies);
         }
     }
 

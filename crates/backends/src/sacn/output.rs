@@ -14,10 +14,10 @@ use patchbay_net::{SendBatch, SendError};
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, MAX_SLOTS, TransmitKind};
 
-use super::Instance;
 use super::channels::write_value;
 use super::counters::{LOG_PERIOD, summarize};
 use super::start::{BindRt, Runtime, group_addr};
+use super::{Instance, InstanceOptions};
 
 /// How soon to retry after the socket buffer was full.
 const RETRY_AFTER: Duration = Duration::from_millis(2);
@@ -51,6 +51,13 @@ pub(super) const TX_BATCH: usize = 32;
 
 /// The send batch of one bind.
 pub(super) type TxBatch = SendBatch<TX_BATCH, MAX_PACKET_LEN>;
+
+/// Notes a change no packet carries yet; one on top of another is coalesced (latest wins).
+fn note_unsent_change(inst: &mut Instance) {
+    if std::mem::replace(&mut inst.unsent_change, true) {
+        inst.counters.coalesced += 1;
+    }
+}
 
 /// Counts one packet that left.
 fn count_sent(bind: &mut BindRt, instances: &mut [Instance], inst: Option<usize>) {
@@ -156,10 +163,10 @@ impl Runtime {
     /// Writes one routing round's values into the instance's universe; a packet is scheduled only
     /// if a byte changed (D15).
     pub fn apply(&mut self, now: Instant, inst: &mut Instance, deliveries: &[Delivery]) {
-        let Some(map) = inst.map.take() else {
+        let Some(map) = inst.map.as_deref() else {
             return;
         };
-        self.write_slots(now, inst, |slots| {
+        let changed = self.write_slots(now, &inst.opts, |slots| {
             let mut changed = false;
             for d in deliveries {
                 if let Some(spec) = map.spec_of_key(d.key) {
@@ -168,46 +175,51 @@ impl Runtime {
             }
             changed
         });
-        inst.map = Some(map);
+        if changed {
+            note_unsent_change(inst);
+        }
     }
 
     /// Copies one routing round's frames into the instance's universe, as [`Runtime::apply`].
     pub fn apply_frames(&mut self, now: Instant, inst: &mut Instance, copies: FrameCopies<'_>) {
-        self.write_slots(now, inst, |slots| {
+        let changed = self.write_slots(now, &inst.opts, |slots| {
             let mut changed = false;
             for copy in copies.iter() {
                 changed |= copy.apply(&mut slots[..]);
             }
             changed
         });
+        if changed {
+            note_unsent_change(inst);
+        }
     }
 
-    /// Lets `write` change the instance's output slots and schedules a packet if it did.
+    /// Lets `write` change the output slots of the instance with `opts` and schedules a packet
+    /// if it did; returns whether it did.
     fn write_slots(
         &mut self,
         now: Instant,
-        inst: &mut Instance,
+        opts: &InstanceOptions,
         write: impl FnOnce(&mut [u8; MAX_SLOTS]) -> bool,
-    ) {
-        let Some(u) = inst.opts.universe else {
-            return;
+    ) -> bool {
+        let Some(u) = opts.universe else {
+            return false;
         };
         let Some(source) = self
             .binds
-            .get_mut(inst.opts.interface)
+            .get_mut(opts.interface)
             .and_then(|b| b.source.as_mut())
         else {
-            return;
+            return false;
         };
         let Ok(slots) = source.slots_mut(u) else {
-            return; // terminating
+            return false; // terminating
         };
-        if write(slots) {
-            if std::mem::replace(&mut inst.unsent_change, true) {
-                inst.counters.coalesced += 1;
-            }
-            let _ = source.mark_changed(now, u);
+        if !write(slots) {
+            return false;
         }
+        let _ = source.mark_changed(now, u);
+        true
     }
 
     /// Sends everything due: first what a full buffer left over (batched data, then a single
