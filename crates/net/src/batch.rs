@@ -39,6 +39,13 @@ pub struct RecvBatch<const N: usize, const SIZE: usize> {
     /// slot that last held an IPv4 datagram is too small for IPv6 info: headers are remade when the
     /// socket family changes.
     v6: Option<bool>,
+    /// The same write-back shrinks a slot's control space to what its last datagram carried, so
+    /// when a socket starts to report `SO_RXQ_OVFL` (its first kernel drop), every slot is too
+    /// small and the kernel truncates the control data (`MSG_CTRUNC`); nix then yields none of
+    /// it, packet info and timestamp included (nix-rust/nix#2813). Headers are remade after such
+    /// a read: one batch loses its metadata when a socket first drops, and the allocation
+    /// happens once per socket family and kind of control data, not per datagram.
+    truncated: bool,
 }
 
 /// `N` zeroed datagram buffers on the heap (built through a `Vec`, so a large batch never sits
@@ -65,6 +72,7 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
             len: 0,
             headers: headers(N),
             v6: None,
+            truncated: false,
         }
     }
 
@@ -97,9 +105,10 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
     /// arrived (0: queue empty).
     pub(crate) fn fill(&mut self, fd: RawFd, v6: bool, max: usize) -> Result<usize, RecvError> {
         self.len = 0;
-        if self.v6 != Some(v6) {
+        if self.v6 != Some(v6) || self.truncated {
             self.headers = headers(N);
             self.v6 = Some(v6);
+            self.truncated = false;
         }
         loop {
             return match self.attempt(fd, max) {
@@ -125,9 +134,15 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         )?;
         for (slot, msg) in self.metas.iter_mut().zip(msgs) {
             *slot = meta_of(&msg);
+            self.truncated |= msg.flags.contains(MsgFlags::MSG_CTRUNC);
             self.len += 1;
         }
         Ok(self.len)
+    }
+
+    /// The metadata of the datagrams held, in order.
+    pub fn metas(&self) -> &[RecvMeta] {
+        &self.metas[..self.len]
     }
 
     /// Stores one datagram received some other way into the next slot, returning the slot's buffer.

@@ -4,14 +4,19 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsRawFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::batch::RecvBatch;
 use crate::error::{JoinError, OpenError, RecvError, SendError};
 use crate::iface::{self, IfaceError, Interface, LinkState};
 use crate::pool::{Joined, MembershipPool};
+use crate::rcvbuf::{RcvBuf, Resize};
 use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
 use crate::send_batch::SendBatch;
-use crate::socket::{MainOptions, SOCKET_BUFFER, buffer_sizes, into_mio, open_main};
+
+/// Least time between two info logs about a shrunk receive buffer (the rest go to debug).
+const SHRINK_LOG_PERIOD: Duration = Duration::from_secs(10);
+use crate::socket::{MainOptions, RECV_BUFFER, SEND_BUFFER, buffer_sizes, into_mio, open_main};
 
 /// sACN's port (E1.31 `ACN_SDT_MULTICAST_PORT`), the default of `bind`.
 pub const SACN_PORT: u16 = 5568;
@@ -64,8 +69,19 @@ pub struct Endpoint {
     pool: Option<MembershipPool>,
     cmsg: CmsgBuf,
     dropped: u64,
-    /// Latest `SO_RXQ_OVFL` count per socket (0 = main, n + 1 = receiver n).
-    kernel_drops: Vec<u32>,
+    /// Per socket read so far (0 = main, n + 1 = receiver n).
+    intake: Vec<Intake>,
+    /// Wall-clock time of the last log about a shrunk receive buffer.
+    shrink_logged: Option<Duration>,
+}
+
+/// What an endpoint follows of one socket it reads.
+#[derive(Debug)]
+struct Intake {
+    /// Latest `SO_RXQ_OVFL` count.
+    kernel_drops: u32,
+    /// `None` when the socket's granted buffer could not be read.
+    rcvbuf: Option<RcvBuf>,
 }
 
 impl Endpoint {
@@ -113,12 +129,12 @@ impl Endpoint {
                 source: io::Error::other("not an inet address"),
             })?;
         let (rcvbuf, sndbuf) = buffer_sizes(&socket2::SockRef::from(&sock));
-        if rcvbuf < SOCKET_BUFFER {
-            // Linux reports twice what it granted; less than the request means the sysctl capped it.
+        // Linux reports twice what it granted; less than the request means the sysctl capped it.
+        if rcvbuf / 2 < RECV_BUFFER || sndbuf / 2 < SEND_BUFFER {
             tracing::info!(bind = %local_addr,
-                "socket buffers: asked for {} KiB, the kernel granted {} KiB receive / {} KiB send \
+                "socket buffers: asked for {} KiB receive / {} KiB send, the kernel granted {} / {} KiB \
                  (raise net.core.rmem_max and wmem_max to absorb bursts of many universes)",
-                SOCKET_BUFFER >> 10, rcvbuf >> 11, sndbuf >> 11);
+                RECV_BUFFER >> 10, SEND_BUFFER >> 10, rcvbuf >> 11, sndbuf >> 11);
         } else {
             tracing::debug!(bind = %local_addr,
                 "socket buffers: {} KiB receive / {} KiB send granted", rcvbuf >> 11, sndbuf >> 11);
@@ -139,7 +155,8 @@ impl Endpoint {
             pool,
             cmsg: CmsgBuf::new(),
             dropped: 0,
-            kernel_drops: Vec::new(),
+            intake: Vec::new(),
+            shrink_logged: None,
         })
     }
 
@@ -178,22 +195,114 @@ impl Endpoint {
     /// as far as the datagrams read since tell (`SO_RXQ_OVFL`: the count travels with the next
     /// datagram queued after the drops). Not silent: the backend reports it.
     pub fn kernel_drops(&self) -> u64 {
-        self.kernel_drops.iter().map(|&n| u64::from(n)).sum()
+        self.intake.iter().map(|x| u64::from(x.kernel_drops)).sum()
     }
 
-    fn note_drops(&mut self, id: SocketId, meta: &RecvMeta) {
-        let Some(n) = meta.kernel_drops else {
-            return;
-        };
+    /// Times a receive buffer of this bind was made smaller because its queue stood longer than
+    /// [`crate::rcvbuf::TARGET`] ([`crate::rcvbuf`]).
+    pub fn rcvbuf_shrinks(&self) -> u64 {
+        self.intake
+            .iter()
+            .filter_map(|x| x.rcvbuf.as_ref())
+            .map(RcvBuf::shrinks)
+            .sum()
+    }
+
+    /// Receive buffer bytes of socket `id` as the kernel reports them (twice what it granted).
+    pub fn recv_buffer_size(&self, id: SocketId) -> Option<usize> {
+        self.socket(id)
+            .and_then(|s| socket2::SockRef::from(s).recv_buffer_size().ok())
+    }
+
+    fn socket(&self, id: SocketId) -> Option<&mio::net::UdpSocket> {
+        match id {
+            SocketId::Main => Some(&self.main),
+            SocketId::Receiver(i) => self.pool.as_ref().and_then(|p| p.socket(i)),
+        }
+    }
+
+    /// Follows datagrams just read from socket `id`: their kernel drop counts, and how long they
+    /// waited, which sizes the socket's receive buffer ([`crate::rcvbuf`]).
+    fn note_read<'m>(&mut self, id: SocketId, metas: impl IntoIterator<Item = &'m RecvMeta>) {
         let slot = match id {
             SocketId::Main => 0,
             SocketId::Receiver(i) => i + 1,
         };
-        if self.kernel_drops.len() <= slot {
-            // Once per socket that ever drops, not per datagram.
-            self.kernel_drops.resize(slot + 1, 0);
+        if self.intake.len() <= slot {
+            // Once per socket, not per datagram.
+            let new = (self.intake.len()..=slot)
+                .map(|k| {
+                    let sid = if k == 0 {
+                        SocketId::Main
+                    } else {
+                        SocketId::Receiver(k - 1)
+                    };
+                    Intake {
+                        kernel_drops: 0,
+                        rcvbuf: self
+                            .recv_buffer_size(sid)
+                            .map(|reported| RcvBuf::new((reported / 2).min(RECV_BUFFER))),
+                    }
+                })
+                .collect::<Vec<_>>();
+            self.intake.extend(new);
         }
-        self.kernel_drops[slot] = self.kernel_drops[slot].max(n);
+        let mut wall = None;
+        let mut resize = None;
+        let Some(intake) = self.intake.get_mut(slot) else {
+            return;
+        };
+        for m in metas {
+            if let Some(n) = m.kernel_drops {
+                intake.kernel_drops = intake.kernel_drops.max(n);
+            }
+            if let (Some(queued), Some(rcvbuf)) = (m.received, intake.rcvbuf.as_mut()) {
+                // The kernel stamps datagrams with the realtime clock; one reading per batch.
+                let now = *wall.get_or_insert_with(|| {
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                });
+                let waited = now.saturating_sub(queued);
+                if let Some(r) = rcvbuf.observe(now, waited, intake.kernel_drops) {
+                    resize = Some((r, now, rcvbuf.max()));
+                }
+            }
+        }
+        if let Some((r, now, max)) = resize {
+            self.resize_rcvbuf(id, r, now, max);
+        }
+    }
+
+    fn resize_rcvbuf(&mut self, id: SocketId, r: Resize, now: Duration, max: usize) {
+        let Some(sock) = self.socket(id) else {
+            return;
+        };
+        if let Err(e) = socket2::SockRef::from(sock).set_recv_buffer_size(r.size) {
+            tracing::debug!(bind = %self.local_addr, "cannot resize the receive buffer: {e}");
+            return;
+        }
+        let (kib, waited, bind) = (r.size >> 10, r.waited, self.local_addr);
+        if r.size > r.from {
+            if r.size >= max {
+                tracing::debug!(%bind, socket = ?id,
+                    "receive buffer back at {kib} KiB: input is read within {waited:?} again");
+            } else {
+                tracing::debug!(%bind, socket = ?id, "receive buffer grown to {kib} KiB");
+            }
+        } else if self
+            .shrink_logged
+            .is_none_or(|t| now.saturating_sub(t) >= SHRINK_LOG_PERIOD)
+        {
+            self.shrink_logged = Some(now);
+            tracing::info!(%bind, socket = ?id,
+                "input waited at least {waited:?} in the kernel for {:?}: receive buffer cut to \
+                 {kib} KiB so the newest input is read sooner (the kernel drops more while this lasts)",
+                crate::rcvbuf::INTERVAL);
+        } else {
+            tracing::debug!(%bind, socket = ?id,
+                "receive buffer cut to {kib} KiB (waits of at least {waited:?})");
+        }
     }
 
     /// All socket ids in order: `Main`, then `Receiver(0..)`.
@@ -331,27 +440,23 @@ impl Endpoint {
     /// # Errors
     /// Kernel errors other than `EAGAIN`.
     pub fn recv(&mut self, id: SocketId, buf: &mut [u8]) -> Result<Option<RecvMeta>, RecvError> {
-        let meta = match id {
-            SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg)?,
-            SocketId::Receiver(i) => {
-                let Some(pool) = self.pool.as_mut() else {
-                    return Ok(None);
-                };
-                loop {
-                    let Some(meta) = pool.recv(i, buf)? else {
-                        break None;
-                    };
-                    if matches!(meta.kind, DestKind::Multicast | DestKind::Unicast) {
-                        break Some(meta);
-                    }
-                    self.dropped += 1;
-                }
+        loop {
+            let meta = match id {
+                SocketId::Main => recv_meta(self.main.as_raw_fd(), buf, &mut self.cmsg)?,
+                SocketId::Receiver(i) => match self.pool.as_mut() {
+                    Some(pool) => pool.recv(i, buf)?,
+                    None => None,
+                },
+            };
+            let Some(meta) = meta else {
+                return Ok(None);
+            };
+            self.note_read(id, [&meta]);
+            if id == SocketId::Main || meta.kind != DestKind::Broadcast {
+                return Ok(Some(meta));
             }
-        };
-        if let Some(m) = &meta {
-            self.note_drops(id, m);
+            self.dropped += 1;
         }
-        Ok(meta)
     }
 
     /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds
@@ -387,7 +492,7 @@ impl Endpoint {
         }
         match id {
             SocketId::Main if self.local_addr.is_ipv4() => {
-                batch.fill(self.main.as_raw_fd(), false, max)
+                batch.fill(self.main.as_raw_fd(), false, max)?;
             }
             SocketId::Main => {
                 let fd = self.main.as_raw_fd();
@@ -395,14 +500,10 @@ impl Endpoint {
                     && let Some(buf) = batch.next_slot()
                 {
                     match recv_meta(fd, buf, &mut self.cmsg)? {
-                        Some(meta) => {
-                            self.note_drops(id, &meta);
-                            batch.push(meta);
-                        }
+                        Some(meta) => batch.push(meta),
                         None => break,
                     }
                 }
-                Ok(batch.len())
             }
             SocketId::Receiver(i) => {
                 let Some((fd, v6)) = self.pool.as_ref().and_then(|p| p.raw_fd(i)) else {
@@ -412,21 +513,17 @@ impl Endpoint {
                     if batch.fill(fd, v6, max)? == 0 {
                         return Ok(0);
                     }
-                    let dropped =
-                        batch.retain(|m| matches!(m.kind, DestKind::Multicast | DestKind::Unicast));
+                    self.note_read(id, batch.metas());
+                    let dropped = batch.retain(|m| m.kind != DestKind::Broadcast);
                     self.dropped += dropped as u64;
                     if !batch.is_empty() {
-                        for k in 0..batch.len() {
-                            if let Some((m, _)) = batch.get(k) {
-                                let m = *m;
-                                self.note_drops(id, &m);
-                            }
-                        }
                         return Ok(batch.len());
                     }
                 }
             }
         }
+        self.note_read(id, batch.metas());
+        Ok(batch.len())
     }
 
     /// Whether this bind processes a datagram: multicast and broadcast always; unicast when the bind is

@@ -26,6 +26,9 @@
 //! (length, source, destination, arrival ifindex, [`DestKind`]) without allocating. A unicast datagram
 //! that [`Endpoint::accepts`] refuses belongs to the bind [`unicast_owner`] names.
 //! [`Endpoint::recv_batch`] reads up to N datagrams per `recvmmsg` into a caller-owned [`RecvBatch`].
+//! Every read also tells the endpoint how long its datagrams waited in the kernel and whether the
+//! kernel dropped any; from that it sizes each socket's receive buffer ([`rcvbuf`]: 4 MiB for
+//! bursts, smaller while a queue stands so what is read stays fresh).
 //! [`Endpoint::send_to`] reports a full send buffer as [`SendError::WouldBlock`] (keep the packet,
 //! retry when writable); [`Endpoint::send_batch`] sends a caller-owned [`SendBatch`] per `sendmmsg`.
 //!
@@ -107,6 +110,7 @@ pub mod error;
 pub mod iface;
 pub mod netns;
 pub mod pool;
+pub mod rcvbuf;
 pub mod recv;
 pub mod send_batch;
 mod socket;
@@ -119,3 +123,4 @@ pub use iface::{Chosen, IfaceError, Interface, LinkState, link_state};
 pub use pool::{Joined, MembershipPool};
 pub use recv::{DestKind, RecvMeta};
 pub use send_batch::SendBatch;
+pub use socket::RECV_BUFFER;

@@ -19,7 +19,9 @@ pub enum DestKind {
     Multicast,
     /// IPv4 limited or subnet broadcast. Every matching socket gets a copy.
     Broadcast,
-    /// No packet info arrived (should not happen: every socket here asks for it).
+    /// No packet info arrived: every socket here asks for it, but a batch read can lose a
+    /// datagram's control messages ([`crate::RecvBatch`]). Treated as wanted, since a datagram
+    /// dropped for it would be lost and a broadcast read twice is only a duplicate.
     Unknown,
 }
 

@@ -39,20 +39,14 @@ fn new_udp(addr: &SocketAddr) -> io::Result<Socket> {
     Socket::new(Domain::for_address(*addr), Type::DGRAM, Some(Protocol::UDP))
 }
 
-/// Bytes of socket buffer asked for in each direction.
-///
-/// Why: the kernel default (`net.core.rmem_default`, 208 KiB) holds about 90 sACN datagrams on
-/// `lo` (each costs about 2.3 KB of buffer accounting), so one burst of 1,000 universes sent in
-/// the same millisecond overflowed it and the kernel dropped about two thirds of it. 4 MiB holds
-/// such a burst with room to spare. The kernel caps the request at `net.core.rmem_max` /
-/// `wmem_max` without failing; [`buffer_sizes`] reads back what was granted.
-pub(crate) const SOCKET_BUFFER: usize = 4 << 20;
+/// Send buffer asked for on the main socket: output of 1,000 universes leaves in one burst per
+/// frame, 4 MiB queues it without `EAGAIN`. The kernel caps the request at `net.core.wmem_max`
+/// without failing; [`buffer_sizes`] reads back what was granted.
+pub(crate) const SEND_BUFFER: usize = 4 << 20;
 
-/// Asks for [`SOCKET_BUFFER`] in both directions. Best effort: a refusal leaves the default, which
-/// works, only with less headroom for bursts.
-fn grow_buffers(sock: &Socket) {
-    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
-    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+/// Best effort: a refusal leaves the default, which works, only with less headroom for bursts.
+fn grow_send_buffer(sock: &Socket) {
+    let _ = sock.set_send_buffer_size(SEND_BUFFER);
 }
 
 /// The receive and send buffer sizes the kernel granted, as it reports them (Linux doubles the
@@ -73,7 +67,7 @@ pub(crate) fn open_main(o: &MainOptions<'_>) -> Result<Socket, (&'static str, io
     setup(step("set SO_REUSEADDR", sock.set_reuse_address(true)))?;
     setup(step("set SO_BROADCAST", sock.set_broadcast(true)))?;
     setup(step("set O_NONBLOCK", sock.set_nonblocking(true)))?;
-    grow_buffers(&sock);
+    grow_send_buffer(&sock);
     setup(step("enable packet info", pktinfo(&sock, v6)))?;
     if v6 {
         setup(step("clear IPV6_V6ONLY", sock.set_only_v6(false)))?;
@@ -137,7 +131,6 @@ pub(crate) fn open_receiver(v6: bool, port: u16) -> io::Result<Socket> {
     let sock = new_udp(&addr)?;
     sock.set_reuse_address(true)?;
     sock.set_nonblocking(true)?;
-    grow_buffers(&sock);
     pktinfo(&sock, v6)?;
     if v6 {
         // IPv4 traffic stays with the main socket.
@@ -151,10 +144,13 @@ pub(crate) fn open_receiver(v6: bool, port: u16) -> io::Result<Socket> {
     Ok(sock)
 }
 
-/// Receive buffer asked for on every socket (the kernel caps it at `net.core.rmem_max`). Why:
-/// the 208 KiB default holds about 100 full sACN datagrams, 25 ms of 100 universes at 44 Hz, so
-/// a short stall of the process (a busy machine, a slow disk for the log) lost frames; 4 MiB rides
-/// out about half a second.
+/// Receive buffer asked for on every socket, and the most [`crate::rcvbuf`] grows it back to.
+///
+/// Why: the kernel default (`net.core.rmem_default`, 208 KiB) holds about 90 sACN datagrams on
+/// `lo` (each costs about 2.3 KB of buffer accounting), so one burst of 1,000 universes sent in
+/// the same millisecond overflowed it and the kernel dropped about two thirds of it. 4 MiB holds
+/// such a burst with room to spare, and rides out a stall of the process of a few frames. The
+/// kernel caps the request at `net.core.rmem_max` without failing.
 pub const RECV_BUFFER: usize = 4 << 20;
 
 /// Best effort, for receiving sockets: a large receive buffer, `SO_RXQ_OVFL` so drops by a full

@@ -496,10 +496,16 @@ impl Backend for Sacn {
         if let Some(rt) = self.rt.as_ref() {
             for (i, b) in rt.binds.iter().enumerate() {
                 b.counters.stats(i, out);
+                let bind = format!("bind {i}");
                 out.push(patchbay_core::Stat::backend(
-                    format!("bind {i}"),
+                    bind.clone(),
                     "kernel_drops",
                     b.ep.kernel_drops(),
+                ));
+                out.push(patchbay_core::Stat::backend(
+                    bind,
+                    "rcvbuf_shrinks",
+                    b.ep.rcvbuf_shrinks(),
                 ));
             }
         }
