@@ -168,3 +168,51 @@ fn batched_main_socket_mixes_families() {
         }
     }
 }
+
+/// Once a receive socket has overflowed, every datagram after it reports the drop count, which
+/// needs more control space than the datagrams before. Batch reads must still deliver packet
+/// info then (nix reuses `recvmmsg` headers shrunk by the kernel), or multicast would be taken
+/// for broadcast copies and discarded from the first kernel drop on, for good.
+#[test]
+fn batched_multicast_keeps_arriving_after_the_receive_buffer_overflowed() {
+    guard();
+    let mut rx = open("0.0.0.0:0", false);
+    rx.join(g4(1)).unwrap();
+    let src = rx.interface().unwrap().addr;
+    let tx = open(&format!("{src}:0"), true);
+    let to = SocketAddr::new(g4(1), rx.local_addr().port());
+    let mut batch = Batch::new();
+    // Before the overflow: the batch headers learn the control space of drop-free datagrams.
+    for _ in 0..20 {
+        tx.send_to(&[0u8; 1400], to).unwrap();
+    }
+    assert_eq!(collect_batched(&mut rx, &mut batch).len(), 20);
+    // 8,000 x 1,400 bytes overflow any receive buffer the kernel grants.
+    for _ in 0..8000 {
+        let _ = tx.send_to(&[1u8; 1400], to);
+    }
+    let flooded = collect_batched(&mut rx, &mut batch);
+    assert!(flooded.len() < 8000, "nothing dropped?");
+    // The drop count travels with the datagrams queued after the drops. The first batch that
+    // carries it is truncated and loses its metadata (the headers are remade after it); its
+    // datagram is still delivered.
+    for round in 2..6u8 {
+        tx.send_to(&[round; 1400], to).unwrap();
+        let got = collect_batched(&mut rx, &mut batch);
+        assert_eq!(got.len(), 1, "round {round}: the datagram was read");
+        let (_, meta, payload) = &got[0];
+        assert_eq!(payload[0], round);
+        if round > 2 {
+            assert_eq!(meta.kind, DestKind::Multicast, "round {round}: {meta:?}");
+            assert_eq!(meta.dst, Some(g4(1)));
+            assert!(meta.received.is_some());
+        }
+    }
+    assert!(rx.kernel_drops() > 0);
+    assert_eq!(rx.dropped(), 0, "no datagram taken for a broadcast copy");
+    assert_eq!(
+        u64::try_from(20 + 8000 + 4).unwrap(),
+        u64::try_from(20 + flooded.len() + 4).unwrap() + rx.kernel_drops(),
+        "every datagram is read or counted"
+    );
+}
