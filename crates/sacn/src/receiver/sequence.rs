@@ -29,13 +29,16 @@ impl SequenceTracker {
         SequenceTracker { last: None }
     }
 
+    /// Whether [`SequenceTracker::accept`] would take `seq` now.
+    #[inline]
+    pub fn would_accept(&self, seq: u8) -> bool {
+        self.last.is_none_or(|last| sequence_accepts(last, seq))
+    }
+
     /// Applies the window and, if accepted, remembers `seq` as the last accepted number.
     #[inline]
     pub fn accept(&mut self, seq: u8) -> bool {
-        let ok = match self.last {
-            None => true,
-            Some(last) => sequence_accepts(last, seq),
-        };
+        let ok = self.would_accept(seq);
         if ok {
             self.last = Some(seq);
         }

@@ -13,7 +13,7 @@ use super::config::{
 };
 use super::name::SourceName;
 use super::outcome::{Discard, Event, EventQueue};
-use super::sequence::{SequenceTracker, sequence_accepts};
+use super::sequence::SequenceTracker;
 use super::slot_set::{SlotSet, copy_and_diff, copy_and_diff2};
 
 /// Owner byte of a slot no source drives.
@@ -372,26 +372,15 @@ impl UniverseReceiver {
     /// (so the earlier frame is reported on its own) need not end it for a packet that changes
     /// nothing.
     pub fn changes_nothing(&self, pkt: &DataPacket<'_>) -> bool {
-        let cid = pkt.cid();
         let opts = pkt.options();
         let start_code = pkt.start_code();
-        if self.set.own_cid == Some(cid)
-            || self.set.from.is_some_and(|f| f != cid)
-            || (start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY)
-            || (opts.preview() && !self.set.accept_preview)
-        {
+        let Ok(found) = self.screen(pkt) else {
             return true;
-        }
-        let Some(i) = self.find(cid) else {
+        };
+        let Some(i) = found else {
             return opts.stream_terminated() || self.is_sampling();
         };
         let s = &self.sources[i];
-        if s.seq
-            .last()
-            .is_some_and(|last| !sequence_accepts(last, pkt.sequence()))
-        {
-            return true;
-        }
         if self.is_sampling() && !opts.stream_terminated() {
             return true;
         }
@@ -410,6 +399,32 @@ impl UniverseReceiver {
         }
         self.fast == Some(i as u8)
             || (self.set.merge == MergeMode::Htp && s.priority == pkt.priority())
+    }
+
+    /// The checks a data packet passes before it may touch any state, shared by
+    /// [`UniverseReceiver::handle_data`] and [`UniverseReceiver::changes_nothing`] so the two
+    /// cannot drift apart: why it is discarded, or the index of its known source (`None`: new).
+    fn screen(&self, pkt: &DataPacket<'_>) -> Result<Option<usize>, Discard> {
+        let cid = pkt.cid();
+        if self.set.own_cid == Some(cid) {
+            return Err(Discard::OwnCid);
+        }
+        if self.set.from.is_some_and(|f| f != cid) {
+            return Err(Discard::FilteredCid);
+        }
+        let start_code = pkt.start_code();
+        if start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY {
+            return Err(Discard::UnsupportedStartCode);
+        }
+        if pkt.options().preview() && !self.set.accept_preview {
+            return Err(Discard::Preview);
+        }
+        match self.find(cid) {
+            Some(i) if !self.sources[i].seq.would_accept(pkt.sequence()) => {
+                Err(Discard::OutOfSequence)
+            }
+            found => Ok(found),
+        }
     }
 
     /// Takes in one data packet of this universe (the caller has checked the universe number).
@@ -441,25 +456,11 @@ impl UniverseReceiver {
         events: &mut EventQueue,
     ) -> Result<UniverseOutcome, Discard> {
         let cid = pkt.cid();
-        if self.set.own_cid == Some(cid) {
-            return Err(Discard::OwnCid);
-        }
-        if self.set.from.is_some_and(|f| f != cid) {
-            return Err(Discard::FilteredCid);
-        }
         let start_code = pkt.start_code();
-        if start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY {
-            return Err(Discard::UnsupportedStartCode);
-        }
         let opts = pkt.options();
-        if opts.preview() && !self.set.accept_preview {
-            return Err(Discard::Preview);
-        }
-        let i = match self.find(cid) {
+        let i = match self.screen(pkt)? {
             Some(i) => {
-                if !self.sources[i].seq.accept(pkt.sequence()) {
-                    return Err(Discard::OutOfSequence);
-                }
+                self.sources[i].seq.accept(pkt.sequence());
                 i
             }
             None => {
