@@ -1,11 +1,8 @@
 //! The sACN backend's hot path does not allocate: a datagram read, merged and turned into events
 //! (wide channels) and a frame (8-bit slot-for-slot channels), routed by the core's router, values
 //! and frame copies applied and a packet sent, once warm. Opens sockets: private network namespace only.
-#![allow(unsafe_code)] // a counting GlobalAlloc cannot be written without it
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::UdpSocket;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,36 +15,9 @@ use patchbay_core::{
 use patchbay_sacn::wire::{DataHeader, Options, write_data};
 use patchbay_sacn::{Cid, Packet};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls per thread.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCS.with(Cell::get)
-}
+#[path = "../../sacn/tests/support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 fn packet(seq: u8, level: u8) -> Vec<u8> {
     let mut buf = [0u8; 700];
