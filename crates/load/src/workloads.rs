@@ -22,6 +22,9 @@ pub enum WorkloadError {
     /// The receiver failed.
     #[error("receiver: {0}")]
     Receiver(std::io::Error),
+    /// The phase hook could not run or failed.
+    #[error("phase hook: {0}")]
+    Hook(String),
 }
 
 /// How the target comes to be.
@@ -74,6 +77,9 @@ pub struct RunPlan {
     pub phases: Vec<(String, f64, Duration)>,
     /// Time left for in-flight frames after the last phase.
     pub drain: Duration,
+    /// Shell command run (and waited for) as each phase after the warm-up begins, with the
+    /// phase's name in `PHASE`: e.g. to change the target's CPU quota exactly at a phase boundary.
+    pub hook: Option<String>,
 }
 
 /// Result of a run.
@@ -142,6 +148,9 @@ pub fn run(
         s.phase("warmup", first_rate, plan.warmup);
     }
     for (name, rate, d) in &plan.phases {
+        if let Some(hook) = &plan.hook {
+            run_hook(hook, name)?;
+        }
         s.phase(name, *rate, *d);
     }
     s.drain(plan.drain);
@@ -154,6 +163,21 @@ pub fn run(
         strays,
         final_exact,
     })
+}
+
+fn run_hook(hook: &str, phase: &str) -> Result<(), WorkloadError> {
+    let status = std::process::Command::new("sh")
+        .args(["-c", hook])
+        .env("PHASE", phase)
+        .status()
+        .map_err(|e| WorkloadError::Hook(format!("cannot run '{hook}': {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(WorkloadError::Hook(format!(
+            "'{hook}' failed ({status}) at phase {phase}"
+        )))
+    }
 }
 
 /// The ceiling search.

@@ -40,6 +40,7 @@ fn plan() -> RunPlan {
         warmup: Duration::from_millis(100),
         phases: vec![("measure".into(), 100.0, Duration::from_secs(1))],
         drain: Duration::from_millis(300),
+        hook: None,
     }
 }
 
@@ -139,10 +140,12 @@ fn tearing_forwarder_is_caught_frame_by_frame() {
             prev.insert(u, p);
         }
     });
+    let hooked = std::env::temp_dir().join(format!("patchbay-load-hook-{}", std::process::id()));
     let plan = RunPlan {
         warmup: Duration::ZERO,
         phases: vec![("measure".into(), 50.0, Duration::from_secs(1))],
         drain: Duration::from_millis(300),
+        hook: Some(format!("echo \"$PHASE\" >> '{}'", hooked.display())),
     };
     let out = run(
         &setup(Mode::Unicast, PatternKind::Full, 15570, 16002),
@@ -159,4 +162,10 @@ fn tearing_forwarder_is_caught_frame_by_frame() {
     assert_eq!(m.torn, 10 * (per_universe / 2), "{m:?}");
     assert_eq!(m.received, m.sent - m.torn, "{m:?}");
     assert_eq!(m.lost, 0, "{m:?}");
+    let ran = std::fs::read_to_string(&hooked).unwrap();
+    let _ = std::fs::remove_file(&hooked);
+    assert_eq!(
+        ran, "measure\n",
+        "the phase hook ran once, with the phase's name"
+    );
 }

@@ -36,6 +36,10 @@ enum Cmd {
         /// Phases instead of --rate/--duration: NAME:RATE:SECONDS (repeatable)
         #[arg(long = "phase", value_parser = parse_phase)]
         phases: Vec<(String, f64, f64)>,
+        /// Shell command run as each phase after the warm-up begins, with PHASE=its name (e.g.
+        /// to hold the target to a CPU quota for exactly one phase)
+        #[arg(long)]
+        phase_hook: Option<String>,
     },
     /// Highest frames/s with < 0.1 % loss and no torn frame (steps up, then bisects)
     Ceiling {
@@ -270,6 +274,7 @@ fn main() -> ExitCode {
             rate,
             duration,
             phases,
+            phase_hook,
         } => {
             let phases = if phases.is_empty() {
                 vec![("measure".to_string(), *rate, secs(*duration))]
@@ -283,6 +288,7 @@ fn main() -> ExitCode {
                 warmup: secs(common.warmup),
                 phases,
                 drain: secs(common.drain),
+                hook: phase_hook.clone(),
             };
             workloads::run(&common.setup(), &common.target_args.spec(), &plan)
                 .map(|o| emit(common.json, o.to_json(), o.to_text()))
