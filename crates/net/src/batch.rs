@@ -26,6 +26,7 @@ const EMPTY: RecvMeta = RecvMeta {
     kind: DestKind::Unknown,
     kernel_drops: None,
     received: None,
+    stale: false,
 };
 
 /// Storage for up to `N` datagrams of up to `SIZE` bytes each, reused for every call of
@@ -101,17 +102,16 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         (0..self.len).filter_map(|i| self.get(i))
     }
 
-    /// One `recvmmsg` on `fd` for at most `max` datagrams (and at most `N`). Returns how many
-    /// arrived (0: queue empty).
-    pub(crate) fn fill(&mut self, fd: RawFd, v6: bool, max: usize) -> Result<usize, RecvError> {
-        self.len = 0;
+    /// One `recvmmsg` on `fd` appending at most `want` datagrams after those held (and no more
+    /// than fit). Returns how many arrived (fewer than asked: the queue ran dry).
+    pub(crate) fn fill(&mut self, fd: RawFd, v6: bool, want: usize) -> Result<usize, RecvError> {
         if self.v6 != Some(v6) || self.truncated {
             self.headers = headers(N);
             self.v6 = Some(v6);
             self.truncated = false;
         }
         loop {
-            return match self.attempt(fd, max) {
+            return match self.attempt(fd, want) {
                 Ok(n) => Ok(n),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => Ok(0),
@@ -120,29 +120,37 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         }
     }
 
-    fn attempt(&mut self, fd: RawFd, max: usize) -> Result<usize, Errno> {
+    fn attempt(&mut self, fd: RawFd, want: usize) -> Result<usize, Errno> {
+        let from = self.len;
         let mut iovs = self
             .bufs
             .each_mut()
             .map(|b| [IoSliceMut::new(b.as_mut_slice())]);
+        // Header k receives into buffer `from + k`.
         let msgs = recvmmsg(
             fd,
             &mut self.headers,
-            iovs.iter_mut().take(max),
+            iovs.iter_mut().skip(from).take(want),
             MsgFlags::MSG_DONTWAIT,
             None,
         )?;
-        for (slot, msg) in self.metas.iter_mut().zip(msgs) {
+        let mut got = 0;
+        for (slot, msg) in self.metas.iter_mut().skip(from).zip(msgs) {
             *slot = meta_of(&msg);
             self.truncated |= msg.flags.contains(MsgFlags::MSG_CTRUNC);
-            self.len += 1;
+            got += 1;
         }
-        Ok(self.len)
+        self.len += got;
+        Ok(got)
     }
 
     /// The metadata of the datagrams held, in order.
     pub fn metas(&self) -> &[RecvMeta] {
         &self.metas[..self.len]
+    }
+
+    pub(crate) fn metas_mut(&mut self) -> &mut [RecvMeta] {
+        &mut self.metas[..self.len]
     }
 
     /// Stores one datagram received some other way into the next slot, returning the slot's buffer.
@@ -157,10 +165,12 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         }
     }
 
-    /// Keeps only the datagrams `keep` accepts, in order; returns how many were dropped.
-    pub(crate) fn retain(&mut self, keep: impl Fn(&RecvMeta) -> bool) -> usize {
-        let mut out = 0;
-        for i in 0..self.len {
+    /// Keeps only the datagrams from index `from` on that `keep` accepts, in order (those before
+    /// stay); returns how many were dropped.
+    pub(crate) fn retain_from(&mut self, from: usize, keep: impl Fn(&RecvMeta) -> bool) -> usize {
+        let start = from.min(self.len);
+        let mut out = start;
+        for i in start..self.len {
             if keep(&self.metas[i]) {
                 if out != i {
                     self.metas[out] = self.metas[i];

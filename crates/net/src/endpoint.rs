@@ -75,6 +75,15 @@ pub struct Endpoint {
     shrink_logged: Option<Duration>,
 }
 
+/// Index of socket `id` in [`Endpoint::intake`]-like per-socket lists: 0 = main, n + 1 =
+/// receiver n.
+fn slot_of(id: SocketId) -> usize {
+    match id {
+        SocketId::Main => 0,
+        SocketId::Receiver(i) => i + 1,
+    }
+}
+
 /// What an endpoint follows of one socket it reads.
 #[derive(Debug)]
 struct Intake {
@@ -223,11 +232,24 @@ impl Endpoint {
 
     /// Follows datagrams just read from socket `id`: their kernel drop counts, and how long they
     /// waited, which sizes the socket's receive buffer ([`crate::rcvbuf`]).
-    fn note_read<'m>(&mut self, id: SocketId, metas: impl IntoIterator<Item = &'m RecvMeta>) {
-        let slot = match id {
-            SocketId::Main => 0,
-            SocketId::Receiver(i) => i + 1,
-        };
+    /// Notes that a read of socket `id` found its queue empty ([`RcvBuf::ran_dry`]).
+    fn note_dry(&mut self, id: SocketId) {
+        if let Some(b) = self
+            .intake
+            .get_mut(slot_of(id))
+            .and_then(|x| x.rcvbuf.as_mut())
+        {
+            b.ran_dry();
+        }
+    }
+
+    /// Returns the time before which datagrams queued are stale ([`RcvBuf::stale_before`]).
+    fn note_read<'m>(
+        &mut self,
+        id: SocketId,
+        metas: impl IntoIterator<Item = &'m RecvMeta>,
+    ) -> Option<Duration> {
+        let slot = slot_of(id);
         if self.intake.len() <= slot {
             // Once per socket, not per datagram.
             let new = (self.intake.len()..=slot)
@@ -249,9 +271,7 @@ impl Endpoint {
         }
         let mut wall = None;
         let mut resize = None;
-        let Some(intake) = self.intake.get_mut(slot) else {
-            return;
-        };
+        let intake = self.intake.get_mut(slot)?;
         for m in metas {
             if let Some(n) = m.kernel_drops {
                 intake.kernel_drops = intake.kernel_drops.max(n);
@@ -269,9 +289,11 @@ impl Endpoint {
                 }
             }
         }
+        let stale_before = wall.and_then(|now| intake.rcvbuf.as_ref()?.stale_before(now));
         if let Some((r, now, max)) = resize {
             self.resize_rcvbuf(id, r, now, max);
         }
+        stale_before
     }
 
     fn resize_rcvbuf(&mut self, id: SocketId, r: Resize, now: Duration, max: usize) {
@@ -449,18 +471,24 @@ impl Endpoint {
                 },
             };
             let Some(meta) = meta else {
+                self.note_dry(id);
                 return Ok(None);
             };
-            self.note_read(id, [&meta]);
-            if id == SocketId::Main || meta.kind != DestKind::Broadcast {
+            let stale_before = self.note_read(id, [&meta]);
+            if id != SocketId::Main && meta.kind == DestKind::Broadcast {
+                self.dropped += 1;
+            } else {
+                let mut meta = meta;
+                meta.stale = stale_before.is_some_and(|c| meta.received.is_some_and(|t| t < c));
                 return Ok(Some(meta));
             }
-            self.dropped += 1;
         }
     }
 
-    /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds
-    /// (0: the socket's queue is empty). One `recvmmsg` per call, except on the main socket of an
+    /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds.
+    /// Fewer than the batch holds means the socket's queue ran dry (0: it is empty), also when
+    /// broadcast copies were dropped on the way. One `recvmmsg` per call
+    /// (more when some were dropped), except on the main socket of an
     /// IPv6 (dual-stack) bind: it may mix IPv4 and IPv6 peers, whose packet info differs in size,
     /// and `recvmmsg` keeps each slot's control length from the previous call, so that socket is
     /// read datagram by datagram into the same storage.
@@ -487,42 +515,52 @@ impl Endpoint {
         max: usize,
     ) -> Result<usize, RecvError> {
         batch.clear();
-        if max == 0 {
-            return Ok(0);
-        }
-        match id {
-            SocketId::Main if self.local_addr.is_ipv4() => {
-                batch.fill(self.main.as_raw_fd(), false, max)?;
-            }
-            SocketId::Main => {
-                let fd = self.main.as_raw_fd();
-                while batch.len() < max
-                    && let Some(buf) = batch.next_slot()
-                {
-                    match recv_meta(fd, buf, &mut self.cmsg)? {
-                        Some(meta) => batch.push(meta),
-                        None => break,
+        let max = max.min(N);
+        // Broadcast copies read on a receive socket are dropped here, so read on until `max`
+        // are kept or the queue runs dry: a caller takes fewer than it asked for as "the queue
+        // is empty" and waits for epoll, which a full queue that drops every arrival would
+        // never wake. Stale datagrams are marked ([`RecvMeta::stale`]), not dropped.
+        while batch.len() < max {
+            let from = batch.len();
+            let want = max - from;
+            let got = match id {
+                SocketId::Main if self.local_addr.is_ipv4() => {
+                    batch.fill(self.main.as_raw_fd(), false, want)?
+                }
+                SocketId::Main => {
+                    let fd = self.main.as_raw_fd();
+                    while batch.len() < max
+                        && let Some(buf) = batch.next_slot()
+                    {
+                        match recv_meta(fd, buf, &mut self.cmsg)? {
+                            Some(meta) => batch.push(meta),
+                            None => break,
+                        }
                     }
+                    batch.len() - from
+                }
+                SocketId::Receiver(i) => {
+                    let Some((fd, v6)) = self.pool.as_ref().and_then(|p| p.raw_fd(i)) else {
+                        break;
+                    };
+                    batch.fill(fd, v6, want)?
+                }
+            };
+            let stale_before = self.note_read(id, batch.metas().iter().skip(from));
+            if id != SocketId::Main {
+                let copies = batch.retain_from(from, |m| m.kind != DestKind::Broadcast);
+                self.dropped += copies as u64;
+            }
+            if let Some(cutoff) = stale_before {
+                for m in batch.metas_mut().iter_mut().skip(from) {
+                    m.stale = m.received.is_some_and(|t| t < cutoff);
                 }
             }
-            SocketId::Receiver(i) => {
-                let Some((fd, v6)) = self.pool.as_ref().and_then(|p| p.raw_fd(i)) else {
-                    return Ok(0);
-                };
-                loop {
-                    if batch.fill(fd, v6, max)? == 0 {
-                        return Ok(0);
-                    }
-                    self.note_read(id, batch.metas());
-                    let dropped = batch.retain(|m| m.kind != DestKind::Broadcast);
-                    self.dropped += dropped as u64;
-                    if !batch.is_empty() {
-                        return Ok(batch.len());
-                    }
-                }
+            if got < want {
+                self.note_dry(id);
+                break;
             }
         }
-        self.note_read(id, batch.metas());
         Ok(batch.len())
     }
 

@@ -13,8 +13,9 @@
 //! into intervals of [`INTERVAL`], each judged by the shortest and longest time a datagram read
 //! in it had waited in the kernel, and by whether the kernel dropped any:
 //!
-//! - **Standing queue** (even the shortest wait exceeded [`TARGET`]: the queue never emptied):
-//!   the buffer shrinks in proportion to that wait, down to [`FLOOR`].
+//! - **Standing queue** (the queue never ran dry, and even the shortest wait exceeded
+//!   [`TARGET`]): the buffer shrinks in proportion to that wait, down to [`FLOOR`]. Both are
+//!   needed: a sparse stream read late by a busy process has long waits but no queue.
 //! - **Keeping up** (every wait within `TARGET`, or nothing dropped): the buffer doubles back
 //!   towards its maximum. A burst is read from its first datagram on, so bursts never shrink
 //!   the buffer, and after an overload the buffer is back at its maximum within a few
@@ -39,6 +40,14 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 /// it coalesces), well below what an operator notices.
 pub const TARGET: Duration = Duration::from_millis(10);
 
+/// Age beyond which a datagram read while the buffer is below its maximum is marked stale
+/// ([`crate::RecvMeta::stale`]): when an overload begins, the buffer is full of input that
+/// waited a long time (up to seconds for a reader held to a few % of a core), and working
+/// through all of it would keep the output that old for as long. Newer input is queued behind
+/// it, so the protocol may skip its payload cheaply (dropping at the head of the queue is
+/// CoDel's remedy). Ten times [`TARGET`], far above what a reader that keeps up ever sees.
+pub const STALE: Duration = Duration::from_millis(100);
+
 /// Smallest size asked for, in bytes (the kernel doubles it for its bookkeeping): about 110 sACN
 /// datagrams on `lo`, the kernel's default order of magnitude.
 pub const FLOOR: usize = 256 << 10;
@@ -58,6 +67,8 @@ pub struct RcvBuf {
     max_wait: Duration,
     /// The socket's kernel drop count when the current interval started.
     drops_at_start: u32,
+    /// A read found the queue empty in the current interval.
+    ran_dry: bool,
     shrinks: u64,
 }
 
@@ -83,6 +94,7 @@ impl RcvBuf {
             min_wait: Duration::ZERO,
             max_wait: Duration::ZERO,
             drops_at_start: 0,
+            ran_dry: false,
             shrinks: 0,
         }
     }
@@ -100,6 +112,18 @@ impl RcvBuf {
     /// Times the buffer was made smaller.
     pub fn shrinks(&self) -> u64 {
         self.shrinks
+    }
+
+    /// Datagrams queued before this time (same clock as [`RcvBuf::observe`]) are stale at `now`
+    /// ([`STALE`]); `None` while the buffer is at its maximum, i.e. no queue has stood since it
+    /// last kept up.
+    pub fn stale_before(&self, now: Duration) -> Option<Duration> {
+        (self.size < self.max).then(|| now.saturating_sub(STALE))
+    }
+
+    /// Notes that a read found the socket's queue empty: no queue stood in this interval.
+    pub fn ran_dry(&mut self) {
+        self.ran_dry = true;
     }
 
     /// Notes that a datagram read at `now` had waited `waited` in the kernel (both from the clock
@@ -121,12 +145,13 @@ impl RcvBuf {
             return None;
         }
         let (shortest, longest) = (self.min_wait, self.max_wait);
+        let standing = shortest > TARGET && !self.ran_dry;
         let dropped = drops != self.drops_at_start;
         self.begin(now, waited, drops);
         if self.max <= FLOOR {
             return None;
         }
-        let size = if shortest > TARGET {
+        let size = if standing {
             let factor = (shortest.as_nanos() / TARGET.as_nanos()).clamp(2, MAX_SHRINK);
             // `factor` ≤ 16, so the conversion cannot fail.
             (self.size / usize::try_from(factor).unwrap_or(2)).max(FLOOR)
@@ -157,6 +182,7 @@ impl RcvBuf {
         self.min_wait = waited;
         self.max_wait = waited;
         self.drops_at_start = drops;
+        self.ran_dry = false;
     }
 }
 
@@ -272,6 +298,9 @@ mod tests {
             let empties = !overloaded || r.size() <= 300 << 10;
             let freshest = if empties { ms(0) } else { ms(25) };
             r.observe(t + Duration::from_micros(900), freshest, drops(period));
+            if empties {
+                r.ran_dry();
+            }
         }
     }
 
@@ -297,6 +326,35 @@ mod tests {
         let last = overflowing(499);
         frozen_reader(&mut r, 500..530, false, |_| last);
         assert_eq!(r.size(), MAX);
+    }
+
+    #[test]
+    fn input_is_stale_only_while_the_buffer_is_below_its_maximum() {
+        let mut r = RcvBuf::new(MAX);
+        assert_eq!(
+            r.stale_before(ms(5_000)),
+            None,
+            "keeping up: nothing is stale"
+        );
+        feed(&mut r, ms(5_000), ms(101), |_| (ms(300), 0));
+        assert!(r.size() < MAX);
+        assert_eq!(r.stale_before(ms(6_000)), Some(ms(6_000) - STALE));
+        feed(&mut r, ms(6_000), ms(1_000), |_| (ms(0), 0));
+        assert_eq!(r.size(), MAX);
+        assert_eq!(r.stale_before(ms(7_000)), None);
+    }
+
+    #[test]
+    fn a_sparse_stream_read_late_is_no_standing_queue() {
+        // One datagram every 50 ms, each read 30 ms late by a busy process: the queue runs dry
+        // after each.
+        let mut r = RcvBuf::new(MAX);
+        for k in 0..100u64 {
+            assert_eq!(r.observe(ms(k * 50), ms(30), 0), None);
+            r.ran_dry();
+        }
+        assert_eq!(r.size(), MAX);
+        assert_eq!(r.stale_before(ms(5_000)), None);
     }
 
     #[test]

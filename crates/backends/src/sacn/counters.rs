@@ -68,6 +68,9 @@ pub struct BindCounters {
     /// Datagrams read while the input was in coalesce mode (from a datagram that waited longer
     /// than `COALESCE_AFTER` in the kernel until one waited less than `SPLIT_BELOW`).
     pub coalesce_mode_datagrams: u64,
+    /// Data packets of known sources whose levels were skipped because they were stale
+    /// (`RecvMeta::stale`: overload, newer input queued behind); their sources stay alive.
+    pub stale_skipped: u64,
 }
 
 impl BindCounters {
@@ -111,7 +114,7 @@ impl BindCounters {
     /// since their universe cannot be trusted).
     pub fn stats(&self, index: usize, out: &mut Vec<Stat>) {
         let scope = || Cow::Owned(format!("bind {index}"));
-        let fixed: [(&'static str, u64); 14] = [
+        let fixed: [(&'static str, u64); 15] = [
             ("datagrams", self.datagrams),
             ("empty", self.empty),
             ("malformed", self.malformed.iter().sum()),
@@ -126,6 +129,7 @@ impl BindCounters {
             ("turns_split", self.turns_split),
             ("coalesced_in", self.coalesced_in),
             ("coalesce_mode_datagrams", self.coalesce_mode_datagrams),
+            ("stale_skipped", self.stale_skipped),
         ];
         for (name, value) in fixed {
             out.push(Stat::backend(scope(), name, value));

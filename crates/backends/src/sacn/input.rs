@@ -295,6 +295,12 @@ fn feed_batch(
             split.observe(turn.now, wall.saturating_sub(queued));
         }
         let packet = Packet::parse(bytes);
+        if meta.stale && skip_stale(bind, turn.now, &packet) {
+            turn.fed += 1;
+            bind.counters.datagrams += 1;
+            bind.counters.stale_skipped += 1;
+            continue;
+        }
         if would_coalesce(bind, &packet) {
             if !split.coalescing && turn.fed > 0 {
                 bind.counters.turns_split += 1;
@@ -309,6 +315,23 @@ fn feed_batch(
         feed(bind, owner, turn, bytes, packet, io, instances);
     }
     None
+}
+
+/// Takes a stale data packet (it waited long in a queue that stood, and newer input is queued
+/// behind it) the cheap way: its known source stays alive and its sequence number counts, its
+/// levels are skipped, so the loop catches up with the input instead of working through old
+/// frames, and no source is lost because its packets came late. Returns false when the packet
+/// needs full handling (not data, an unknown universe or source, 0xDD, a termination, ...).
+fn skip_stale(bind: &mut BindRt, now: Instant, packet: &Result<Packet<'_>, DropReason>) -> bool {
+    let Ok(Packet::Data(p)) = packet else {
+        return false;
+    };
+    let Some((g, _)) = bind.input_of(p.universe()) else {
+        return false;
+    };
+    bind.groups
+        .get_mut(g)
+        .is_some_and(|group| group.rx.keep_alive(now, p))
 }
 
 /// Whether `packet` is data that would merge into a change of its universe not reported yet

@@ -17,6 +17,7 @@ use super::{MergeMode, Receiver, ReceiverConfig, UniverseConfig};
 /// options, start code, priority, sync address, slot count) with slot values from the bytes after;
 /// 2: a sync packet (CID index, sequence, sync address); 3: a discovery page (CID index, page,
 /// last page, count). Building valid packets lets the fuzzer reach the merge and timers quickly.
+/// Mode bit 4 hands a data packet over as stale first ([`Receiver::keep_alive`]).
 pub fn fuzz_receiver(data: &[u8]) {
     drive(data);
 }
@@ -123,7 +124,14 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
             }
         };
         let before = rx.poll_timeout();
-        let _ = rx.handle_datagram(now, &buf[..len]);
+        // Mode bit 4: a stale datagram, as a reader far behind its input hands it over.
+        let stale = match crate::wire::Packet::parse(&buf[..len]) {
+            Ok(crate::wire::Packet::Data(p)) if mode & 0x10 != 0 => rx.keep_alive(now, &p),
+            _ => false,
+        };
+        if !stale {
+            let _ = rx.handle_datagram(now, &buf[..len]);
+        }
         if mode & 0x20 != 0 {
             rx.handle_timeout(now);
             if let Some(t) = rx.poll_timeout() {

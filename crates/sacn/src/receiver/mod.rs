@@ -229,6 +229,17 @@ impl Receiver {
             .map(|p| self.index[p].1)
     }
 
+    /// Takes a data packet whose levels the caller skips because it is stale (it waited long in
+    /// a queue that stood; newer input follows): a known source stays alive and its sequence
+    /// number counts ([`UniverseReceiver::keep_alive`]). Returns false when the packet needs
+    /// [`handle_datagram`](Self::handle_datagram) instead. Timers are not run.
+    pub fn keep_alive(&mut self, now: Instant, p: &DataPacket<'_>) -> bool {
+        self.lookup(p.universe())
+            .and_then(|idx| self.slots.get_mut(idx as usize))
+            .and_then(|s| s.as_mut())
+            .is_some_and(|s| s.rx.keep_alive(now, p))
+    }
+
     /// Processes one received datagram.
     ///
     /// Timers due at `now` run first, so a source silent for longer than the loss timeout comes

@@ -1014,6 +1014,62 @@ fn levels_stopping_loses_the_source_even_if_priorities_continue() {
     }));
 }
 
+/// A stale packet (the reader is far behind) keeps its known source alive and counts its
+/// sequence number, without touching the levels; anything else it refuses, unchanged.
+#[test]
+fn keep_alive_restarts_the_loss_timer_and_skips_the_levels() {
+    let mut h = H::new(immediate());
+    let keep = |h: &mut H, t: u64, p: Pkt, slots: &[u8]| {
+        let bytes = p.bytes(slots);
+        let Ok(Packet::Data(d)) = Packet::parse(&bytes) else {
+            panic!("valid test packet");
+        };
+        let now = h.at(t);
+        h.rx.keep_alive(now, &d)
+    };
+    assert!(
+        !keep(&mut h, 0, pkt(1, 0), &[10]),
+        "an unknown source needs full handling"
+    );
+    h.send(0, pkt(1, 0), &[10]).expect("levels");
+    for (seq, t) in (1u8..).zip((1000..=4000).step_by(1000)) {
+        assert!(keep(&mut h, t, pkt(1, seq), &[99]));
+    }
+    h.tick(6499);
+    assert_eq!(
+        h.u().source_count(),
+        1,
+        "alive 2.5 s after the last stale packet"
+    );
+    assert_eq!(h.slots(1), vec![10], "its levels were skipped");
+    assert_eq!(
+        discard(h.send(6499, pkt(1, 4), &[50])),
+        Discard::OutOfSequence,
+        "its sequence numbers counted"
+    );
+    assert!(
+        !keep(&mut h, 6499, pkt(1, 4), &[50]),
+        "out of sequence: refused"
+    );
+    assert!(
+        !keep(&mut h, 6499, pkt(1, 5).pap(), &[50]),
+        "0xDD: full handling"
+    );
+    let end = Options::NONE.with_stream_terminated(true);
+    assert!(
+        !keep(&mut h, 6499, pkt(1, 5).opts(end), &[50]),
+        "termination: full handling"
+    );
+    assert!(
+        !keep(&mut h, 6499, pkt(1, 5).uni(U + 1), &[50]),
+        "unknown universe"
+    );
+    assert!(data_changed(h.send(6499, pkt(1, 5), &[50])));
+    assert_eq!(h.slots(1), vec![50]);
+    h.tick(9000);
+    assert_eq!(h.u().source_count(), 0, "lost 2.5 s after its last packet");
+}
+
 #[test]
 fn sync_stream_table_is_bounded() {
     let cfg = ReceiverConfig {

@@ -401,6 +401,23 @@ impl UniverseReceiver {
             || (self.set.merge == MergeMode::Htp && s.priority == pkt.priority())
     }
 
+    /// Takes a levels packet whose levels are skipped (the reader is far behind): its known
+    /// source's loss timer restarts and its sequence number counts. False, with nothing
+    /// changed, when the packet needs [`UniverseReceiver::handle_data`]: unknown or lost
+    /// source, termination, 0xDD, or anything that would be discarded (counted there).
+    pub fn keep_alive(&mut self, now: Instant, pkt: &DataPacket<'_>) -> bool {
+        let Ok(Some(i)) = self.screen(pkt) else {
+            return false;
+        };
+        if pkt.start_code() != START_CODE_LEVELS || pkt.options().stream_terminated() {
+            return false;
+        }
+        let s = &mut self.sources[i];
+        s.seq.accept(pkt.sequence());
+        s.last_levels = now;
+        true
+    }
+
     /// The checks a data packet passes before it may touch any state, shared by
     /// [`UniverseReceiver::handle_data`] and [`UniverseReceiver::changes_nothing`] so the two
     /// cannot drift apart: why it is discarded, or the index of its known source (`None`: new).
