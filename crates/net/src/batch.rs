@@ -26,6 +26,7 @@ const EMPTY: RecvMeta = RecvMeta {
     kind: DestKind::Unknown,
     kernel_drops: None,
     received: None,
+    waited: None,
     stale: false,
 };
 

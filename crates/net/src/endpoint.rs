@@ -243,12 +243,10 @@ impl Endpoint {
         }
     }
 
-    /// Returns the time before which datagrams queued are stale ([`RcvBuf::stale_before`]).
-    fn note_read<'m>(
-        &mut self,
-        id: SocketId,
-        metas: impl IntoIterator<Item = &'m RecvMeta>,
-    ) -> Option<Duration> {
+    /// Follows datagrams just read from socket `id`: notes their kernel drop counts, sets how
+    /// long each waited in the kernel ([`RecvMeta::waited`]), sizes the socket's receive buffer
+    /// from that ([`crate::rcvbuf`]) and marks the stale ones ([`RecvMeta::stale`]).
+    fn note_read(&mut self, id: SocketId, metas: &mut [RecvMeta]) {
         let slot = slot_of(id);
         if self.intake.len() <= slot {
             // Once per socket, not per datagram.
@@ -269,31 +267,33 @@ impl Endpoint {
                 .collect::<Vec<_>>();
             self.intake.extend(new);
         }
-        let mut wall = None;
+        let Some(intake) = self.intake.get_mut(slot) else {
+            return;
+        };
+        // The kernel stamps datagrams with the realtime clock; one reading per batch.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let mut resize = None;
-        let intake = self.intake.get_mut(slot)?;
-        for m in metas {
+        for m in metas.iter_mut() {
             if let Some(n) = m.kernel_drops {
                 intake.kernel_drops = intake.kernel_drops.max(n);
             }
-            if let (Some(queued), Some(rcvbuf)) = (m.received, intake.rcvbuf.as_mut()) {
-                // The kernel stamps datagrams with the realtime clock; one reading per batch.
-                let now = *wall.get_or_insert_with(|| {
-                    SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .unwrap_or_default()
-                });
-                let waited = now.saturating_sub(queued);
-                if let Some(r) = rcvbuf.observe(now, waited, intake.kernel_drops) {
-                    resize = Some((r, now, rcvbuf.max()));
-                }
+            m.waited = m.received.map(|queued| now.saturating_sub(queued));
+            if let (Some(waited), Some(rcvbuf)) = (m.waited, intake.rcvbuf.as_mut())
+                && let Some(r) = rcvbuf.observe(now, waited, intake.kernel_drops)
+            {
+                resize = Some((r, rcvbuf.max()));
             }
         }
-        let stale_before = wall.and_then(|now| intake.rcvbuf.as_ref()?.stale_before(now));
-        if let Some((r, now, max)) = resize {
+        if let Some(cutoff) = intake.rcvbuf.as_ref().and_then(|b| b.stale_before(now)) {
+            for m in metas.iter_mut() {
+                m.stale = m.received.is_some_and(|t| t < cutoff);
+            }
+        }
+        if let Some((r, max)) = resize {
             self.resize_rcvbuf(id, r, now, max);
         }
-        stale_before
     }
 
     fn resize_rcvbuf(&mut self, id: SocketId, r: Resize, now: Duration, max: usize) {
@@ -474,14 +474,12 @@ impl Endpoint {
                 self.note_dry(id);
                 return Ok(None);
             };
-            let stale_before = self.note_read(id, [&meta]);
-            if id != SocketId::Main && meta.kind == DestKind::Broadcast {
-                self.dropped += 1;
-            } else {
-                let mut meta = meta;
-                meta.stale = stale_before.is_some_and(|c| meta.received.is_some_and(|t| t < c));
+            let mut meta = meta;
+            self.note_read(id, std::slice::from_mut(&mut meta));
+            if id == SocketId::Main || meta.kind != DestKind::Broadcast {
                 return Ok(Some(meta));
             }
+            self.dropped += 1;
         }
     }
 
@@ -546,15 +544,12 @@ impl Endpoint {
                     batch.fill(fd, v6, want)?
                 }
             };
-            let stale_before = self.note_read(id, batch.metas().iter().skip(from));
+            if let Some(new) = batch.metas_mut().get_mut(from..) {
+                self.note_read(id, new);
+            }
             if id != SocketId::Main {
                 let copies = batch.retain_from(from, |m| m.kind != DestKind::Broadcast);
                 self.dropped += copies as u64;
-            }
-            if let Some(cutoff) = stale_before {
-                for m in batch.metas_mut().iter_mut().skip(from) {
-                    m.stale = m.received.is_some_and(|t| t < cutoff);
-                }
             }
             if got < want {
                 self.note_dry(id);

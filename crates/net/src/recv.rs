@@ -47,6 +47,9 @@ pub struct RecvMeta {
     /// epoch): with the time of the read it says how long the datagram waited, i.e. how far
     /// the reader is behind its input.
     pub received: Option<std::time::Duration>,
+    /// How long it waited in the kernel ([`RecvMeta::received`] to the time of the read, set by
+    /// the [`crate::Endpoint`]): how far the reader is behind its input.
+    pub waited: Option<std::time::Duration>,
     /// It waited longer than [`crate::rcvbuf::STALE`] in a queue that stood: the reader is far
     /// behind, and newer input is queued behind it. Set by the [`crate::Endpoint`]; what to do
     /// with it is the protocol's choice (sACN keeps its source alive but skips its levels).
@@ -98,6 +101,7 @@ pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
         kind: DestKind::Unknown,
         kernel_drops: None,
         received: None,
+        waited: None,
         stale: false,
     };
     // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".

@@ -206,6 +206,10 @@ fn batched_multicast_keeps_arriving_after_the_receive_buffer_overflowed() {
             assert_eq!(meta.kind, DestKind::Multicast, "round {round}: {meta:?}");
             assert_eq!(meta.dst, Some(g4(1)));
             assert!(meta.received.is_some());
+            assert!(
+                meta.waited
+                    .is_some_and(|w| w < std::time::Duration::from_secs(5))
+            );
         }
     }
     assert!(rx.kernel_drops() > 0);

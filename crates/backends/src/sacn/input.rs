@@ -15,7 +15,7 @@
 //! [`COALESCE_AFTER`] (real overload, where fresh output beats completeness), do repeated
 //! universes coalesce, latest values winning, until datagrams wait less than [`SPLIT_BELOW`].
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use patchbay_core::{Io, Sink};
 use patchbay_net::{SocketId, unicast_owner};
@@ -265,11 +265,6 @@ fn feed_batch(
     io: &mut Io<'_>,
     instances: &mut [Instance],
 ) -> Option<usize> {
-    // The kernel stamps datagrams with the realtime clock; one reading per call is exact enough
-    // for a threshold of milliseconds.
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
     for i in from..batch.len() {
         let Some((meta, bytes)) = batch.get(i) else {
             continue;
@@ -291,8 +286,8 @@ fn feed_batch(
             count_malformed(bind, owner, turn.now, DropReason::Oversize);
             continue;
         }
-        if let Some(queued) = meta.received {
-            split.observe(turn.now, wall.saturating_sub(queued));
+        if let Some(waited) = meta.waited {
+            split.observe(turn.now, waited);
         }
         let packet = Packet::parse(bytes);
         if meta.stale && skip_stale(bind, turn.now, &packet) {
