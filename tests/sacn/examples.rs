@@ -19,21 +19,6 @@ fn console_cid(n: u8) -> patchbay_sacn::Cid {
     c
 }
 
-fn expect(peer: &PyPeer, pb: &Patchbay, universe: u16, want: &[u8], what: &str) {
-    if let Err(e) = peer.wait_dmx(universe, Duration::from_secs(8), |s| s == want) {
-        let last = peer
-            .dmx_seen(universe)
-            .pop()
-            .map(|d| d.slots)
-            .unwrap_or_default();
-        panic!(
-            "{what}: {e}\n(slot, got, want): {:?}\n--- log\n{}",
-            diff(&last, want),
-            pb.log()
-        );
-    }
-}
-
 #[test]
 fn example_patch_shifts_slots_by_ten() {
     let _serial = serial();
@@ -50,7 +35,7 @@ fn example_patch_shifts_slots_by_ten() {
     peer.dmx("desk", 1, &pattern(9));
     let mut want = vec![0u8; 512];
     want[10..110].copy_from_slice(&pattern(9)[..100]);
-    expect(&peer, &pb, 2, &want, "console 1..100 -> stage 11..110");
+    peer.expect_dmx(&pb, 2, &want, "console 1..100 -> stage 11..110");
     check_example_wire(&cap, &[2]);
 }
 
@@ -119,7 +104,7 @@ fn example_16bit_moves_wide_channels() {
     ] {
         want[slot - 1] = v;
     }
-    expect(&peer, &pb, 2, &want, "16-bit example");
+    peer.expect_dmx(&pb, 2, &want, "16-bit example");
     check_example_wire(&cap, &[2]);
 }
 
@@ -140,10 +125,10 @@ fn example_loopback_distributes_one_level() {
     peer.dmx("desk", 1, &[200, 0, 0x12, 0x34]);
     let mut dimmers = vec![0u8; 512];
     dimmers[..4].copy_from_slice(&[200, 0, 0x12, 0x34]);
-    expect(&peer, &pb, 2, &dimmers, "dimmers (multicast)");
+    peer.expect_dmx(&pb, 2, &dimmers, "dimmers (multicast)");
     let mut node = vec![0u8; 512];
     node[0] = 200;
-    expect(&peer, &pb, 3, &node, "node (unicast to 127.0.0.1 5570)");
+    peer.expect_dmx(&pb, 3, &node, "node (unicast to 127.0.0.1 5570)");
     // Universe 3 went to the python receiver's port: its raw copies are the capture.
     let cid = example_cid(&cap);
     // (the peer's other receiver, on 5568, reports universe 2's packets in the same stream)

@@ -18,21 +18,6 @@ fn py_cid(n: u8) -> Cid {
     c
 }
 
-fn expect_py(peer: &PyPeer, pb: &Patchbay, universe: u16, want: &[u8], what: &str) {
-    if let Err(e) = peer.wait_dmx(universe, WAIT, |s| s == want) {
-        let last = peer
-            .dmx_seen(universe)
-            .pop()
-            .map(|d| d.slots)
-            .unwrap_or_default();
-        panic!(
-            "{what}: {e}\nfirst differences (slot, got, want): {:?}\n--- patchbay log\n{}",
-            diff(&last, want),
-            pb.log()
-        );
-    }
-}
-
 /// Preview_Data packets are ignored by default (`preview = ignore`) and applied with
 /// `preview = accept`; once the source clears the bit its levels apply.
 #[test]
@@ -60,8 +45,7 @@ fn python_preview_ignored_unless_accepted() {
         peer.preview("p", u, true);
         peer.dmx("p", u, &pattern(u as u8));
     }
-    expect_py(
-        &peer,
+    peer.expect_dmx(
         &pb,
         54,
         &pattern(53),
@@ -75,7 +59,7 @@ fn python_preview_ignored_unless_accepted() {
     );
     peer.preview("p", 51, false);
     peer.dmx("p", 51, &pattern(52)); // a change, so python sends at once
-    expect_py(&peer, &pb, 52, &pattern(52), "live data after preview ends");
+    peer.expect_dmx(&pb, 52, &pattern(52), "live data after preview ends");
     wait_discovery(&cap, cid);
     check_wire(&cap, cid, &[52, 54], 1, "preview outputs");
 }
@@ -105,7 +89,7 @@ fn python_from_filter_selects_one_source() {
     peer.sender("chosen", py_cid(58), "python chosen");
     peer.output("chosen", 57, 100, None);
     peer.dmx("chosen", 57, &pattern(58));
-    expect_py(&peer, &pb, 58, &pattern(58), "the `from` source only");
+    peer.expect_dmx(&pb, 58, &pattern(58), "the `from` source only");
     std::thread::sleep(Duration::from_millis(1500));
     for c in cap.data_of(cid, 58) {
         let s = c.data().unwrap().slots().to_vec();
@@ -157,7 +141,7 @@ fn python_per_address_priority_merges_per_slot() {
     let want: Vec<u8> = (0..512)
         .map(|i| if i < 256 { a_levels[i] } else { b_levels[i] })
         .collect();
-    expect_py(&peer, &pb, 65, &want, "per-address priority merge");
+    peer.expect_dmx(&pb, 65, &want, "per-address priority merge");
     for c in cap.data_of(cid, 65) {
         let s = c.data().unwrap().slots().to_vec();
         assert!(

@@ -13,7 +13,6 @@ use patchbay_sacn::Cid;
 use crate::util::*;
 
 const BIND: &str = "127.0.0.1 5568";
-const WAIT: Duration = Duration::from_secs(8);
 
 fn py_cid(n: u8) -> Cid {
     let mut c = test_cid(n);
@@ -22,24 +21,6 @@ fn py_cid(n: u8) -> Cid {
 }
 
 /// Waits until the python receiver shows exactly `want` on `universe`; panics with the difference.
-fn expect_py(peer: &PyPeer, pb: &Patchbay, universe: u16, want: &[u8], what: &str) -> PyDmx {
-    match peer.wait_dmx(universe, WAIT, |s| s == want) {
-        Ok(d) => d,
-        Err(e) => {
-            let last = peer
-                .dmx_seen(universe)
-                .pop()
-                .map(|d| d.slots)
-                .unwrap_or_default();
-            panic!(
-                "{what}: {e}\nfirst differences (slot, got, want): {:?}\n--- patchbay log\n{}",
-                diff(&last, want),
-                pb.log()
-            )
-        }
-    }
-}
-
 /// The output reflected the loss of source `cid` on `universe` at `reflected`: that must be 2..4.5 s
 /// after the source's last packet (as the python receiver, which sees every group joined on lo,
 /// read it), i.e. the 2.5 s network data loss timeout in a wide window.
@@ -80,7 +61,7 @@ fn python_multicast_in_and_out() {
     peer.output("a", in_u, 100, None);
     for seed in [1u8, 2, 3] {
         peer.dmx("a", in_u, &pattern(seed));
-        let d = expect_py(&peer, &pb, out_u, &pattern(seed), "multicast pattern");
+        let d = peer.expect_dmx(&pb, out_u, &pattern(seed), "multicast pattern");
         assert_eq!(d.priority, 100);
         assert_eq!(d.cid, hex(&cid.0), "patchbay's configured CID on the wire");
     }
@@ -88,7 +69,7 @@ fn python_multicast_in_and_out() {
     let mut partial = pattern(3);
     partial[100..200].fill(0);
     peer.dmx("a", in_u, &partial);
-    expect_py(&peer, &pb, out_u, &partial, "zeros in the middle");
+    peer.expect_dmx(&pb, out_u, &partial, "zeros in the middle");
     wait_discovery(&cap, cid);
     check_wire(&cap, cid, &[out_u], 1, "multicast output");
     // What python read is what was captured.
@@ -118,7 +99,7 @@ fn python_unicast_in_and_out() {
     peer.output("a", in_u, 100, Some("127.0.0.1"));
     for seed in [4u8, 5] {
         peer.dmx("a", in_u, &pattern(seed));
-        let d = expect_py(&peer, &pb, out_u, &pattern(seed), "unicast pattern");
+        let d = peer.expect_dmx(&pb, out_u, &pattern(seed), "unicast pattern");
         assert_eq!(d.priority, 150);
     }
     // The python receiver is the capture here (a second socket on its port would split unicast).
@@ -160,26 +141,26 @@ fn python_priority_takeover() {
     peer.sender("low", py_cid(21), "python low");
     peer.output("low", in_u, 50, None);
     peer.dmx("low", in_u, &low);
-    expect_py(&peer, &pb, out_u, &low, "low-priority source alone");
+    peer.expect_dmx(&pb, out_u, &low, "low-priority source alone");
 
     peer.sender("high", py_cid(22), "python high");
     peer.output("high", in_u, 150, None);
     peer.dmx("high", in_u, &high);
-    expect_py(&peer, &pb, out_u, &high, "high priority takes over");
+    peer.expect_dmx(&pb, out_u, &high, "high priority takes over");
 
     // Silent stop: network data loss 2.5 s after its last packet.
     peer.stop("high");
-    let d = expect_py(&peer, &pb, out_u, &low, "after the high source went silent");
+    let d = peer.expect_dmx(&pb, out_u, &low, "after the high source went silent");
     assert_loss_window(&peer, py_cid(22), in_u, d.at, "priority takeover");
 
     // Termination: immediate.
     peer.sender("high2", py_cid(23), "python high again");
     peer.output("high2", in_u, 150, None);
     peer.dmx("high2", in_u, &high);
-    expect_py(&peer, &pb, out_u, &high, "second high source takes over");
+    peer.expect_dmx(&pb, out_u, &high, "second high source takes over");
     let t0 = Instant::now();
     peer.terminate("high2", in_u);
-    expect_py(&peer, &pb, out_u, &low, "after the high source terminated");
+    peer.expect_dmx(&pb, out_u, &low, "after the high source terminated");
     let took = t0.elapsed();
     assert!(
         took < Duration::from_millis(2000),
@@ -231,7 +212,7 @@ fn python_termination_and_source_loss() {
         };
         p.output(id, *in_u, 100, None);
         p.dmx(id, *in_u, &pattern(30 + i as u8));
-        expect_py(&peer, &pb, *out_u, &pattern(30 + i as u8), "before the end");
+        peer.expect_dmx(&pb, *out_u, &pattern(30 + i as u8), "before the end");
     }
     let zeros = vec![0u8; 512];
 
@@ -248,13 +229,7 @@ fn python_termination_and_source_loss() {
         t0.elapsed() < Duration::from_secs(2),
         "termination acts at once"
     );
-    expect_py(
-        &peer,
-        &pb,
-        32,
-        &zeros,
-        "python sees the zeros (terminate, zero)",
-    );
+    peer.expect_dmx(&pb, 32, &zeros, "python sees the zeros (terminate, zero)");
 
     let t1 = Instant::now();
     victim.kill();
@@ -264,7 +239,7 @@ fn python_termination_and_source_loss() {
         "loss = zero after the source died: {z:?}\n{}",
         pb.log()
     );
-    let d = expect_py(&peer, &pb, 36, &zeros, "python sees the zeros (kill, zero)");
+    let d = peer.expect_dmx(&pb, 36, &zeros, "python sees the zeros (kill, zero)");
     assert_loss_window(&peer, py_cid(32), 35, d.at, "loss = zero");
 
     // Hold: 4 s after the end (past the loss timeout) the last levels are still sent.
@@ -378,7 +353,7 @@ fn python_16bit_channels() {
         put(500, s(30));
         put(512, s(31));
         peer.dmx("a", in_u, &input);
-        expect_py(&peer, &pb, out_u, &want, &format!("wide case {case:?}"));
+        peer.expect_dmx(&pb, out_u, &want, &format!("wide case {case:?}"));
     }
     wait_discovery(&cap, cid);
     check_wire(&cap, cid, &[out_u], 1, "16-bit output");
@@ -418,7 +393,7 @@ fn python_no_flash_of_a_lower_priority_source_at_start() {
         peer.dmx("low", in_u, &pattern(47u8.wrapping_add(k)));
         std::thread::sleep(Duration::from_millis(50));
     }
-    expect_py(&peer, &pb, out_u, &high, "the high source");
+    peer.expect_dmx(&pb, out_u, &high, "the high source");
     for (i, c) in cap.data_of(cid, out_u).iter().enumerate() {
         let s = c.data().unwrap().slots().to_vec();
         assert_eq!(

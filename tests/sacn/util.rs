@@ -983,6 +983,28 @@ impl PyPeer {
     }
 }
 
+impl PyPeer {
+    /// Waits up to 8 s until the python receiver's latest data for `universe` is `want`, else
+    /// fails the test with the first differing slots and patchbay's log.
+    pub fn expect_dmx(&self, pb: &Patchbay, universe: u16, want: &[u8], what: &str) -> PyDmx {
+        match self.wait_dmx(universe, Duration::from_secs(8), |s| s == want) {
+            Ok(d) => d,
+            Err(e) => {
+                let last = self
+                    .dmx_seen(universe)
+                    .pop()
+                    .map(|d| d.slots)
+                    .unwrap_or_default();
+                panic!(
+                    "{what}: {e}\nfirst differences (slot, got, want): {:?}\n--- patchbay log\n{}",
+                    diff(&last, want),
+                    pb.log()
+                )
+            }
+        }
+    }
+}
+
 impl Drop for PyPeer {
     fn drop(&mut self) {
         let _ = writeln!(self.stdin, r#"{{"op":"quit"}}"#);

@@ -12,23 +12,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
 
 use crate::error::RecvError;
-use crate::recv::{CmsgBuf, DestKind, RecvMeta, meta_of};
-
-const EMPTY: RecvMeta = RecvMeta {
-    len: 0,
-    truncated: false,
-    src: std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
-        std::net::Ipv4Addr::UNSPECIFIED,
-        0,
-    )),
-    dst: None,
-    ifindex: 0,
-    kind: DestKind::Unknown,
-    kernel_drops: None,
-    received: None,
-    waited: None,
-    stale: false,
-};
+use crate::recv::{CmsgBuf, RecvMeta, meta_of};
 
 /// Storage for up to `N` datagrams of up to `SIZE` bytes each, reused for every call of
 /// [`crate::Endpoint::recv_batch`].
@@ -70,7 +54,7 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
     pub fn new() -> Self {
         Self {
             bufs: boxed_buffers(),
-            metas: [EMPTY; N],
+            metas: [RecvMeta::EMPTY; N],
             len: 0,
             headers: headers(N),
             v6: None,

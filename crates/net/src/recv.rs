@@ -56,6 +56,22 @@ pub struct RecvMeta {
     pub stale: bool,
 }
 
+impl RecvMeta {
+    /// Nothing known yet: what a read fills in starts from this.
+    pub(crate) const EMPTY: RecvMeta = RecvMeta {
+        len: 0,
+        truncated: false,
+        src: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+        dst: None,
+        ifindex: 0,
+        kind: DestKind::Unknown,
+        kernel_drops: None,
+        received: None,
+        waited: None,
+        stale: false,
+    };
+}
+
 /// Control-message space, aligned for `cmsghdr`. An IPv4 datagram on a dual-stack socket brings both
 /// an `IPV6_PKTINFO` (mapped address) and an `IP_PKTINFO`: 40 + 32 bytes on 64-bit Linux, plus 24
 /// for `SO_RXQ_OVFL` once the socket has dropped anything, 32 for `SO_TIMESTAMPNS`.
@@ -92,19 +108,14 @@ pub(crate) fn meta_of(msg: &RecvMsg<'_, '_, SockaddrStorage>) -> RecvMeta {
     let mut meta = RecvMeta {
         len: msg.bytes,
         truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
-        src: msg.address.as_ref().map_or(
-            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
-            sockaddr_to_std,
-        ),
-        dst: None,
-        ifindex: 0,
-        kind: DestKind::Unknown,
-        kernel_drops: None,
-        received: None,
-        waited: None,
-        stale: false,
+        src: msg
+            .address
+            .as_ref()
+            .map_or(RecvMeta::EMPTY.src, sockaddr_to_std),
+        ..RecvMeta::EMPTY
     };
-    // MSG_CTRUNC cannot happen with room for both pktinfos; it would read as "no info".
+    // With MSG_CTRUNC nix yields no control data: the metadata then stays unknown (see
+    // `RecvBatch` for when that happens).
     if let Ok(cmsgs) = msg.cmsgs() {
         let mut have_v4 = false;
         for c in cmsgs {
