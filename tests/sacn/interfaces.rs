@@ -25,13 +25,9 @@ fn specific_ipv4_bind_receives_multicast_on_its_interface_only() {
         cap.port()
     );
     let pb = Patchbay::start(&cfg, port);
-    let joined = poll(Duration::from_secs(3), || {
-        let j = joined_on(IpAddr::V4(group_v4(in_u)));
-        (!j.is_empty()).then_some(j)
-    });
     assert_eq!(
-        joined.as_deref(),
-        Some(&["sacn0".to_string()][..]),
+        wait_joined(IpAddr::V4(group_v4(in_u))),
+        ["sacn0"],
         "239.255.0.61 must be joined on sacn0 only\n{}",
         pb.log()
     );
@@ -108,13 +104,9 @@ fn ipv6_bind_uses_etc_groups_on_its_interface() {
         cap_unicast.port()
     );
     let pb = Patchbay::start(&cfg, port);
-    let joined = poll(Duration::from_secs(3), || {
-        let j = joined_on(IpAddr::V6(group_v6(in_u)));
-        (!j.is_empty()).then_some(j)
-    });
     assert_eq!(
-        joined.as_deref(),
-        Some(&["sacn0".to_string()][..]),
+        wait_joined(IpAddr::V6(group_v6(in_u))),
+        ["sacn0"],
         "ff18::8300:147 must be joined on sacn0\n{}",
         pb.log()
     );
@@ -129,12 +121,15 @@ fn ipv6_bind_uses_etc_groups_on_its_interface() {
     let levels = [1u8, 128, 255];
     let mut want = vec![0u8; 512];
     want[10..13].copy_from_slice(&levels);
-    let got = poll(Duration::from_secs(8), || {
-        tx.send(to(group_v6(in_u)), in_u, 100, &levels);
-        decoy.send(to(group_v6_literal(in_u)), in_u, 100, &[250, 250, 250]);
-        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s == want)
-            .ok()
-    });
+    let got = cap.send_until(
+        cid,
+        out_u,
+        || {
+            tx.send(to(group_v6(in_u)), in_u, 100, &levels);
+            decoy.send(to(group_v6_literal(in_u)), in_u, 100, &[250, 250, 250]);
+        },
+        |s| s == want,
+    );
     assert!(
         got.is_some(),
         "IPv6 input never reached the IPv6 output: {:?}\n{}",

@@ -23,13 +23,12 @@ fn malformed_datagrams_are_dropped_and_counted() {
     let mut pb = Patchbay::start(&cfg, port);
     let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(187));
     let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let ok = poll(Duration::from_secs(8), || {
-        tx.send(to, in_u, 100, &[1, 2, 3, 4]);
-        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| {
-            s[..4] == [1, 2, 3, 4]
-        })
-        .ok()
-    });
+    let ok = cap.send_until(
+        cid,
+        out_u,
+        || tx.send(to, in_u, 100, &[1, 2, 3, 4]),
+        |s| s[..4] == [1, 2, 3, 4],
+    );
     assert!(ok.is_some(), "no output\n{}", pb.log());
     let good = tx.build(in_u, 100, 0, &[9, 9, 9, 9]);
     let mut tool = E131::new();
@@ -124,47 +123,48 @@ fn own_output_looped_back_by_local_is_mirrored_into_input() {
         cap.port()
     );
     let pb = Patchbay::start(&cfg, port);
-    let joined = poll(Duration::from_secs(3), || {
-        let j = joined_on(IpAddr::V4(group_v4(loop_u)));
-        (!j.is_empty()).then_some(j)
-    });
     assert_eq!(
-        joined.as_deref(),
-        Some(&["sacn0".to_string()][..]),
+        wait_joined(IpAddr::V4(group_v4(loop_u))),
+        ["sacn0"],
         "{}",
         pb.log()
     );
     let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(190));
     let to = SocketAddr::from((VETH0, port));
-    let ok = poll(Duration::from_secs(8), || {
-        tx.send(to, drive_u, 100, &[77, 5]);
-        cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[1] == 5)
-            .ok()
-    });
+    let ok = cap.send_until(
+        cid,
+        report_u,
+        || tx.send(to, drive_u, 100, &[77, 5]),
+        |s| s[1] == 5,
+    );
     assert!(ok.is_some(), "drive -> report failed\n{}", pb.log());
     // A foreign source on the looped group (out of sacn0 with loopback) is heard: slot 3.
     let mut other = RawSender::v4(VETH0, test_cid(191));
-    let heard = poll(Duration::from_secs(8), || {
-        tx.send(to, drive_u, 100, &[77, 5]);
-        other.send(
-            SocketAddr::from((group_v4(loop_u), 5568)),
-            loop_u,
-            100, // equal to the mirrored source's priority, so HTP merges both
-            &[0, 0, 33],
-        );
-        cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[2] == 33)
-            .ok()
-    });
+    let heard = cap.send_until(
+        cid,
+        report_u,
+        || {
+            tx.send(to, drive_u, 100, &[77, 5]);
+            other.send(
+                SocketAddr::from((group_v4(loop_u), 5568)),
+                loop_u,
+                100, // equal to the mirrored source's priority, so HTP merges both
+                &[0, 0, 33],
+            );
+        },
+        |s| s[2] == 33,
+    );
     assert!(
         heard.is_some(),
         "control: bind 1 hears universe 91 on sacn0\n{}",
         pb.log()
     );
-    let mirrored = poll(Duration::from_secs(8), || {
-        tx.send(to, drive_u, 100, &[77, 5]);
-        cap.wait_slots(cid, report_u, Duration::from_millis(100), |s| s[0] == 77)
-            .ok()
-    });
+    let mirrored = cap.send_until(
+        cid,
+        report_u,
+        || tx.send(to, drive_u, 100, &[77, 5]),
+        |s| s[0] == 77,
+    );
     assert!(
         mirrored.is_some(),
         "patchbay's own universe 91 output (slot 1 = 77) did not come back as echo.1\n{}",
@@ -187,22 +187,19 @@ fn wildcard_bind_joins_on_the_default_multicast_interface() {
         cap.port()
     );
     let pb = Patchbay::start(&cfg, port);
-    let joined = poll(Duration::from_secs(3), || {
-        let j = joined_on(IpAddr::V4(group_v4(in_u)));
-        (!j.is_empty()).then_some(j)
-    });
     assert_eq!(
-        joined.as_deref(),
-        Some(&["sacn0".to_string()][..]),
+        wait_joined(IpAddr::V4(group_v4(in_u))),
+        ["sacn0"],
         "{}",
         pb.log()
     );
     let mut tx = RawSender::v4(VETH0, test_cid(193));
-    let ok = poll(Duration::from_secs(8), || {
-        tx.send(SocketAddr::from((group_v4(in_u), port)), in_u, 100, &[123]);
-        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 123)
-            .ok()
-    });
+    let ok = cap.send_until(
+        cid,
+        out_u,
+        || tx.send(SocketAddr::from((group_v4(in_u), port)), in_u, 100, &[123]),
+        |s| s[0] == 123,
+    );
     assert!(
         ok.is_some(),
         "wildcard bind did not receive on sacn0\n{}",
@@ -229,13 +226,16 @@ fn stale_sequence_numbers_are_dropped() {
     let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(205));
     let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut seq = 100u8;
-    let ok = poll(Duration::from_secs(8), || {
-        seq = seq.wrapping_add(1);
-        let p = tx.build_with_seq(in_u, 100, 0, 0, seq, &[10]);
-        tx.send_raw(to, &p);
-        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 10)
-            .ok()
-    });
+    let ok = cap.send_until(
+        cid,
+        out_u,
+        || {
+            seq = seq.wrapping_add(1);
+            let p = tx.build_with_seq(in_u, 100, 0, 0, seq, &[10]);
+            tx.send_raw(to, &p);
+        },
+        |s| s[0] == 10,
+    );
     assert!(ok.is_some(), "no output\n{}", pb.log());
     let last = |cap: &Capture| {
         cap.wait_slots(cid, out_u, Duration::ZERO, |_| true)

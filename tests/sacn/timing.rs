@@ -23,11 +23,7 @@ fn rate_limit_repeats_and_keep_alive() {
     let pb = Patchbay::start(&cfg, port);
     let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(185));
     let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let ok = poll(Duration::from_secs(8), || {
-        tx.send(to, in_u, 100, &[1]);
-        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[0] == 1)
-            .ok()
-    });
+    let ok = cap.send_until(cid, out_u, || tx.send(to, in_u, 100, &[1]), |s| s[0] == 1);
     assert!(ok.is_some(), "no output\n{}", pb.log());
 
     // Burst: 200 changes, one every 5 ms (200 packets/s in).
@@ -109,11 +105,12 @@ fn unchanged_input_sends_nothing_new() {
     let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(207));
     let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let levels = [1u8, 2, 3, 4, 5, 6, 7, 8];
-    let ok = poll(Duration::from_secs(8), || {
-        tx.send(to, in_u, 100, &levels);
-        cap.wait_slots(cid, out_u, Duration::from_millis(100), |s| s[..8] == levels)
-            .ok()
-    });
+    let ok = cap.send_until(
+        cid,
+        out_u,
+        || tx.send(to, in_u, 100, &levels),
+        |s| s[..8] == levels,
+    );
     assert!(ok.is_some(), "no output\n{}", pb.log());
     std::thread::sleep(Duration::from_millis(300)); // the repeats of the change
     let before = cap.data_of(cid, out_u).len();

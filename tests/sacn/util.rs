@@ -245,6 +245,15 @@ pub fn joined_on(group: IpAddr) -> Vec<String> {
     joined_table(group).remove(&group).unwrap_or_default()
 }
 
+/// The interfaces `group` is joined on once it is joined anywhere (3 s at most; empty if never).
+pub fn wait_joined(group: IpAddr) -> Vec<String> {
+    poll(Duration::from_secs(3), || {
+        let j = joined_on(group);
+        (!j.is_empty()).then_some(j)
+    })
+    .unwrap_or_default()
+}
+
 /// group → interfaces for every group of `group`'s family joined in this namespace.
 pub fn joined_table(family: IpAddr) -> HashMap<IpAddr, Vec<String>> {
     let mut out: HashMap<IpAddr, Vec<String>> = HashMap::new();
@@ -395,6 +404,23 @@ impl Capture {
     }
 
     /// Waits until the latest data packet of (`cid`, `universe`) satisfies `pred`; returns its slots.
+    /// Calls `send` every 100 ms until output of `universe` from `cid` whose slots satisfy
+    /// `pred` arrives, for 8 s at most (a patchbay just started may not listen yet). Returns
+    /// those slots.
+    pub fn send_until(
+        &self,
+        cid: Cid,
+        universe: u16,
+        mut send: impl FnMut(),
+        pred: impl Fn(&[u8]) -> bool,
+    ) -> Option<Vec<u8>> {
+        poll(Duration::from_secs(8), || {
+            send();
+            self.wait_slots(cid, universe, Duration::from_millis(100), &pred)
+                .ok()
+        })
+    }
+
     pub fn wait_slots(
         &self,
         cid: Cid,
