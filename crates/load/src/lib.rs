@@ -16,11 +16,13 @@
 //! netns-run patchbay-load run -u 1 --pattern single --rate 1000 --pid PID   # W3, existing process
 //! netns-run patchbay-load run -u 100 --phase normal:44:3 --phase overload:4000:10 \
 //!     --phase recover:44:5 -- ...                                     # issue 9 overload
+//! netns-run patchbay-load run -u 1000 --phase normal:44:2 --phase starved:44:3 \
+//!     --phase after:44:4 --phase-hook 'echo "$PHASE" >> phases.log' -- ...  # W7: a command per phase
 //! netns-run patchbay-load startup -u 1000 -- target/release/patchbay /tmp/u1000.cfg
 //! netns-run patchbay-load idle -- target/release/patchbay /tmp/u1000.cfg
 //! ```
 //!
-//! Every command takes `--json`. `scripts/bench-e2e` runs the issue's workloads W1–W6.
+//! Every command takes `--json`. `scripts/bench-e2e` runs the workloads W1–W7 of issues 6 and 9.
 
 pub mod config;
 pub mod histogram;
