@@ -11,7 +11,8 @@
 //!
 //! How (the idea of CoDel, RFC 8289, applied to the buffer size instead of to drops): time is cut
 //! into intervals of [`INTERVAL`], each judged by the shortest and longest time a datagram read
-//! in it had waited in the kernel, and by whether the kernel dropped any:
+//! in it had waited in the kernel, by whether a read found the queue empty, and by whether the
+//! kernel dropped any:
 //!
 //! - **Standing queue** (the queue never ran dry, and even the shortest wait exceeded
 //!   [`TARGET`]): the buffer shrinks in proportion to that wait, down to [`FLOOR`]. Both are
@@ -25,8 +26,12 @@
 //!   would only hold older input; measured under a quota, growing there made the queue stand
 //!   again every few intervals.
 //!
+//! Shrinking stops the queue from growing stale, but what it held when the overload began is
+//! still in it. So while the buffer is below its maximum, datagrams that waited longer than
+//! [`STALE`] are marked stale, and the protocol may skip their payload.
+//!
 //! Sans-IO: [`RcvBuf::observe`] takes the times and returns the size to set; the
-//! [`crate::Endpoint`] owns one per socket and makes the system call.
+//! [`crate::Endpoint`] owns one per socket, makes the system call and marks stale datagrams.
 
 use std::time::Duration;
 
