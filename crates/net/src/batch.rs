@@ -129,11 +129,6 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
         Ok(got)
     }
 
-    /// The metadata of the datagrams held, in order.
-    pub fn metas(&self) -> &[RecvMeta] {
-        &self.metas[..self.len]
-    }
-
     pub(crate) fn metas_mut(&mut self) -> &mut [RecvMeta] {
         &mut self.metas[..self.len]
     }

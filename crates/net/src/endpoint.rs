@@ -13,10 +13,10 @@ use crate::pool::{Joined, MembershipPool};
 use crate::rcvbuf::{RcvBuf, Resize};
 use crate::recv::{CmsgBuf, DestKind, RecvMeta, recv_meta, unmap};
 use crate::send_batch::SendBatch;
+use crate::socket::{MainOptions, RECV_BUFFER, SEND_BUFFER, buffer_sizes, into_mio, open_main};
 
 /// Least time between two info logs about a shrunk receive buffer (the rest go to debug).
 const SHRINK_LOG_PERIOD: Duration = Duration::from_secs(10);
-use crate::socket::{MainOptions, RECV_BUFFER, SEND_BUFFER, buffer_sizes, into_mio, open_main};
 
 /// sACN's port (E1.31 `ACN_SDT_MULTICAST_PORT`), the default of `bind`.
 pub const SACN_PORT: u16 = 5568;
@@ -75,12 +75,19 @@ pub struct Endpoint {
     shrink_logged: Option<Duration>,
 }
 
-/// Index of socket `id` in [`Endpoint::intake`]-like per-socket lists: 0 = main, n + 1 =
-/// receiver n.
+/// Index of socket `id` in the per-socket list `Endpoint::intake`: 0 = main, n + 1 = receiver n.
 fn slot_of(id: SocketId) -> usize {
     match id {
         SocketId::Main => 0,
         SocketId::Receiver(i) => i + 1,
+    }
+}
+
+/// The socket at index `slot` of a per-socket list ([`slot_of`] reversed).
+fn id_of(slot: usize) -> SocketId {
+    match slot.checked_sub(1) {
+        None => SocketId::Main,
+        Some(i) => SocketId::Receiver(i),
     }
 }
 
@@ -230,8 +237,6 @@ impl Endpoint {
         }
     }
 
-    /// Follows datagrams just read from socket `id`: their kernel drop counts, and how long they
-    /// waited, which sizes the socket's receive buffer ([`crate::rcvbuf`]).
     /// Notes that a read of socket `id` found its queue empty ([`RcvBuf::ran_dry`]).
     fn note_dry(&mut self, id: SocketId) {
         if let Some(b) = self
@@ -251,18 +256,11 @@ impl Endpoint {
         if self.intake.len() <= slot {
             // Once per socket, not per datagram.
             let new = (self.intake.len()..=slot)
-                .map(|k| {
-                    let sid = if k == 0 {
-                        SocketId::Main
-                    } else {
-                        SocketId::Receiver(k - 1)
-                    };
-                    Intake {
-                        kernel_drops: 0,
-                        rcvbuf: self
-                            .recv_buffer_size(sid)
-                            .map(|reported| RcvBuf::new((reported / 2).min(RECV_BUFFER))),
-                    }
+                .map(|k| Intake {
+                    kernel_drops: 0,
+                    rcvbuf: self
+                        .recv_buffer_size(id_of(k))
+                        .map(|reported| RcvBuf::new((reported / 2).min(RECV_BUFFER))),
                 })
                 .collect::<Vec<_>>();
             self.intake.extend(new);
@@ -470,11 +468,10 @@ impl Endpoint {
                     None => None,
                 },
             };
-            let Some(meta) = meta else {
+            let Some(mut meta) = meta else {
                 self.note_dry(id);
                 return Ok(None);
             };
-            let mut meta = meta;
             self.note_read(id, std::slice::from_mut(&mut meta));
             if id == SocketId::Main || meta.kind != DestKind::Broadcast {
                 return Ok(Some(meta));
@@ -485,11 +482,10 @@ impl Endpoint {
 
     /// Like [`Endpoint::recv`], many datagrams at once: fills `batch` and returns how many it holds.
     /// Fewer than the batch holds means the socket's queue ran dry (0: it is empty), also when
-    /// broadcast copies were dropped on the way. One `recvmmsg` per call
-    /// (more when some were dropped), except on the main socket of an
-    /// IPv6 (dual-stack) bind: it may mix IPv4 and IPv6 peers, whose packet info differs in size,
-    /// and `recvmmsg` keeps each slot's control length from the previous call, so that socket is
-    /// read datagram by datagram into the same storage.
+    /// broadcast copies were dropped on the way. One `recvmmsg` per call (more when some were
+    /// dropped), except on the main socket of an IPv6 (dual-stack) bind: it may mix IPv4 and IPv6
+    /// peers, whose packet info differs in size, and `recvmmsg` keeps each slot's control length
+    /// from the previous call, so that socket is read datagram by datagram into the same storage.
     ///
     /// # Errors
     /// Kernel errors other than `EAGAIN`; datagrams already read in this call are then discarded.
