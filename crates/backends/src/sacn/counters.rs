@@ -111,8 +111,9 @@ impl InstanceCounters {
 
 impl BindCounters {
     /// Named totals of bind `index`, scope `bind N` (malformed packets are only known per bind,
-    /// since their universe cannot be trusted).
-    pub fn stats(&self, index: usize, out: &mut Vec<Stat>) {
+    /// since their universe cannot be trusted), followed by what its sockets count: datagrams
+    /// the kernel dropped and receive-buffer shrinks (`patchbay_net::Endpoint`).
+    pub fn stats(&self, index: usize, kernel_drops: u64, rcvbuf_shrinks: u64, out: &mut Vec<Stat>) {
         let scope = || Cow::Owned(format!("bind {index}"));
         let fixed: [(&'static str, u64); 15] = [
             ("datagrams", self.datagrams),
@@ -148,6 +149,8 @@ impl BindCounters {
                 self.discarded[d.index()],
             ));
         }
+        out.push(Stat::backend(scope(), "kernel_drops", kernel_drops));
+        out.push(Stat::backend(scope(), "rcvbuf_shrinks", rcvbuf_shrinks));
     }
 }
 
@@ -245,9 +248,13 @@ mod tests {
         c.malformed[DropReason::BadPreamble.index()] = 2;
         c.empty = 1;
         let mut out = Vec::new();
-        c.stats(3, &mut out);
+        c.stats(3, 5, 1, &mut out);
         let get = |n: &str| out.iter().find(|s| s.name == n).map(|s| s.value);
         assert_eq!(get("malformed.bad_preamble"), Some(2));
+        assert_eq!(
+            (get("kernel_drops"), get("rcvbuf_shrinks")),
+            (Some(5), Some(1))
+        );
         assert_eq!(get("malformed"), Some(2));
         assert_eq!(get("dropped"), Some(3));
         assert_eq!(get("discarded.out_of_sequence"), Some(0));

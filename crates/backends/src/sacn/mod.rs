@@ -495,18 +495,8 @@ impl Backend for Sacn {
         }
         if let Some(rt) = self.rt.as_ref() {
             for (i, b) in rt.binds.iter().enumerate() {
-                b.counters.stats(i, out);
-                let bind = format!("bind {i}");
-                out.push(patchbay_core::Stat::backend(
-                    bind.clone(),
-                    "kernel_drops",
-                    b.ep.kernel_drops(),
-                ));
-                out.push(patchbay_core::Stat::backend(
-                    bind,
-                    "rcvbuf_shrinks",
-                    b.ep.rcvbuf_shrinks(),
-                ));
+                b.counters
+                    .stats(i, b.ep.kernel_drops(), b.ep.rcvbuf_shrinks(), out);
             }
         }
     }
