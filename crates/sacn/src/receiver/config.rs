@@ -18,15 +18,7 @@ pub const DEFAULT_MAX_SOURCES_PER_UNIVERSE: usize = 64;
 /// Hard upper bound on sources per universe (slot owners are stored in one byte).
 pub const MAX_SOURCES_PER_UNIVERSE: usize = 254;
 
-/// How sources of equal (highest) priority combine on a slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MergeMode {
-    /// Highest level wins (E1.31 common practice, OLA, ETC).
-    #[default]
-    Htp,
-    /// The source whose levels packet arrived most recently wins ("newest source wins").
-    Ltp,
-}
+pub use patchbay_dmx::MergeMode;
 
 /// What a slot shows when no source drives it any more (all lost, or 0xDD priority 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

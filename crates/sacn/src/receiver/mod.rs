@@ -35,7 +35,6 @@ mod fuzz;
 mod name;
 mod outcome;
 mod sequence;
-mod slot_set;
 mod sync;
 mod universe;
 
@@ -57,8 +56,8 @@ pub use config::{
 pub use fuzz::fuzz_receiver;
 pub use name::SourceName;
 pub use outcome::{Counters, Discard, DropCause, Dropped, Event, EventQueue, Handled};
+pub use patchbay_dmx::{SlotSet, SlotSetIter};
 pub use sequence::{SequenceTracker, sequence_accepts};
-pub use slot_set::{SlotSet, SlotSetIter};
 pub use universe::{SourceView, SyncStatus, UniverseOutcome, UniverseReceiver};
 
 use sync::SyncTable;

@@ -14,7 +14,7 @@ use super::config::{
 use super::name::SourceName;
 use super::outcome::{Discard, Event, EventQueue};
 use super::sequence::SequenceTracker;
-use super::slot_set::{SlotSet, copy_and_diff, copy_and_diff2};
+use patchbay_dmx::{SlotSet, copy_and_diff, copy_and_diff2, merge_source};
 
 /// Owner byte of a slot no source drives.
 const NO_OWNER: u8 = u8::MAX;
@@ -905,33 +905,6 @@ impl UniverseReceiver {
         }
         self.owners = owners;
         copy_and_diff(&mut self.merged, &out, &mut self.changes)
-    }
-}
-
-/// Folds one source into the running per-slot best (key 0 = does not drive). Written as
-/// branch-free selects over fixed-size arrays so it compiles to SIMD.
-#[inline]
-fn merge_source(
-    best_key: &mut [u8; MAX_SLOTS],
-    best_lvl: &mut [u8; MAX_SLOTS],
-    owners: &mut [u8; MAX_SLOTS],
-    keys: &[u8; MAX_SLOTS],
-    levels: &[u8; MAX_SLOTS],
-    si: u8,
-    mode: MergeMode,
-) {
-    let ltp = mode == MergeMode::Ltp;
-    for ((bk, bl), (o, (&k, &l))) in best_key
-        .iter_mut()
-        .zip(best_lvl.iter_mut())
-        .zip(owners.iter_mut().zip(keys.iter().zip(levels.iter())))
-    {
-        // LTP: sources come in arrival order, so a tie goes to the later one.
-        let take = (k != 0) & ((k > *bk) | ((k == *bk) & (ltp | (l > *bl))));
-        let m = 0u8.wrapping_sub(u8::from(take));
-        *bk = (k & m) | (*bk & !m);
-        *bl = (l & m) | (*bl & !m);
-        *o = (si & m) | (*o & !m);
     }
 }
 

@@ -33,7 +33,7 @@ pub const PORT: u16 = 5568;
 /// Universe whose group carries universe discovery packets.
 pub const DISCOVERY_UNIVERSE: u16 = 64214;
 /// Slots per universe (DMX512 addresses).
-pub const MAX_SLOTS: usize = 512;
+pub use patchbay_dmx::MAX_SLOTS;
 /// Universe numbers valid for data (and as synchronization addresses).
 pub const DATA_UNIVERSES: RangeInclusive<u16> = 1..=63999;
 /// Highest priority a source may send.

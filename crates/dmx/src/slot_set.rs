@@ -1,6 +1,6 @@
 //! A fixed 512-bit set of slot indices, and the word-at-a-time compare used to fill it.
 
-use crate::wire::MAX_SLOTS;
+use crate::MAX_SLOTS;
 
 const WORDS: usize = MAX_SLOTS / 64;
 
@@ -143,7 +143,7 @@ fn load(b: &[u8]) -> u64 {
 ///
 /// Compares eight bytes at a time, so an unchanged 512-slot packet costs 64 word compares.
 #[inline]
-pub(crate) fn copy_and_diff(dst: &mut [u8; MAX_SLOTS], src: &[u8], changes: &mut SlotSet) -> bool {
+pub fn copy_and_diff(dst: &mut [u8; MAX_SLOTS], src: &[u8], changes: &mut SlotSet) -> bool {
     let n = src.len().min(MAX_SLOTS);
     let full = n / 8;
     let mut any = 0u64;
@@ -172,7 +172,7 @@ pub(crate) fn copy_and_diff(dst: &mut [u8; MAX_SLOTS], src: &[u8], changes: &mut
 /// Like [`copy_and_diff`], but keeps a second buffer (`mirror`) equal to `dst`: the
 /// single-source fast path stores a packet in the source's levels and the merged output at once.
 #[inline]
-pub(crate) fn copy_and_diff2(
+pub fn copy_and_diff2(
     dst: &mut [u8; MAX_SLOTS],
     mirror: &mut [u8; MAX_SLOTS],
     src: &[u8],
