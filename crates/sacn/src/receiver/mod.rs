@@ -16,7 +16,10 @@
 //! * Order of checks per data packet (sacn.md 3.2): universe known → own CID → `from` filter →
 //!   start code (0x00 levels, 0xDD priorities, others counted as
 //!   [`Discard::UnsupportedStartCode`]) → preview → sequence (per CID and universe; sync
-//!   packets per CID and sync universe) → termination → 0xDD / levels / sync hold.
+//!   packets per CID and sync universe) → termination → 0xDD / levels / sync hold. A packet
+//!   with Stream_Terminated skips the start code and preview checks: it ends the source's
+//!   stream whatever its start code and even as a preview (E1.31-2018 6.2.6), once it has
+//!   passed the sequence check.
 //! * Sampling period and the 1.5 s wait for 0xDD follow ETC's receiver; levels stored during the
 //!   wait are merged as soon as the 0xDD packet (or the end of the wait) arrives.
 //! * Loss is exact (heard at `t`, lost at `t + 2.5 s`); the takeover by remaining sources waits,

@@ -265,6 +265,18 @@ fn changes_nothing_recognises_repeats_and_drops() {
         pkt(1, 1).opts(Options::NONE.with_stream_terminated(true)),
         &[5, 6]
     ));
+    assert!(
+        !judge(
+            &h,
+            pkt(1, 1).sc(0x17).opts(
+                Options::NONE
+                    .with_stream_terminated(true)
+                    .with_preview(true)
+            ),
+            &[5, 6]
+        ),
+        "a termination of any start code, even a preview, ends the stream"
+    );
     assert!(judge(
         &h,
         pkt(2, 0).opts(Options::NONE.with_stream_terminated(true)),
@@ -411,6 +423,101 @@ fn termination_ends_source_at_once_without_using_its_data() {
         &[5, 5]
     )));
     assert_eq!(h.slots(2), vec![0, 0]);
+}
+
+/// E1.31-2018 6.2.6: Stream_Terminated ends the source's stream whatever the start code and
+/// even with Preview_Data set (ETC's receiver does so too); the sequence check still applies.
+#[test]
+fn termination_is_honoured_whatever_the_start_code_and_preview() {
+    let term = Options::NONE.with_stream_terminated(true);
+    let preview_term = term.with_preview(true);
+    let cases: [(&str, Pkt); 5] = [
+        ("0xDD", pkt(1, 1).pap().opts(term)),
+        ("ASCII text 0x17", pkt(1, 1).sc(0x17).opts(term)),
+        ("0xCC", pkt(1, 1).sc(0xCC).opts(term)),
+        ("preview", pkt(1, 1).opts(preview_term)),
+        ("preview 0xDD", pkt(1, 1).pap().opts(preview_term)),
+    ];
+    for (what, p) in cases {
+        let mut h = H::new(immediate());
+        h.send(0, pkt(1, 0), &[50, 60]).expect("data");
+        h.send(0, pkt(2, 0).prio(50), &[5, 5]).expect("data");
+        assert_eq!(h.slots(2), vec![50, 60]);
+        h.events();
+        h.changed();
+        assert!(data_changed(h.send(100, p, &[255, 255])), "{what}");
+        assert_eq!(
+            h.events(),
+            vec![Event::SourceTerminated {
+                universe: U,
+                cid: cid(1)
+            }],
+            "{what}"
+        );
+        assert_eq!(
+            h.slots(2),
+            vec![5, 5],
+            "{what}: the lower source takes over"
+        );
+        assert_eq!(h.u().source_count(), 1, "{what}");
+        // Its repeats do not revive it.
+        assert_eq!(
+            discard(h.send(110, Pkt { seq: 2, ..p }, &[255])),
+            Discard::Terminated,
+            "{what}"
+        );
+    }
+
+    // Out of sequence: an old termination arriving late is discarded like any old packet.
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 10), &[50]).expect("data");
+    assert_eq!(
+        discard(h.send(10, pkt(1, 9).sc(0x17).opts(term), &[0])),
+        Discard::OutOfSequence
+    );
+    assert_eq!(
+        discard(h.send(10, pkt(1, 9).opts(preview_term), &[0])),
+        Discard::OutOfSequence
+    );
+    assert_eq!(h.u().source_count(), 1);
+    assert_eq!(h.slots(1), vec![50]);
+    // Non-terminating packets of other start codes and previews are still not used.
+    assert_eq!(
+        discard(h.send(20, pkt(1, 11).sc(0x17), &[0])),
+        Discard::UnsupportedStartCode
+    );
+    assert_eq!(
+        discard(h.send(20, pkt(1, 11).opts(Options::NONE.with_preview(true)), &[0])),
+        Discard::Preview
+    );
+    assert_eq!(h.slots(1), vec![50]);
+}
+
+/// A source lost while the loss settles still has its levels in the merge; its termination
+/// takes them out at once instead of at the end of the settling.
+#[test]
+fn termination_of_a_source_whose_loss_is_settling_takes_effect_at_once() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[50]).expect("data");
+    h.send(2000, pkt(2, 0).prio(50), &[5]).expect("data");
+    h.tick(2500);
+    assert!(h.u().is_settling_loss());
+    assert_eq!(h.slots(1), vec![50], "held while the loss settles");
+    h.events();
+    let term = Options::NONE.with_stream_terminated(true);
+    assert!(data_changed(h.send(
+        2510,
+        pkt(1, 1).sc(0x17).opts(term),
+        &[0]
+    )));
+    assert!(!h.u().is_settling_loss());
+    assert_eq!(h.slots(1), vec![5]);
+    assert_eq!(h.u().winner(0), Some(cid(2)));
+    // Nothing left to end: the repeats are counted as before.
+    assert_eq!(
+        discard(h.send(2520, pkt(1, 2).opts(term), &[0])),
+        Discard::Terminated
+    );
 }
 
 #[test]

@@ -331,6 +331,14 @@ impl UniverseReceiver {
             .position(|s| s.in_use && !s.zombie && s.cid == cid)
     }
 
+    /// The lost source with `cid` whose levels stay merged while the loss settles.
+    #[inline]
+    fn zombie(&self, cid: Cid) -> Option<usize> {
+        self.sources
+            .iter()
+            .position(|s| s.in_use && s.zombie && s.cid == cid)
+    }
+
     fn note_deadline(&mut self, t: Option<Instant>) {
         self.new_deadline = min_opt(self.new_deadline, t);
     }
@@ -362,8 +370,9 @@ impl UniverseReceiver {
 
     /// Whether `pkt` (a data packet of this universe) certainly leaves the merged output as it
     /// is: it would be dropped (own or filtered CID, unsupported start code, preview, out of
-    /// sequence, a termination from an unknown source), the sampling period is running, or it
-    /// repeats its source's levels where neither priority nor arrival order matters. `false`
+    /// sequence, a termination from a source neither tracked nor settling its loss), the
+    /// sampling period is running, or it repeats its source's levels (same slot count) where
+    /// neither priority nor arrival order matters. `false`
     /// when unsure (new sources, 0xDD, sync, terminations, LTP with several sources, a loss
     /// settling). Timers due before the packet are not considered. Reads at most one source's
     /// levels; no allocation.
@@ -378,7 +387,11 @@ impl UniverseReceiver {
             return true;
         };
         let Some(i) = found else {
-            return opts.stream_terminated() || self.is_sampling();
+            if opts.stream_terminated() {
+                // Ends a source whose loss is settling (its levels leave the merge).
+                return self.zombie(pkt.cid()).is_none();
+            }
+            return self.is_sampling();
         };
         let s = &self.sources[i];
         if self.is_sampling() && !opts.stream_terminated() {
@@ -429,12 +442,18 @@ impl UniverseReceiver {
         if self.set.from.is_some_and(|f| f != cid) {
             return Err(Discard::FilteredCid);
         }
-        let start_code = pkt.start_code();
-        if start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY {
-            return Err(Discard::UnsupportedStartCode);
-        }
-        if pkt.options().preview() && !self.set.accept_preview {
-            return Err(Discard::Preview);
+        // A termination ends the stream whatever its start code and even as a preview (E1.31-2018
+        // 6.2.6: the source stops; its data is ignored anyway), so those two screens only apply
+        // to packets whose data would be used. It still passes the sequence check: an old
+        // termination arriving late must not end a live stream.
+        if !pkt.options().stream_terminated() {
+            let start_code = pkt.start_code();
+            if start_code != START_CODE_LEVELS && start_code != START_CODE_PER_ADDRESS_PRIORITY {
+                return Err(Discard::UnsupportedStartCode);
+            }
+            if pkt.options().preview() && !self.set.accept_preview {
+                return Err(Discard::Preview);
+            }
         }
         match self.find(cid) {
             Some(i) if !self.sources[i].seq.would_accept(pkt.sequence()) => {
@@ -482,15 +501,18 @@ impl UniverseReceiver {
             }
             None => {
                 if opts.stream_terminated() {
-                    return Err(Discard::Terminated);
+                    // A source lost while its loss settles still has levels in the merge; its
+                    // termination takes them out now (Stream_Terminated is never delayed).
+                    let Some(z) = self.zombie(cid) else {
+                        return Err(Discard::Terminated);
+                    };
+                    self.remove_source(z);
+                    let changed = !self.is_sampling() && self.full_merge();
+                    return Ok(UniverseOutcome::Applied { changed });
                 }
                 // Back while its loss settles: it was reported lost, so it is new again, but it
                 // keeps its place and levels in the merge, so the output does not jump.
-                if let Some(z) = self
-                    .sources
-                    .iter()
-                    .position(|s| s.in_use && s.zombie && s.cid == cid)
-                {
+                if let Some(z) = self.zombie(cid) {
                     self.revive(now, z, pkt, events);
                     z
                 } else {
