@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use crate::cid::Cid;
 use crate::wire::{DataHeader, Options, write_data, write_discovery, write_sync};
 
-use super::{MergeMode, Receiver, ReceiverConfig, UniverseConfig};
+use super::{LossBehavior, MergeMode, Receiver, ReceiverConfig, UniverseConfig};
 
 /// Interprets `data` as a sequence of (clock step, datagram) records and drives a [`Receiver`]
 /// listening on universes 1, 2 and 7 (7 only from CID index 0), checking invariants after each
@@ -14,10 +14,12 @@ use super::{MergeMode, Receiver, ReceiverConfig, UniverseConfig};
 /// Record layout: one mode byte, a 16-bit little-endian clock step in milliseconds (scaled ×4 when
 /// mode bit 7 is set, so loss timeouts are reachable), then: mode & 3 == 0: 16-bit length and that
 /// many raw bytes; 1: a data packet built from the next 8 bytes (CID index, universe, sequence,
-/// options, start code, priority, sync address, slot count) with slot values from the bytes after;
+/// options, start code, priority, sync address, slot count: 2n + (n & 1), 512 for 255) with slot
+/// values from the bytes after;
 /// 2: a sync packet (CID index, sequence, sync address); 3: a discovery page (CID index, page,
 /// last page, count). Building valid packets lets the fuzzer reach the merge and timers quickly.
-/// Mode bit 4 hands a data packet over as stale first ([`Receiver::keep_alive`]).
+/// Mode bit 4 hands a data packet over as stale first ([`Receiver::keep_alive`]). In the first
+/// byte, bit 6 selects LTP merging and bit 3 `loss = zero`.
 pub fn fuzz_receiver(data: &[u8]) {
     drive(data);
 }
@@ -32,6 +34,11 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
             MergeMode::Ltp
         } else {
             MergeMode::Htp
+        },
+        loss: if mode & 0x08 != 0 {
+            LossBehavior::Zero
+        } else {
+            LossBehavior::Hold
         },
         max_sources_per_universe: 4,
         max_sync_streams: 4,
@@ -75,7 +82,10 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
                 let f = take(&mut rest, 8);
                 let g = |i: usize| f.get(i).copied().unwrap_or(0);
                 let cid = Cid([g(0) % 5 + 1; 16]);
-                let n = usize::from(g(7)) * 2 + usize::from(g(7) & 1);
+                let n = match g(7) {
+                    255 => 512,
+                    c => usize::from(c) * 2 + usize::from(c & 1),
+                };
                 let slots = take(&mut rest, n.min(512));
                 let h = DataHeader {
                     cid: if g(0) == 0xFF { Cid([0xEE; 16]) } else { cid },
@@ -156,12 +166,19 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
                     panic!("universe {u}: {e}");
                 }
                 for i in 0..512 {
-                    if let Some(c) = r.winner(i) {
-                        match r.source(c) {
-                            // A live winner's level is the output (0xDD never leaks in).
-                            Some(s) => assert_eq!(s.levels[i], r.slots()[i], "winner level"),
-                            None => assert!(r.is_settling_loss(), "winner is tracked"),
+                    match r.winner(i).map(|c| r.source(c)) {
+                        // A live winner's level is the output (0xDD never leaks in), and it
+                        // drives only the slots its last levels packet carried.
+                        Some(Some(s)) => {
+                            assert_eq!(s.levels[i], r.slots()[i], "winner level");
+                            assert!(i < s.slot_count, "slot {i} beyond its winner's packet");
                         }
+                        Some(None) => assert!(r.is_settling_loss(), "winner is tracked"),
+                        // Undriven with `loss = zero`: 0 (all slots are 0 while sampling).
+                        None if mode & 0x08 != 0 => {
+                            assert_eq!(r.slots()[i], 0, "undriven slot {i} with loss = zero")
+                        }
+                        None => {}
                     }
                 }
             }

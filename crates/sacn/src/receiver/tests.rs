@@ -243,8 +243,12 @@ fn changes_nothing_recognises_repeats_and_drops() {
     h.send(0, pkt(1, 0), &[5, 6]).expect("data");
     assert!(judge(&h, pkt(1, 1), &[5, 6]), "a repeat");
     assert!(
-        judge(&h, pkt(1, 1), &[5]),
-        "a shorter repeat keeps the rest"
+        !judge(&h, pkt(1, 1), &[5]),
+        "a shorter repeat releases the rest"
+    );
+    assert!(
+        !judge(&h, pkt(1, 1), &[5, 6, 0]),
+        "a longer repeat drives one more slot"
     );
     assert!(!judge(&h, pkt(1, 1), &[5, 7]), "a new value");
     assert!(
@@ -623,6 +627,128 @@ fn htp_merge_of_two_sources() {
     assert_eq!(h.u().winner(0), Some(cid(1)));
 }
 
+/// A source drives only the slots its last levels packet carried; the slots beyond go to the
+/// next source in the merge (ETC's merger), and come back when its packets grow again.
+#[test]
+fn short_packets_leave_the_slots_beyond_to_the_next_source() {
+    for ltp in [false, true] {
+        let cfg = ReceiverConfig {
+            merge: if ltp { MergeMode::Ltp } else { MergeMode::Htp },
+            ..immediate()
+        };
+        let mut h = H::new(cfg);
+        h.send(0, pkt(1, 0), &[200; 512]).expect("a");
+        h.send(0, pkt(2, 0).prio(50), &[10; 512]).expect("b");
+        assert_eq!(h.slots(512), vec![200; 512]);
+        h.changed();
+        assert!(data_changed(h.send(10, pkt(1, 1), &[1, 2, 3])));
+        let mut expect = vec![10u8; 512];
+        expect[..3].copy_from_slice(&[1, 2, 3]);
+        assert_eq!(h.slots(512), expect, "ltp {ltp}");
+        assert_eq!(h.u().winner(2), Some(cid(1)));
+        assert_eq!(h.u().winner(3), Some(cid(2)));
+        assert_eq!(h.u().winner(511), Some(cid(2)));
+        assert_eq!(h.u().source(cid(1)).expect("a").slot_count, 3);
+        assert_eq!(h.changed().expect("changed").len(), 512);
+        // Equal priority too: a shorter source does not drive (or hold) the slots beyond.
+        h.send(20, pkt(1, 2), &[1, 2, 3]).expect("a");
+        h.send(20, pkt(2, 1).prio(100), &[0; 512]).expect("b");
+        let mut equal = vec![0u8; 512];
+        equal[..3].copy_from_slice(if ltp { &[0, 0, 0] } else { &[1, 2, 3] });
+        assert_eq!(h.slots(512), equal, "ltp {ltp}: equal priority");
+        assert_eq!(h.u().winner(3), Some(cid(2)));
+        // Growing again takes the slots back.
+        h.send(30, pkt(1, 3), &[200; 512]).expect("a");
+        assert_eq!(h.slots(512), vec![200; 512], "ltp {ltp}");
+        assert_eq!(h.u().winner(511), Some(cid(1)));
+        h.u().verify_merge().expect("merge");
+    }
+}
+
+/// A lone source that shrinks releases the slots beyond; what they then show is the loss
+/// behaviour's (hold the last value, or zero), exactly as when the source is lost.
+#[test]
+fn a_lone_source_shrinking_releases_the_slots_beyond() {
+    for loss in [LossBehavior::Hold, LossBehavior::Zero] {
+        let mut h = H::new(ReceiverConfig {
+            loss,
+            ..immediate()
+        });
+        h.send(0, pkt(1, 0), &[200; 512]).expect("a");
+        h.changed();
+        assert!(data_changed(h.send(10, pkt(1, 1), &[1, 2])));
+        assert_eq!(h.u().winner(1), Some(cid(1)));
+        assert_eq!(h.u().winner(2), None, "{loss:?}");
+        let rest = if loss == LossBehavior::Zero { 0 } else { 200 };
+        let mut expect = vec![rest; 512];
+        expect[..2].copy_from_slice(&[1, 2]);
+        assert_eq!(h.slots(512), expect, "{loss:?}");
+        let changed = h.changed().expect("changed");
+        assert_eq!(changed.len(), if rest == 0 { 512 } else { 2 }, "{loss:?}");
+        // The same short packet again changes nothing (the fast path is back).
+        assert!(!data_changed(h.send(20, pkt(1, 2), &[1, 2])));
+        assert!(data_changed(h.send(30, pkt(1, 3), &[1, 3])));
+        assert_eq!(h.slots(3), vec![1, 3, rest]);
+        // Growing drives the slots again.
+        assert!(data_changed(h.send(40, pkt(1, 4), &[7; 4])));
+        assert_eq!(h.slots(5), vec![7, 7, 7, 7, rest]);
+        assert_eq!(h.u().winner(3), Some(cid(1)));
+        h.u().verify_merge().expect("merge");
+        // A levels packet with no slot at all drives nothing.
+        h.send(50, pkt(1, 5), &[]).expect("a");
+        assert_eq!(h.u().winner(0), None);
+        assert_eq!(h.slots(1), vec![if rest == 0 { 0 } else { 7 }]);
+    }
+}
+
+/// 0xDD: a source's per-slot priority counts only where its levels reach too, and a short 0xDD
+/// packet leaves the slots beyond its last value undriven by that source (priority 0).
+#[test]
+fn short_per_address_priority_and_short_levels_combine() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(1, 0), &[100; 8]).expect("a levels");
+    h.send(0, pkt(2, 0), &[50; 8]).expect("b levels");
+    h.send(0, pkt(2, 1).pap(), &[200; 4])
+        .expect("b 0xDD, 4 values");
+    assert_eq!(h.slots(8), vec![50, 50, 50, 50, 100, 100, 100, 100]);
+    assert_eq!(h.u().winner(4), Some(cid(1)), "beyond the 0xDD values");
+    // B's 0xDD covers 8 slots but its levels only 2: beyond them it drives nothing.
+    h.send(10, pkt(2, 2).pap(), &[200; 8])
+        .expect("b 0xDD, 8 values");
+    h.send(10, pkt(2, 3), &[50, 50]).expect("b levels, 2 slots");
+    assert_eq!(h.slots(8), vec![50, 50, 100, 100, 100, 100, 100, 100]);
+    assert_eq!(h.u().winner(2), Some(cid(1)));
+    h.u().verify_merge().expect("merge");
+    // A lone 0xDD source: the same rule.
+    h.send(
+        20,
+        pkt(1, 1).opts(Options::NONE.with_stream_terminated(true)),
+        &[],
+    )
+    .expect("a ends");
+    assert_eq!(h.u().winner(1), Some(cid(2)));
+    assert_eq!(h.u().winner(2), None);
+    h.u().verify_merge().expect("merge");
+}
+
+/// Levels held for synchronization keep their slot count until the sync packet applies them.
+#[test]
+fn held_short_packet_applies_with_its_slot_count() {
+    let mut h = H::new(immediate());
+    h.send(0, pkt(2, 0).prio(50), &[9; 4]).expect("b");
+    h.sync(0, 1, 0, 7).expect("sync seen");
+    h.send(10, pkt(1, 0).sync(7), &[1, 1, 1, 1]).expect("held");
+    h.sync(10, 1, 1, 7).expect("sync");
+    assert_eq!(h.slots(4), vec![1, 1, 1, 1]);
+    assert!(matches!(
+        h.send(20, pkt(1, 1).sync(7), &[2]),
+        Ok(Handled::Held { .. })
+    ));
+    assert_eq!(h.slots(4), vec![1, 1, 1, 1], "held");
+    h.sync(20, 1, 2, 7).expect("sync");
+    assert_eq!(h.slots(4), vec![2, 9, 9, 9]);
+}
+
 #[test]
 fn ltp_newest_source_wins_among_top_priority() {
     let cfg = ReceiverConfig {
@@ -644,11 +770,12 @@ fn ltp_newest_source_wins_among_top_priority() {
 #[test]
 fn per_address_priority_picks_winner_per_slot_and_falls_back() {
     let mut h = H::new(immediate());
-    h.send(0, pkt(1, 0), &[100, 100, 100]).expect("a levels");
-    h.send(0, pkt(2, 0), &[50, 50, 50]).expect("b levels");
+    h.send(0, pkt(1, 0), &[100, 100, 100, 100])
+        .expect("a levels");
+    h.send(0, pkt(2, 0), &[50, 50, 50, 50]).expect("b levels");
     h.send(0, pkt(2, 1).pap(), &[0, 150, 50]).expect("b 0xDD");
     // Slot 0: B does not drive. Slot 1: 150 > 100. Slot 2: 50 < 100.
-    assert_eq!(h.slots(4), vec![100, 50, 100, 0]);
+    assert_eq!(h.slots(4), vec![100, 50, 100, 100]);
     assert_eq!(h.u().winner(1), Some(cid(2)));
     assert_eq!(h.u().winner(0), Some(cid(1)));
     assert_eq!(
@@ -660,8 +787,8 @@ fn per_address_priority_picks_winner_per_slot_and_falls_back() {
     h.events();
     // Levels continue, 0xDD stops: fallback to packet priority (HTP at 100) at exactly 2.5 s.
     for (seq, t) in (2u8..).zip((200..=2400).step_by(200)) {
-        h.send(t, pkt(1, seq), &[100, 100, 100]).expect("a");
-        h.send(t, pkt(2, seq), &[50, 50, 50]).expect("b");
+        h.send(t, pkt(1, seq), &[100, 100, 100, 100]).expect("a");
+        h.send(t, pkt(2, seq), &[50, 50, 50, 50]).expect("b");
         h.tick(t);
     }
     assert_eq!(
@@ -742,7 +869,7 @@ fn sampling_period_withholds_output_then_emits_the_merge() {
     let mut h = H::new(ReceiverConfig::default());
     assert_eq!(h.rx.poll_timeout(), Some(h.at(1500)));
     assert!(!data_changed(h.send(100, pkt(1, 0).prio(50), &[50, 50])));
-    assert!(!data_changed(h.send(500, pkt(2, 0).prio(100), &[100])));
+    assert!(!data_changed(h.send(500, pkt(2, 0).prio(100), &[100, 100])));
     assert!(h.u().is_sampling());
     assert_eq!(h.slots(2), vec![0, 0]);
     assert_eq!(h.changed(), None);
@@ -752,11 +879,11 @@ fn sampling_period_withholds_output_then_emits_the_merge() {
     h.tick(1500);
     assert!(!h.u().is_sampling());
     // The higher source heard during sampling wins at once: no flash of the lower one.
-    assert_eq!(h.slots(2), vec![100, 0]);
+    assert_eq!(h.slots(2), vec![100, 100]);
     assert_eq!(h.u().winner(0), Some(cid(2)));
     assert_eq!(
         h.changed().expect("changed").iter().collect::<Vec<_>>(),
-        vec![0]
+        vec![0, 1]
     );
     assert!(h.events().contains(&Event::SamplingEnded { universe: U }));
 }
@@ -1249,11 +1376,13 @@ proptest! {
                 proptest::bool::weighted(0.1),
                 0u16..300,
                 proptest::collection::vec(any::<u8>(), 8),
-                0u8..12,
+                // Slot counts 0..=23, and now and then a full universe (255 → 512).
+                prop_oneof![6 => 0u8..12, 1 => Just(255u8)],
             ),
             0..150,
         ),
         ltp: bool,
+        zero: bool,
     ) {
         let mut input = Vec::new();
         for (kind, timeout, slow, step, mut fields, nslots) in records {
@@ -1269,12 +1398,15 @@ proptest! {
             let n = match kind { 1 => 8, 2 => 3, _ => 4 };
             input.extend_from_slice(&fields[..n]);
             if kind == 1 {
-                let slots = usize::from(nslots) * 2 + usize::from(nslots & 1);
+                let slots = match nslots {
+                    255 => 512,
+                    c => usize::from(c) * 2 + usize::from(c & 1),
+                };
                 input.extend(std::iter::repeat_n(fields[5], slots));
             }
         }
-        if ltp && let Some(first) = input.first_mut() {
-            *first |= 0x40;
+        if let Some(first) = input.first_mut() {
+            *first |= if ltp { 0x40 } else { 0 } | if zero { 0x08 } else { 0 };
         }
         let rx = fuzz::drive(&input);
         prop_assert_eq!(rx.universe(1).map(|u| u.source_count()), Some(0));
@@ -1315,6 +1447,8 @@ proptest! {
                 proptest::bool::weighted(0.05),
                 prop_oneof![3 => Just(0u8), 1 => Just(1u8)],
                 0u64..40,
+                // Slot count: packets that shrink and grow move what a source drives.
+                prop_oneof![4 => Just(2usize), 1 => Just(1usize), 1 => Just(3usize)],
             ),
             1..80,
         ),
@@ -1329,7 +1463,7 @@ proptest! {
         let mut h = H::new(cfg);
         let mut seq = [0u8; 4];
         let mut t = 0;
-        for (c, value, prio, pap, term, back, dt) in steps {
+        for (c, value, prio, pap, term, back, dt, count) in steps {
             t += dt;
             let i = usize::from(c);
             seq[i] = seq[i].wrapping_add(1).wrapping_sub(back.wrapping_mul(2));
@@ -1340,7 +1474,7 @@ proptest! {
             if term {
                 p = p.opts(Options::NONE.with_stream_terminated(true));
             }
-            let bytes = p.bytes(&[value % 3, 7]);
+            let bytes = p.bytes(&[value % 3, 7, 7][..count]);
             // Timers first, as the receiver does on arrival, so only the packet is judged.
             h.tick(t);
             while h.rx.poll_changed().is_some() {}
@@ -1358,22 +1492,24 @@ proptest! {
         }
     }
 
-    /// HTP output equals a per-slot reference merge for random sources (no 0xDD).
+    /// HTP output equals a per-slot reference merge for random sources (no 0xDD) of random
+    /// lengths: per slot, the highest priority among the sources whose packet reaches it, then
+    /// the highest level; a slot no packet reaches keeps its value (0).
     #[test]
     fn htp_matches_reference(
-        srcs in proptest::collection::vec((0u8..3, proptest::collection::vec(any::<u8>(), 8)), 1..5),
+        srcs in proptest::collection::vec((0u8..3, proptest::collection::vec(any::<u8>(), 0..=8)), 1..5),
     ) {
         let mut h = H::new(immediate());
         let mut expect = [0u8; 8];
-        let top = srcs.iter().map(|s| s.0).max().unwrap_or(0);
+        for (slot, e) in expect.iter_mut().enumerate() {
+            let reaching = || srcs.iter().filter(|(_, l)| slot < l.len());
+            let Some(top) = reaching().map(|s| s.0).max() else { continue };
+            *e = reaching().filter(|s| s.0 == top).map(|(_, l)| l[slot]).max().unwrap_or(0);
+        }
         for (k, (prio, levels)) in srcs.iter().enumerate() {
             h.send(0, pkt(k as u8 + 1, 0).prio(100 + *prio), levels).expect("data");
-            if *prio == top {
-                for (e, l) in expect.iter_mut().zip(levels) {
-                    *e = (*e).max(*l);
-                }
-            }
         }
         prop_assert_eq!(h.slots(8), expect.to_vec());
+        h.u().verify_merge().map_err(TestCaseError::fail)?;
     }
 }

@@ -79,6 +79,8 @@ struct Source {
     stamp: u64,
     sync_address: u16,
     held: Option<Held>,
+    /// Slots its last applied levels packet carried: it drives `levels[..slot_count]` only.
+    slot_count: u16,
     levels: [u8; MAX_SLOTS],
     pap_keys: [u8; MAX_SLOTS],
     held_levels: [u8; MAX_SLOTS],
@@ -108,8 +110,10 @@ pub struct SourceView<'a> {
     pub holding: bool,
     /// When its last levels packet arrived (creation time before that).
     pub last_heard: Instant,
-    /// Its current levels (only the slots it sent are meaningful).
+    /// Its current levels; only the first [`slot_count`](Self::slot_count) are meaningful.
     pub levels: &'a [u8; MAX_SLOTS],
+    /// Slots its last applied levels packet carried (0..=512): the slots it drives.
+    pub slot_count: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -163,8 +167,10 @@ struct Settle {
 ///   receiver's own link fails, all sources time out within a frame of each other, and without
 ///   this the lower-priority look would flash and, with hold-last-look, stay. A lone source's
 ///   loss takes effect at once. Stream_Terminated is never delayed.
-/// * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
-///   source's previous values (0 initially).
+/// * **Fewer than 512 slots**: a source drives only the slots its last levels packet carried;
+///   the slots beyond go to the next source in the merge (ETC's merger), or, driven by nobody,
+///   follow the loss behaviour (hold or zero). Likewise a 0xDD packet drives nothing beyond its
+///   last value. Both are the merge key 0 ("does not drive"), so one mechanism covers them.
 /// * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
 ///   newer held data and applied by the matching sync packet; a levels packet without sync address
 ///   discards held data.
@@ -306,6 +312,7 @@ impl UniverseReceiver {
                 holding: s.held.is_some(),
                 last_heard: s.last_levels,
                 levels: &s.levels,
+                slot_count: usize::from(s.slot_count),
             })
     }
 
@@ -407,7 +414,8 @@ impl UniverseReceiver {
         }
         let slots = pkt.slots();
         let n = slots.len().min(MAX_SLOTS);
-        if s.levels[..n] != slots[..n] {
+        // Another slot count moves the boundary of what the source drives.
+        if n != usize::from(s.slot_count) || s.levels[..n] != slots[..n] {
             return false;
         }
         self.fast == Some(i as u8)
@@ -750,6 +758,7 @@ impl UniverseReceiver {
             stamp: 0,
             sync_address: 0,
             held: None,
+            slot_count: 0,
             levels: [0; MAX_SLOTS],
             pap_keys: [0; MAX_SLOTS],
             held_levels: [0; MAX_SLOTS],
@@ -838,19 +847,27 @@ impl UniverseReceiver {
         s.has_levels = true;
         let priority_changed = s.priority != priority;
         s.priority = priority;
-        if fast && !sampling {
+        let n = slots.len().min(MAX_SLOTS);
+        let count_changed = usize::from(s.slot_count) != n;
+        // n ≤ 512 fits.
+        s.slot_count = n as u16;
+        if fast && !sampling && !count_changed {
             // A lone source: its priority does not matter, only its levels.
-            return copy_and_diff2(&mut s.levels, merged, slots, changes);
+            return copy_and_diff2(&mut s.levels, merged, &slots[..n], changes);
         }
         let mut scratch = SlotSet::EMPTY;
-        let levels_changed = copy_and_diff(&mut s.levels, slots, &mut scratch);
+        let levels_changed = copy_and_diff(&mut s.levels, &slots[..n], &mut scratch);
         let eligible = s.eligible();
         if sampling || !eligible {
             return false;
         }
-        // Newly eligible sources and priority changes need a merge even if no level moved; LTP
-        // ranks by arrival, so every packet of a non-lone source can change owners.
-        if was_eligible && !levels_changed && !priority_changed && self.set.merge == MergeMode::Htp
+        // Newly eligible sources, priority and slot count changes need a merge even if no level
+        // moved; LTP ranks by arrival, so every packet of a non-lone source can change owners.
+        if was_eligible
+            && !levels_changed
+            && !priority_changed
+            && !count_changed
+            && self.set.merge == MergeMode::Htp
         {
             return false;
         }
@@ -875,11 +892,23 @@ impl UniverseReceiver {
         if let [only] = *order
             && !matches!(self.sources[usize::from(only)].pap, Pap::Active { .. })
         {
-            owners.fill(only);
+            let s = &self.sources[usize::from(only)];
+            let n = usize::from(s.slot_count);
+            owners[..n].fill(only);
             self.owners = owners;
             self.fast = Some(only);
-            let s = &self.sources[usize::from(only)];
-            return copy_and_diff(&mut self.merged, &s.levels, &mut self.changes);
+            let mut changed = copy_and_diff(&mut self.merged, &s.levels[..n], &mut self.changes);
+            // Slots beyond its packets are driven by nobody: held, or zero.
+            if self.set.loss == LossBehavior::Zero {
+                for (i, v) in self.merged.iter_mut().enumerate().skip(n) {
+                    if *v != 0 {
+                        *v = 0;
+                        self.changes.insert(i);
+                        changed = true;
+                    }
+                }
+            }
+            return changed;
         }
 
         let mut best_key = [0u8; MAX_SLOTS];
@@ -889,23 +918,18 @@ impl UniverseReceiver {
         }
         for &si in order.iter() {
             let s = &self.sources[usize::from(si)];
-            let uniform = match s.pap {
-                Pap::Active { .. } => None,
-                _ => Some(s.priority.min(MAX_PRIORITY) + 1),
-            };
-            let uniform_keys;
-            let keys = match uniform {
-                Some(k) => {
-                    uniform_keys = [k; MAX_SLOTS];
-                    &uniform_keys
-                }
-                None => &s.pap_keys,
-            };
+            // Key 0 beyond the slots its last levels packet carried: it does not drive them.
+            let n = usize::from(s.slot_count);
+            let mut keys = [0u8; MAX_SLOTS];
+            match s.pap {
+                Pap::Active { .. } => keys[..n].copy_from_slice(&s.pap_keys[..n]),
+                _ => keys[..n].fill(s.priority.min(MAX_PRIORITY) + 1),
+            }
             merge_source(
                 &mut best_key,
                 &mut best_lvl,
                 &mut owners,
-                keys,
+                &keys,
                 &s.levels,
                 si,
                 self.set.merge,
@@ -949,6 +973,7 @@ impl UniverseReceiver {
                     continue;
                 }
                 let key = match s.pap {
+                    _ if slot >= usize::from(s.slot_count) => 0,
                     Pap::Active { .. } => s.pap_keys[slot],
                     _ => s.priority.min(MAX_PRIORITY) + 1,
                 };
