@@ -85,7 +85,8 @@ pub use cid::{Cid, CidParseError};
 pub use source::{Source, SourceConfig, SourceError, Transmit, TransmitKind, UniverseConfig};
 pub use wire::{
     BuildError, DATA_UNIVERSES, DEFAULT_PRIORITY, DISCOVERY_UNIVERSE, DataHeader, DataPacket,
-    DiscoveryPacket, DropReason, MAX_PRIORITY, MAX_SLOTS, Options, PORT, Packet, START_CODE_LEVELS,
-    START_CODE_PER_ADDRESS_PRIORITY, SyncPacket, fuzz_parse, ipv4_multicast, ipv6_multicast,
-    ipv6_multicast_literal, write_data, write_discovery, write_sync,
+    DiscoveryPacket, DropReason, Irregularities, Irregularity, MAX_PRIORITY, MAX_SLOTS, Options,
+    PORT, Packet, START_CODE_LEVELS, START_CODE_PER_ADDRESS_PRIORITY, SyncPacket, fuzz_parse,
+    ipv4_multicast, ipv6_multicast, ipv6_multicast_literal, write_data, write_discovery,
+    write_sync,
 };

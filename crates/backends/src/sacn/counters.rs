@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use patchbay_core::{InstanceId, Stat};
 
-use patchbay_sacn::DropReason;
 use patchbay_sacn::receiver::Discard;
+use patchbay_sacn::{DropReason, Irregularity};
 
 /// Per-instance totals since start.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +43,10 @@ pub struct BindCounters {
     pub empty: u64,
     /// Datagrams that are not valid E1.31, by [`DropReason::index`].
     pub malformed: [u64; DropReason::COUNT],
+    /// Data packets accepted despite a deviation real sources send (MIDIMonster's DMP length,
+    /// padding, priority above 200, sync address above 63999), by [`Irregularity::index`].
+    /// Not drops: the packets are used as the parser reads them.
+    pub irregular: [u64; Irregularity::COUNT],
     /// Valid packets not used, by [`Discard::index`] (includes unknown universes, own CID).
     pub discarded: [u64; Discard::COUNT],
     /// Sync packets taken in.
@@ -149,6 +153,13 @@ impl BindCounters {
                 self.discarded[d.index()],
             ));
         }
+        for i in Irregularity::ALL {
+            out.push(Stat::backend(
+                scope(),
+                irregular_name(i),
+                self.irregular[i.index()],
+            ));
+        }
         out.push(Stat::backend(scope(), "kernel_drops", kernel_drops));
         out.push(Stat::backend(scope(), "rcvbuf_shrinks", rcvbuf_shrinks));
     }
@@ -163,6 +174,17 @@ fn malformed_name(r: DropReason) -> &'static str {
             .map(|r| &*Box::leak(format!("malformed.{}", r.as_str()).into_boxed_str()))
             .collect()
     })[r.index()]
+}
+
+/// `irregular.<kind>`.
+fn irregular_name(i: Irregularity) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        Irregularity::ALL
+            .iter()
+            .map(|i| &*Box::leak(format!("irregular.{}", i.as_str()).into_boxed_str()))
+            .collect()
+    })[i.index()]
 }
 
 /// `discarded.<reason>`.
@@ -246,6 +268,7 @@ mod tests {
     fn stats_use_stable_names_and_carry_the_values() {
         let mut c = BindCounters::default();
         c.malformed[DropReason::BadPreamble.index()] = 2;
+        c.irregular[Irregularity::MidimonsterDmpLength.index()] = 7;
         c.empty = 1;
         let mut out = Vec::new();
         c.stats(3, 5, 1, &mut out);
@@ -258,6 +281,21 @@ mod tests {
         assert_eq!(get("malformed"), Some(2));
         assert_eq!(get("dropped"), Some(3));
         assert_eq!(get("discarded.out_of_sequence"), Some(0));
+        // Accepted packets are not drops.
+        assert_eq!(get("irregular.dmp_length_midimonster"), Some(7));
+        for (name, i) in [
+            ("irregular.padded", Irregularity::Padded),
+            (
+                "irregular.priority_above_200",
+                Irregularity::PriorityAbove200,
+            ),
+            (
+                "irregular.sync_address_out_of_range",
+                Irregularity::SyncAddressOutOfRange,
+            ),
+        ] {
+            assert_eq!(get(name), Some(0), "{i:?}");
+        }
         assert!(
             out.iter()
                 .all(|s| s.scope == patchbay_core::StatScope::Backend("bind 3".into()))

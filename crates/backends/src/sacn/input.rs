@@ -294,6 +294,7 @@ fn feed_batch(
             turn.fed += 1;
             bind.counters.datagrams += 1;
             bind.counters.stale_skipped += 1;
+            count_irregular(bind, owner, &packet);
             continue;
         }
         if would_coalesce(bind, &packet) {
@@ -345,6 +346,28 @@ fn would_coalesce(bind: &BindRt, packet: &Result<Packet<'_>, DropReason>) -> boo
         return false;
     };
     rx.has_pending_change(u) && rx.universe(u).is_some_and(|r| !r.changes_nothing(p))
+}
+
+/// Counts what a data packet deviates from E1.31 in and was accepted anyway, once per datagram
+/// taken (fed, or skipped as stale). The first of each kind on a bind is logged, so a user
+/// learns that a source is off without a line per packet.
+fn count_irregular(bind: &mut BindRt, b: usize, packet: &Result<Packet<'_>, DropReason>) {
+    let Ok(Packet::Data(p)) = packet else {
+        return;
+    };
+    let set = p.irregularities();
+    if set.is_empty() {
+        return;
+    }
+    for i in set.iter() {
+        let n = &mut bind.counters.irregular[i.index()];
+        *n += 1;
+        if *n == 1 {
+            tracing::info!(target: "sacn",
+                "bind {b}: accepting data packets that deviate from E1.31, first from {} on universe {}: {} (counted as irregular.{})",
+                p.cid(), p.universe(), i.description(), i.as_str());
+        }
+    }
 }
 
 fn count_malformed(bind: &mut BindRt, b: usize, now: Instant, r: DropReason) {
@@ -414,6 +437,7 @@ fn feed(
         bind.counters.empty += 1;
         return;
     }
+    count_irregular(bind, b, &packet);
     let (target, pcid, universe) = match packet {
         Err(r) => return count_malformed(bind, b, now, r),
         Ok(Packet::Data(p)) => (Target::Universe(p.universe()), p.cid(), Some(p.universe())),

@@ -252,7 +252,10 @@ impl Receiver {
         }
         let res = match Packet::parse(bytes) {
             Err(r) => Err(Dropped::malformed(r)),
-            Ok(Packet::Data(p)) => self.on_data(now, &p),
+            Ok(Packet::Data(p)) => {
+                self.counters.count_irregular(p.irregularities());
+                self.on_data(now, &p)
+            }
             Ok(Packet::Sync(p)) => self.on_sync(now, &p),
             Ok(Packet::Discovery(p)) => self.on_discovery(now, &p),
         };

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::cid::Cid;
-use crate::wire::DropReason;
+use crate::wire::{DropReason, Irregularities, Irregularity};
 
 use super::name::SourceName;
 
@@ -263,6 +263,9 @@ impl EventQueue {
 pub struct Counters {
     /// Malformed datagrams per wire rule.
     pub malformed: [u64; DropReason::COUNT],
+    /// Data packets accepted despite a deviation from E1.31, per [`Irregularity::index`]
+    /// (a packet with two deviations counts under both; used or not afterwards).
+    pub irregular: [u64; Irregularity::COUNT],
     /// Well-formed packets not used, per reason.
     pub discarded: [u64; Discard::COUNT],
     /// Data packets used (levels or priorities, applied or held).
@@ -277,6 +280,7 @@ impl Default for Counters {
     fn default() -> Self {
         Counters {
             malformed: [0; DropReason::COUNT],
+            irregular: [0; Irregularity::COUNT],
             discarded: [0; Discard::COUNT],
             data: 0,
             sync: 0,
@@ -294,6 +298,21 @@ impl Counters {
     /// Total malformed datagrams.
     pub fn malformed_total(&self) -> u64 {
         self.malformed.iter().sum()
+    }
+
+    /// Count of one irregularity.
+    pub fn irregular(&self, i: Irregularity) -> u64 {
+        self.irregular[i.index()]
+    }
+
+    #[inline]
+    pub(crate) fn count_irregular(&mut self, set: Irregularities) {
+        if set.is_empty() {
+            return;
+        }
+        for i in set.iter() {
+            self.irregular[i.index()] += 1;
+        }
     }
 
     pub(crate) fn count_drop(&mut self, d: &Dropped) {

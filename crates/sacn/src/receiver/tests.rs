@@ -1115,6 +1115,46 @@ fn filters_and_preview() {
     assert_eq!(rx.universe(1).expect("u1").slots()[0], 7);
 }
 
+/// Packets with a tolerated deviation are used as the parser reads them, and counted.
+#[test]
+fn irregular_packets_are_used_and_counted() {
+    use crate::wire::Irregularity;
+    let mut h = H::new(immediate());
+    // Priority 255 is used as 200: it beats 199 and ties with 200 (HTP).
+    h.send(0, pkt(2, 0).prio(199), &[50]).expect("data");
+    let mut b = pkt(1, 0).bytes(&[10]);
+    b[108] = 255;
+    h.rx.handle_datagram(h.at(0), &b).expect("priority 255");
+    assert_eq!(h.slots(1), vec![10]);
+    assert_eq!(h.u().source(cid(1)).expect("src").priority, 200);
+    h.send(10, pkt(2, 1).prio(200), &[50]).expect("data");
+    assert_eq!(h.slots(1), vec![50]);
+    // A sync address above 63999 is no sync: applied at once, not held, no sync group asked for.
+    h.sync(10, 1, 0, 7).expect("sync stream seen");
+    let mut b = pkt(1, 1).prio(200).bytes(&[99]);
+    b[109..111].copy_from_slice(&64000u16.to_be_bytes());
+    h.events();
+    assert!(data_changed(h.rx.handle_datagram(h.at(20), &b)));
+    assert_eq!(h.slots(1), vec![99]);
+    assert!(
+        h.events()
+            .iter()
+            .all(|e| !matches!(e, Event::SyncAddressSeen { .. }))
+    );
+    // Padding after the slots is not level data.
+    let mut b = pkt(1, 2).prio(200).bytes(&[98]);
+    b.extend_from_slice(&[255; 20]);
+    assert!(data_changed(h.rx.handle_datagram(h.at(30), &b)));
+    assert_eq!(h.slots(2), vec![98, 0]);
+    assert_eq!(h.u().source(cid(1)).expect("src").slot_count, 1);
+    let c = h.rx.counters();
+    assert_eq!(c.irregular(Irregularity::PriorityAbove200), 1);
+    assert_eq!(c.irregular(Irregularity::SyncAddressOutOfRange), 1);
+    assert_eq!(c.irregular(Irregularity::Padded), 1);
+    assert_eq!(c.irregular(Irregularity::MidimonsterDmpLength), 0);
+    assert_eq!(c.malformed_total(), 0);
+}
+
 #[test]
 fn flood_of_new_cids_is_bounded() {
     let cfg = ReceiverConfig {

@@ -81,9 +81,8 @@ drop_reasons! {
     PropertyCountMismatch => "property_count_mismatch", "property value count does not match the datagram";
     /// Universe outside 1..=63999.
     UniverseOutOfRange => "universe_out_of_range", "universe outside 1..63999";
-    /// Priority above 200.
-    PriorityOutOfRange => "priority_out_of_range", "priority above 200";
-    /// Synchronization address above 63999 (data) or outside 1..=63999 (sync packet).
+    /// Sync packet whose synchronization address is outside 1..=63999 (a data packet's is
+    /// tolerated: [`Irregularity::SyncAddressOutOfRange`](super::Irregularity)).
     BadSyncAddress => "bad_sync_address", "synchronization address out of range";
     /// Universe-discovery flags nibble is not 0x7.
     BadDiscoveryFlags => "bad_discovery_flags", "universe discovery layer flags are not 0x7";

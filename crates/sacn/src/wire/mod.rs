@@ -17,6 +17,7 @@ mod addr;
 mod build;
 mod error;
 mod field;
+mod irregular;
 mod options;
 mod packet;
 
@@ -25,6 +26,7 @@ use core::ops::RangeInclusive;
 pub use addr::{ipv4_multicast, ipv6_multicast, ipv6_multicast_literal};
 pub use build::{BuildError, DataHeader, write_data, write_discovery, write_sync};
 pub use error::DropReason;
+pub use irregular::{Irregularities, Irregularity};
 pub use options::Options;
 pub use packet::{DataPacket, DiscoveryPacket, Packet, SyncPacket, fuzz_parse};
 

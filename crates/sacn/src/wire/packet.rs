@@ -7,7 +7,7 @@ use super::{
     DATA_UNIVERSES, MAX_DATA_PACKET_LEN, MAX_DISCOVERY_PACKET_LEN, MAX_PRIORITY, MAX_SLOTS,
     MIN_DATA_PACKET_LEN, MIN_DISCOVERY_PACKET_LEN, SYNC_PACKET_LEN, UNIVERSES_PER_PAGE,
 };
-use super::{DropReason, Options, be16, be32};
+use super::{DropReason, Irregularities, Irregularity, Options, be16, be32};
 use crate::Cid;
 
 /// One E1.31 datagram that passed validation.
@@ -59,12 +59,20 @@ impl<'a> Packet<'a> {
         if b[field::ACN_ID] != field::ACN_PACKET_IDENTIFIER {
             return Err(DropReason::BadAcnIdentifier);
         }
-        check_pdu(
+        match check_pdu(
             b,
             field::ROOT_FLAGS_LEN,
             DropReason::BadRootFlags,
             DropReason::BadRootLength,
-        )?;
+        ) {
+            Ok(()) => {}
+            Err(DropReason::BadRootLength) => {
+                return DataPacket::padded(b)
+                    .map(Packet::Data)
+                    .ok_or(DropReason::BadRootLength);
+            }
+            Err(e) => return Err(e),
+        }
         match be32(b, field::ROOT_VECTOR) {
             field::VECTOR_ROOT_E131_DATA => DataPacket::validate(b).map(Packet::Data),
             field::VECTOR_ROOT_E131_EXTENDED => {
@@ -117,14 +125,36 @@ fn name_bytes(b: &[u8], f: Field) -> &[u8] {
     &raw[..end]
 }
 
+/// DMP length MIDIMonster puts in its 638-byte data packets before June 2024 (see
+/// [`Irregularity::MidimonsterDmpLength`]); the right value is 523.
+const MIDIMONSTER_DMP_LENGTH: u16 = 0x0205;
+
 /// A validated data packet (root vector 4).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct DataPacket<'a> {
+    /// The packet its PDU lengths describe (padding after it is not part of it).
     bytes: &'a [u8],
+    irregular: Irregularities,
 }
 
 impl<'a> DataPacket<'a> {
+    /// A data packet followed by padding: the root length ends before the datagram, and the
+    /// packet it describes is valid on its own (every inner length and the property count
+    /// agree with it). Anything else whose root length disagrees with the datagram stays
+    /// [`DropReason::BadRootLength`].
+    fn padded(b: &'a [u8]) -> Option<Self> {
+        let end =
+            usize::from(be16(b, field::ROOT_FLAGS_LEN) & 0x0fff) + field::ROOT_FLAGS_LEN.start;
+        if end >= b.len() || be32(b, field::ROOT_VECTOR) != field::VECTOR_ROOT_E131_DATA {
+            return None;
+        }
+        let mut p = Self::validate(&b[..end]).ok()?;
+        p.irregular.insert(Irregularity::Padded);
+        Some(p)
+    }
+
     fn validate(b: &'a [u8]) -> Result<Self, DropReason> {
+        let mut irregular = Irregularities::NONE;
         if b.len() < field::DMP_FLAGS_LEN.start {
             return Err(DropReason::TruncatedFraming);
         }
@@ -144,20 +174,29 @@ impl<'a> DataPacket<'a> {
             return Err(DropReason::UnknownFramingVector);
         }
         if b[field::PRIORITY] > MAX_PRIORITY {
-            return Err(DropReason::PriorityOutOfRange);
+            irregular.insert(Irregularity::PriorityAbove200);
         }
         if be16(b, field::SYNC_ADDRESS) > *DATA_UNIVERSES.end() {
-            return Err(DropReason::BadSyncAddress);
+            irregular.insert(Irregularity::SyncAddressOutOfRange);
         }
         if !DATA_UNIVERSES.contains(&be16(b, field::UNIVERSE)) {
             return Err(DropReason::UniverseOutOfRange);
         }
-        check_pdu(
+        match check_pdu(
             b,
             field::DMP_FLAGS_LEN,
             DropReason::BadDmpFlags,
             DropReason::BadDmpLength,
-        )?;
+        ) {
+            Ok(()) => {}
+            Err(DropReason::BadDmpLength)
+                if b.len() == MAX_DATA_PACKET_LEN
+                    && be16(b, field::DMP_FLAGS_LEN) & 0x0fff == MIDIMONSTER_DMP_LENGTH =>
+            {
+                irregular.insert(Irregularity::MidimonsterDmpLength);
+            }
+            Err(e) => return Err(e),
+        }
         if b[field::DMP_VECTOR] != field::VECTOR_DMP_SET_PROPERTY {
             return Err(DropReason::BadDmpVector);
         }
@@ -177,7 +216,18 @@ impl<'a> DataPacket<'a> {
         if count != b.len() - field::START_CODE {
             return Err(DropReason::PropertyCountMismatch);
         }
-        Ok(DataPacket { bytes: b })
+        Ok(DataPacket {
+            bytes: b,
+            irregular,
+        })
+    }
+
+    /// What in this packet deviates from E1.31 but was accepted (empty for a packet that
+    /// follows it to the letter); the accessors already read the deviating fields as the
+    /// [`Irregularity`] docs say.
+    #[inline]
+    pub fn irregularities(&self) -> Irregularities {
+        self.irregular
     }
 
     /// CID of the sending source.
@@ -199,16 +249,19 @@ impl<'a> DataPacket<'a> {
         String::from_utf8_lossy(self.source_name_bytes())
     }
 
-    /// Priority 0..=200.
+    /// Priority 0..=200 (a source that sends more gets 200:
+    /// [`Irregularity::PriorityAbove200`]).
     #[inline]
     pub fn priority(&self) -> u8 {
-        self.bytes[field::PRIORITY]
+        self.bytes[field::PRIORITY].min(MAX_PRIORITY)
     }
 
-    /// Synchronization universe, 0 = not synchronized.
+    /// Synchronization universe 1..=63999, 0 = not synchronized (also for an address above
+    /// 63999: [`Irregularity::SyncAddressOutOfRange`]).
     #[inline]
     pub fn sync_address(&self) -> u16 {
-        be16(self.bytes, field::SYNC_ADDRESS)
+        let a = be16(self.bytes, field::SYNC_ADDRESS);
+        if a > *DATA_UNIVERSES.end() { 0 } else { a }
     }
 
     /// Sequence number.
@@ -247,7 +300,7 @@ impl<'a> DataPacket<'a> {
         &self.bytes[field::SLOTS..]
     }
 
-    /// The whole datagram.
+    /// The whole packet (without padding after it, if the datagram had any).
     #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
@@ -266,6 +319,7 @@ impl core::fmt::Debug for DataPacket<'_> {
             .field("options", &self.options())
             .field("start_code", &self.start_code())
             .field("slot_count", &self.slots().len())
+            .field("irregularities", &self.irregularities())
             .finish()
     }
 }
@@ -477,6 +531,10 @@ pub fn fuzz_parse(bytes: &[u8]) {
             );
             assert!(d.slots().len() <= MAX_SLOTS);
             assert!(DATA_UNIVERSES.contains(&d.universe()));
+            assert!(d.priority() <= MAX_PRIORITY);
+            assert!(d.sync_address() <= *DATA_UNIVERSES.end());
+            assert!(d.as_bytes().len() <= bytes.len());
+            let _ = d.irregularities().iter().count();
         }
         Packet::Sync(s) => {
             let _ = (s.sequence(), s.sync_address(), s.reserved());

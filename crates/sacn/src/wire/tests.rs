@@ -416,14 +416,6 @@ fn every_drop_reason_has_a_packet_that_triggers_it() {
         DropReason::UniverseOutOfRange,
     );
     check(
-        with(&data, &|b| b[108] = 201),
-        DropReason::PriorityOutOfRange,
-    );
-    check(
-        with(&data, &|b| set16(b, 109, 64000)),
-        DropReason::BadSyncAddress,
-    );
-    check(
         with(&sync, &|b| set16(b, 45, 0)),
         DropReason::BadSyncAddress,
     );
@@ -502,4 +494,224 @@ fn edge_values_are_accepted() {
     let mut b = ref_discovery();
     set16(&mut b, 122, 1);
     ok(&b);
+}
+
+/// MIDIMonster's data packet as every release (v0.2 to v0.6) sends it: `sacn_transmit` fills
+/// a packed struct with root length 0x26e, framing length 0x258 (both right) and DMP length
+/// 0x205 (517; right is 0x20b), 513 properties, options 0, sync address 0.
+fn midimonster_data(priority: u8, universe: u16, levels: &[u8; 512]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(638);
+    b.extend_from_slice(&[0x00, 0x10, 0x00, 0x00]);
+    b.extend_from_slice(b"ASC-E1.17\0\0\0");
+    b.extend_from_slice(&(0x7000u16 | 0x026e).to_be_bytes());
+    b.extend_from_slice(&4u32.to_be_bytes());
+    b.extend_from_slice(&CID.0);
+    b.extend_from_slice(&(0x7000u16 | 0x0258).to_be_bytes());
+    b.extend_from_slice(&2u32.to_be_bytes());
+    let mut name = [0u8; 64];
+    name[..11].copy_from_slice(b"MIDIMonster");
+    b.extend_from_slice(&name);
+    b.push(priority);
+    b.extend_from_slice(&[0, 0, 7, 0]); // sync address, sequence, options
+    b.extend_from_slice(&universe.to_be_bytes());
+    b.extend_from_slice(&(0x7000u16 | 0x0205).to_be_bytes());
+    b.extend_from_slice(&[0x02, 0xa1, 0, 0, 0, 1]);
+    b.extend_from_slice(&513u16.to_be_bytes());
+    b.push(0);
+    b.extend_from_slice(levels);
+    assert_eq!(b.len(), 638);
+    b
+}
+
+fn data_of(b: &[u8]) -> DataPacket<'_> {
+    match Packet::parse(b) {
+        Ok(Packet::Data(p)) => p,
+        other => panic!("expected a data packet, got {other:?}"),
+    }
+}
+
+fn only(i: Irregularity) -> Vec<Irregularity> {
+    vec![i]
+}
+
+/// (a) MIDIMonster's DMP length: accepted as if it were right, and flagged.
+#[test]
+fn midimonster_dmp_length_is_accepted_and_flagged() {
+    let mut levels = [0u8; 512];
+    levels[0] = 255;
+    levels[511] = 1;
+    let b = midimonster_data(100, 3, &levels);
+    let p = data_of(&b);
+    assert_eq!(
+        p.irregularities().iter().collect::<Vec<_>>(),
+        only(Irregularity::MidimonsterDmpLength)
+    );
+    assert_eq!((p.universe(), p.priority(), p.sequence()), (3, 100, 7));
+    assert_eq!(p.source_name(), "MIDIMonster");
+    assert_eq!(p.slots(), &levels[..]);
+    // The same packet with the right length is regular.
+    let mut fixed = b.clone();
+    set16(&mut fixed, 115, 0x7000 | 523);
+    assert!(data_of(&fixed).irregularities().is_empty());
+    // MIDIMonster's priority is a truncated config value: 201..255 reach the wire too.
+    let p2 = midimonster_data(255, 3, &levels);
+    let p = data_of(&p2);
+    assert_eq!(p.priority(), 200);
+    assert!(
+        p.irregularities()
+            .contains(Irregularity::MidimonsterDmpLength)
+    );
+    assert!(p.irregularities().contains(Irregularity::PriorityAbove200));
+}
+
+/// Only exactly MIDIMonster's deviation is tolerated: any other wrong DMP length, or 517 in a
+/// packet of another size, is still dropped.
+#[test]
+fn dmp_lengths_next_to_midimonsters_are_still_rejected() {
+    let b = midimonster_data(100, 3, &[0; 512]);
+    for wrong in [516u16, 518, 522, 524, 0x0205 - 0x100] {
+        let mut v = b.clone();
+        set16(&mut v, 115, 0x7000 | wrong);
+        assert_eq!(reason(&v), DropReason::BadDmpLength, "DMP length {wrong}");
+    }
+    // The flags nibble is still checked.
+    let mut v = b.clone();
+    set16(&mut v, 115, 0x6000 | 0x0205);
+    assert_eq!(reason(&v), DropReason::BadDmpFlags);
+    // 517 in a packet one slot shorter (637 bytes, lengths otherwise right).
+    let mut v = b.clone();
+    v.pop();
+    fix_data_lengths(&mut v);
+    set16(&mut v, 115, 0x7000 | 0x0205);
+    assert_eq!(reason(&v), DropReason::BadDmpLength);
+    // Six short in a short packet (the same mistake at another size).
+    let mut v = ref_data();
+    v.truncate(134);
+    fix_data_lengths(&mut v);
+    set16(&mut v, 115, 0x7000 | (134 - 115 - 6));
+    assert_eq!(reason(&v), DropReason::BadDmpLength);
+    // MIDIMonster's other lengths must be right: a wrong framing length is not excused.
+    let mut v = b.clone();
+    set16(&mut v, 38, 0x7000 | 0x0257);
+    assert_eq!(reason(&v), DropReason::BadFramingLength);
+    // Nor is a wrong property count.
+    let mut v = b.clone();
+    set16(&mut v, 123, 512);
+    assert_eq!(reason(&v), DropReason::PropertyCountMismatch);
+}
+
+/// (b) Padding after the last slot: the packet is what its lengths say; the rest is ignored.
+#[test]
+fn padding_after_the_last_slot_is_ignored_and_flagged() {
+    let mut short = ref_data();
+    short.truncate(134);
+    fix_data_lengths(&mut short);
+    for pad in [1usize, 2, 10, 504, MAX_PACKET_LEN - 134] {
+        let mut v = short.clone();
+        v.resize(134 + pad, 0xEE);
+        let p = data_of(&v);
+        assert_eq!(
+            p.irregularities().iter().collect::<Vec<_>>(),
+            only(Irregularity::Padded),
+            "pad {pad}"
+        );
+        assert_eq!(p.slots().len(), 8, "pad {pad}");
+        assert_eq!(p.as_bytes(), &short[..]);
+    }
+    // A full packet padded up to the largest datagram accepted at all.
+    let mut v = ref_data();
+    v.resize(MAX_PACKET_LEN, 0);
+    let p = data_of(&v);
+    assert_eq!(p.slots().len(), 512);
+    assert!(p.irregularities().contains(Irregularity::Padded));
+    // A padded MIDIMonster packet carries both.
+    let mut v = midimonster_data(100, 1, &[0; 512]);
+    v.extend_from_slice(&[0, 0]);
+    let set = data_of(&v).irregularities();
+    assert!(set.contains(Irregularity::Padded) && set.contains(Irregularity::MidimonsterDmpLength));
+}
+
+/// Datagrams longer than their root length that are not a valid data packet plus padding are
+/// dropped as before.
+#[test]
+fn lengths_that_disagree_otherwise_are_still_rejected() {
+    let mut short = ref_data();
+    short.truncate(134);
+    fix_data_lengths(&mut short);
+    let padded = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = short.clone();
+        v.resize(140, 0);
+        f(&mut v);
+        v
+    };
+    // Inner lengths cover the padding, the root length does not.
+    assert_eq!(
+        reason(&padded(&|b| set16(b, 38, 0x7000 | (140 - 38)))),
+        DropReason::BadRootLength
+    );
+    assert_eq!(
+        reason(&padded(&|b| set16(b, 115, 0x7000 | (140 - 115)))),
+        DropReason::BadRootLength
+    );
+    assert_eq!(
+        reason(&padded(&|b| set16(b, 123, 15))),
+        DropReason::BadRootLength
+    );
+    // The root length covers it, the inner ones do not.
+    assert_eq!(
+        reason(&padded(&|b| set16(b, 16, 0x7000 | (140 - 16)))),
+        DropReason::BadFramingLength
+    );
+    // A padded packet that is invalid on its own.
+    assert_eq!(reason(&padded(&|b| b[117] = 1)), DropReason::BadRootLength);
+    // Shorter than the root length says (truncated), and padded sync or discovery packets.
+    assert_eq!(reason(&short[..133]), DropReason::BadRootLength);
+    let mut v = ref_sync();
+    v.push(0);
+    assert_eq!(reason(&v), DropReason::BadRootLength);
+    let mut v = ref_discovery();
+    v.extend_from_slice(&[0, 0]);
+    assert_eq!(reason(&v), DropReason::BadRootLength);
+    // More than any receive buffer holds.
+    let mut v = ref_data();
+    v.resize(MAX_PACKET_LEN + 1, 0);
+    assert_eq!(reason(&v), DropReason::Oversize);
+}
+
+/// (c) and (d): a priority above 200 reads as 200, a data packet's sync address above 63999 as
+/// 0 (not synchronized); each flagged. Sync packets for such addresses are still dropped.
+#[test]
+fn priority_and_sync_address_out_of_range_are_clamped_and_flagged() {
+    for (prio, want) in [(200u8, 200u8), (201, 200), (255, 200)] {
+        let mut b = ref_data();
+        b[108] = prio;
+        let p = data_of(&b);
+        assert_eq!(p.priority(), want, "priority {prio}");
+        assert_eq!(
+            p.irregularities().contains(Irregularity::PriorityAbove200),
+            prio > 200
+        );
+    }
+    for (sync, want) in [(63999u16, 63999u16), (64000, 0), (64214, 0), (65535, 0)] {
+        let mut b = ref_data();
+        set16(&mut b, 109, sync);
+        let p = data_of(&b);
+        assert_eq!(p.sync_address(), want, "sync address {sync}");
+        assert_eq!(
+            p.irregularities().iter().collect::<Vec<_>>(),
+            if sync > 63999 {
+                only(Irregularity::SyncAddressOutOfRange)
+            } else {
+                vec![]
+            }
+        );
+    }
+    let mut s = ref_sync();
+    set16(&mut s, 45, 64000);
+    assert_eq!(reason(&s), DropReason::BadSyncAddress);
+    // The other framing fields keep their rules.
+    let mut b = ref_data();
+    b[108] = 255;
+    set16(&mut b, 113, 64000);
+    assert_eq!(reason(&b), DropReason::UniverseOutOfRange);
 }
