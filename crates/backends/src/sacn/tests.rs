@@ -326,17 +326,24 @@ impl Rig {
     }
 
     fn deliver(&mut self, inst: u32, values: &[(ChannelId, u64, Value)]) {
-        let d: Vec<Delivery> = values
-            .iter()
-            .map(|&(channel, key, value)| Delivery {
-                channel,
-                key,
-                value,
-            })
-            .collect();
+        self.deliver_turn(&[(inst, values)]);
+    }
+
+    /// Values for several instances in one turn (one flush), as the core delivers them.
+    fn deliver_turn(&mut self, batch: &[(u32, &[(ChannelId, u64, Value)])]) {
         let now = Instant::now();
-        self.sacn
-            .handle(now, InstanceId(inst), &d, &mut Sink::new(&mut Vec::new()));
+        for &(inst, values) in batch {
+            let d: Vec<Delivery> = values
+                .iter()
+                .map(|&(channel, key, value)| Delivery {
+                    channel,
+                    key,
+                    value,
+                })
+                .collect();
+            self.sacn
+                .handle(now, InstanceId(inst), &d, &mut Sink::new(&mut Vec::new()));
+        }
         self.sacn.flush(now, &mut self.reactor.io(0));
     }
 }
@@ -630,8 +637,12 @@ fn ipv4_multicast_on_a_specific_bind() {
     assert_eq!(rig.events[0].channel, in1);
     assert_eq!(rig.events[0].value.raw(), Some((42, 8)));
 
-    rig.deliver(1, &[(out1, 0, Value::from_raw(200, 8))]);
-    rig.deliver(2, &[(both2, 1, Value::from_raw(77, 8))]);
+    // Both outputs start in one turn, so the discovery that follows their first packets lists
+    // both (discovery lists only universes that are transmitting).
+    rig.deliver_turn(&[
+        (1, &[(out1, 0, Value::from_raw(200, 8))]),
+        (2, &[(both2, 1, Value::from_raw(77, 8))]),
+    ]);
     let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         g.iter().any(|p| p.0 == 2) && g.iter().any(|p| p.0 == 3)
     });
@@ -650,7 +661,7 @@ fn ipv4_multicast_on_a_specific_bind() {
     assert_eq!(rig.events[1].value.raw(), Some((77, 8)));
     // Discovery lists exactly the output universes (MIDIMonster sends struct bytes, D4).
     let lists = discovery_lists(&rig, &listener);
-    assert!(!lists.is_empty(), "a discovery packet at start");
+    assert!(!lists.is_empty(), "a discovery packet with the first output");
     assert!(lists.iter().all(|l| l == &[2, 3]), "{lists:?}");
 }
 

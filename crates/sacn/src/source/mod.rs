@@ -156,7 +156,8 @@ pub struct Source {
     free: Vec<usize>,
     index: HashMap<u16, usize>,
     heap: BinaryHeap<Reverse<Entry>>,
-    /// Universes announced by discovery, ascending.
+    /// Universes announced by discovery, ascending: those whose stream is active (started by
+    /// a first change, not terminating).
     listed: Vec<u16>,
     discovery_next: Option<Instant>,
     /// Next page of the discovery round in progress.
@@ -225,7 +226,8 @@ impl Source {
     }
 
     /// Starts transmitting `universe`. Nothing is sent for it before its first change
-    /// (sacn.md 4.1, patchbay rule), but it is listed in discovery from now on.
+    /// (sacn.md 4.1, patchbay rule), and discovery lists it only from then on (until its
+    /// termination begins): a receiver should not look for a universe nobody sends.
     pub fn add_universe(&mut self, universe: u16, cfg: UniverseConfig) -> Result<(), SourceError> {
         if !DATA_UNIVERSES.contains(&universe) {
             return Err(SourceError::UniverseOutOfRange(universe));
@@ -271,9 +273,9 @@ impl Source {
             }
         };
         self.index.insert(universe, idx);
-        if let Err(pos) = self.listed.binary_search(&universe) {
-            self.listed.insert(pos, universe);
-        }
+        // Room to list every universe, so starting one never allocates.
+        self.listed
+            .reserve(self.index.len().saturating_sub(self.listed.len()));
         let want = Self::heap_bound(self.slab.len());
         self.heap.reserve(want.saturating_sub(self.heap.len()));
         Ok(())
@@ -529,10 +531,14 @@ impl Source {
         })
     }
 
-    /// A change on `stream` of slab entry `idx`: the first one activates the universe.
+    /// A change on `stream` of slab entry `idx`: the first one activates the universe, which
+    /// discovery lists from now on.
     fn changed(&mut self, now: Instant, idx: usize, stream: usize) {
         let u = &mut self.slab[idx];
         if !u.streams[LEVELS].active {
+            if let Err(pos) = self.listed.binary_search(&u.number) {
+                self.listed.insert(pos, u.number);
+            }
             u.streams[LEVELS].active = true;
             u.streams[LEVELS].mark_dirty(now);
             if u.cfg.per_address_priority.is_some() {

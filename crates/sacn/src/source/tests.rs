@@ -99,13 +99,64 @@ fn nothing_is_sent_before_the_first_change() {
     let mut out = Vec::new();
     run_until(&mut src, t0 + ms(5000.0), &mut out);
     drain(&mut src, t0 + ms(5000.0), &mut out);
-    assert!(data_only(&out).is_empty(), "{out:?}");
-    // Discovery still announces the universe.
-    assert!(matches!(out[0].kind, TransmitKind::Discovery { page: 0 }));
+    // Not even discovery: it lists only universes that are transmitting.
+    assert!(out.is_empty(), "{out:?}");
     // Setting the same (zero) values is no change either.
     assert_eq!(src.set_slots(t0, 1, &[0; 512]), Ok(false));
     drain(&mut src, t0 + ms(5000.0), &mut out);
-    assert!(data_only(&out).is_empty());
+    assert!(out.is_empty());
+}
+
+/// Discovery lists exactly the universes whose stream is active: started by a first change,
+/// not terminated (ETC's source does the same; MIDIMonster lists every configured output).
+#[test]
+fn discovery_lists_only_the_universes_being_transmitted() {
+    let t0 = Instant::now();
+    let mut src = source();
+    for u in [5, 6, 7] {
+        src.add_universe(u, UniverseConfig::default()).expect("add");
+    }
+    let listed = |out: &[Sent]| -> Vec<Vec<u16>> {
+        out.iter()
+            .filter_map(|s| match Packet::parse(&s.bytes) {
+                Ok(Packet::Discovery(d)) => Some(d.universes().collect()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    src.handle_timeout(t0);
+    drain(&mut src, t0, &mut out);
+    assert_eq!(
+        src.poll_timeout(),
+        None,
+        "no discovery before any universe starts"
+    );
+    // The first change starts universe 6: the same flush announces it, after its data.
+    src.set_slot(t0 + ms(100.0), 6, 0, 1).expect("set");
+    drain(&mut src, t0 + ms(100.0), &mut out);
+    assert!(matches!(
+        out.last().map(|s| s.kind),
+        Some(TransmitKind::Discovery { page: 0 })
+    ));
+    assert_eq!(listed(&out), [vec![6]]);
+    // Universe 7 starts; the next round (10 s after the first) lists both.
+    src.set_slot(t0 + ms(2000.0), 7, 0, 1).expect("set");
+    out.clear();
+    run_until(&mut src, t0 + ms(10_100.0), &mut out);
+    assert_eq!(listed(&out), [vec![6, 7]]);
+    // Universe 6 is removed: from its first termination packet on it is no longer listed.
+    src.remove_universe(t0 + ms(10_200.0), 6).expect("remove");
+    out.clear();
+    run_until(&mut src, t0 + ms(20_200.0), &mut out);
+    assert_eq!(listed(&out), [vec![7]]);
+    // A universe removed before it ever started is never listed; with nothing left, silence.
+    src.remove_universe(t0 + ms(20_300.0), 5).expect("remove");
+    src.remove_universe(t0 + ms(20_300.0), 7).expect("remove");
+    out.clear();
+    run_until(&mut src, t0 + ms(40_000.0), &mut out);
+    assert!(listed(&out).is_empty());
+    assert!(src.is_idle());
 }
 
 #[test]
@@ -394,9 +445,11 @@ fn discovery_pages_a_thousand_universes() {
     for u in (1..=1000u16).rev() {
         src.add_universe(u * 3, UniverseConfig::default())
             .expect("add");
+        src.set_slot(t0, u * 3, 0, 1).expect("start");
     }
     let mut out = Vec::new();
     drain(&mut src, t0, &mut out);
+    out.retain(|s| !matches!(s.kind, TransmitKind::Data { .. }));
     let pages: Vec<_> = out
         .iter()
         .map(|s| match Packet::parse(&s.bytes) {
@@ -413,11 +466,15 @@ fn discovery_pages_a_thousand_universes() {
     let all: Vec<u16> = pages.iter().flat_map(|p| p.2.iter().copied()).collect();
     assert_eq!(all, (1..=1000u16).map(|u| u * 3).collect::<Vec<_>>());
     // Next round 10 s later, not before.
-    assert_eq!(src.poll_timeout(), Some(t0 + ms(10_000.0)));
+    let discovery = |out: &[Sent]| {
+        out.iter()
+            .filter(|s| matches!(s.kind, TransmitKind::Discovery { .. }))
+            .count()
+    };
     drain(&mut src, t0 + ms(9999.0), &mut out);
-    assert_eq!(out.len(), 2);
+    assert_eq!(discovery(&out), 2);
     run_until(&mut src, t0 + ms(10_000.0), &mut out);
-    assert_eq!(out.len(), 4);
+    assert_eq!(discovery(&out), 4);
 }
 
 #[test]
@@ -426,9 +483,11 @@ fn discovery_of_exactly_512_universes_is_one_page() {
     let mut src = source();
     for u in 1..=512 {
         src.add_universe(u, UniverseConfig::default()).expect("add");
+        src.set_slot(t0, u, 0, 1).expect("start");
     }
     let mut out = Vec::new();
     drain(&mut src, t0, &mut out);
+    out.retain(|s| !matches!(s.kind, TransmitKind::Data { .. }));
     assert_eq!(out.len(), 1);
     let Ok(Packet::Discovery(d)) = Packet::parse(&out[0].bytes) else {
         panic!()
@@ -450,8 +509,11 @@ fn sync_packet_follows_the_data_packets_of_a_flush() {
         .expect("add");
     let mut out = Vec::new();
     src.handle_timeout(t0);
-    drain(&mut src, t0, &mut out); // discovery
-    out.clear();
+    drain(&mut src, t0, &mut out);
+    assert!(
+        out.is_empty(),
+        "nothing before the first change, not even discovery"
+    );
     for u in 10..=12 {
         src.set_slot(t0, u, 0, 50).expect("set");
     }
@@ -464,6 +526,7 @@ fn sync_packet_follows_the_data_packets_of_a_flush() {
             TransmitKind::Data { universe: 11 },
             TransmitKind::Data { universe: 12 },
             TransmitKind::Sync { sync_address: 7 },
+            TransmitKind::Discovery { page: 0 },
         ]
     );
     assert_eq!(out[0].data().sync_address(), 7);
