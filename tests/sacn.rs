@@ -12,7 +12,9 @@
 //! Modules: `python` (interop with python `sacn`: multicast, unicast, priority takeover,
 //! termination, loss, 16-bit, no flash at start), `values` (every 8/16-bit value), `scale` (1,000
 //! input universes, discovery paging), `interfaces` (sacn0 vs lo, IPv6, strict unicast), `features`
-//! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `robustness` (malformed input,
+//! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `receive` (termination of any
+//! start code, short packets, packets off the standard that sources send, discovery of
+//! transmitting universes only), `robustness` (malformed input,
 //! own CID, wildcard bind, sequence numbers, bind failures), `timing`, `shutdown` (SIGTERM/SIGINT),
 //! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check).
 //!
@@ -36,6 +38,8 @@ mod identity;
 mod interfaces;
 #[path = "sacn/python.rs"]
 mod python;
+#[path = "sacn/receive.rs"]
+mod receive;
 #[path = "sacn/robustness.rs"]
 mod robustness;
 #[path = "sacn/scale.rs"]

@@ -48,8 +48,12 @@ fn malformed_datagrams_are_dropped_and_counted() {
     b[124] = b[124].wrapping_add(1); // property count one too high
     bad.push(("lying property count", b));
     let mut b = good.clone();
-    b[108] = 201;
-    bad.push(("priority 201", b));
+    let short_by_six = 0x7000u16 | (b.len() as u16 - 115 - 6);
+    b[115..117].copy_from_slice(&short_by_six.to_be_bytes());
+    bad.push((
+        "DMP length 6 short in a short packet (not MIDIMonster's)",
+        b,
+    ));
     let mut b = good.clone();
     b[113..115].copy_from_slice(&64000u16.to_be_bytes());
     bad.push(("universe 64000", b));

@@ -661,7 +661,10 @@ fn ipv4_multicast_on_a_specific_bind() {
     assert_eq!(rig.events[1].value.raw(), Some((77, 8)));
     // Discovery lists exactly the output universes (MIDIMonster sends struct bytes, D4).
     let lists = discovery_lists(&rig, &listener);
-    assert!(!lists.is_empty(), "a discovery packet with the first output");
+    assert!(
+        !lists.is_empty(),
+        "a discovery packet with the first output"
+    );
     assert!(lists.iter().all(|l| l == &[2, 3]), "{lists:?}");
 }
 
