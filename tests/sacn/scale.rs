@@ -172,7 +172,10 @@ fn discovery_pages_list_exactly_the_transmitting_universes() {
     for u in (4001..=4601u16).rev() {
         cfg += &format!("[sacn out{u}]\nuniverse = {u}\npriority = 100\n");
     }
-    cfg += "[sacn in]\nuniverse = 4999\n[map]\nin.1 > out{4001..4600}.1\n";
+    cfg += "[sacn in]\nuniverse = 4999\n[map]\n";
+    for u in 4001..=4600u16 {
+        cfg += &format!("in.1 > out{u}.1\n");
+    }
     let pb = Patchbay::start(&cfg, port);
     std::thread::sleep(Duration::from_millis(1200)); // past a keep-alive interval
     assert!(
