@@ -45,6 +45,7 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
         event_capacity: 64,
         ..ReceiverConfig::default()
     };
+    let zero = cfg.loss == LossBehavior::Zero;
     let mut rx = Receiver::new(cfg);
     for u in [1u16, 2, 7] {
         let from = (u == 7).then_some(Cid([1; 16]));
@@ -175,7 +176,7 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
                         }
                         Some(None) => assert!(r.is_settling_loss(), "winner is tracked"),
                         // Undriven with `loss = zero`: 0 (all slots are 0 while sampling).
-                        None if mode & 0x08 != 0 => {
+                        None if zero => {
                             assert_eq!(r.slots()[i], 0, "undriven slot {i} with loss = zero")
                         }
                         None => {}
