@@ -17,8 +17,9 @@ struct Traffic {
     discovery: Vec<Vec<u8>>,
 }
 
-/// One frame of a show: three sources on 25 universes (one with 0xDD, one synchronized),
-/// a sync packet, and every 40th frame a two-page discovery announcement.
+/// One frame of a show: three sources on 25 universes (one with 0xDD, one synchronized, one
+/// whose packets shrink and grow, one padded now and then), a sync packet, and every 40th
+/// frame a two-page discovery announcement.
 fn frame(seq: u8) -> Traffic {
     let mut data = Vec::new();
     for u in 1..=25u16 {
@@ -40,8 +41,16 @@ fn frame(seq: u8) -> Traffic {
                 start_code: sc,
             };
             let v = seq.wrapping_add(u as u8).wrapping_mul(c);
-            let n = write_data(&mut buf, &h, &[v; 512]).expect("data");
+            let count = if c == 1 {
+                512 - usize::from(seq % 4) * 100
+            } else {
+                512
+            };
+            let n = write_data(&mut buf, &h, &[v; 512][..count]).expect("data");
             buf.truncate(n);
+            if c == 3 && seq % 2 == 1 {
+                buf.extend_from_slice(&[0; 6]);
+            }
             data.push(buf);
         }
     }
