@@ -919,17 +919,27 @@ impl UniverseReceiver {
         for &si in order.iter() {
             let s = &self.sources[usize::from(si)];
             // Key 0 beyond the slots its last levels packet carried: it does not drive them.
+            // (A full packet uses its keys as they are: no copy on the common path.)
             let n = usize::from(s.slot_count);
-            let mut keys = [0u8; MAX_SLOTS];
-            match s.pap {
-                Pap::Active { .. } => keys[..n].copy_from_slice(&s.pap_keys[..n]),
-                _ => keys[..n].fill(s.priority.min(MAX_PRIORITY) + 1),
-            }
+            let mut masked;
+            let keys = match s.pap {
+                Pap::Active { .. } if n == MAX_SLOTS => &s.pap_keys,
+                Pap::Active { .. } => {
+                    masked = s.pap_keys;
+                    masked[n..].fill(0);
+                    &masked
+                }
+                _ => {
+                    masked = [s.priority.min(MAX_PRIORITY) + 1; MAX_SLOTS];
+                    masked[n..].fill(0);
+                    &masked
+                }
+            };
             merge_source(
                 &mut best_key,
                 &mut best_lvl,
                 &mut owners,
-                &keys,
+                keys,
                 &s.levels,
                 si,
                 self.set.merge,

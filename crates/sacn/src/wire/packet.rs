@@ -130,11 +130,13 @@ fn name_bytes(b: &[u8], f: Field) -> &[u8] {
 const MIDIMONSTER_DMP_LENGTH: u16 = 0x0205;
 
 /// A validated data packet (root vector 4).
+///
+/// Holds only the datagram (padding included): the packet ends where its root length says,
+/// and what it deviates in is read from its fields when asked, which keeps the view two words
+/// (a larger view measurably slows every parse).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct DataPacket<'a> {
-    /// The packet its PDU lengths describe (padding after it is not part of it).
     bytes: &'a [u8],
-    irregular: Irregularities,
 }
 
 impl<'a> DataPacket<'a> {
@@ -142,19 +144,21 @@ impl<'a> DataPacket<'a> {
     /// packet it describes is valid on its own (every inner length and the property count
     /// agree with it). Anything else whose root length disagrees with the datagram stays
     /// [`DropReason::BadRootLength`].
+    #[cold]
+    #[inline(never)]
     fn padded(b: &'a [u8]) -> Option<Self> {
         let end =
             usize::from(be16(b, field::ROOT_FLAGS_LEN) & 0x0fff) + field::ROOT_FLAGS_LEN.start;
         if end >= b.len() || be32(b, field::ROOT_VECTOR) != field::VECTOR_ROOT_E131_DATA {
             return None;
         }
-        let mut p = Self::validate(&b[..end]).ok()?;
-        p.irregular.insert(Irregularity::Padded);
-        Some(p)
+        Self::validate(&b[..end]).ok()?;
+        Some(DataPacket { bytes: b })
     }
 
+    /// Checks `b` as a whole data packet; the tolerated deviations pass (see
+    /// [`irregularities`](Self::irregularities)).
     fn validate(b: &'a [u8]) -> Result<Self, DropReason> {
-        let mut irregular = Irregularities::NONE;
         if b.len() < field::DMP_FLAGS_LEN.start {
             return Err(DropReason::TruncatedFraming);
         }
@@ -173,12 +177,7 @@ impl<'a> DataPacket<'a> {
         if be32(b, field::FRAMING_VECTOR) != field::VECTOR_E131_DATA_PACKET {
             return Err(DropReason::UnknownFramingVector);
         }
-        if b[field::PRIORITY] > MAX_PRIORITY {
-            irregular.insert(Irregularity::PriorityAbove200);
-        }
-        if be16(b, field::SYNC_ADDRESS) > *DATA_UNIVERSES.end() {
-            irregular.insert(Irregularity::SyncAddressOutOfRange);
-        }
+        // Priority above 200 and sync address above 63999 are tolerated (read as 200 and 0).
         if !DATA_UNIVERSES.contains(&be16(b, field::UNIVERSE)) {
             return Err(DropReason::UniverseOutOfRange);
         }
@@ -191,10 +190,7 @@ impl<'a> DataPacket<'a> {
             Ok(()) => {}
             Err(DropReason::BadDmpLength)
                 if b.len() == MAX_DATA_PACKET_LEN
-                    && be16(b, field::DMP_FLAGS_LEN) & 0x0fff == MIDIMONSTER_DMP_LENGTH =>
-            {
-                irregular.insert(Irregularity::MidimonsterDmpLength);
-            }
+                    && be16(b, field::DMP_FLAGS_LEN) & 0x0fff == MIDIMONSTER_DMP_LENGTH => {}
             Err(e) => return Err(e),
         }
         if b[field::DMP_VECTOR] != field::VECTOR_DMP_SET_PROPERTY {
@@ -216,10 +212,15 @@ impl<'a> DataPacket<'a> {
         if count != b.len() - field::START_CODE {
             return Err(DropReason::PropertyCountMismatch);
         }
-        Ok(DataPacket {
-            bytes: b,
-            irregular,
-        })
+        Ok(DataPacket { bytes: b })
+    }
+
+    /// Where the packet ends: its root length (checked against the datagram by
+    /// [`Packet::parse`]); before the datagram's end only if padding follows.
+    #[inline]
+    fn end(&self) -> usize {
+        let root = usize::from(be16(self.bytes, field::ROOT_FLAGS_LEN) & 0x0fff);
+        (root + field::ROOT_FLAGS_LEN.start).min(self.bytes.len())
     }
 
     /// What in this packet deviates from E1.31 but was accepted (empty for a packet that
@@ -227,7 +228,23 @@ impl<'a> DataPacket<'a> {
     /// [`Irregularity`] docs say.
     #[inline]
     pub fn irregularities(&self) -> Irregularities {
-        self.irregular
+        let b = self.bytes;
+        let end = self.end();
+        let mut set = Irregularities::NONE;
+        if b[field::PRIORITY] > MAX_PRIORITY {
+            set.insert(Irregularity::PriorityAbove200);
+        }
+        if be16(b, field::SYNC_ADDRESS) > *DATA_UNIVERSES.end() {
+            set.insert(Irregularity::SyncAddressOutOfRange);
+        }
+        if end < b.len() {
+            set.insert(Irregularity::Padded);
+        }
+        // Validation let a wrong DMP length through only as MIDIMonster's.
+        if usize::from(be16(b, field::DMP_FLAGS_LEN) & 0x0fff) != end - field::DMP_FLAGS_LEN.start {
+            set.insert(Irregularity::MidimonsterDmpLength);
+        }
+        set
     }
 
     /// CID of the sending source.
@@ -297,13 +314,15 @@ impl<'a> DataPacket<'a> {
     /// Slot values after the start code, 0..=512 of them; slot 1 first.
     #[inline]
     pub fn slots(&self) -> &'a [u8] {
-        &self.bytes[field::SLOTS..]
+        let bytes: &'a [u8] = self.bytes;
+        bytes.get(field::SLOTS..self.end()).unwrap_or_default()
     }
 
     /// The whole packet (without padding after it, if the datagram had any).
     #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
-        self.bytes
+        let bytes: &'a [u8] = self.bytes;
+        &bytes[..self.end()]
     }
 }
 
