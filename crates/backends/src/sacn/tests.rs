@@ -330,7 +330,7 @@ impl Rig {
     }
 
     /// Values for several instances in one turn (one flush), as the core delivers them.
-    fn deliver_turn(&mut self, batch: &[(u32, &[(ChannelId, u64, Value)])]) {
+    fn deliver_turn(&mut self, batch: &[(u32, Values<'_>)]) {
         let now = Instant::now();
         for &(inst, values) in batch {
             let d: Vec<Delivery> = values
@@ -347,6 +347,9 @@ impl Rig {
         self.sacn.flush(now, &mut self.reactor.io(0));
     }
 }
+
+/// (channel, key, value) deliveries to one instance.
+type Values<'a> = &'a [(ChannelId, u64, Value)];
 
 fn data_packet(cid: Cid, universe: u16, seq: u8, slots: &[u8], terminated: bool) -> Vec<u8> {
     let mut buf = [0u8; 700];
