@@ -762,8 +762,11 @@ impl Drop for E131 {
     }
 }
 
-/// Checks the discovery packets among `parsed`: at least `min` of them, each a single page listing
-/// exactly `universes`.
+/// Checks the discovery packets among `parsed`: at least `min` of them, each a single page
+/// listing the output universes that were transmitting when it went out: a non-empty part of
+/// `universes` in ascending order (exactly `universes` when there is one). An output that had no
+/// value yet is not listed, and when the outputs of a test start depends on timing, so the tests
+/// that need the full list (receive.rs, scale.rs) wait for a round that lists it.
 pub fn check_discovery(parsed: &[Parsed], universes: &[u16], min: usize) {
     let disc: Vec<&Parsed> = parsed.iter().filter(|p| p.kind == "discovery").collect();
     assert!(
@@ -772,7 +775,13 @@ pub fn check_discovery(parsed: &[Parsed], universes: &[u16], min: usize) {
         disc.len()
     );
     for d in disc {
-        assert_eq!(d.universes(), universes, "discovery universe list: {d:?}");
+        let listed = d.universes();
+        assert!(
+            !listed.is_empty()
+                && listed.windows(2).all(|w| w[0] < w[1])
+                && listed.iter().all(|u| universes.contains(u)),
+            "discovery universe list {listed:?} is not a part of {universes:?}: {d:?}"
+        );
         assert_eq!((d.num("page"), d.num("last")), (0, 0), "{d:?}");
     }
 }
@@ -1136,7 +1145,8 @@ impl Patchbay {
     }
 }
 
-/// Every captured packet of patchbay's CID passes e131.py; discovery lists exactly `outputs`.
+/// Every captured packet of patchbay's CID passes e131.py; discovery lists only `outputs`
+/// ([`check_discovery`]).
 pub fn check_wire(cap: &Capture, cid: Cid, outputs: &[u16], min_discovery: usize, what: &str) {
     let mine = cap.of_cid(cid);
     let parsed = E131::new().check_all(what, &mine);
@@ -1171,7 +1181,7 @@ pub fn discovery_capture() -> Capture {
 }
 
 /// The discovery packets of `cid` in `cap` (waiting up to one interval for the first) pass
-/// e131.py and list exactly `universes` on one page.
+/// e131.py and list only `universes`, on one page ([`check_discovery`]).
 pub fn check_discovery_capture(cap: &Capture, cid: Cid, universes: &[u16]) {
     wait_discovery(cap, cid);
     let parsed = E131::new().check_all("discovery", &cap.of_cid(cid));
