@@ -5,7 +5,8 @@
 //! every accessor reads big-endian integers straight out of the datagram. Views can only be
 //! obtained from [`Packet::parse`], which checks every rule of sacn.md 5.2 "Receiver
 //! validation" (and the analogous rules for sync and discovery packets) first, so accessors
-//! never fail.
+//! never fail. Four deviations that sources in the field send in data packets are accepted
+//! instead and reported by [`DataPacket::irregularities`] ([`Irregularity`]).
 //!
 //! IPv6 multicast: E1.31 writes the group as `FF18::83:00:{hi}:{lo}`, which implementations
 //! read two ways. [`ipv6_multicast`] follows ETC's reference library (bytes `83 00 hi lo` in
