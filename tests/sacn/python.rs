@@ -2,7 +2,7 @@
 //! python sends to patchbay and reads patchbay's output, multicast and unicast, with priority
 //! takeover, stream termination, source loss (`loss = hold|zero`) and 16-bit channels. Values are
 //! compared slot by slot as the python receiver decoded them, and every datagram patchbay sent is
-//! run through e131.py's strict parser. All on 127.0.0.1 port 5568, one test at a time
+//! run through e131_check.py's strict parser. All on 127.0.0.1 port 5568, one test at a time
 //! ([`serial`]): python's sender can only send to port 5568.
 
 use std::net::Ipv4Addr;

@@ -61,7 +61,7 @@ fn malformed_datagrams_are_dropped_and_counted() {
             let p = tool.parse(b);
             assert!(
                 p.errors > 0 || p.kind == "unknown",
-                "control: e131.py rejects {what}"
+                "control: e131_check.py rejects {what}"
             );
         }
         tx.send_raw(to, b);
