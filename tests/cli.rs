@@ -148,3 +148,36 @@ fn sigterm_shuts_down_cleanly() {
         "{rest:?}"
     );
 }
+
+/// `scripts/test` configures only a network namespace it has just made and checked itself: asked
+/// to configure this one (the suite's, already set up) through its re-exec variable, it refuses
+/// and adds nothing. Runs only inside the private namespace, so a regression cannot touch the
+/// host's network.
+#[test]
+fn scripts_test_refuses_a_namespace_it_did_not_create() {
+    patchbay_net::netns::require_private_netns();
+    let links = || {
+        let out = Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .expect("ip");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1).map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let before = links();
+    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test"))
+        .arg("--no-run")
+        .env("PATCHBAY_TEST_REEXEC", "1")
+        .env("PATCHBAY_NETNS", "inside")
+        .output()
+        .expect("run scripts/test");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refusing to configure this network namespace"),
+        "{err}"
+    );
+    assert_eq!(links(), before, "scripts/test changed the interfaces");
+}
