@@ -53,7 +53,9 @@ mod source;
 
 use std::path::Path;
 
-pub use diag::{Diagnostic, Severity, has_errors, inline_comment_hint, render};
+pub use diag::{
+    Diagnostic, Severity, excerpt, fold_repeats, has_errors, inline_comment_hint, printable, render,
+};
 pub use glob::{GlobError, GlobErrorKind, Pattern, expand_channel};
 pub use mapping::{Arrow, Edge, Mapping, Side};
 pub use names::Names;
