@@ -182,6 +182,10 @@ impl Patchbay {
         s
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIG`sig` (e.g. "TERM") with the shell's builtin `kill` (no procps needed).
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("sh")
