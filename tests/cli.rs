@@ -152,37 +152,61 @@ fn sigterm_shuts_down_cleanly() {
     );
 }
 
-/// `scripts/test` configures only a network namespace it has just made and checked itself: asked
-/// to configure this one (the suite's, already set up) through its re-exec variable, it refuses
-/// and adds nothing. Runs only inside the private namespace, so a regression cannot touch the
-/// host's network.
+/// `scripts/netns-run` (which `scripts/test` runs the suite under) configures only a network
+/// namespace it has just made and checked itself: asked to configure this one (the suite's,
+/// already set up) through its re-exec variable, it refuses and adds nothing; asked normally, it
+/// makes a fresh namespace with lo and the veth pair. Runs only inside the private namespace, so a
+/// regression cannot touch the host's network.
 #[test]
-fn scripts_test_refuses_a_namespace_it_did_not_create() {
+fn netns_run_configures_only_a_namespace_it_created() {
     patchbay_net::netns::require_private_netns();
-    let links = || {
-        let out = Command::new("ip")
-            .args(["-o", "link", "show"])
-            .output()
-            .expect("ip");
-        String::from_utf8_lossy(&out.stdout)
+    let netns_run = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/netns-run");
+    let links = |out: &[u8]| {
+        String::from_utf8_lossy(out)
             .lines()
-            .filter_map(|l| l.split(": ").nth(1).map(str::to_owned))
+            .filter_map(|l| {
+                l.split(": ")
+                    .nth(1)
+                    .map(|n| n.split('@').next().unwrap_or(n).to_owned())
+            })
             .collect::<Vec<_>>()
     };
-    let before = links();
-    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test"))
-        .arg("--no-run")
-        .env("PATCHBAY_TEST_REEXEC", "1")
+    let here = || {
+        links(
+            &Command::new("ip")
+                .args(["-o", "link", "show"])
+                .output()
+                .expect("ip")
+                .stdout,
+        )
+    };
+    let before = here();
+    let out = Command::new(&netns_run)
+        .args(["--veth", "true"])
+        .env("PATCHBAY_NETNS_REEXEC", "1")
         .env("PATCHBAY_NETNS", "inside")
         .output()
-        .expect("run scripts/test");
+        .expect("run scripts/netns-run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("refusing to configure this network namespace"),
         "{err}"
     );
-    assert_eq!(links(), before, "scripts/test changed the interfaces");
+    assert_eq!(here(), before, "scripts/netns-run changed the interfaces");
+    let out = Command::new(&netns_run)
+        .args(["--veth", "ip", "-o", "link", "show"])
+        .output()
+        .expect("run scripts/netns-run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut inside = links(&out.stdout);
+    inside.sort();
+    assert_eq!(inside, ["lo", "sacn0", "sacn1"]);
+    assert_eq!(here(), before);
 }
 
 /// A misspelt option under a 512-channel glob: one error and one warning that says it covers all
