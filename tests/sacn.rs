@@ -1,5 +1,5 @@
 //! The sACN backend through the real binary, inside the private network namespace of
-//! `scripts/test` (`../shared/tools/netns-run --veth cargo test --test sacn` works the same).
+//! `scripts/test` (`scripts/netns-run --veth cargo test --test sacn` works the same).
 //!
 //! Peers: the python `sacn` package (an independent implementation, tests/peers/sacn_peer.py) and a
 //! raw sender whose packets come from `patchbay_sacn::wire` or from `tests/peers/e131_check.py`.

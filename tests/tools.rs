@@ -1,7 +1,7 @@
 //! `patchbay sacn send`, `patchbay sacn watch --json` and `patchbay --demo` as real processes, with
 //! python `sacn` (pip `sacn==1.11.0`) as an independent peer. Every test opens sockets, so each
 //! one first checks it runs in a private network namespace (`scripts/test`, or
-//! `../shared/tools/netns-run --veth cargo test --test tools`).
+//! `scripts/netns-run --veth cargo test --test tools`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};

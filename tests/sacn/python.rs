@@ -268,7 +268,7 @@ fn python_termination_and_source_loss() {
 }
 
 /// Wide channels as MIDIMonster writes them (`N+M`, coarse first), non-adjacent slots, swapped
-/// roles, and conversions between 8 and 16 bits (sacn.md 3.3, rounding).
+/// roles, and conversions between 8 and 16 bits (the sACN backend README, rounding).
 #[test]
 fn python_16bit_channels() {
     let _serial = serial();

@@ -268,7 +268,7 @@ fn stale_sequence_numbers_are_dropped() {
 }
 
 /// A bind that cannot be opened stops startup (exit 1) with the position of the `bind` line, the
-/// address, the port and the OS error text (sacn.md 1.2).
+/// address, the port and the OS error text (the sACN backend README).
 #[test]
 fn bind_failure_names_the_bind_line_address_port_and_os_error() {
     guard();

@@ -123,7 +123,7 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
 
 /// 600 output universes: discovery goes out in two pages (512 + 88 universes), both with last
 /// page 1, listing exactly the output universes in ascending order (MIDIMonster sent garbage, D4).
-/// No output universe sends data before its first event (sacn.md 4.1: a freshly started patchbay
+/// No output universe sends data before its first event (the sACN backend README: a freshly started patchbay
 /// must not black out a universe another console drives).
 #[test]
 fn discovery_pages_list_exactly_the_output_universes() {

@@ -68,7 +68,7 @@ pub fn group_v4(universe: u16) -> Ipv4Addr {
     Ipv4Addr::new(239, 255, hi, lo)
 }
 
-/// ETC layout (sacn.md 5.6): `ff18::8300:HHLL`.
+/// ETC layout (E1.31-2018 9.3): `ff18::8300:HHLL`.
 pub fn group_v6(universe: u16) -> Ipv6Addr {
     Ipv6Addr::new(0xff18, 0, 0, 0, 0, 0, 0x8300, universe)
 }

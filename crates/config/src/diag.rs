@@ -1,5 +1,5 @@
-//! Diagnostics in the `FILE:LINE:COLUMN: error: REASON` form config.md
-//! section 4 requires, with a rustc-like snippet under them.
+//! Diagnostics in the `FILE:LINE:COLUMN: error: REASON` form
+//! doc/config.md section 5 describes, with a rustc-like snippet under them.
 //!
 //! The renderer is hand-written rather than annotate-snippets because the
 //! first line's exact shape is a spec requirement and must stay stable for
@@ -90,7 +90,7 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(Diagnostic::is_error)
 }
 
-/// The note config.md 1.1 asks for when a failing value or mapping contains
+/// The note doc/config.md section 1 promises when a failing value or mapping contains
 /// ` ;`: people expect INI-style trailing comments, which MIDIMonster lacks.
 /// Public so backends' value errors can carry it too.
 pub fn inline_comment_hint(text: &str) -> Option<&'static str> {

@@ -13,7 +13,7 @@ use crate::overrides::{COMMAND_LINE, Override, OverrideKind};
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::{Item, LoadOptions};
 
-/// ASCII whitespace as config.md 1.1 defines it (includes VT, unlike
+/// ASCII whitespace as doc/config.md section 1 defines it (includes VT, unlike
 /// `u8::is_ascii_whitespace`).
 pub(crate) fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n' | '\x0b' | '\x0c')
@@ -243,7 +243,7 @@ impl<'o> Loader<'o> {
         self.opts.known_backends.iter().any(|b| b == name)
     }
 
-    /// Emits the overrides for the section that is ending (config.md 3.2:
+    /// Emits the overrides for the section that is ending (doc/config.md section 6:
     /// after the last line of the first section for the target).
     fn close_section(&mut self) {
         let (kind, target) = match &self.section {

@@ -1,4 +1,4 @@
-//! The contract between the core and a protocol backend (see `shared/spec/backend-api.md`).
+//! The contract between the core and a protocol backend (stated on each item below).
 //!
 //! Lifecycle: `configure` (global options, file order) → `create_instance` → `configure_instance`
 //! → `channel` (once per mapping endpoint) → `start` → loop { `process` → `handle`* → `flush` }

@@ -1,5 +1,5 @@
 //! The `sacn` backend: ANSI E1.31-2018 input and output, MIDIMonster-compatible options
-//! (spec: sacn.md; contract: backend-api.md).
+//! (user documentation: README.md beside this file; contract: `patchbay_core::Backend`).
 //!
 //! Layout: [`options`] parses every option value, [`channels`] the channel specs and the
 //! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,

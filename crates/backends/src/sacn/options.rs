@@ -1,4 +1,4 @@
-//! Parsing of every `sacn` option value (sacn.md sections 1 and 2), one function per syntax.
+//! Parsing of every `sacn` option value (crates/backends/src/sacn/README.md), one function per syntax.
 //!
 //! Why strict: MIDIMonster reads numbers with unchecked `strtoul`, so typos silently become 0 or
 //! wrap (defects D2, D3). Here every value is either fully understood or an error naming what

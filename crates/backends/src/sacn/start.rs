@@ -27,7 +27,7 @@ use super::{Instance, Sacn};
 /// Receive buffer: larger than any valid packet, so oversize datagrams are seen as such.
 pub(super) const RX_BUF: usize = 2048;
 
-/// Multicast group of `universe` in the bind's address family (ETC layout for IPv6, sacn.md 5.6).
+/// Multicast group of `universe` in the bind's address family (ETC layout for IPv6, E1.31-2018 9.3).
 pub(super) fn group_ip(v6: bool, universe: u16) -> IpAddr {
     if v6 {
         IpAddr::V6(ipv6_multicast(universe))

@@ -277,7 +277,7 @@ fn output_without_priority_is_dropped_and_counted() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sockets: only inside a private network namespace (scripts/test, netns-run --veth).
+// Sockets: only inside a private network namespace (scripts/test, scripts/netns-run --veth).
 
 /// A backend driven by hand with a real reactor.
 struct Rig {

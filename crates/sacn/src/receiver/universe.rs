@@ -163,7 +163,7 @@ struct Settle {
 ///   receiver's own link fails, all sources time out within a frame of each other, and without
 ///   this the lower-priority look would flash and, with hold-last-look, stay. A lone source's
 ///   loss takes effect at once. Stream_Terminated is never delayed.
-/// * **Fewer than 512 slots** set only the slots they carry (sacn.md 5.2); the others keep the
+/// * **Fewer than 512 slots** set only the slots they carry (E1.31-2018 section 6); the others keep the
 ///   source's previous values (0 initially).
 /// * **Synchronization** (E1.31 6.2.4, 6.2.6, 11): see [`SyncStatus`]. Held data is superseded by
 ///   newer held data and applied by the matching sync packet; a levels packet without sync address

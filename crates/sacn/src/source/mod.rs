@@ -225,7 +225,7 @@ impl Source {
     }
 
     /// Starts transmitting `universe`. Nothing is sent for it before its first change
-    /// (sacn.md 4.1, patchbay rule), but it is listed in discovery from now on.
+    /// (the sACN backend README, patchbay rule), but it is listed in discovery from now on.
     pub fn add_universe(&mut self, universe: u16, cfg: UniverseConfig) -> Result<(), SourceError> {
         if !DATA_UNIVERSES.contains(&universe) {
             return Err(SourceError::UniverseOutOfRange(universe));
