@@ -484,7 +484,7 @@ fn tty_view_in_tmux_shows_the_source_row_and_levels() {
             .args(args)
             .env("TERM", "xterm")
             .output()
-            .expect("tmux (installed by .ci/run)")
+            .expect("tmux: scripts/setup installs it")
     };
     let watch = format!(
         "{} sacn watch 130 --duration 8",
