@@ -1,18 +1,16 @@
 #!/usr/bin/env python3
-"""Writes seed corpora for the sACN fuzz targets from ../shared/tools/e131.py packets.
+"""Writes seed corpora for the sACN fuzz targets from packets built by tests/peers/e131_check.py,
+the project's strict checker and builder written from the E1.31 standard (not from the Rust code).
 
-Run from the repository root: python3 fuzz/seed.py [path/to/e131.py]
+Run from anywhere: python3 fuzz/seed.py
 """
-import importlib.util
 import os
 import struct
 import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
-e131_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "shared", "tools", "e131.py")
-spec = importlib.util.spec_from_file_location("e131", e131_path)
-e131 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(e131)
+sys.path.insert(0, os.path.join(here, "..", "tests", "peers"))
+import e131_check as e131  # noqa: E402
 
 cid = bytes(range(16))
 other = bytes([0xAB] * 16)

@@ -221,10 +221,10 @@ fn count(n: usize, what: &str) -> String {
 
 fn print_diagnostics(sources: &Sources, diagnostics: &[Diagnostic], color: bool, notes: bool) {
     let mut err = std::io::stderr().lock();
-    for d in diagnostics {
+    for d in patchbay_config::fold_repeats(sources, diagnostics) {
         if d.severity == Severity::Note && !notes {
             continue;
         }
-        let _ = err.write_all(patchbay_config::render(sources, d, color).as_bytes());
+        let _ = err.write_all(patchbay_config::render(sources, &d, color).as_bytes());
     }
 }

@@ -103,6 +103,8 @@ pub fn build(
         std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
     let mut builder = Builder {
         config_path,
+        line_warnings: Vec::new(),
+        failed_options: HashSet::new(),
         instances: FxHashMap::default(),
         instance_spans: Vec::new(),
         option_spans: Vec::new(),
@@ -133,8 +135,41 @@ pub fn build(
     }
 }
 
+/// A channel warning of the mapping line being read: one per side and message, however many of
+/// the side's expansions it was given for (a 512-channel glob would otherwise repeat it 512
+/// times).
+struct LineWarning {
+    side: *const Side,
+    span: Span,
+    spec: String,
+    expansions: usize,
+    message: String,
+    /// Index of the first expansion that got it.
+    first: usize,
+    count: usize,
+}
+
+impl LineWarning {
+    fn diagnostic(self) -> Diagnostic {
+        let which = match (self.count, self.expansions) {
+            (_, 1) => String::new(),
+            (1, _) => format!(" (expansion {} of '{}')", self.first + 1, self.spec),
+            (n, all) if n == all => format!(" (all {all} channels of '{}')", self.spec),
+            (n, all) => format!(
+                " ({n} of the {all} channels of '{}', the first is expansion {})",
+                self.spec,
+                self.first + 1
+            ),
+        };
+        Diagnostic::warning(self.span, format!("{}{which}", self.message))
+    }
+}
+
 struct Builder<'d> {
     config_path: PathBuf,
+    line_warnings: Vec<LineWarning>,
+    /// Option lines that had an error: (backend, instance or `None` for a global option, key).
+    failed_options: HashSet<(usize, Option<InstanceId>, String)>,
     instances: FxHashMap<String, InstanceId>,
     instance_spans: Vec<Span>,
     option_spans: Vec<(usize, String, Span)>,
@@ -183,6 +218,9 @@ impl Builder<'_> {
                     None => return,
                 };
                 let what = format!("backend {backend}");
+                if result.is_err() {
+                    self.failed_options.insert((b, None, key.value.clone()));
+                }
                 self.option_result(result, warnings, &what, key.span, value);
             }
             Item::InstanceOption {
@@ -205,6 +243,11 @@ impl Builder<'_> {
                     .and_then(|b| core.backend(b))
                     .map_or("?", |b| b.name());
                 let what = format!("{backend} instance '{instance}'");
+                if result.is_err()
+                    && let Some(b) = core.instance_backend(id)
+                {
+                    self.failed_options.insert((b, Some(id), key.value.clone()));
+                }
                 self.option_result(result, warnings, &what, key.span, value);
             }
             Item::Map(mapping) => self.mapping(core, &config.sources, mapping),
@@ -281,6 +324,9 @@ impl Builder<'_> {
                 duplicates.push((source, target));
             }
         }
+        for w in self.line_warnings.drain(..) {
+            self.diagnostics.push(w.diagnostic());
+        }
         // One note per line, however many of its edges existed already.
         if let Some(&(source, target)) = duplicates.first() {
             let pair = format!(
@@ -340,10 +386,23 @@ impl Builder<'_> {
         };
         let what = format!("{backend} instance '{}'", side.instance.value);
         for w in warnings {
-            self.diagnostics.push(Diagnostic::warning(
-                side.channel.span,
-                format!("{what}: {w}{which}"),
-            ));
+            let message = format!("{what}: {w}");
+            match self
+                .line_warnings
+                .iter_mut()
+                .find(|l| std::ptr::eq(l.side, side) && l.message == message)
+            {
+                Some(l) => l.count += 1,
+                None => self.line_warnings.push(LineWarning {
+                    side: side as *const Side,
+                    span: side.channel.span,
+                    spec: side.spec(),
+                    expansions: side.expansions.len(),
+                    message,
+                    first: index,
+                    count: 1,
+                }),
+            }
         }
         match result {
             Ok(channel) => Some(channel),
@@ -368,6 +427,9 @@ impl Builder<'_> {
                 continue;
             };
             for e in backend.validate() {
+                if self.repeats_an_option_error(b, &e) {
+                    continue;
+                }
                 let what = match e.instance.and_then(|i| core.instance_name(i)) {
                     Some(name) => format!("{} instance '{name}'", backend.name()),
                     None => format!("backend {}", backend.name()),
@@ -381,6 +443,19 @@ impl Builder<'_> {
                 );
             }
         }
+    }
+
+    /// True if `e` is about an option whose line already had an error (of its instance, or a
+    /// global option of the backend): reporting it too would only repeat that error.
+    fn repeats_an_option_error(&self, backend: usize, e: &StartError) -> bool {
+        let Some(key) = e.about else {
+            return false;
+        };
+        let failed = |instance| {
+            self.failed_options
+                .contains(&(backend, instance, key.to_string()))
+        };
+        failed(None) || (e.instance.is_some() && failed(e.instance))
     }
 
     /// The line that created the edge source → target (the core's builder and `edges` list

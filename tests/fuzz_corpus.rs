@@ -40,7 +40,7 @@ fn config_corpus() {
 fn sacn_packet_corpus() {
     for (path, bytes) in corpus("sacn_packet") {
         patchbay_sacn::fuzz_parse(&bytes);
-        // Seeds named after a packet kind were written by e131.py and must parse.
+        // Seeds named after a packet kind were written by fuzz/seed.py and must parse.
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with("data") || name.starts_with("sync") || name.starts_with("discovery") {
             assert!(

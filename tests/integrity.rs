@@ -3,7 +3,7 @@
 //! one input frame (no mix of two frames), and the last output must be the last input frame.
 //! Not timing-based: the burst only has to outrun the output, which the 44 packets/s limit (and,
 //! in realtime mode, the loop itself) guarantees. Opens sockets, so it runs only in a private
-//! network namespace (`scripts/test`, or `../shared/tools/netns-run cargo test --test integrity`).
+//! network namespace (`scripts/test`, or `scripts/netns-run cargo test --test integrity`).
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,7 @@
 //!
 //! Every test that opens a socket or starts the binary calls `require_private_netns()` first.
 //! Build outside, run inside:
-//! `cargo test --test robust --no-run && ../shared/tools/netns-run --veth cargo test --offline --test robust`.
+//! `cargo test --test robust --no-run && scripts/netns-run --veth cargo test --offline --test robust`.
 //! Each test uses its own ports, so they run in parallel. `ROBUST_ECHO=1` echoes patchbay's
 //! stderr.
 
@@ -459,7 +459,7 @@ fn accept_from_peer() {
     std::fs::write("/proc/sys/net/ipv4/conf/all/rp_filter", "0").expect("sysctl");
 }
 
-/// Puts the veth pair back as `netns-run --veth` made it (addresses, IPv6 addresses flushed by
+/// Puts the veth pair back as `scripts/netns-run --veth` made it (addresses, IPv6 addresses flushed by
 /// link down, the multicast routes that go with the link), also when a test fails, so later test
 /// binaries in the same namespace find it intact.
 struct RestoreVeth;

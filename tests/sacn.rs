@@ -1,10 +1,10 @@
 //! The sACN backend through the real binary, inside the private network namespace of
-//! `scripts/test` (`../shared/tools/netns-run --veth cargo test --test sacn` works the same).
+//! `scripts/test` (`scripts/netns-run --veth cargo test --test sacn` works the same).
 //!
 //! Peers: the python `sacn` package (an independent implementation, tests/peers/sacn_peer.py) and a
-//! raw sender whose packets come from `patchbay_sacn::wire` or from `../shared/tools/e131.py`.
+//! raw sender whose packets come from `patchbay_sacn::wire` or from `tests/peers/e131_check.py`.
 //! The datagrams patchbay sends are captured (capture sockets joined to the output and discovery
-//! groups, unicast destinations, or the python receiver) and run through e131.py's strict parser,
+//! groups, unicast destinations, or the python receiver) and run through e131_check.py's strict parser,
 //! which must report zero errors; discovery must list exactly the output universes. (Traffic that
 //! leaves through sacn0 without `local` cannot be seen on this host: Linux drops it on sacn1 as
 //! coming from a local address; those tests check a unicast twin instead.)

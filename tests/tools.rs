@@ -1,7 +1,7 @@
 //! `patchbay sacn send`, `patchbay sacn watch --json` and `patchbay --demo` as real processes, with
 //! python `sacn` (pip `sacn==1.11.0`) as an independent peer. Every test opens sockets, so each
 //! one first checks it runs in a private network namespace (`scripts/test`, or
-//! `../shared/tools/netns-run --veth cargo test --test tools`).
+//! `scripts/netns-run --veth cargo test --test tools`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -201,10 +201,10 @@ fn two_python_sources_at_equal_priority_are_flagged() {
     let py = Command::new("python3")
         .args(["-c", PY_TWO_SOURCES, "105", "3"])
         .output()
-        .expect("python3 with the sacn package (pip install sacn==1.11.0)");
+        .expect("python3: scripts/setup installs it and the python package sacn 1.11.0");
     assert!(
         py.status.success(),
-        "python sacn failed: {}",
+        "python sacn failed (scripts/setup installs python `sacn` 1.11.0): {}",
         String::from_utf8_lossy(&py.stderr)
     );
     let all = lines(&watch.wait_with_output().expect("watch output"));
@@ -396,7 +396,7 @@ fn python_sacn_receives_send_and_its_termination() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 with the sacn package (pip install sacn==1.11.0)");
+        .expect("python3: scripts/setup installs it and the python package sacn 1.11.0");
     thread::sleep(Duration::from_millis(600));
     let send = patchbay()
         .args([
@@ -417,7 +417,7 @@ fn python_sacn_receives_send_and_its_termination() {
     let out = py.wait_with_output().expect("python output");
     assert!(
         out.status.success(),
-        "python sacn failed: {}",
+        "python sacn failed (scripts/setup installs python `sacn` 1.11.0): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let got: Value = serde_json::from_slice(&out.stdout).expect("python JSON");
@@ -484,7 +484,7 @@ fn tty_view_in_tmux_shows_the_source_row_and_levels() {
             .args(args)
             .env("TERM", "xterm")
             .output()
-            .expect("tmux (installed by .ci/run)")
+            .expect("tmux: scripts/setup installs it")
     };
     let watch = format!(
         "{} sacn watch 130 --duration 8",

@@ -23,11 +23,18 @@ Commands ("op"):
 The senders bind to port 0 by default: a socket bound to the wildcard address on 5568 would take
 unicast meant for patchbay (Linux gives unicast to the most recently bound SO_REUSEADDR socket).
 """
+import importlib.metadata
 import json
 import sys
 import threading
 
-import sacn
+try:
+    import sacn
+    _version = importlib.metadata.version("sacn")
+except ImportError:
+    sys.exit("tests/peers/sacn_peer.py: the python package `sacn` is missing: run scripts/setup")
+if _version != "1.11.0":
+    sys.exit(f"tests/peers/sacn_peer.py: python `sacn` is {_version}, the tests need 1.11.0: run scripts/setup")
 
 _out = threading.Lock()
 

@@ -153,7 +153,7 @@ fn example_cid(cap: &Capture) -> patchbay_sacn::Cid {
     patchbay_sacn::Cid(c.bytes[22..38].try_into().unwrap())
 }
 
-/// Every captured packet of the example passes e131.py; discovery lists only `outputs`
+/// Every captured packet of the example passes e131_check.py; discovery lists only `outputs`
 /// (multicast and unicast universes alike).
 fn check_example_wire(cap: &Capture, outputs: &[u16]) {
     let cid = example_cid(cap);

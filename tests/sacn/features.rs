@@ -291,7 +291,7 @@ fn sync_output_sends_sync_packets() {
 }
 
 /// `local` on a real interface: patchbay's multicast output on sacn0 reaches this host's own
-/// receivers; without it, it does not (multicast loopback off, sacn.md 1.2).
+/// receivers; without it, it does not (multicast loopback off, the sACN backend README).
 #[test]
 fn local_flag_loops_output_back_on_a_real_interface() {
     guard();

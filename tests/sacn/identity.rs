@@ -105,3 +105,36 @@ fn overrides_set_priority_and_name_on_the_wire() {
         Some(hex(b"FOH").as_str())
     );
 }
+
+/// Two patchbays started with one configuration file derive one CID, so receivers would take them
+/// for one source: the second warns and names the first one's pid; the first says nothing, and
+/// neither does a patchbay with another configuration.
+#[test]
+fn a_second_patchbay_with_the_same_cid_warns() {
+    guard();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let text = CONFIG
+        .replace("PORT", &port.to_string())
+        .replace("DEST", &free_port().to_string());
+    let (a, b) = (dir.path().join("a.cfg"), dir.path().join("b.cfg"));
+    std::fs::write(&a, &text).unwrap();
+    std::fs::write(&b, &text).unwrap();
+    let first = Patchbay::start_file(&a, port);
+    let other = Patchbay::start_file(&b, port);
+    let second = Patchbay::start_file(&a, port);
+    let warned = poll(Duration::from_secs(5), || {
+        let log = second.log();
+        log.contains("already runs on this host with CID")
+            .then_some(log)
+    });
+    let log = warned.unwrap_or_else(|| panic!("no warning\n{}", second.log()));
+    assert!(
+        log.contains(&format!("another patchbay (pid {})", first.pid())),
+        "{log}"
+    );
+    assert!(log.contains("the same configuration path"), "{log}");
+    for quiet in [&first, &other] {
+        assert!(!quiet.log().contains("already runs"), "{}", quiet.log());
+    }
+}

@@ -1,4 +1,4 @@
-//! Interface selection and IPv6 on the veth pair of `netns-run --veth` / `scripts/test`
+//! Interface selection and IPv6 on the veth pair of `scripts/netns-run --veth` / `scripts/test`
 //! (sacn0 198.18.0.1 / 2001:db8:5ac::1). Linux drops multicast that comes back over the veth wire
 //! with a local source address, so traffic "on sacn0" here is what a sender with multicast
 //! loopback sends out of sacn0; patchbay's own output on sacn0 is looped back with `local`.

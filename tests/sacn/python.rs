@@ -2,7 +2,7 @@
 //! python sends to patchbay and reads patchbay's output, multicast and unicast, with priority
 //! takeover, stream termination, source loss (`loss = hold|zero`) and 16-bit channels. Values are
 //! compared slot by slot as the python receiver decoded them, and every datagram patchbay sent is
-//! run through e131.py's strict parser. All on 127.0.0.1 port 5568, one test at a time
+//! run through e131_check.py's strict parser. All on 127.0.0.1 port 5568, one test at a time
 //! ([`serial`]): python's sender can only send to port 5568.
 
 use std::net::Ipv4Addr;
@@ -268,7 +268,7 @@ fn python_termination_and_source_loss() {
 }
 
 /// Wide channels as MIDIMonster writes them (`N+M`, coarse first), non-adjacent slots, swapped
-/// roles, and conversions between 8 and 16 bits (sacn.md 3.3, rounding).
+/// roles, and conversions between 8 and 16 bits (the sACN backend README, rounding).
 #[test]
 fn python_16bit_channels() {
     let _serial = serial();

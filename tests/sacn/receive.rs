@@ -210,7 +210,10 @@ fn packets_off_the_standard_that_sources_send_are_used_and_counted() {
         b
     };
     let control = midimonster(&mut tx, 1);
-    assert!(e131.parse(&control).errors > 0, "control: e131.py flags it");
+    assert!(
+        e131.parse(&control).errors > 0,
+        "control: e131_check.py flags it"
+    );
     let got = cap.send_until(
         cid,
         out_u,

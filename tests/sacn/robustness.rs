@@ -65,7 +65,7 @@ fn malformed_datagrams_are_dropped_and_counted() {
             let p = tool.parse(b);
             assert!(
                 p.errors > 0 || p.kind == "unknown",
-                "control: e131.py rejects {what}"
+                "control: e131_check.py rejects {what}"
             );
         }
         tx.send_raw(to, b);
@@ -272,7 +272,7 @@ fn stale_sequence_numbers_are_dropped() {
 }
 
 /// A bind that cannot be opened stops startup (exit 1) with the position of the `bind` line, the
-/// address, the port and the OS error text (sacn.md 1.2).
+/// address, the port and the OS error text (the sACN backend README).
 #[test]
 fn bind_failure_names_the_bind_line_address_port_and_os_error() {
     guard();

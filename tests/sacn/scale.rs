@@ -149,7 +149,7 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
 /// 600 transmitting output universes: discovery goes out in two pages (512 + 88 universes),
 /// both with last page 1, listing exactly those universes in ascending order (MIDIMonster sent
 /// garbage, D4). An output universe that never got a value is not transmitting and not listed;
-/// before the first value nothing is sent at all, not even discovery (sacn.md 4.1: a freshly
+/// before the first value nothing is sent at all, not even discovery (the sACN backend README: a freshly
 /// started patchbay must not black out a universe another console drives).
 #[test]
 fn discovery_pages_list_exactly_the_transmitting_universes() {

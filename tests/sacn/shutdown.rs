@@ -73,7 +73,7 @@ fn shutdown_on(signal: &str) {
     std::thread::sleep(Duration::from_millis(100));
 
     let mut tool = E131::new();
-    // Discovery lists both, including the universe sent unicast ([MM], sacn.md 4.5).
+    // Discovery lists both, including the universe sent unicast ([MM], the sACN backend README).
     wait_discovery(&cap_multi, cid);
     let disc: Vec<Captured> = cap_multi
         .of_cid(cid)

@@ -1,4 +1,4 @@
-//! Output timing through the binary, asserted on values and counts with wide windows (sacn.md 4.3):
+//! Output timing through the binary, asserted on values and counts with wide windows (the sACN backend README):
 //! a burst of changes is rate-limited to about 44 packets/s without losing the final state, three
 //! repeats follow the last change, then keep-alives every 800–1000 ms.
 

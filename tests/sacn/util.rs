@@ -1,5 +1,5 @@
 //! Shared machinery of the sACN integration tests: the patchbay process, capture sockets, a raw
-//! E1.31 sender, the python `sacn` peer and the e131.py strict parser.
+//! E1.31 sender, the python `sacn` peer and the strict checker tests/peers/e131_check.py.
 //!
 //! Every wait is bounded; a helper that times out returns what it saw so the assertion can print it.
 
@@ -68,7 +68,7 @@ pub fn group_v4(universe: u16) -> Ipv4Addr {
     Ipv4Addr::new(239, 255, hi, lo)
 }
 
-/// ETC layout (sacn.md 5.6): `ff18::8300:HHLL`.
+/// ETC layout (E1.31-2018 9.3): `ff18::8300:HHLL`.
 pub fn group_v6(universe: u16) -> Ipv6Addr {
     Ipv6Addr::new(0xff18, 0, 0, 0, 0, 0, 0x8300, universe)
 }
@@ -180,6 +180,10 @@ impl Patchbay {
             s = format!("...{}", &s[s.len() - 20_000..]);
         }
         s
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIG`sig` (e.g. "TERM") with the shell's builtin `kill` (no procps needed).
@@ -482,7 +486,7 @@ pub fn diff(got: &[u8], want: &[u8]) -> Vec<(usize, u8, u8)> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A raw E1.31 sender (packets from patchbay_sacn::wire, or from e131.py)
+// A raw E1.31 sender (packets from patchbay_sacn::wire, or from e131_check.py)
 // ---------------------------------------------------------------------------------------------
 
 pub struct RawSender {
@@ -590,7 +594,7 @@ impl RawSender {
         buf[..n].to_vec()
     }
 
-    /// Builds a data packet with e131.py's `build_data`.
+    /// Builds a data packet with e131_check.py's `build_data`.
     pub fn build_e131(
         &mut self,
         tool: &mut E131,
@@ -614,30 +618,18 @@ impl RawSender {
 }
 
 // ---------------------------------------------------------------------------------------------
-// e131.py: strict parser and independent builder
+// e131_check.py: strict parser and independent builder
 // ---------------------------------------------------------------------------------------------
 
-/// e131.py: `E131_PY`, else `../shared/tools/e131.py` beside the repository (CI), else two levels up
-/// (a worktree under /work/wt/).
-pub fn e131_py() -> PathBuf {
-    if let Ok(p) = std::env::var("E131_PY") {
-        return PathBuf::from(p);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for up in ["..", "../.."] {
-        let p = root.join(up).join("shared/tools/e131.py");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("e131.py not found: set E131_PY or put shared/ beside the repository");
-}
+/// What a test says when a peer it needs is missing.
+pub const SETUP_HINT: &str =
+    "scripts/setup installs every test peer (python3, python `sacn` 1.11.0; README, Prerequisites)";
 
 pub fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
 
-/// e131.py's decode of one datagram.
+/// e131_check.py's decode of one datagram.
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
     pub kind: String,
@@ -651,7 +643,7 @@ impl Parsed {
         self.fields
             .get(k)
             .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("e131.py gave no numeric {k}: {self:?}"))
+            .unwrap_or_else(|| panic!("e131_check.py gave no numeric {k}: {self:?}"))
     }
     pub fn slots(&self) -> Vec<u8> {
         unhex(self.fields.get("slots").map(String::as_str).unwrap_or(""))
@@ -673,12 +665,13 @@ pub struct E131 {
 impl E131 {
     pub fn new() -> E131 {
         let mut child = Command::new("python3")
-            .arg(peers_dir().join("e131_tool.py"))
-            .arg(e131_py())
+            .arg(peers_dir().join("e131_check.py"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("python3 for e131.py");
+            .unwrap_or_else(|e| {
+                panic!("cannot run python3 for tests/peers/e131_check.py ({e}); {SETUP_HINT}")
+            });
         let stdin = child.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
         E131 {
@@ -689,13 +682,13 @@ impl E131 {
     }
 
     fn ask(&mut self, line: &str) -> String {
-        writeln!(self.stdin, "{line}").expect("write to e131_tool.py");
+        writeln!(self.stdin, "{line}").expect("write to e131_check.py");
         self.stdin.flush().expect("flush");
         let mut answer = String::new();
         self.stdout
             .read_line(&mut answer)
-            .expect("read e131_tool.py");
-        assert!(!answer.is_empty(), "e131_tool.py died");
+            .expect("read e131_check.py");
+        assert!(!answer.is_empty(), "e131_check.py died");
         answer.trim_end().to_string()
     }
 
@@ -735,7 +728,7 @@ impl E131 {
         )))
     }
 
-    /// Parses every packet and panics, listing them, unless e131.py finds zero errors in each.
+    /// Parses every packet and panics, listing them, unless e131_check.py finds zero errors in each.
     pub fn check_all(&mut self, what: &str, packets: &[Captured]) -> Vec<Parsed> {
         assert!(!packets.is_empty(), "{what}: no packet captured to check");
         let parsed: Vec<Parsed> = packets.iter().map(|c| self.parse(&c.bytes)).collect();
@@ -747,7 +740,7 @@ impl E131 {
             .collect();
         assert!(
             bad.is_empty(),
-            "{what}: e131.py found malformed packets among {}:\n{}",
+            "{what}: e131_check.py found malformed packets among {}:\n{}",
             packets.len(),
             bad.join("\n")
         );
@@ -827,7 +820,9 @@ impl PyPeer {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("python3 tests/peers/sacn_peer.py (needs `pip install sacn==1.11.0`)");
+            .unwrap_or_else(|e| {
+                panic!("cannot run python3 tests/peers/sacn_peer.py ({e}); {SETUP_HINT}")
+            });
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
         let state: Arc<(Mutex<PyState>, Condvar)> = Arc::default();
@@ -884,7 +879,7 @@ impl PyPeer {
         while s.lines.len() <= self.answered {
             if s.eof {
                 panic!(
-                    "python peer exited (is `sacn` 1.11.0 installed?); last lines: {:?}",
+                    "python peer exited ({SETUP_HINT}); last lines: {:?}",
                     s.lines
                 );
             }
@@ -1145,7 +1140,7 @@ impl Patchbay {
     }
 }
 
-/// Every captured packet of patchbay's CID passes e131.py; discovery lists only `outputs`
+/// Every captured packet of patchbay's CID passes e131_check.py; discovery lists only `outputs`
 /// ([`check_discovery`]).
 pub fn check_wire(cap: &Capture, cid: Cid, outputs: &[u16], min_discovery: usize, what: &str) {
     let mine = cap.of_cid(cid);
@@ -1181,7 +1176,7 @@ pub fn discovery_capture() -> Capture {
 }
 
 /// The discovery packets of `cid` in `cap` (waiting up to one interval for the first) pass
-/// e131.py and list only `universes`, on one page ([`check_discovery`]).
+/// e131_check.py and list only `universes`, on one page ([`check_discovery`]).
 pub fn check_discovery_capture(cap: &Capture, cid: Cid, universes: &[u16]) {
     wait_discovery(cap, cid);
     let parsed = E131::new().check_all("discovery", &cap.of_cid(cid));

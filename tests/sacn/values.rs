@@ -1,8 +1,8 @@
 //! Every 8-bit and every 16-bit value passes sACN → sACN through the real binary unchanged
-//! (sacn.md 3.3: v/255×255 and v/65535×65535 are exact). Exhaustive rather than sampled: each
+//! (the sACN backend README: v/255×255 and v/65535×65535 are exact). Exhaustive rather than sampled: each
 //! round is one input packet, and the next round starts when its output packet has been seen.
 //! The mappings reorder slots and swap coarse/fine roles, so a copy of the universe would fail.
-//! Input packets alternate between patchbay_sacn::wire and e131.py as builder.
+//! Input packets alternate between patchbay_sacn::wire and e131_check.py as builder.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! Channel globs (config.md 2.3): `{A..B}` ranges and `{x,y}` lists, expanded
+//! Channel globs (doc/config.md 4.2): `{A..B}` ranges and `{x,y}` lists, expanded
 //! as a Cartesian product with the rightmost glob varying fastest.
 
 use crate::names::Names;

@@ -1,5 +1,5 @@
 //! The configuration language of patchbay: MIDIMonster's INI-like files
-//! (spec: config.md sections 1, 2 and 4), read into an ordered list of
+//! (reference: doc/config.md), read into an ordered list of
 //! [`Item`]s with byte [`Span`]s, plus diagnostics in the
 //! `FILE:LINE:COLUMN: error: REASON` form.
 //!
@@ -24,7 +24,7 @@
 //!
 //! Command-line overrides (`-i inst.opt=val`, `-b backend.opt=val`) are
 //! inserted as option items at the end of the first section of their target,
-//! so they win over the file (config.md 3.2).
+//! so they win over the file (doc/config.md section 6).
 //!
 //! # What is checked here and what is not
 //!
@@ -53,7 +53,9 @@ mod source;
 
 use std::path::Path;
 
-pub use diag::{Diagnostic, Severity, has_errors, inline_comment_hint, render};
+pub use diag::{
+    Diagnostic, Severity, excerpt, fold_repeats, has_errors, inline_comment_hint, printable, render,
+};
 pub use glob::{GlobError, GlobErrorKind, Pattern, expand_channel};
 pub use mapping::{Arrow, Edge, Mapping, Side};
 pub use names::Names;

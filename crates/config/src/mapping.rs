@@ -1,4 +1,4 @@
-//! A parsed `[map]` line and the edges it creates (config.md 2.1, 2.3).
+//! A parsed `[map]` line and the edges it creates (doc/config.md 4, 4.2).
 
 use crate::names::Names;
 use crate::source::{Span, Spanned};

@@ -1,5 +1,5 @@
 //! Command-line overrides `-i INSTANCE.OPTION=VALUE` and
-//! `-b BACKEND.OPTION=VALUE` (config.md 3.1, 3.2).
+//! `-b BACKEND.OPTION=VALUE` (doc/config.md section 6).
 
 use crate::diag::Diagnostic;
 use crate::source::{Sources, Span};

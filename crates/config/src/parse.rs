@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diag::{Diagnostic, inline_comment_hint};
+use crate::diag::{Diagnostic, excerpt, inline_comment_hint};
 use crate::glob::{GlobError, GlobErrorKind, Pattern};
 use crate::mapping::{Arrow, Mapping, Side};
 use crate::names::Names;
@@ -13,11 +13,17 @@ use crate::overrides::{COMMAND_LINE, Override, OverrideKind};
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::{Item, LoadOptions};
 
-/// ASCII whitespace as config.md 1.1 defines it (includes VT, unlike
+/// ASCII whitespace as doc/config.md section 1 defines it (includes VT, unlike
 /// `u8::is_ascii_whitespace`).
 pub(crate) fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n' | '\x0b' | '\x0c')
 }
+
+/// Most characters of a whole line quoted in a message (the snippet under it shows the line).
+const QUOTE_CHARS: usize = 60;
+
+/// The byte order mark some editors write at the start of a UTF-8 file.
+pub(crate) const BOM: char = '\u{FEFF}';
 
 /// Resource bounds, so hostile or mistyped input cannot exhaust memory.
 #[derive(Debug, Clone, Copy)]
@@ -237,7 +243,7 @@ impl<'o> Loader<'o> {
         self.opts.known_backends.iter().any(|b| b == name)
     }
 
-    /// Emits the overrides for the section that is ending (config.md 3.2:
+    /// Emits the overrides for the section that is ending (doc/config.md section 6:
     /// after the last line of the first section for the target).
     fn close_section(&mut self) {
         let (kind, target) = match &self.section {
@@ -275,7 +281,15 @@ impl<'o> Loader<'o> {
         // files of blank lines.
         let guess = self.sources.line_count(file).min(text.len() / 8 + 1);
         self.items.reserve(guess);
+        // Editors on Windows may start a UTF-8 file with a byte order mark; it is not text.
         let mut start = 0;
+        if text.starts_with(BOM) {
+            start = BOM.len_utf8();
+            self.diags.push(Diagnostic::note(
+                Span::new(file, 0, start),
+                "skipped the UTF-8 byte order mark (U+FEFF) at the start of the file",
+            ));
+        }
         loop {
             let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
             self.line(file, &text, start, end);
@@ -303,7 +317,7 @@ impl<'o> Loader<'o> {
                     Span::new(file, as_, ae),
                     format!(
                         "text after section header: '{}' (nothing may follow the ']'; a comment must be on its own line starting with ';')",
-                        &text[as_..ae]
+                        excerpt(&text[as_..ae], QUOTE_CHARS)
                     ),
                 ));
                 // Still open the section, so the following lines are read in
@@ -318,7 +332,8 @@ impl<'o> Loader<'o> {
                 let mut d = Diagnostic::error(
                     span,
                     format!(
-                        "option outside of any section: '{t}' (options must follow a [backend NAME] or [BACKEND INSTANCE] header)"
+                        "option outside of any section: '{}' (options must follow a [backend NAME] or [BACKEND INSTANCE] header)",
+                        excerpt(t, QUOTE_CHARS)
                     ),
                 );
                 if t.contains(['<', '>']) {
@@ -350,7 +365,8 @@ impl<'o> Loader<'o> {
             let mut d = Diagnostic::error(
                 Span::new(file, ts, te),
                 format!(
-                    "not an assignment: '{t}' (expected KEY = VALUE in section {})",
+                    "not an assignment: '{}' (expected KEY = VALUE in section {})",
+                    excerpt(t, QUOTE_CHARS),
                     self.section_label()
                 ),
             );
@@ -435,7 +451,8 @@ impl<'o> Loader<'o> {
             self.diags.push(Diagnostic::error(
                 Span::new(file, is, is + inner.len()),
                 format!(
-                    "unknown section header '{h}' (expected [backend NAME], [include PATH], [map] or [BACKEND INSTANCE])"
+                    "unknown section header '{}' (expected [backend NAME], [include PATH], [map] or [BACKEND INSTANCE])",
+                    excerpt(h, QUOTE_CHARS)
                 ),
             ));
         }
@@ -586,7 +603,8 @@ impl<'o> Loader<'o> {
             self.diags.push(Diagnostic::error(
                 line_span,
                 format!(
-                    "not a channel mapping: '{t}' (expected LEFT < RIGHT, LEFT > RIGHT or LEFT <> RIGHT, each side INSTANCE.CHANNEL)"
+                    "not a channel mapping: '{}' (expected LEFT < RIGHT, LEFT > RIGHT or LEFT <> RIGHT, each side INSTANCE.CHANNEL)",
+                    excerpt(t, QUOTE_CHARS)
                 ),
             ));
             return;

@@ -808,7 +808,7 @@ proptest! {
         }
         for x in &d {
             let r = render(&cfg.sources, x, false);
-            prop_assert!(r.contains(x.message.as_str()));
+            prop_assert!(r.contains(crate::printable(&x.message).as_str()));
         }
     }
 
@@ -872,4 +872,43 @@ proptest! {
         }
         fuzz_load_str(&text);
     }
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_with_a_note() {
+    let (cfg, d) = run("\u{FEFF}[sacn in]\nuniverse = 1\n");
+    assert_eq!(
+        diags_of(&cfg, &d),
+        ["1:1: note: skipped the UTF-8 byte order mark (U+FEFF) at the start of the file"]
+    );
+    assert_eq!(cfg.items.len(), 2, "{:?}", cfg.items);
+    // Positions on the first line count from after the mark, as an editor shows them.
+    let (cfg, d) = run("\u{FEFF}[sacn in]\nuniverse = 1\n[map]\n in.1 > nowhere.1\n");
+    let e = diags_of(&cfg, &d);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[1].starts_with("4:9: error: no instance named 'nowhere'"),
+        "{e:?}"
+    );
+    let (cfg, d) = run("\u{FEFF}bad line\n");
+    assert!(
+        diags_of(&cfg, &d)[1].starts_with("1:1: error: option outside of any section: 'bad line'"),
+        "{d:?}"
+    );
+    // Only at the very start of a file.
+    let e = errs("[sacn in]\n\u{FEFF}universe = 1\n");
+    assert_eq!(e, Vec::<String>::new());
+}
+
+#[test]
+fn whole_lines_quoted_in_messages_are_cut() {
+    let long = format!("x{}", "y".repeat(500));
+    let e = one_err(&long);
+    assert!(
+        e.starts_with(&format!(
+            "1:1: error: option outside of any section: 'x{}…' (options must follow",
+            "y".repeat(58)
+        )),
+        "{e}"
+    );
 }

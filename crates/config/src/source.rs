@@ -145,7 +145,7 @@ impl Sources {
         };
         let pos = span.start.min(f.text.len());
         let line = f.line_starts.partition_point(|&s| s <= pos).max(1) - 1;
-        let start = f.line_starts[line];
+        let start = f.line_starts[line].max(bom_len(&f.text, line, pos));
         let col = f.text.as_bytes()[start..pos]
             .iter()
             .filter(|&&b| (b & 0xC0) != 0x80)
@@ -161,7 +161,7 @@ impl Sources {
         };
         let pos = pos.min(f.text.len());
         let line = f.line_starts.partition_point(|&s| s <= pos).max(1) - 1;
-        let start = f.line_starts[line];
+        let start = f.line_starts[line].max(bom_len(&f.text, line, pos));
         let end = f
             .line_starts
             .get(line + 1)
@@ -170,6 +170,18 @@ impl Sources {
         let text = f.text.get(start..end).unwrap_or("");
         // A CRLF file's '\r' ends the line; it is not part of what the user wrote.
         (text.strip_suffix('\r').unwrap_or(text), start)
+    }
+}
+
+/// Length of the byte order mark that starts `text` when `pos` on line `line` (0-based) lies
+/// after it, else 0: columns and snippets then count from the first character after the mark,
+/// as an editor shows it.
+fn bom_len(text: &str, line: usize, pos: usize) -> usize {
+    let n = crate::parse::BOM.len_utf8();
+    if line == 0 && pos >= n && text.starts_with(crate::parse::BOM) {
+        n
+    } else {
+        0
     }
 }
 
@@ -192,6 +204,16 @@ mod tests {
         assert_eq!(s.line_col(Span::new(f, 10, 11)), (2, 6));
         assert_eq!(s.line_text(f, 10), ("namé = x", 4));
         assert_eq!(s.line_text(f, 1), ("ab", 0));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let mut s = Sources::new();
+        let f = s.add("a.cfg", "\u{FEFF}[map]\nx\n", None);
+        assert_eq!(s.line_col(Span::new(f, 3, 4)), (1, 1));
+        assert_eq!(s.line_col(Span::new(f, 4, 5)), (1, 2));
+        assert_eq!(s.line_text(f, 3), ("[map]", 3));
+        assert_eq!(s.line_col(Span::new(f, 9, 10)), (2, 1));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The contract between the core and a protocol backend (see `shared/spec/backend-api.md`).
+//! The contract between the core and a protocol backend (stated on each item below).
 //!
 //! Lifecycle: `configure` (global options, file order) → `create_instance` → `configure_instance`
 //! → `channel` (once per mapping endpoint) → `start` → loop { `process` → `handle`* → `flush` }
@@ -88,6 +88,10 @@ pub struct ChannelError {
 pub struct StartError {
     pub instance: Option<InstanceId>,
     pub option: Option<GlobalOption>,
+    /// The option (of the instance, or a global one) whose absence or value the problem is
+    /// about. When that option's line already had an error, the problem only repeats it
+    /// (`universe = 0` need not also say "no universe"), and the daemon leaves it out.
+    pub about: Option<&'static str>,
     pub message: String,
 }
 
@@ -105,6 +109,7 @@ impl StartError {
         StartError {
             instance: Some(instance),
             option: None,
+            about: None,
             message: message.into(),
         }
     }
@@ -114,6 +119,7 @@ impl StartError {
         StartError {
             instance: None,
             option: None,
+            about: None,
             message: message.into(),
         }
     }
@@ -123,8 +129,15 @@ impl StartError {
         StartError {
             instance: None,
             option: Some(GlobalOption { key, index }),
+            about: None,
             message: message.into(),
         }
+    }
+
+    /// Marks the problem as one about option `key` ([`StartError::about`]).
+    pub fn about(mut self, key: &'static str) -> Self {
+        self.about = Some(key);
+        self
     }
 }
 

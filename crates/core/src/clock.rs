@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A monotonic time source. The loop reads it once per iteration; every backend sees that
-/// value during the iteration (backend-api.md, "Timestamp").
+/// value during the iteration (the backend contract in crates/core/src/backend.rs, "Timestamp").
 pub trait Clock {
     fn now(&self) -> Instant;
 }

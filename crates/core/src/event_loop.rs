@@ -554,7 +554,7 @@ impl Core {
         if self.phase == Phase::Running {
             self.route(now);
         } else {
-            // Events reported during shutdown are not delivered (backend-api.md 2.8).
+            // Events reported during shutdown are not delivered (the backend contract in crates/core/src/backend.rs).
             self.events.clear();
             self.frames.clear();
         }

@@ -1,7 +1,7 @@
 //! Routing rounds: events → deliveries grouped per instance → `handle` → further rounds.
 //!
 //! Grouping is stable: each instance has its own delivery vector, appended to in the order
-//! the deliveries are produced, so A1, B1, B2, A2 reaches B as B1, B2 (backend-api.md,
+//! the deliveries are produced, so A1, B1, B2, A2 reaches B as B1, B2 (the backend contract in crates/core/src/backend.rs,
 //! "Order"; MIDIMonster can reverse them). Instances are handled in ascending [`InstanceId`]
 //! order, i.e. order of definition. Vectors are cleared, never freed, so a warm router does
 //! not allocate.
@@ -15,7 +15,7 @@ use crate::frames::{FrameBuf, FrameCopies, FrameRoutes};
 use crate::routing::RoutingTable;
 use crate::sink::{Event, Sink};
 
-/// Routing rounds per loop iteration before a cascade is cut (backend-api.md, "Cascade").
+/// Routing rounds per loop iteration before a cascade is cut (the backend contract in crates/core/src/backend.rs, "Cascade").
 pub const MAX_ROUNDS: usize = 20;
 
 /// Running totals, for statistics and tests.

@@ -3,7 +3,7 @@
 //! At run time an event's targets are one contiguous slice (`offsets[c]..offsets[c + 1]`), and
 //! each target entry already carries its instance and backend key, so routing touches two
 //! arrays and no hash map. Targets of a source keep the order in which the mappings were
-//! created (config.md 2.2, "Fan-out").
+//! created (doc/config.md 4.1, "Fan-out").
 
 use rustc_hash::FxHashMap;
 

@@ -9,7 +9,7 @@
 //!
 //! The normalised level is nominally 0..=1 but is not clamped here: MIDIMonster passes values
 //! outside that range through (e.g. from scripts), and backends clamp when they convert
-//! (backend-api.md, "Value"). Only NaN and infinities are refused, so that no backend ever
+//! (the backend contract in crates/core/src/backend.rs, "Value"). Only NaN and infinities are refused, so that no backend ever
 //! sees them.
 
 /// A channel value: normalised level plus the raw integer and its width when there is one.

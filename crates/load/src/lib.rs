@@ -10,16 +10,16 @@
 //!
 //! ```text
 //! patchbay-load config -u 100 --realtime > /tmp/u100.cfg            # patchbay config for the run
-//! netns-run patchbay-load run -u 100 --rate 44 -- target/release/patchbay /tmp/u100.cfg
-//! netns-run patchbay-load ceiling -u 100 -- target/release/raw-forwarder
-//! netns-run patchbay-load ceiling -u 100 --self-test                 # the tool's own ceiling
-//! netns-run patchbay-load run -u 1 --pattern single --rate 1000 --pid PID   # W3, existing process
-//! netns-run patchbay-load run -u 100 --phase normal:44:3 --phase overload:4000:10 \
+//! scripts/netns-run patchbay-load run -u 100 --rate 44 -- target/release/patchbay /tmp/u100.cfg
+//! scripts/netns-run patchbay-load ceiling -u 100 -- target/release/raw-forwarder
+//! scripts/netns-run patchbay-load ceiling -u 100 --self-test                 # the tool's own ceiling
+//! scripts/netns-run patchbay-load run -u 1 --pattern single --rate 1000 --pid PID   # W3, existing process
+//! scripts/netns-run patchbay-load run -u 100 --phase normal:44:3 --phase overload:4000:10 \
 //!     --phase recover:44:5 -- ...                                     # issue 9 overload
-//! netns-run patchbay-load run -u 1000 --phase normal:44:2 --phase starved:44:3 \
+//! scripts/netns-run patchbay-load run -u 1000 --phase normal:44:2 --phase starved:44:3 \
 //!     --phase after:44:4 --phase-hook 'echo "$PHASE" >> phases.log' -- ...  # W7: a command per phase
-//! netns-run patchbay-load startup -u 1000 -- target/release/patchbay /tmp/u1000.cfg
-//! netns-run patchbay-load idle -- target/release/patchbay /tmp/u1000.cfg
+//! scripts/netns-run patchbay-load startup -u 1000 -- target/release/patchbay /tmp/u1000.cfg
+//! scripts/netns-run patchbay-load idle -- target/release/patchbay /tmp/u1000.cfg
 //! ```
 //!
 //! Every command takes `--json`. `scripts/bench-e2e` runs the workloads W1–W7 of issues 6 and 9.

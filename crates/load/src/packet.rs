@@ -1,4 +1,4 @@
-//! The few E1.31 data-packet fields the tool and the raw forwarder touch, by offset (sacn.md 5.2);
+//! The few E1.31 data-packet fields the tool and the raw forwarder touch, by offset (E1.31-2018 section 6);
 //! packets are built once with `patchbay_sacn::write_data` and then only patched.
 
 use patchbay_sacn::{Cid, DataHeader, Options, START_CODE_LEVELS, write_data};

@@ -1,6 +1,6 @@
 //! The load tool against the raw forwarder binary for about a second at a low rate: every frame
 //! must arrive whole. Opens sockets, so it refuses to run outside a private network namespace
-//! (`netns-run cargo test -p patchbay-load`).
+//! (`scripts/netns-run cargo test -p patchbay-load`).
 #![allow(clippy::unwrap_used)]
 
 use std::net::{Ipv4Addr, SocketAddrV4};

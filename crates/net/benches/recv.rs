@@ -1,6 +1,6 @@
 //! Receive cost per datagram: `recv` (one `recvmsg` each) against `recv_batch` (`recvmmsg`).
 //! Opens sockets, so run it in a private namespace:
-//! `../shared/tools/netns-run cargo bench -p patchbay-net --bench recv -- --sample-count 20`.
+//! `scripts/netns-run cargo bench -p patchbay-net --bench recv -- --sample-count 20`.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

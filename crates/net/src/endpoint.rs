@@ -101,7 +101,7 @@ struct Intake {
 }
 
 impl Endpoint {
-    /// Opens the main socket with the options of sacn.md 1.2 and finds the multicast interface: the
+    /// Opens the main socket with the options of the sACN backend README and finds the multicast interface: the
     /// bind address's interface, or for a wildcard the route of the sACN group range. A wildcard bind
     /// without a multicast route still opens (unicast works); joins then fail with
     /// [`JoinError::NoInterface`].

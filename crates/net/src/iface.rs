@@ -1,6 +1,6 @@
 //! Which network interface a bind address stands for, and which one is the default for multicast.
 //!
-//! Joins and multicast sends are pinned to one interface per `bind` (sacn.md 2 and 5.6). For a specific
+//! Joins and multicast sends are pinned to one interface per `bind` (the sACN backend README and E1.31-2018 9.3). For a specific
 //! address that is the interface holding it; for a wildcard it is the interface the routing table picks
 //! for the sACN group range, found by routing a probe address (see [`default_multicast_interface`]).
 
@@ -11,7 +11,7 @@ use nix::sys::socket::SockaddrLike;
 
 /// Probe destination used to ask the kernel for the IPv4 multicast default: universe 1's group.
 pub const PROBE_V4: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 255, 0, 1)), 5568);
-/// IPv6 probe: universe 1's group in the ETC layout (`ff18::8300:1`, sacn.md 5.6).
+/// IPv6 probe: universe 1's group in the ETC layout (`ff18::8300:1`, E1.31-2018 9.3).
 pub const PROBE_V6: SocketAddr = SocketAddr::new(
     IpAddr::V6(Ipv6Addr::new(0xff18, 0, 0, 0, 0, 0, 0x8300, 1)),
     5568,

@@ -8,7 +8,7 @@
 //!
 //! One `bind = HOST [PORT] [local]` line becomes one [`Endpoint`] ([`BindSpec`] → [`Endpoint::open`]):
 //!
-//! - a **main socket** bound exactly to HOST:PORT (sacn.md 1.2): `SO_REUSEADDR`, `SO_BROADCAST`,
+//! - a **main socket** bound exactly to HOST:PORT (the sACN backend README): `SO_REUSEADDR`, `SO_BROADCAST`,
 //!   non-blocking, `IPV6_V6ONLY` off, multicast loopback only with `local`, multicast TTL/hops
 //!   [`DEFAULT_MULTICAST_TTL`], the multicast egress interface set explicitly, `IP_MULTICAST_ALL` off
 //!   and no joins. All output leaves through it ([`Endpoint::send_to`]), so the source address is the
@@ -99,7 +99,7 @@
 //!
 //! The socket tests must never run in the host's namespace (its `eth0` leads to a watched network).
 //! `scripts/test` runs them inside a private namespace with the veth pair
-//! (`../shared/tools/netns-run --veth cargo test -p patchbay-net`); some need `sacn0`/`sacn1`. Run
+//! (`scripts/netns-run --veth cargo test -p patchbay-net`); some need `sacn0`/`sacn1`. Run
 //! anywhere else, every one fails at once with [`netns::REFUSAL`]. Every test in the workspace that
 //! opens a socket calls [`netns::require_private_netns`] first.
 #![cfg_attr(test, allow(clippy::unwrap_used))]

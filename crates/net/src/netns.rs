@@ -3,16 +3,16 @@
 //! The development machine's `eth0` leads to a watched network. A test that joins a multicast group
 //! or sends to one there would leak IGMP reports and sACN traffic, so every test in the workspace that
 //! opens a socket calls [`require_private_netns`] first. The check is by interface names: a private
-//! namespace made by `scripts/test` or `../shared/tools/netns-run` only has `lo` and the test veths
+//! namespace made by `scripts/test` or `scripts/netns-run` only has `lo` and the test veths
 //! (names starting with `sacn`, `veth` or `pb`).
 
 use std::path::Path;
 
 /// What the guard says when it refuses; tests and scripts grep for it.
 pub const REFUSAL: &str = "refusing to open sockets outside a private network namespace: run the suite \
-with scripts/test (it re-executes itself in one) or wrap the command in ../shared/tools/netns-run";
+with scripts/test (it re-executes itself in one) or wrap the command in scripts/netns-run";
 
-/// Interface name prefixes the test tooling creates (`netns-run --veth` makes `sacn0`/`sacn1`).
+/// Interface name prefixes the test tooling creates (`scripts/netns-run --veth` makes `sacn0`/`sacn1`).
 const TEST_PREFIXES: [&str; 3] = ["sacn", "veth", "pb"];
 
 /// Panics with [`REFUSAL`] unless the calling thread is inside a private network namespace.
@@ -34,7 +34,7 @@ pub fn check_private_netns() -> Result<(), String> {
 }
 
 /// The interface list of the calling thread's network namespace. `/sys/class/net` is not used: sysfs
-/// shows the namespace of whoever mounted it, so after `unshare --net` (what `netns-run` does) it still
+/// shows the namespace of whoever mounted it, so after `unshare --net` (what `scripts/netns-run` does) it still
 /// lists the host's `eth0`.
 pub const PROC_NET_DEV: &str = "/proc/thread-self/net/dev";
 
@@ -95,7 +95,7 @@ mod tests {
         assert!(err.starts_with(REFUSAL), "{err}");
         assert!(err.ends_with("(found interfaces: docker0, eth0)"), "{err}");
         assert!(err.contains("scripts/test"));
-        assert!(err.contains("../shared/tools/netns-run"));
+        assert!(err.contains("scripts/netns-run"));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub(crate) fn buffer_sizes(sock: &socket2::SockRef<'_>) -> (usize, usize) {
     )
 }
 
-/// The socket output goes through and unicast/broadcast arrives on (sacn.md 1.2). It joins nothing and
+/// The socket output goes through and unicast/broadcast arrives on (the sACN backend README). It joins nothing and
 /// has `IP_MULTICAST_ALL` off, so it never sees multicast: that is what makes `unicast` instances strict.
 pub(crate) fn open_main(o: &MainOptions<'_>) -> Result<Socket, (&'static str, io::Error, bool)> {
     let setup = |r: Step<()>| r.map_err(|(w, e)| (w, e, false));

@@ -1,5 +1,5 @@
 //! IPv6 multicast and dual-stack behaviour. Linux `lo` does not loop IPv6 multicast back, so these
-//! run on the veth pair of `../shared/tools/netns-run --veth` (as `scripts/test` does).
+//! run on the veth pair of `scripts/netns-run --veth` (as `scripts/test` does).
 #![allow(clippy::unwrap_used)]
 
 mod util;
@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use patchbay_net::{Chosen, DestKind, SocketId};
 use util::*;
 
-/// ETC layout of sacn.md 5.6: `ff18::83:00:hi:lo` in the last four bytes.
+/// ETC layout of E1.31-2018 9.3: `ff18::83:00:hi:lo` in the last four bytes.
 fn group_v6(universe: u16) -> IpAddr {
     IpAddr::V6(Ipv6Addr::new(0xff18, 0, 0, 0, 0, 0, 0x8300, universe))
 }

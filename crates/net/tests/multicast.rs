@@ -1,5 +1,5 @@
 //! Real-socket tests of the Linux multicast behaviour `patchbay-net` relies on. They must run inside
-//! a private network namespace (`scripts/test`, or `../shared/tools/netns-run --veth cargo test -p
+//! a private network namespace (`scripts/test`, or `scripts/netns-run --veth cargo test -p
 //! patchbay-net`); outside one they fail with the guard's message.
 #![allow(clippy::unwrap_used)]
 

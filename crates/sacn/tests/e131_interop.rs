@@ -1,6 +1,7 @@
-//! Cross-check with the independent strict Python implementation `shared/tools/e131.py`:
-//! packets built here must parse there with zero errors and equal fields, and packets built
-//! there must parse here with the same fields.
+//! Cross-check with the independent strict checker `tests/peers/e131_check.py` (Python, written
+//! from the standard's packet tables): packets built here must pass it with zero errors and equal
+//! fields, packets built there must parse here with the same fields, and every rule it enforces
+//! is shown to reject a packet that breaks it (so a lenient checker cannot pass silently).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,25 +12,15 @@ use patchbay_sacn::wire::{
     DataHeader, MAX_PACKET_LEN, Options, Packet, write_data, write_discovery, write_sync,
 };
 
-fn e131_py() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("E131_PY") {
-        candidates.push(PathBuf::from(p));
-    }
-    // CI: shared/ beside the repository; a git worktree sits one level deeper.
-    candidates.push(manifest.join("../../../shared/tools/e131.py"));
-    candidates.push(manifest.join("../../../../shared/tools/e131.py"));
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "shared/tools/e131.py not found (looked at {candidates:?}); \
-                 set E131_PY or place shared/ beside the repository"
-            )
-        })
+/// The checker's directory: `tests/peers` at the workspace root.
+fn checker_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers");
+    assert!(
+        dir.join("e131_check.py").is_file(),
+        "{} has no e131_check.py",
+        dir.display()
+    );
+    dir
 }
 
 fn hex(b: &[u8]) -> String {
@@ -43,19 +34,19 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Runs a python snippet with e131.py importable, feeding `input` on stdin.
+/// Runs a python snippet with e131_check importable, feeding `input` on stdin.
 fn python(script: &str, input: &str) -> String {
-    let tool = e131_py();
-    let dir = tool.parent().expect("tool dir").to_path_buf();
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .env("PYTHONPATH", dir)
+        .env("PYTHONPATH", checker_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 must be installed for the e131.py cross-check");
+        .unwrap_or_else(|e| {
+            panic!("cannot run python3 ({e}): scripts/setup installs it (README, Prerequisites)")
+        });
     child
         .stdin
         .take()
@@ -72,7 +63,7 @@ fn python(script: &str, input: &str) -> String {
 }
 
 const PARSE_SCRIPT: &str = r#"
-import sys, e131
+import sys, e131_check as e131
 for line in sys.stdin:
     b = bytes.fromhex(line.strip())
     r = e131.parse(b)
@@ -90,7 +81,7 @@ for line in sys.stdin:
 "#;
 
 const BUILD_SCRIPT: &str = r#"
-import sys, e131
+import sys, e131_check as e131
 for line in sys.stdin:
     f = line.split()
     if f[0] == "data":
@@ -120,7 +111,7 @@ fn slots(n: usize, seed: u8) -> Vec<u8> {
 }
 
 #[test]
-fn packets_built_here_parse_cleanly_in_e131_py() {
+fn packets_built_here_pass_the_checker() {
     let mut packets: Vec<(Vec<u8>, String)> = Vec::new();
     let names = [
         "patchbay",
@@ -204,7 +195,7 @@ fn packets_built_here_parse_cleanly_in_e131_py() {
 }
 
 #[test]
-fn packets_built_by_e131_py_parse_here_with_the_same_fields() {
+fn packets_built_by_the_checker_parse_here_with_the_same_fields() {
     struct Want {
         spec: String,
         check: Box<dyn Fn(Packet<'_>)>,
@@ -305,5 +296,119 @@ fn packets_built_by_e131_py_parse_here_with_the_same_fields() {
             Ok(p) => (w.check)(p),
             Err(e) => panic!("{} rejected: {e}", w.spec),
         }
+    }
+}
+
+/// Per packet: `KIND|ERROR COUNT|ERRORS`.
+const ERRORS_SCRIPT: &str = r#"
+import sys, e131_check as e131
+for line in sys.stdin:
+    r = e131.parse(bytes.fromhex(line.strip()))
+    print("|".join([r["kind"], str(len(r["errors"])), ";".join(r["errors"]).replace("|", "/")]))
+"#;
+
+/// `packet` with `f` applied.
+fn mutated(packet: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut p = packet.to_vec();
+    f(&mut p);
+    p
+}
+
+/// The checker is only worth something if it can say no: one packet per rule it enforces, each
+/// breaking only that rule of a packet built here, must be reported with that rule's message.
+#[test]
+fn the_checker_rejects_every_rule_a_packet_breaks() {
+    let mut buf = [0u8; MAX_PACKET_LEN];
+    let h = DataHeader {
+        cid: cid(1),
+        source_name: "rules",
+        priority: 100,
+        sync_address: 0,
+        sequence: 7,
+        options: Options::from_bits(0),
+        universe: 10,
+        start_code: 0,
+    };
+    let n = write_data(&mut buf, &h, &[1, 2, 3, 4]).expect("build");
+    let data = buf[..n].to_vec();
+    let n = write_sync(&mut buf, cid(2), 3, 10).expect("build");
+    let sync = buf[..n].to_vec();
+    let n = write_discovery(&mut buf, cid(3), "rules", 0, 0, &[1, 2, 3]).expect("build");
+    let disc = buf[..n].to_vec();
+    let set16 =
+        |p: &mut Vec<u8>, at: usize, v: u16| p[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (mutated(&data, |p| p[1] = 0x11), "preamble size"),
+        (mutated(&data, |p| p[3] = 1), "postamble size"),
+        (mutated(&data, |p| p[4] = b'X'), "ACN packet identifier"),
+        (mutated(&data, |p| p[16] &= 0x6f), "root layer: flags"),
+        (mutated(&data, |p| p[17] += 1), "root layer: PDU length"),
+        (
+            mutated(&data, |p| p[21] = 5),
+            "neither data (4) nor extended",
+        ),
+        (mutated(&data, |p| p[38] &= 0x6f), "framing layer: flags"),
+        (mutated(&data, |p| p[39] += 1), "framing layer: PDU length"),
+        (mutated(&data, |p| p[43] = 3), "framing layer: vector"),
+        (
+            mutated(&data, |p| p[44..108].fill(b'a')),
+            "not NUL-terminated",
+        ),
+        (mutated(&data, |p| p[100] = 1), "after the terminating NUL"),
+        (mutated(&data, |p| p[44] = 0xff), "not UTF-8"),
+        (mutated(&data, |p| p[108] = 201), "priority 201"),
+        (
+            mutated(&data, |p| set16(p, 109, 64000)),
+            "synchronization address 64000",
+        ),
+        (mutated(&data, |p| p[112] = 0x01), "reserved bits"),
+        (mutated(&data, |p| set16(p, 113, 0)), "universe 0:"),
+        (mutated(&data, |p| set16(p, 113, 64000)), "universe 64000"),
+        (mutated(&data, |p| p[115] &= 0x6f), "DMP layer: flags"),
+        (mutated(&data, |p| p[116] += 1), "DMP layer: PDU length"),
+        (mutated(&data, |p| p[117] = 1), "DMP layer: vector"),
+        (mutated(&data, |p| p[118] = 0xa2), "address and data type"),
+        (mutated(&data, |p| p[120] = 1), "first property address"),
+        (mutated(&data, |p| p[122] = 2), "address increment"),
+        (mutated(&data, |p| p[124] += 1), "property value count 6"),
+        (data[..125].to_vec(), "shorter than its headers"),
+        (mutated(&sync, |p| p.push(0)), "must be 49"),
+        (
+            mutated(&sync, |p| set16(p, 45, 0)),
+            "synchronization address 0",
+        ),
+        (mutated(&sync, |p| p[48] = 1), "sync reserved field"),
+        (mutated(&sync, |p| p[39] -= 1), "framing layer: PDU length"),
+        (
+            mutated(&sync, |p| p[43] = 3),
+            "neither sync (1) nor discovery",
+        ),
+        (mutated(&disc, |p| p[109] = 1), "discovery framing reserved"),
+        (mutated(&disc, |p| p[112] &= 0x6f), "discovery layer: flags"),
+        (
+            mutated(&disc, |p| p[113] += 1),
+            "discovery layer: PDU length",
+        ),
+        (mutated(&disc, |p| p[117] = 2), "discovery layer: vector"),
+        (
+            mutated(&disc, |p| (p[118], p[119]) = (2, 1)),
+            "after the last page",
+        ),
+        (mutated(&disc, |p| set16(p, 122, 1)), "strictly ascending"),
+        (mutated(&disc, |p| set16(p, 120, 0)), "outside 1..63999"),
+        (mutated(&disc, |p| p.push(0)), "odd length"),
+    ];
+    let input: String = cases.iter().map(|(p, _)| hex(p) + "\n").collect();
+    let out = python(ERRORS_SCRIPT, &input);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), cases.len());
+    for ((_, rule), line) in cases.iter().zip(&lines) {
+        let errors = line.split('|').nth(2).unwrap_or("");
+        assert!(errors.contains(rule), "expected '{rule}' in: {line}");
+    }
+    // The unmodified packets pass.
+    let input = format!("{}\n{}\n{}\n", hex(&data), hex(&sync), hex(&disc));
+    for line in python(ERRORS_SCRIPT, &input).lines() {
+        assert_eq!(line.split('|').nth(1), Some("0"), "{line}");
     }
 }

@@ -1,4 +1,4 @@
-//! Channel specs (`N`, `N+M`; sacn.md 3.1), the per-instance slot registry with MIDIMonster's
+//! Channel specs (`N`, `N+M`; the sACN backend README), the per-instance slot registry with MIDIMonster's
 //! conflict rules, and event emission from a changed universe.
 //!
 //! Why one table per instance indexed by slot: both directions need O(1) answers on the hot path
@@ -137,7 +137,7 @@ fn describe(uses: &[SlotUse; MAX_SLOTS], slot: u16) -> String {
 
 impl SlotMap {
     /// Records one use of `spec`: the same spec again is fine, any other use of its slots is
-    /// an error (sacn.md 3.1). Nothing changes on error.
+    /// an error (the sACN backend README). Nothing changes on error.
     pub fn claim(&mut self, spec: ChannelSpec) -> Result<(), String> {
         let c = usize::from(spec.coarse);
         match spec.fine {
@@ -452,7 +452,7 @@ mod tests {
         ));
         assert_eq!(slots[0], 255);
         assert!(!write_value(&mut slots, spec("1"), Value::from_raw(255, 8)));
-        // MIDI 64/127 rounds to 129 (sacn.md 3.3); re-sending it changes nothing (D15).
+        // MIDI 64/127 rounds to 129 (the sACN backend README); re-sending it changes nothing (D15).
         assert!(write_value(&mut slots, spec("2"), Value::from_raw(64, 7)));
         assert_eq!(slots[1], 129);
         assert!(!write_value(&mut slots, spec("2"), Value::from_raw(64, 7)));

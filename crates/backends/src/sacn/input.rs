@@ -1,4 +1,4 @@
-//! Receive path (sacn.md 3.2): drain ready sockets with a per-turn budget, hand each datagram to
+//! Receive path (the sACN backend README): drain ready sockets with a per-turn budget, hand each datagram to
 //! the receiver of its universe, then report events for changed mapped slots.
 //!
 //! Why a budget: one flooded socket must not starve the others or the output side; sockets that

@@ -1,5 +1,5 @@
 //! The `sacn` backend: ANSI E1.31-2018 input and output, MIDIMonster-compatible options
-//! (spec: sacn.md; contract: backend-api.md).
+//! (user documentation: README.md beside this file; contract: `patchbay_core::Backend`).
 //!
 //! Layout: [`options`] parses every option value, [`channels`] the channel specs and the
 //! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
@@ -37,7 +37,7 @@ use patchbay_sacn::receiver::{LossBehavior, MergeMode};
 use channels::{SlotMap, parse_spec};
 use counters::Throttle;
 pub use counters::{BindCounters, InstanceCounters};
-use options::{BindOption, Detect};
+use options::{BindOption, Destination, Detect};
 
 /// Settings of one `[sacn NAME]` instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,6 +47,9 @@ pub struct InstanceOptions {
     /// 0 = no output.
     pub priority: u8,
     pub destination: Option<SocketAddr>,
+    /// A destination host name and port, looked up into `destination` when the backend starts
+    /// (so `--check` queries no resolver).
+    pub destination_name: Option<(String, u16)>,
     pub from: Option<Cid>,
     pub unicast: bool,
     pub realtime: bool,
@@ -55,6 +58,13 @@ pub struct InstanceOptions {
     /// 0 = none.
     pub sync: u16,
     pub loss: LossBehavior,
+}
+
+impl InstanceOptions {
+    /// A `destination` line was read (looked up or not).
+    pub fn has_destination(&self) -> bool {
+        self.destination.is_some() || self.destination_name.is_some()
+    }
 }
 
 #[derive(Debug)]
@@ -96,6 +106,8 @@ pub struct Sacn {
     /// `InstanceId.0` → index into `instances` (`u32::MAX`: not ours).
     by_id: Vec<u32>,
     rt: Option<start::Runtime>,
+    /// Held while running, so a second patchbay with the same CID can tell ([`identity::claim`]).
+    cid_claim: Option<identity::CidClaim>,
     /// Cached for `poll_timeout`, which cannot borrow mutably.
     deadline: Option<Instant>,
     shutting_down: bool,
@@ -113,6 +125,59 @@ impl Default for Sacn {
 pub const DEFAULT_NAME: &str = "patchbay";
 
 impl Sacn {
+    /// Looks up the host names of `bind` and `destination` lines, which configuring only checked
+    /// for syntax (so `--check` queries no resolver). A failure names its line's option.
+    fn look_up_hosts(&mut self) -> Result<(), StartError> {
+        for (i, bind) in self.binds.iter_mut().enumerate() {
+            if let Some(name) = bind.pending.take() {
+                bind.addr = options::lookup(&name, bind.addr.port())
+                    .map_err(|e| StartError::option("bind", i, format!("bind {i}: {e}")))?;
+                tracing::debug!(target: "sacn", "bind {i}: {name} is {}", bind.addr);
+            }
+        }
+        for inst in &mut self.instances {
+            if let Some((name, port)) = inst.opts.destination_name.take() {
+                let addr = options::lookup(&name, port).map_err(|e| {
+                    StartError::instance(inst.id, format!("destination = '{name} {port}': {e}"))
+                })?;
+                tracing::debug!(target: "sacn", "instance '{}': destination {name} is {addr}", inst.name);
+                inst.opts.destination = Some(addr);
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims `cid` on this host and warns when another patchbay already sends with it.
+    fn claim_cid(&self, cid: Cid) -> Option<identity::CidClaim> {
+        match identity::claim(cid) {
+            identity::Claim::Held(claim) => Some(claim),
+            identity::Claim::Shared { pid } => {
+                let who = pid.map_or_else(
+                    || "another patchbay".to_string(),
+                    |p| format!("another patchbay (pid {p})"),
+                );
+                let why = if self.cid.is_some() {
+                    "both have this `cid` line".to_string()
+                } else {
+                    format!(
+                        "both derive it from this host's name, the same configuration path and \
+                         the source name '{}'",
+                        self.name
+                    )
+                };
+                tracing::warn!(target: "sacn",
+                    "{who} already runs on this host with CID {cid}: {why}; receivers take the two \
+                     for one source with clashing sequence numbers and drop packets of both. Give \
+                     one of them its own `cid` (or `name`) in [backend sacn]");
+                None
+            }
+            identity::Claim::Unknown(e) => {
+                tracing::debug!(target: "sacn", "cannot check whether another patchbay uses CID {cid}: {e}");
+                None
+            }
+        }
+    }
+
     /// The index of `instance` if it sends; otherwise counts (and, throttled, logs) the `n`
     /// outputs routed to it as dropped for lack of `priority`.
     fn output_instance(&mut self, now: Instant, instance: InstanceId, n: usize) -> Option<usize> {
@@ -140,6 +205,7 @@ impl Sacn {
             instances: Vec::new(),
             by_id: Vec::new(),
             rt: None,
+            cid_claim: None,
             deadline: None,
             shutting_down: false,
             link_check_period: link::LINK_CHECK_PERIOD,
@@ -307,10 +373,25 @@ impl Backend for Sacn {
         let before = self.instances[i].opts.clone();
         let o = &mut self.instances[i].opts;
         match key {
-            "universe" => o.universe = Some(options::parse_universe(key, value)?),
+            "universe" => {
+                let (universe, warning) = options::parse_universe(key, value)?;
+                o.universe = Some(universe);
+                if let Some(w) = warning {
+                    ctx.warn(Part::Value, w);
+                }
+            }
             "interface" => o.interface = options::parse_interface(value, binds)?,
             "priority" => o.priority = options::parse_priority(value)?,
-            "destination" => o.destination = Some(options::parse_destination(value)?),
+            "destination" => match options::parse_destination(value)? {
+                Destination::Addr(addr) => {
+                    o.destination = Some(addr);
+                    o.destination_name = None;
+                }
+                Destination::Name(name, port) => {
+                    o.destination = None;
+                    o.destination_name = Some((name, port));
+                }
+            },
             "from" => o.from = Some(options::parse_cid(key, value)?),
             "unicast" => o.unicast = options::parse_switch(key, value)?,
             "realtime" => o.realtime = options::parse_switch(key, value)?,
@@ -326,7 +407,7 @@ impl Backend for Sacn {
             }
         }
         let o = &self.instances[i].opts;
-        if key == "priority" && o.priority == 0 && o.destination.is_some() {
+        if key == "priority" && o.priority == 0 && o.has_destination() {
             ctx.warn(
                 Part::Value,
                 "priority 0 disables output, so the destination of this instance is never used",
@@ -373,14 +454,16 @@ impl Backend for Sacn {
             Direction::Output => {
                 map.add_output();
                 if inst.opts.priority == 0 {
-                    let unused = if inst.opts.destination.is_some() {
-                        " and the destination is unused"
+                    // The same text for every channel of the instance, so the setup can fold
+                    // a glob's warnings into one; the diagnostic points at the channel.
+                    let unused = if inst.opts.has_destination() {
+                        " and its destination is unused"
                     } else {
                         ""
                     };
                     ctx.warnings.push(format!(
-                        "no priority, so nothing is ever sent for channel {spec}{unused} (set \
-                         priority = 1..200 to enable output)"
+                        "no priority, so this instance never sends{unused} (set priority = \
+                         1..200 to enable output)"
                     ));
                 }
             }
@@ -402,7 +485,9 @@ impl Backend for Sacn {
     }
 
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
+        self.look_up_hosts()?;
         let rt = start::Runtime::open(self, now, io)?;
+        self.cid_claim = self.claim_cid(rt.cid);
         self.rt = Some(rt);
         self.refresh_deadline();
         Ok(())

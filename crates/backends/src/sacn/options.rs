@@ -1,8 +1,9 @@
-//! Parsing of every `sacn` option value (sacn.md sections 1 and 2), one function per syntax.
+//! Parsing of every `sacn` option value (crates/backends/src/sacn/README.md), one function per syntax.
 //!
 //! Why strict: MIDIMonster reads numbers with unchecked `strtoul`, so typos silently become 0 or
 //! wrap (defects D2, D3). Here every value is either fully understood or an error naming what
-//! would have been accepted; nothing has effects (names are resolved, nothing is bound).
+//! would have been accepted; nothing has effects (host names are only checked for syntax and
+//! looked up when the backend starts, nothing is bound).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
@@ -45,11 +46,22 @@ pub enum Detect {
     Verbose,
 }
 
-/// A `bind` line after name resolution; the socket is only opened at start.
+/// A `bind` line; the socket is only opened at start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindOption {
+    /// The address and port to bind. For a host name not looked up yet ([`Self::pending`]) it
+    /// is `0.0.0.0` with the port, and nothing may rely on its address.
     pub addr: SocketAddr,
     pub local: bool,
+    /// A host name the backend looks up when it starts (`None` from then on).
+    pub pending: Option<String>,
+}
+
+/// A `destination` line: a socket address, or a host name looked up when the backend starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    Addr(SocketAddr),
+    Name(String, u16),
 }
 
 fn invalid(key: &str, value: &str, expected: impl Into<String>) -> OptionError {
@@ -137,23 +149,68 @@ pub fn parse_cid(key: &str, value: &str) -> Result<Cid, OptionError> {
     Ok(Cid(bytes))
 }
 
-/// Resolves HOST (literal, `[v6]`, `*`, or a name) with PORT like a passive `getaddrinfo`.
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+/// HOST of a `bind` or `destination` line, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// An address (`10.0.0.5`, `::1`, `[::1]`; `*` is `0.0.0.0`).
+    Addr(IpAddr),
+    /// A host name, looked up only when the backend starts ([`lookup`]): `--check` reads the
+    /// configuration and queries no resolver.
+    Name(String),
+}
+
+/// Longest host name (RFC 1035: 253 characters of labels and dots).
+const MAX_HOST_NAME: usize = 253;
+
+/// HOST: an address, `*`, or a syntactically valid host name (letters, digits, `-` and `_` in
+/// dot-separated labels of 1..63 characters). `HOST:PORT` gets its own explanation, since
+/// both MIDIMonster and patchbay want the port as a separate word.
+fn parse_host(key: &str, value: &str, host: &str) -> Result<Host, OptionError> {
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     if bare == "*" {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+        return Ok(Host::Addr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
     }
     if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
+        return Ok(Host::Addr(ip));
     }
-    match (bare, port).to_socket_addrs() {
+    if let Some((h, port)) = host.rsplit_once(':')
+        && !h.is_empty()
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+    {
+        let h = h
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(h);
+        return Err(other(format!(
+            "{key} = '{value}': '{host}' is HOST:PORT, but the port is a separate word after the \
+             host: write {key} = {h} {port} (syntax: {key} = HOST [PORT])"
+        )));
+    }
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if bare.len() <= MAX_HOST_NAME && bare.split('.').all(label_ok) {
+        return Ok(Host::Name(bare.to_string()));
+    }
+    Err(other(format!(
+        "{key} = '{value}': '{host}' is neither an IP address nor a host name (expected e.g. \
+         10.0.0.5, ::1, * or a name such as node1.lan)"
+    )))
+}
+
+/// Looks `name` up with `port` like a passive `getaddrinfo` and takes the first address.
+pub fn lookup(name: &str, port: u16) -> Result<SocketAddr, String> {
+    match (name, port).to_socket_addrs() {
         Ok(mut addrs) => addrs
             .next()
-            .ok_or_else(|| format!("host '{host}' has no address")),
-        Err(e) => Err(format!("cannot resolve host '{host}': {e}")),
+            .ok_or_else(|| format!("host '{name}' has no address")),
+        Err(e) => Err(format!("cannot resolve host '{name}': {e}")),
     }
 }
 
@@ -187,8 +244,18 @@ pub fn parse_bind(value: &str) -> Result<BindOption, OptionError> {
             )));
         }
     }
-    let addr = resolve(host, port).map_err(|e| other(format!("bind = '{value}': {e}")))?;
-    Ok(BindOption { addr, local })
+    Ok(match parse_host("bind", value, host)? {
+        Host::Addr(ip) => BindOption {
+            addr: SocketAddr::new(ip, port),
+            local,
+            pending: None,
+        },
+        Host::Name(name) => BindOption {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            local,
+            pending: Some(name),
+        },
+    })
 }
 
 /// `detect`: `on`, `verbose` or `off`; anything else is off with a warning (MIDIMonster: off).
@@ -206,11 +273,29 @@ pub fn parse_detect(value: &str) -> (Detect, Option<String>) {
     }
 }
 
-/// `universe`: 1..63999.
-pub fn parse_universe(key: &str, value: &str) -> Result<u16, OptionError> {
-    match decimal(value, 63999) {
-        Some(u) if u >= 1 => Ok(u as u16),
-        _ if value == "64214" => Err(invalid(
+/// `universe`: 1..63999, and a warning when text follows the number.
+///
+/// MIDIMonster reads the number with `strtoul` and ignores what follows, so `universe = 3 ; desk`
+/// is universe 3 there; patchbay accepts it too (a configuration that works there should not
+/// fail here) but says that the rest was ignored, since `;` starts a comment only at the
+/// beginning of a line. Only text after white space is ignored: `3a` or `3.5` stay errors.
+pub fn parse_universe(key: &str, value: &str) -> Result<(u16, Option<String>), OptionError> {
+    let number = value
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .map_or(value, |(n, _)| n);
+    match decimal(number, 63999) {
+        Some(u) if u >= 1 && number.len() < value.len() => {
+            let rest = value[number.len()..].trim_start();
+            Ok((
+                u as u16,
+                Some(format!(
+                    "only the number {u} is read and '{rest}' is ignored, as MIDIMonster does; a \
+                     comment must be on a line of its own, starting with ';'"
+                )),
+            ))
+        }
+        Some(u) if u >= 1 => Ok((u as u16, None)),
+        _ if number == "64214" => Err(invalid(
             key,
             value,
             "a universe number in 1..63999 (64214 is the discovery universe)",
@@ -256,31 +341,48 @@ pub fn parse_priority(value: &str) -> Result<u8, OptionError> {
 }
 
 /// `destination = HOST [PORT]`.
-pub fn parse_destination(value: &str) -> Result<SocketAddr, OptionError> {
+pub fn parse_destination(value: &str) -> Result<Destination, OptionError> {
     let tokens: Vec<&str> = value.split_ascii_whitespace().collect();
     let (host, port) = match tokens.as_slice() {
         [h] => (*h, patchbay_sacn::PORT),
         [h, p] => (*h, parse_port("destination", value, p, 1)?),
         _ => return Err(invalid("destination", value, "HOST [PORT]")),
     };
-    let addr = resolve(host, port).map_err(|e| other(format!("destination = '{value}': {e}")))?;
-    if addr.ip().is_unspecified() {
-        return Err(invalid(
+    match parse_host("destination", value, host)? {
+        Host::Addr(ip) if ip.is_unspecified() => Err(invalid(
             "destination",
             value,
             "a host to send to (a wildcard address is not a destination)",
-        ));
+        )),
+        Host::Addr(ip) => Ok(Destination::Addr(SocketAddr::new(ip, port))),
+        Host::Name(name) => Ok(Destination::Name(name, port)),
     }
-    Ok(addr)
 }
 
-/// `unicast`, `realtime`: 0/1 (also off/on, false/true).
+/// `unicast`, `realtime`: a number, 0 for off and anything else for on, as MIDIMonster reads it.
+///
+/// Words are refused: MIDIMonster reads these options with `strtoul`, so `yes`, `true` or `on`
+/// are 0 there and switch the option *off*. Accepting them as on would make the same file do
+/// the opposite in the two programs without a word; following MIDIMonster would do the opposite
+/// of what the line says. An error that names the number to write is the only safe choice.
 pub fn parse_switch(key: &str, value: &str) -> Result<bool, OptionError> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "on" | "true" | "yes" => Ok(true),
-        "0" | "off" | "false" | "no" => Ok(false),
-        _ => Err(invalid(key, value, "0 or 1 (also off/on, false/true)")),
+    if let Some(n) = decimal(value, u64::MAX) {
+        return Ok(n != 0);
     }
+    let word = value.to_ascii_lowercase();
+    let meant = match word.as_str() {
+        "on" | "true" | "yes" | "enable" | "enabled" => Some("on"),
+        "off" | "false" | "no" | "disable" | "disabled" => Some("off"),
+        _ => None,
+    };
+    Err(match meant {
+        Some(meant) => other(format!(
+            "{key} = '{value}': write {} for {meant}; this option is a number (0 off, 1 on), and \
+             MIDIMonster reads any word as 0, i.e. off",
+            if meant == "on" { 1 } else { 0 }
+        )),
+        None => invalid(key, value, "0 (off) or 1 (on)"),
+    })
 }
 
 /// `merge = htp|ltp`.
@@ -415,7 +517,8 @@ mod tests {
             parse_bind("* local").unwrap(),
             BindOption {
                 addr: "0.0.0.0:5568".parse().unwrap(),
-                local: true
+                local: true,
+                pending: None,
             }
         );
         assert_eq!(parse_bind("::").unwrap().addr, "[::]:5568".parse().unwrap());
@@ -423,6 +526,10 @@ mod tests {
             parse_bind("[2001:db8::1] 5569").unwrap().addr,
             "[2001:db8::1]:5569".parse().unwrap()
         );
+        // A name is checked, not looked up: that happens when the backend starts.
+        let b = parse_bind("node-1.lan 6000 local").unwrap();
+        assert_eq!(b.pending.as_deref(), Some("node-1.lan"));
+        assert_eq!((b.addr.port(), b.local), (6000, true));
     }
 
     #[test]
@@ -440,7 +547,18 @@ mod tests {
             msg(parse_bind("0.0.0.0 70000").unwrap_err()),
             "invalid port '70000' in option 'bind' = '0.0.0.0 70000': expected a number in 0..65535"
         );
-        // Name lookups are not tested here: they could send DNS queries from the host namespace.
+        assert_eq!(
+            msg(parse_bind("127.0.0.1:5568").unwrap_err()),
+            "bind = '127.0.0.1:5568': '127.0.0.1:5568' is HOST:PORT, but the port is a separate \
+             word after the host: write bind = 127.0.0.1 5568 (syntax: bind = HOST [PORT])"
+        );
+        assert_eq!(
+            msg(parse_bind("no/such").unwrap_err()),
+            "bind = 'no/such': 'no/such' is neither an IP address nor a host name (expected e.g. \
+             10.0.0.5, ::1, * or a name such as node1.lan)"
+        );
+        assert!(parse_bind("a..b").is_err());
+        assert!(parse_bind(&"x".repeat(64)).is_err());
         // A port after a flag is not a port.
         assert!(parse_bind("0.0.0.0 local 5568").is_err());
     }
@@ -461,9 +579,11 @@ mod tests {
 
     #[test]
     fn universe_range() {
-        assert_eq!(parse_universe("universe", "1"), Ok(1));
-        assert_eq!(parse_universe("universe", "63999"), Ok(63999));
-        for bad in ["0", "64000", "65537", "-1", "1a", "", " 1", "0x10"] {
+        assert_eq!(parse_universe("universe", "1"), Ok((1, None)));
+        assert_eq!(parse_universe("universe", "63999"), Ok((63999, None)));
+        for bad in [
+            "0", "64000", "65537", "-1", "1a", "", " 1", "0x10", "3.5", "0 ; x",
+        ] {
             assert_eq!(
                 msg(parse_universe("universe", bad).unwrap_err()),
                 format!(
@@ -475,6 +595,27 @@ mod tests {
             msg(parse_universe("universe", "64214").unwrap_err()),
             "invalid value '64214' for option 'universe': expected a universe number in 1..63999 \
              (64214 is the discovery universe)"
+        );
+    }
+
+    /// MIDIMonster's strtoul stops at the first non-digit: `universe = 3 ; desk` is universe 3
+    /// there, so it is here, with a warning.
+    #[test]
+    fn universe_ignores_text_after_the_number_with_a_warning() {
+        assert_eq!(
+            parse_universe("universe", "3 ; desk"),
+            Ok((
+                3,
+                Some(
+                    "only the number 3 is read and '; desk' is ignored, as MIDIMonster does; a \
+                     comment must be on a line of its own, starting with ';'"
+                        .into()
+                )
+            ))
+        );
+        assert_eq!(
+            parse_universe("universe", "12\tleft").map(|(u, _)| u),
+            Ok(12)
         );
     }
 
@@ -524,11 +665,34 @@ mod tests {
     fn destination_forms() {
         assert_eq!(
             parse_destination("10.0.0.9"),
-            Ok("10.0.0.9:5568".parse().unwrap())
+            Ok(Destination::Addr("10.0.0.9:5568".parse().unwrap()))
         );
         assert_eq!(
             parse_destination("10.0.0.9 6000"),
-            Ok("10.0.0.9:6000".parse().unwrap())
+            Ok(Destination::Addr("10.0.0.9:6000".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_destination("[::1] 6000"),
+            Ok(Destination::Addr("[::1]:6000".parse().unwrap()))
+        );
+        // Names are looked up when the backend starts, so --check resolves nothing.
+        assert_eq!(
+            parse_destination("node1.invalid 6000"),
+            Ok(Destination::Name("node1.invalid".into(), 6000))
+        );
+        assert_eq!(
+            msg(parse_destination("127.0.0.1:6000").unwrap_err()),
+            "destination = '127.0.0.1:6000': '127.0.0.1:6000' is HOST:PORT, but the port is a \
+             separate word after the host: write destination = 127.0.0.1 6000 (syntax: \
+             destination = HOST [PORT])"
+        );
+        assert!(
+            msg(parse_destination("[::1]:6000").unwrap_err())
+                .contains("write destination = ::1 6000")
+        );
+        assert!(
+            msg(parse_destination("node1:6000").unwrap_err())
+                .contains("write destination = node1 6000")
         );
         assert_eq!(
             msg(parse_destination("10.0.0.9 0").unwrap_err()),
@@ -547,15 +711,24 @@ mod tests {
 
     #[test]
     fn switches() {
-        for on in ["1", "on", "true", "TRUE", "yes"] {
+        // Numbers as MIDIMonster's strtoul reads them: 0 is off, anything else on.
+        for on in ["1", "2", "01"] {
             assert_eq!(parse_switch("unicast", on), Ok(true));
         }
-        for off in ["0", "off", "false", "no"] {
+        for off in ["0", "00"] {
             assert_eq!(parse_switch("realtime", off), Ok(false));
         }
+        // Words are 0 (off) in MIDIMonster: refused, naming the number meant.
         assert_eq!(
-            msg(parse_switch("unicast", "2").unwrap_err()),
-            "invalid value '2' for option 'unicast': expected 0 or 1 (also off/on, false/true)"
+            msg(parse_switch("unicast", "yes").unwrap_err()),
+            "unicast = 'yes': write 1 for on; this option is a number (0 off, 1 on), and \
+             MIDIMonster reads any word as 0, i.e. off"
+        );
+        assert!(msg(parse_switch("realtime", "TRUE").unwrap_err()).contains("write 1 for on"));
+        assert!(msg(parse_switch("realtime", "off").unwrap_err()).contains("write 0 for off"));
+        assert_eq!(
+            msg(parse_switch("unicast", "maybe").unwrap_err()),
+            "invalid value 'maybe' for option 'unicast': expected 0 (off) or 1 (on)"
         );
     }
 

@@ -1,4 +1,4 @@
-//! Output path (sacn.md 4): delivered values into the bind's `Source` slot buffers, and every
+//! Output path (the sACN backend README): delivered values into the bind's `Source` slot buffers, and every
 //! packet the `Source` schedules out of the bind's socket.
 //!
 //! Why sending only happens in `flush`: `handle` may run several times per turn (one

@@ -27,7 +27,7 @@ use super::{Instance, Sacn};
 /// Receive buffer: larger than any valid packet, so oversize datagrams are seen as such.
 pub(super) const RX_BUF: usize = 2048;
 
-/// Multicast group of `universe` in the bind's address family (ETC layout for IPv6, sacn.md 5.6).
+/// Multicast group of `universe` in the bind's address family (ETC layout for IPv6, E1.31-2018 9.3).
 pub(super) fn group_ip(v6: bool, universe: u16) -> IpAddr {
     if v6 {
         IpAddr::V6(ipv6_multicast(universe))
@@ -265,20 +265,26 @@ pub(super) fn problems(b: &Sacn) -> Vec<StartError> {
     for (i, inst) in b.instances.iter().enumerate() {
         let name = &inst.name;
         let Some(u) = inst.opts.universe else {
-            out.push(StartError::instance(
-                inst.id,
-                "please specify a universe (universe = 1..63999)",
-            ));
+            out.push(
+                StartError::instance(inst.id, "please specify a universe (universe = 1..63999)")
+                    .about("universe"),
+            );
             continue;
         };
         let Some(bind) = b.binds.get(inst.opts.interface) else {
-            let why = if b.binds.is_empty() {
-                "the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
-                    .to_string()
+            let (why, about) = if b.binds.is_empty() {
+                (
+                    "the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
+                        .to_string(),
+                    "bind",
+                )
             } else {
-                format!("there is no bind {}", inst.opts.interface)
+                (
+                    format!("there is no bind {}", inst.opts.interface),
+                    "interface",
+                )
             };
-            out.push(StartError::instance(inst.id, why));
+            out.push(StartError::instance(inst.id, why).about(about));
             continue;
         };
         // Reported once, at the later of the two instances.
@@ -291,8 +297,10 @@ pub(super) fn problems(b: &Sacn) -> Vec<StartError> {
                 ),
             ));
         }
+        // A bind given as a host name has no address until start looks it up.
         if let Some(d) = inst.opts.destination
             && d.is_ipv6()
+            && bind.pending.is_none()
             && bind.addr.is_ipv4()
         {
             out.push(StartError::instance(

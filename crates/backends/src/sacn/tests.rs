@@ -99,7 +99,7 @@ fn every_option_is_stored() {
         ("destination", "10.0.0.9 6001"),
         ("from", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"),
         ("unicast", "1"),
-        ("realtime", "on"),
+        ("realtime", "1"),
         ("merge", "ltp"),
         ("preview", "accept"),
         ("sync", "9"),
@@ -115,6 +115,7 @@ fn every_option_is_stored() {
             interface: 1,
             priority: 150,
             destination: Some("10.0.0.9:6001".parse().unwrap()),
+            destination_name: None,
             from: Some(Cid([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])),
             unicast: true,
             realtime: true,
@@ -200,8 +201,7 @@ fn channels_through_the_trait() {
     assert_eq!(
         w,
         vec![
-            "no priority, so nothing is ever sent for channel 10+11 (set priority = 1..200 to enable \
-             output)"
+            "no priority, so this instance never sends (set priority = 1..200 to enable output)"
                 .to_string()
         ]
     );
@@ -209,8 +209,8 @@ fn channels_through_the_trait() {
     assert_eq!(
         chan(&mut s, &mut reg, 0, "12", Direction::Output).1,
         vec![
-            "no priority, so nothing is ever sent for channel 12 and the destination is unused \
-             (set priority = 1..200 to enable output)"
+            "no priority, so this instance never sends and its destination is unused (set \
+             priority = 1..200 to enable output)"
                 .to_string()
         ]
     );
@@ -277,7 +277,7 @@ fn output_without_priority_is_dropped_and_counted() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sockets: only inside a private network namespace (scripts/test, netns-run --veth).
+// Sockets: only inside a private network namespace (scripts/test, scripts/netns-run --veth).
 
 /// A backend driven by hand with a real reactor.
 struct Rig {

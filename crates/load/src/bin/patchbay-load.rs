@@ -1,5 +1,5 @@
 //! `patchbay-load`: end-to-end sACN load against patchbay, the raw forwarder, or itself.
-//! Run it only inside a private network namespace (`netns-run patchbay-load ...`).
+//! Run it only inside a private network namespace (`scripts/netns-run patchbay-load ...`).
 
 use std::net::SocketAddrV4;
 use std::path::PathBuf;

@@ -11,16 +11,16 @@ pub fn guard() {
     patchbay_net::netns::require_private_netns();
 }
 
-/// As [`guard`], and requires the veth pair of `netns-run --veth`.
+/// As [`guard`], and requires the veth pair of `scripts/netns-run --veth`.
 pub fn veth() {
     guard();
     assert!(
         has_veth(),
-        "this test needs the sacn0/sacn1 veth pair: run under ../shared/tools/netns-run --veth (scripts/test does)"
+        "this test needs the sacn0/sacn1 veth pair: run under scripts/netns-run --veth (scripts/test does)"
     );
 }
 
-/// Whether `netns-run --veth` made the pair (sysfs would show the host's interfaces, so ask the kernel).
+/// Whether `scripts/netns-run --veth` made the pair (sysfs would show the host's interfaces, so ask the kernel).
 pub fn has_veth() -> bool {
     nix::net::if_::if_nametoindex("sacn0").is_ok()
 }

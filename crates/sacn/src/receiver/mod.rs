@@ -1,4 +1,4 @@
-//! Receive side of ANSI E1.31-2018 as a sans-IO state machine (sacn.md 3.2 and 5).
+//! Receive side of ANSI E1.31-2018 as a sans-IO state machine (E1.31-2018 and the sACN backend README).
 //!
 //! No sockets, threads or clock reads: the caller passes every datagram with the `Instant` it
 //! arrived, calls [`Receiver::handle_timeout`] when [`Receiver::poll_timeout`] says so, and reads
@@ -13,7 +13,7 @@
 //!
 //! Choices worth knowing (details on [`UniverseReceiver`]):
 //!
-//! * Order of checks per data packet (sacn.md 3.2): universe known → own CID → `from` filter →
+//! * Order of checks per data packet (the sACN backend README): universe known → own CID → `from` filter →
 //!   start code (0x00 levels, 0xDD priorities, others counted as
 //!   [`Discard::UnsupportedStartCode`]) → preview → sequence (per CID and universe; sync
 //!   packets per CID and sync universe) → termination → 0xDD / levels / sync hold. A packet
@@ -26,8 +26,8 @@
 //!   at most 1 s, until they have been heard again (ETC's data loss behaviour), so a failing
 //!   link never shows or holds a lower-priority look. `loss_settle = 0` turns this off.
 //! * Force_Synchronization follows the text of E1.31-2018 6.2.6: bit **clear** = keep holding
-//!   while the sync stream is lost, bit **set** = revert to applying data on arrival (sacn.md
-//!   5.5 agrees; sacn.md 3.2 item 10 states it the other way round). Data is only ever held once
+//!   while the sync stream is lost, bit **set** = revert to applying data on arrival (some summaries of the
+//!   standard state it the other way round). Data is only ever held once
 //!   a sync packet of the same CID for that address has been seen (E1.31 6.2.4.1).
 //! * Universe discovery entries expire after 25 s (two 10 s intervals plus margin).
 //! * Bounds: sources per universe (default 64), sync streams, discovery sources and list

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::wire::{DEFAULT_PRIORITY, MAX_SLOTS};
 
-/// Timing of a source. The defaults follow E1.31 and sacn.md 4.3.
+/// Timing of a source. The defaults follow E1.31 and the sACN backend README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceConfig {
     /// Period of the rate limit outside realtime mode: each packet of a universe takes one slot,

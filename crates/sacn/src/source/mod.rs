@@ -226,7 +226,7 @@ impl Source {
     }
 
     /// Starts transmitting `universe`. Nothing is sent for it before its first change
-    /// (sacn.md 4.1, patchbay rule), and discovery lists it only from then on (until its
+    /// (the sACN backend README, patchbay rule), and discovery lists it only from then on (until its
     /// termination begins): a receiver should not look for a universe nobody sends.
     pub fn add_universe(&mut self, universe: u16, cfg: UniverseConfig) -> Result<(), SourceError> {
         if !DATA_UNIVERSES.contains(&universe) {

@@ -1,4 +1,4 @@
-//! Multicast group addresses of universes (sacn.md 5.6).
+//! Multicast group addresses of universes (E1.31-2018 9.3).
 //!
 //! IPv6 choice: E1.31 writes the group as `FF18::83:00:{hi}:{lo}`, which implementations read
 //! two ways. patchbay follows ETC's reference library, which puts the bytes `0x83 0x00 hi lo`

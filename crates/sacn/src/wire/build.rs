@@ -1,7 +1,7 @@
 //! Packet builders writing into caller-owned buffers, so a sender needs no allocation per packet.
 //!
 //! Every PDU length is computed from the bytes actually written (MIDIMonster's hand-written
-//! constants were wrong for years, sacn.md D6).
+//! constants were wrong for years, a defect of other implementations).
 
 use super::field::{self, Field};
 use super::{

@@ -1,4 +1,4 @@
-//! Byte offsets of every E1.31 field (sacn.md 5.1–5.7), in one place so parser and builder agree.
+//! Byte offsets of every E1.31 field (E1.31-2018 sections 4 to 6), in one place so parser and builder agree.
 
 pub(crate) type Field = core::ops::Range<usize>;
 

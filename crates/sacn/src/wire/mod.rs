@@ -3,8 +3,8 @@
 //!
 //! Layout follows smoltcp's `wire` modules: all offsets live in a private `field` module and
 //! every accessor reads big-endian integers straight out of the datagram. Views can only be
-//! obtained from [`Packet::parse`], which checks every rule of sacn.md 5.2 "Receiver
-//! validation" (and the analogous rules for sync and discovery packets) first, so accessors
+//! obtained from [`Packet::parse`], which checks every receiver validation rule of
+//! E1.31-2018 (and the analogous rules for sync and discovery packets) first, so accessors
 //! never fail. Four deviations that sources in the field send in data packets are accepted
 //! instead and reported by [`DataPacket::irregularities`] ([`Irregularity`]).
 //!

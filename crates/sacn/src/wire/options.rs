@@ -1,6 +1,6 @@
 //! The framing-layer options byte of data packets.
 
-/// Options byte of a data packet (sacn.md 5.2, offset 112).
+/// Options byte of a data packet (E1.31-2018 section 6, offset 112).
 ///
 /// Only the three defined bits are kept: reserved bits 4..0 must be sent as 0 and ignored on
 /// receipt, so dropping them at construction makes both halves of that rule hold by type.

@@ -448,8 +448,8 @@ impl<'a> DiscoveryPacket<'a> {
         if !list.len().is_multiple_of(2) || list.len() / 2 > UNIVERSES_PER_PAGE {
             return Err(DropReason::BadDiscoveryListLength);
         }
-        // Non-decreasing rather than strictly ascending: a duplicate entry is harmless and
-        // the reference tool (e131.py) accepts it too.
+        // Non-decreasing rather than strictly ascending: a receiver loses nothing by a
+        // duplicate entry (our own pages are checked strictly by tests/peers/e131_check.py).
         let mut prev = 0u16;
         for c in list.chunks_exact(2) {
             let u = u16::from_be_bytes([c[0], c[1]]);

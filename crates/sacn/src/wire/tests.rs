@@ -1,4 +1,4 @@
-//! Reference packets (sacn.md 5.9) and one malformed packet per [`DropReason`].
+//! Reference packets (E1.31-2018 section 4) and one malformed packet per [`DropReason`].
 
 use super::*;
 use crate::Cid;
