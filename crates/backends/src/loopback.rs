@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use patchbay_core::{
     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
-    InstanceId, Io, OptionError, Part, Sink, StartError,
+    InstanceId, Io, OptionError, Part, Ready, Sink, StartError,
 };
 
 const NO_OPTIONS: &str = "loopback takes no options";
@@ -98,7 +98,7 @@ impl Backend for Loopback {
     fn process(
         &mut self,
         _: Instant,
-        _: &[u32],
+        _: &[Ready],
         _: &mut Io<'_>,
         _: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
@@ -278,7 +278,7 @@ mod tests {
         fn process(
             &mut self,
             _: Instant,
-            _: &[u32],
+            _: &[Ready],
             _: &mut Io<'_>,
             sink: &mut Sink<'_>,
         ) -> Result<(), FatalError> {

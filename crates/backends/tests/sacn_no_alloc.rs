@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use patchbay_backends::sacn::Sacn;
 use patchbay_core::{
     Backend, ChannelCtx, ChannelRegistry, ConfigCtx, Direction, Event, FrameBuf, InstanceId,
-    Reactor, RoutePlan, Routed, Router, RoutingBuilder, Sink,
+    Reactor, Ready, RoutePlan, Routed, Router, RoutingBuilder, Sink,
 };
 use patchbay_sacn::wire::{DataHeader, Options, write_data};
 use patchbay_sacn::{Cid, Packet};
@@ -93,7 +93,7 @@ fn receive_route_and_send_do_not_allocate_once_warm() {
     let mut events: Vec<Event> = Vec::with_capacity(1024);
     let mut frames = FrameBuf::new();
     let mut router = Router::new(2);
-    let mut ready: Vec<u32> = Vec::with_capacity(64);
+    let mut ready: Vec<Ready> = Vec::with_capacity(64);
     let mut rx = [0u8; 2048];
     let packets: Vec<Vec<u8>> = (0..=255u8).map(|i| packet(i, i)).collect();
     let mut seq = 0usize;

@@ -210,8 +210,9 @@ impl<'a> RoutePlan<'a> {
 /// Everything a backend needs in one call of the loop: the iteration's timestamp, the
 /// event sink and the IO registry. See [`crate::reactor`] (readiness is edge-triggered: drain
 /// every ready source until `WouldBlock`) and [`crate::sink`].
-pub use crate::reactor::Io;
+pub use crate::reactor::{Io, Ready};
 pub use crate::sink::Sink;
+pub use mio::Interest;
 
 /// A protocol backend. One value of this type serves all instances of the backend.
 pub trait Backend {
@@ -274,12 +275,14 @@ pub trait Backend {
         None
     }
 
-    /// Called every iteration with the tags of the backend's ready sources (possibly none):
-    /// drain input, push events, do timer work.
+    /// Called every iteration with what became ready among the backend's sources (possibly
+    /// nothing; one [`Ready`] per source, with its tag): drain input, push events, do timer
+    /// work. Writing what waited for a writable socket is best left to [`Backend::flush`],
+    /// which follows in the same iteration.
     fn process(
         &mut self,
         now: Instant,
-        ready: &[u32],
+        ready: &[Ready],
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError>;

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use patchbay_core::{
     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
-    FrameCopies, InstanceId, Io, OptionError, Part, RoutePlan, Sink, StartError,
+    FrameCopies, InstanceId, Io, OptionError, Part, Ready, RoutePlan, Sink, StartError,
 };
 use patchbay_sacn::Cid;
 use patchbay_sacn::receiver::{LossBehavior, MergeMode};
@@ -415,7 +415,7 @@ impl Backend for Sacn {
     fn process(
         &mut self,
         now: Instant,
-        ready: &[u32],
+        ready: &[Ready],
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
