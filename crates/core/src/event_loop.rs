@@ -621,6 +621,16 @@ impl Core {
         t
     }
 
+    /// The loop's IO registration and event sink for backend `b`, for a test rig that calls a
+    /// backend directly between turns (events pushed are routed by the next turn).
+    #[cfg(feature = "testing")]
+    pub(crate) fn backend_context(&mut self, b: usize) -> (crate::reactor::Io<'_>, Sink<'_>) {
+        (
+            self.reactor.io(b),
+            Sink::with_frames(&mut self.events, &mut self.frames),
+        )
+    }
+
     /// Routing statistics (events, deliveries, drops by the round limit).
     pub fn counters(&self) -> Counters {
         self.router.counters()

@@ -15,6 +15,8 @@ pub mod router;
 pub mod routing;
 pub mod sink;
 pub mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod value;
 
 pub use backend::*;

@@ -28,9 +28,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mio::event::Event;
 use mio::event::Source;
 use mio::unix::SourceFd;
-use mio::event::Event;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
