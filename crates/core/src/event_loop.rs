@@ -631,6 +631,12 @@ impl Core {
         )
     }
 
+    /// The frame routes of the frozen routing (empty before start).
+    #[cfg(feature = "testing")]
+    pub(crate) fn frame_routes(&self) -> &FrameRoutes {
+        &self.frame_routes
+    }
+
     /// Routing statistics (events, deliveries, drops by the round limit).
     pub fn counters(&self) -> Counters {
         self.router.counters()

@@ -7,7 +7,9 @@
 //! (its reactor, its timers, its routing rounds), next to a recording *probe* backend:
 //!
 //! * channels looked up with [`Rig::input`] are mapped to the probe, so every event the backend
-//!   reports on them is recorded ([`Rig::events`], with the backend's own channel id);
+//!   reports on them is recorded ([`Rig::events`], with the backend's own channel id); the
+//!   probe's instance and mappings are added at [`Rig::start`], after the backend's, so the
+//!   backend's instances and channels get the ids they would get without the rig;
 //! * channels looked up with [`Rig::output`] are fed by the probe: [`Rig::set`] queues a value
 //!   that the next [`Rig::turn`] routes to the backend's `handle`, then `flush`;
 //! * time is a [`ManualClock`] ([`Rig::new`], moved with [`Rig::advance`]) or the system clock
@@ -281,11 +283,12 @@ pub struct Rig<B: Backend + 'static> {
     probe: Rc<RefCell<ProbeState>>,
     /// `None`: the system clock.
     clock: Option<ManualClock>,
-    /// The probe's instance, made at the first [`Rig::input`] or [`Rig::output`].
-    probe_instance: Option<InstanceId>,
-    /// Backend channel → probe channel of [`Rig::input`] and [`Rig::output`] lookups.
-    recorded: FxHashMap<ChannelId, ChannelId>,
-    driven: FxHashMap<ChannelId, ChannelId>,
+    /// Backend channels of [`Rig::input`] lookups, in order (the probe's key is the index).
+    recorded: Vec<ChannelId>,
+    /// Backend channels of [`Rig::output`] lookups, each with its probe channel once started.
+    driven: FxHashMap<ChannelId, Option<ChannelId>>,
+    /// [`Rig::start`] connected the probe (a second start only reaches the core's refusal).
+    probe_connected: bool,
 }
 
 /// Backend index of the backend under test in the rig's core (the probe is index 1).
@@ -324,9 +327,9 @@ impl<B: Backend + 'static> Rig<B> {
             ready,
             probe,
             clock,
-            probe_instance: None,
-            recorded: FxHashMap::default(),
+            recorded: Vec::new(),
             driven: FxHashMap::default(),
+            probe_connected: false,
         }
     }
 
@@ -381,52 +384,58 @@ impl<B: Backend + 'static> Rig<B> {
         Ok((id, warnings))
     }
 
-    /// Looks up `name` as a mapping source and maps it to the probe: every event the backend
-    /// reports on it is recorded ([`Rig::events`]).
+    /// Looks up `name` as a mapping source and maps it to the probe (at [`Rig::start`]): every
+    /// event the backend reports on it is recorded ([`Rig::events`]).
     pub fn input(&mut self, instance: InstanceId, name: &str) -> Result<ChannelId, ChannelError> {
         let (id, _) = self.channel(instance, name, Direction::Input)?;
-        if !self.recorded.contains_key(&id) {
-            let key = {
-                let mut state = self.probe.borrow_mut();
-                state.watched.push(id);
-                state.watched.len() - 1
-            };
-            let probe = self.probe_channel(key, Direction::Output)?;
-            self.core.add_mapping(id, probe);
-            self.recorded.insert(id, probe);
+        if !self.recorded.contains(&id) {
+            self.recorded.push(id);
         }
         Ok(id)
     }
 
-    /// Looks up `name` as a mapping target fed by the probe: [`Rig::set`] sends it values.
+    /// Looks up `name` as a mapping target fed by the probe (from [`Rig::start`]):
+    /// [`Rig::set`] sends it values.
     pub fn output(&mut self, instance: InstanceId, name: &str) -> Result<ChannelId, ChannelError> {
         let (id, _) = self.channel(instance, name, Direction::Output)?;
-        if !self.driven.contains_key(&id) {
-            // Keys of driven channels count down from the top, clear of the recorded ones.
-            let key = usize::MAX - self.driven.len();
-            let probe = self.probe_channel(key, Direction::Input)?;
-            self.core.add_mapping(probe, id);
-            self.driven.insert(id, probe);
-        }
+        self.driven.entry(id).or_insert(None);
         Ok(id)
     }
 
-    fn probe_channel(
-        &mut self,
-        key: usize,
-        direction: Direction,
-    ) -> Result<ChannelId, ChannelError> {
-        let instance = match self.probe_instance {
-            Some(i) => i,
-            None => {
-                let i = self.core.add_instance(1, PROBE).map_err(|e| ChannelError {
-                    message: format!("rig: cannot add the probe instance: {e}"),
-                })?;
-                *self.probe_instance.insert(i)
-            }
+    /// Adds the probe's instance and its mappings. Why at start: the backend's instances keep
+    /// the ids they would have without the rig (0, 1, ... in order of definition).
+    fn connect_probe(&mut self) -> Result<(), CoreError> {
+        if std::mem::replace(&mut self.probe_connected, true)
+            || (self.recorded.is_empty() && self.driven.is_empty())
+        {
+            return Ok(());
+        }
+        let fail = |message: String| CoreError::Start {
+            backend: PROBE,
+            source: StartError::backend(message),
         };
-        self.core
-            .channel(instance, &key.to_string(), direction, &mut Vec::new())
+        let probe = self
+            .core
+            .add_instance(1, PROBE)
+            .map_err(|e| fail(format!("cannot add the probe instance: {e}")))?;
+        let lookup = |core: &mut Core, key: usize, direction| {
+            core.channel(probe, &key.to_string(), direction, &mut Vec::new())
+                .map_err(|e| fail(e.message))
+        };
+        for (key, &id) in self.recorded.iter().enumerate() {
+            let p = lookup(&mut self.core, key, Direction::Output)?;
+            self.core.add_mapping(id, p);
+        }
+        self.probe.borrow_mut().watched = self.recorded.clone();
+        // Keys of driven channels count down from the top, clear of the recorded ones.
+        let mut driven: Vec<ChannelId> = self.driven.keys().copied().collect();
+        driven.sort_unstable();
+        for (n, id) in driven.into_iter().enumerate() {
+            let p = lookup(&mut self.core, usize::MAX - n, Direction::Input)?;
+            self.core.add_mapping(p, id);
+            self.driven.insert(id, Some(p));
+        }
+        Ok(())
     }
 
     /// Maps `source` to `target` (both the backend's channels); false if the edge existed.
@@ -434,9 +443,11 @@ impl<B: Backend + 'static> Rig<B> {
         self.core.add_mapping(source, target)
     }
 
-    /// Freezes the routing and starts the backends, as the daemon does after reading the
-    /// configuration ([`Backend::validate`] is the daemon's job and is not called).
+    /// Connects the probe, freezes the routing and starts the backends, as the daemon does
+    /// after reading the configuration ([`Backend::validate`] is the daemon's job and is not
+    /// called).
     pub fn start(&mut self) -> Result<(), CoreError> {
+        self.connect_probe()?;
         self.core.start()
     }
 
@@ -447,10 +458,13 @@ impl<B: Backend + 'static> Rig<B> {
     /// Values set before one turn reach the backend together, in order.
     ///
     /// # Panics
-    /// If `channel` was not looked up with [`Rig::output`].
+    /// If `channel` was not looked up with [`Rig::output`], or before [`Rig::start`].
     pub fn set(&mut self, channel: ChannelId, value: Value) {
         let Some(&probe) = self.driven.get(&channel) else {
             panic!("rig: channel {channel:?} was not looked up with Rig::output");
+        };
+        let Some(probe) = probe else {
+            panic!("rig: set before start");
         };
         self.probe.borrow_mut().inbox.push((probe, value));
     }
@@ -532,6 +546,11 @@ impl<B: Backend + 'static> Rig<B> {
             .flat_map(|g| g.counters.iter())
             .find(|(n, _)| n == name)
             .map(|(_, v)| *v)
+    }
+
+    /// The frame routes the routing was frozen into at [`Rig::start`].
+    pub fn frame_routes(&self) -> &FrameRoutes {
+        self.core.frame_routes()
     }
 
     /// The core, for what the rig does not wrap (counters, labels, cycles).

@@ -199,6 +199,7 @@ fn read_records(rx: &mut pipe::Receiver, partial: &mut Vec<u8>) -> Vec<(u8, u8)>
 fn piped_rig() -> (Rig<Piped>, ChannelId, ChannelId) {
     let mut rig = Rig::new(Piped::default());
     let a = rig.add_instance("a").unwrap();
+    assert_eq!(a, InstanceId(0));
     assert_eq!(
         rig.configure_instance(a, "speed", "fast").unwrap(),
         vec![(Part::Key, "speed does nothing".to_string())]
@@ -207,6 +208,8 @@ fn piped_rig() -> (Rig<Piped>, ChannelId, ChannelId) {
     let output = rig.output(a, "9").unwrap();
     assert_eq!(rig.input(a, "7").unwrap(), input, "the same lookup again");
     assert!(rig.input(a, "x").is_err());
+    let b = rig.add_instance("b").unwrap();
+    assert_eq!(b, InstanceId(1), "the probe's instance comes last");
     rig.start().unwrap();
     (rig, input, output)
 }
