@@ -53,7 +53,7 @@ pub struct BindCounters {
     pub packets_out: u64,
     /// Sends refused by the kernel.
     pub send_errors: u64,
-    /// Sends deferred because the socket buffer was full (retried next turn).
+    /// Sends deferred because the socket buffer was full (sent once the socket is writable).
     pub send_would_block: u64,
     /// Times the bind's interface became unusable (down, no carrier, address removed, gone).
     pub link_down: u64,

@@ -464,21 +464,21 @@ impl Backend for Sacn {
         }
     }
 
-    fn flush(&mut self, now: Instant, _io: &mut Io<'_>) {
+    fn flush(&mut self, now: Instant, io: &mut Io<'_>) {
         if let Some(rt) = self.rt.as_mut() {
-            rt.transmit(now, &mut self.instances);
+            rt.transmit(now, &mut self.instances, io);
         }
         self.refresh_deadline();
     }
 
-    fn shutdown(&mut self, now: Instant, _io: &mut Io<'_>) {
+    fn shutdown(&mut self, now: Instant, io: &mut Io<'_>) {
         if self.shutting_down {
             return;
         }
         self.shutting_down = true;
         if let Some(rt) = self.rt.as_mut() {
             rt.terminate(now);
-            rt.transmit(now, &mut self.instances);
+            rt.transmit(now, &mut self.instances, io);
             rt.log_summary(&self.instances);
         }
         self.refresh_deadline();

@@ -1205,3 +1205,78 @@ fn input_that_waited_too_long_coalesces_and_the_last_value_wins() {
     assert_eq!(f.stat("turns_split"), 2);
     assert_eq!(f.stat("coalesced_in"), 9);
 }
+
+/// A full send buffer is waited out by the socket's writability, not polled for: while packets
+/// wait there is no retry deadline, the loop sleeps until the kernel has room, and the turn the
+/// socket wakes sends what waited.
+///
+/// How the buffer fills: 198.18.0.99 is on `sacn0`'s subnet, but nobody answers ARP for it, so
+/// the kernel queues our packets on the unresolved neighbour, where they keep their send-buffer
+/// space until the resolution fails (three probes a second apart) and they are dropped. A send
+/// buffer shrunk to the kernel's minimum holds only a few of them.
+#[test]
+fn a_full_send_buffer_is_waited_out_by_writability_not_a_timer() {
+    patchbay_net::netns::require_private_netns();
+    use patchbay_net::SocketId;
+    let mut rig = rig();
+    global(&mut rig, "bind", "198.18.0.1 15731").unwrap();
+    // No link-watch timer to wake the loop during the test.
+    rig.backend_mut()
+        .set_link_check_period(Duration::from_secs(3600));
+    let mut outputs = Vec::new();
+    for u in 1..=16 {
+        let o = instance(&mut rig, &format!("out{u}"));
+        inst_opt(&mut rig, o, "universe", &u.to_string()).unwrap();
+        inst_opt(&mut rig, o, "priority", "100").unwrap();
+        inst_opt(&mut rig, o, "destination", "198.18.0.99").unwrap();
+        outputs.push(rig.output(o, "1").unwrap());
+    }
+    let mut rig = Net::start(rig);
+    {
+        let mut s = rig.backend_mut();
+        let sock = s.rt.as_mut().unwrap().binds[0]
+            .ep
+            .socket_mut(SocketId::Main)
+            .unwrap();
+        socket2::SockRef::from(&*sock)
+            .set_send_buffer_size(1)
+            .unwrap();
+    }
+    let values: Vec<(ChannelId, Value)> = outputs
+        .iter()
+        .map(|&c| (c, Value::from_raw(1, 8)))
+        .collect();
+    rig.deliver(&values);
+    let (out, blocked) = {
+        let c = rig.backend().bind_counters(0).unwrap().clone();
+        (c.packets_out, c.send_would_block)
+    };
+    assert!(blocked >= 1, "the buffer filled ({out} packets out)");
+    assert!(out < 16, "{out} packets out");
+    let now = Instant::now();
+    assert!(
+        rig.backend()
+            .poll_timeout()
+            .is_none_or(|t| t > now + Duration::from_secs(60)),
+        "no retry deadline while packets wait for room"
+    );
+
+    // Each turn waits up to the loop's 1 s cap; only the socket ends a wait early.
+    let main = super::start::tag(0, SocketId::Main);
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut turns = 0;
+    while !rig.ready().iter().any(|r| r.tag == main && r.writable) {
+        assert!(Instant::now() < end, "never woken by writability");
+        rig.turn(Duration::from_secs(10));
+        turns += 1;
+    }
+    // ARP gives up after about 3 s: a 2 ms retry would have turned ~1,500 times.
+    assert!(turns <= 8, "{turns} turns while the buffer was full");
+    let c = rig.backend().bind_counters(0).unwrap().clone();
+    assert!(
+        c.packets_out > out,
+        "the turn woken by writability sent what waited ({} then {})",
+        out,
+        c.packets_out
+    );
+}
