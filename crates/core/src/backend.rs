@@ -13,10 +13,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-pub use crate::frames::FrameCopies;
-use crate::frames::FrameRoutes;
+use crate::frames::{FrameCopies, FrameRoutes};
+use crate::reactor::{Io, Ready};
 use crate::routing::RoutingTable;
-pub use crate::value::Value;
+use crate::sink::Sink;
+use crate::stats::Stat;
+use crate::value::Value;
 
 /// Dense index of an instance, across all backends, in order of definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,35 +32,50 @@ pub struct ChannelId(pub u32);
 /// target (the backend will be asked to set it), or both (once per lookup, flags are per use).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
+    /// A mapping source: the backend reports events on it.
     Input,
+    /// A mapping target: the core delivers values to it.
     Output,
 }
 
 /// Which token of an option line an error or warning points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// The option name.
     Key,
+    /// The option value.
     Value,
 }
 
 /// A problem with one option line. The core attaches the file position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
+    /// The backend has no option of that name.
     #[error("unknown option '{key}' (known options: {})", known.join(", "))]
     Unknown {
+        /// The name as written.
         key: String,
+        /// Every option the backend (or instance) takes, in the order the message lists them.
         known: &'static [&'static str],
     },
-    /// `expected` says what would be accepted ("a number in 1..63999").
+    /// The value is not one the option accepts.
     #[error("invalid value '{value}' for option '{key}': expected {expected}")]
     Invalid {
+        /// The option.
         key: String,
+        /// The value as written.
         value: String,
+        /// What would be accepted ("a number in 1..63999").
         expected: String,
     },
-    /// Anything else; `at` says which token is at fault.
+    /// Anything else.
     #[error("{message}")]
-    Other { at: Part, message: String },
+    Other {
+        /// Which token is at fault.
+        at: Part,
+        /// What is wrong, and what is allowed.
+        message: String,
+    },
 }
 
 impl OptionError {
@@ -76,6 +93,7 @@ impl OptionError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ChannelError {
+    /// What is wrong with the name, and what is allowed.
     pub message: String,
 }
 
@@ -86,8 +104,11 @@ pub struct ChannelError {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct StartError {
+    /// The instance at fault, if one is.
     pub instance: Option<InstanceId>,
+    /// The global option line at fault, if one is (it wins over `instance`).
     pub option: Option<GlobalOption>,
+    /// What went wrong, and what would fix it.
     pub message: String,
 }
 
@@ -95,7 +116,9 @@ pub struct StartError {
 /// `-b` overrides where they apply; the same order `configure` saw them in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GlobalOption {
+    /// The option name (`bind`).
     pub key: &'static str,
+    /// Which occurrence, from 0.
     pub index: usize,
 }
 
@@ -132,6 +155,7 @@ impl StartError {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct FatalError {
+    /// What failed; the daemon logs it and shuts down.
     pub message: String,
 }
 
@@ -148,6 +172,7 @@ pub struct ConfigCtx<'a> {
 }
 
 impl ConfigCtx<'_> {
+    /// Adds a warning about this line, pointing at its key or value.
     pub fn warn(&mut self, at: Part, message: impl Into<String>) {
         self.warnings.push((at, message.into()));
     }
@@ -156,11 +181,13 @@ impl ConfigCtx<'_> {
 /// The channel-id allocator handed to [`Backend::channel`]: the same (instance, key) always
 /// yields the same [`ChannelId`]. Implemented by the core's channel registry.
 pub trait ChannelIds {
+    /// The id of the backend's channel `key` of `instance`; the key is the backend's own
+    /// (e.g. a slot number) and comes back with every [`Delivery`].
     fn resolve(&mut self, instance: InstanceId, key: u64) -> ChannelId;
 
     /// Declares `channel` an 8-bit *lane*: byte `offset` of its instance's frame (a DMX
     /// universe), so that slot-for-slot mappings between lanes become frame routes (see
-    /// [`crate::frames`]). A backend that declares lanes must implement [`Backend::plan`],
+    /// [`FrameCopies`]). A backend that declares lanes must implement [`Backend::plan`],
     /// report its frames with [`Sink::push_frame`] and apply [`Backend::handle_frames`].
     fn set_lane(&mut self, _channel: ChannelId, _offset: u16) {}
 }
@@ -168,16 +195,20 @@ pub trait ChannelIds {
 /// Context for channel lookups: the id allocator plus a place for warnings that point at the
 /// channel text (e.g. "output on an instance without priority").
 pub struct ChannelCtx<'a> {
+    /// Hands out channel ids (and takes lane declarations).
     pub ids: &'a mut dyn ChannelIds,
+    /// Warnings about this channel; the daemon shows them at the mapping.
     pub warnings: &'a mut Vec<String>,
 }
 
 /// One value delivered to a backend's channel in a routing round.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Delivery {
+    /// The target channel.
     pub channel: ChannelId,
     /// The backend's own key for the channel, as it passed to [`ChannelIds::resolve`].
     pub key: u64,
+    /// The value to set it to.
     pub value: Value,
 }
 
@@ -189,8 +220,8 @@ pub struct RoutePlan<'a> {
 }
 
 impl<'a> RoutePlan<'a> {
-    /// A plan over a table and frame routes (public for backend tests).
-    pub fn new(table: &'a RoutingTable, frames: &'a FrameRoutes) -> Self {
+    /// A plan over a table and frame routes.
+    pub(crate) fn new(table: &'a RoutingTable, frames: &'a FrameRoutes) -> Self {
         RoutePlan { table, frames }
     }
 
@@ -206,13 +237,6 @@ impl<'a> RoutePlan<'a> {
         self.frames.has_source(instance)
     }
 }
-
-/// Everything a backend needs in one call of the loop: the iteration's timestamp, the
-/// event sink and the IO registry. See [`crate::reactor`] (readiness is edge-triggered: drain
-/// every ready source until `WouldBlock`) and [`crate::sink`].
-pub use crate::reactor::{Io, Ready};
-pub use crate::sink::Sink;
-pub use mio::Interest;
 
 /// A protocol backend. One value of this type serves all instances of the backend.
 pub trait Backend {
@@ -298,7 +322,7 @@ pub trait Backend {
     );
 
     /// Frame copies routed to one instance in one round, in the order the frames were
-    /// reported (see [`crate::frames`]). Only instances with lanes get them; the default
+    /// reported (see [`FrameCopies`]). Only instances with lanes get them; the default
     /// ignores them because a backend without lanes never does.
     fn handle_frames(
         &mut self,
@@ -317,11 +341,13 @@ pub trait Backend {
     /// shutdown deadline.
     fn shutdown(&mut self, now: Instant, io: &mut Io<'_>);
 
+    /// Whether the goodbye started by [`Backend::shutdown`] is done (e.g. every termination
+    /// packet sent); the default has nothing to finish.
     fn shutdown_complete(&self) -> bool {
         true
     }
 
     /// Appends the backend's counters (totals since start, per instance or per shared scope).
     /// Called every `--stats` interval and on SIGUSR1, never per packet; the default has none.
-    fn stats(&self, _out: &mut Vec<crate::stats::Stat>) {}
+    fn stats(&self, _out: &mut Vec<Stat>) {}
 }

@@ -151,7 +151,7 @@ struct Registrations {
 
 /// What a wait returned besides backend readiness.
 #[derive(Debug, Default)]
-pub struct Wakeup {
+pub(crate) struct Wakeup {
     /// The shared waker fired (shutdown requests use it too).
     pub woken: bool,
     /// The signal pipe is readable.
@@ -159,7 +159,7 @@ pub struct Wakeup {
 }
 
 /// Owns the mio `Poll` and the per-backend ready lists.
-pub struct Reactor {
+pub(crate) struct Reactor {
     poll: Poll,
     events: Events,
     regs: Registrations,
@@ -209,6 +209,7 @@ impl Reactor {
     }
 
     /// What of `backend`'s sources was ready at the last wait.
+    #[cfg(test)]
     pub fn ready(&self, backend: usize) -> &[Ready] {
         self.ready.get(backend).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -290,6 +291,7 @@ impl Reactor {
     }
 
     /// Number of sources currently registered by backends.
+    #[cfg(test)]
     pub fn registered(&self) -> usize {
         self.regs.slots.iter().filter(|s| s.is_some()).count()
     }

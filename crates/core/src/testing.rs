@@ -49,18 +49,14 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
-use crate::backend::{
-    Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
-    FrameCopies, InstanceId, Io, OptionError, Part, Ready, RoutePlan, Sink, StartError,
+use crate::{
+    Backend, ChannelCtx, ChannelError, ChannelId, ChannelRegistry, Clock, ConfigCtx, Core,
+    CoreError, Delivery, Direction, Event, Exit, FatalError, FrameCopies, InstanceError,
+    InstanceId, Io, ManualClock, OptionError, Part, Ready, RoutePlan, RoutingBuilder, Sink,
+    StartError, Stat, Value,
 };
-use crate::clock::{Clock, ManualClock};
-use crate::event_loop::{Core, CoreError, Exit, InstanceError};
-use crate::sink::Event;
-use crate::stats::Stat;
-use crate::value::Value;
 
 pub use crate::frames::{FrameBuf, FrameRoutes};
-pub use crate::reactor::{Reactor, Wakeup};
 pub use crate::router::{RouteOutcome, Routed, Router};
 pub use crate::routing::{RoutingTable, Target};
 
@@ -75,8 +71,17 @@ pub fn sink_with_frames<'a>(events: &'a mut Vec<Event>, frames: &'a mut FrameBuf
     Sink::with_frames(events, frames)
 }
 
-/// A [`RoutePlan`] over a frozen table and its frame routes (see
-/// [`crate::RoutingBuilder::freeze`]).
+/// The routing table of `routes` (channels looked up in `registry`), without frame routes.
+pub fn routing_table(routes: &RoutingBuilder, registry: &ChannelRegistry) -> RoutingTable {
+    routes.build(registry)
+}
+
+/// The routing table and frame routes of `routes`, as the core freezes them at start.
+pub fn freeze(routes: &RoutingBuilder, registry: &ChannelRegistry) -> (RoutingTable, FrameRoutes) {
+    routes.freeze(registry)
+}
+
+/// A [`RoutePlan`] over a frozen table and its frame routes (see [`freeze`]).
 pub fn plan<'a>(table: &'a RoutingTable, frames: &'a FrameRoutes) -> RoutePlan<'a> {
     RoutePlan::new(table, frames)
 }

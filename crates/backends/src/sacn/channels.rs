@@ -399,7 +399,7 @@ mod tests {
             set.insert(c);
         }
         let mut out: Vec<Event> = Vec::new();
-        let n = m.emit(&set, slots, &mut Sink::new(&mut out));
+        let n = m.emit(&set, slots, &mut patchbay_core::testing::sink(&mut out));
         assert_eq!(n, out.len());
         out.iter()
             .map(|e| {

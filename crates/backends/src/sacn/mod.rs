@@ -14,6 +14,9 @@
 
 pub mod channels;
 pub mod counters;
+// The fuzz target's entry point drives the core's routing internals, which only the core's
+// `testing` feature makes public: compiled for tests and with the `fuzzing` feature.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 pub mod identity;

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use mio::unix::pipe;
 
 use super::*;
-use crate::backend::{Delivery, Io, Ready};
 use crate::clock::ManualClock;
 use crate::value::Value;
+use crate::{Delivery, Io, Ready};
 
 /// One handle call: backend, instance, (channel, 8-bit value) per delivery.
 type Handled = (&'static str, u32, Vec<(ChannelId, u64)>);
