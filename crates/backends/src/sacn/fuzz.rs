@@ -15,7 +15,7 @@ use patchbay_sacn::receiver::{MergeMode, Receiver, ReceiverConfig, UniverseConfi
 use patchbay_sacn::wire::{DataHeader, MAX_PACKET_LEN, Options, write_data, write_sync};
 use patchbay_sacn::{Cid, Packet, Source, SourceConfig, UniverseConfig};
 
-use super::channels::{ChannelSpec, SlotMap, parse_spec, write_value};
+use patchbay_kit::dmx_channels::{ChannelSpec, SlotMap, parse_spec, write_value};
 
 const IN: u16 = 1;
 const OUT: u16 = 2;

@@ -501,10 +501,7 @@ fn collect(
                 continue;
             };
             if let (Some(map), Some(ur)) = (inst.map.as_ref(), bind.groups[g].rx.universe(u)) {
-                if inst.frame_routed {
-                    sink.push_frame(inst.id, ur.slots());
-                }
-                let n = map.emit(&changes, ur.slots(), sink);
+                let n = map.report(inst.id, &changes, ur.slots(), sink);
                 inst.counters.events_in += n as u64;
             }
         }

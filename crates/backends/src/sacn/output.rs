@@ -21,7 +21,8 @@ use patchbay_net::{SendBatch, SendError, SocketId};
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, MAX_SLOTS, TransmitKind};
 
-use super::channels::write_value;
+use patchbay_kit::dmx_channels::write_value;
+
 use super::counters::{LOG_PERIOD, summarize};
 use super::start::{BindRt, Runtime, group_addr, tag};
 use super::{Instance, InstanceOptions};
