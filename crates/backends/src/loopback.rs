@@ -1,9 +1,24 @@
-//! The `loopback` backend (spec: loopback.md): named junction points. Whatever is delivered
-//! to a loopback channel is reported again, unchanged and in order, as an event on the same
-//! channel, and the core routes it in the next round of the same iteration.
+//! The `loopback` backend: named junction points. Whatever is delivered to a loopback channel
+//! is reported again, unchanged and in order, as an event on the same channel, and the core
+//! routes it in the next round of the same iteration.
 //!
 //! It has no descriptors, timers or wire effects. Options are accepted for MIDIMonster
 //! compatibility but warned about, since they do nothing.
+//!
+//! # The template for a new backend
+//! This is the smallest complete backend; copy it to start one (`doc/backends.md` is the
+//! guide, the `Backend` trait's docs hold a whole example with a timer):
+//!
+//! 1. Copy this file to `src/NAME.rs` (a directory `src/NAME/` once it grows: `options`,
+//!    `channels`, `input`, `output`, `counters`, `tests`, as `sacn/` has), rename the type and
+//!    [`Backend::name`].
+//! 2. Register it in `registry()` (`lib.rs`) behind a cargo feature `NAME` in `Cargo.toml`: a
+//!    pure-Rust backend joins `default`, one that links a C library stays opt-in (and gets a
+//!    line in `scripts/test`'s table); add it to `COMPILED_OUT` under `cfg(not(feature))`,
+//!    remove it from `UNSUPPORTED`, forward the feature in the root `Cargo.toml`.
+//! 3. Fill in the methods below in the order the core calls them; each says what a backend with
+//!    sockets does there.
+//! 4. Test through `patchbay_core::testing::Rig`, as the tests at the end of this file do.
 
 use rustc_hash::FxHashMap;
 use std::time::Instant;
@@ -18,13 +33,14 @@ const NO_OPTIONS: &str = "loopback takes no options";
 /// The loopback backend; one value serves all `[loopback NAME]` instances.
 #[derive(Debug, Default)]
 pub struct Loopback {
-    /// Channel name → key, per instance (names are per-instance name spaces). Config time only.
-    /// Per instance: channel name → key. Looked up by `&str`, so a repeated lookup allocates nothing.
+    /// Per instance: channel name → key (names are per-instance name spaces). Config time only;
+    /// looked up by `&str`, so a repeated lookup allocates nothing.
     keys: FxHashMap<InstanceId, FxHashMap<Box<str>, u64>>,
     next_key: u64,
 }
 
 impl Loopback {
+    /// The backend, with no instances yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -35,10 +51,15 @@ impl Backend for Loopback {
         "loopback"
     }
 
+    /// Loopback hands values straight back, so mapping cycles through it can loop: the core
+    /// warns about them at config time. Backends that talk to the outside world keep `false`.
     fn reemits(&self) -> bool {
         true
     }
 
+    /// One `[backend loopback]` line. A real backend parses `value` here and returns
+    /// `OptionError::Unknown` (listing its options) or `OptionError::Invalid` (saying what is
+    /// allowed); nothing may be opened yet.
     fn configure(
         &mut self,
         _key: &str,
@@ -49,10 +70,14 @@ impl Backend for Loopback {
         Ok(())
     }
 
+    /// A `[loopback NAME]` section. A real backend keeps a record per instance, indexed by
+    /// `InstanceId` (dense, so a `Vec` lookup).
     fn create_instance(&mut self, _instance: InstanceId, _name: &str) -> Result<(), OptionError> {
         Ok(())
     }
 
+    /// One line of an instance section; checks that need every line (required options,
+    /// collisions) belong in `validate`.
     fn configure_instance(
         &mut self,
         _instance: InstanceId,
@@ -64,6 +89,9 @@ impl Backend for Loopback {
         Ok(())
     }
 
+    /// One mapping endpoint: the name becomes the backend's key, the key a `ChannelId`. A real
+    /// backend stores the id where its receive path finds it (per slot, per address) so that
+    /// reporting an event is `sink.push(id, value)`.
     fn channel(
         &mut self,
         instance: InstanceId,
@@ -89,12 +117,17 @@ impl Backend for Loopback {
         Ok(ctx.ids.resolve(instance, key))
     }
 
+    /// A real backend opens its sockets here and registers them with `io`; a failure names the
+    /// instance or option line at fault (`StartError::instance`, `StartError::option`).
     fn start(&mut self, _now: Instant, _io: &mut Io<'_>) -> Result<(), StartError> {
         // Names are only needed while mappings are read.
         self.keys = FxHashMap::default();
         Ok(())
     }
 
+    /// A real backend reads every source whose `Ready::should_read` until it would block
+    /// (within a budget, `patchbay_kit::ReadQueue`), pushes events for what changed and does
+    /// its timer work (`poll_timeout` says when).
     fn process(
         &mut self,
         _: Instant,
@@ -105,6 +138,8 @@ impl Backend for Loopback {
         Ok(())
     }
 
+    /// Values routed to one instance in one round. A real backend stores them (by
+    /// `Delivery::key`) and sends in `flush`, once per turn; loopback re-reports them.
     fn handle(
         &mut self,
         _now: Instant,
@@ -117,6 +152,8 @@ impl Backend for Loopback {
         }
     }
 
+    /// A real backend sends an orderly goodbye (termination packets, a close) and reports
+    /// `shutdown_complete` once it is out.
     fn shutdown(&mut self, _now: Instant, _io: &mut Io<'_>) {}
 }
 

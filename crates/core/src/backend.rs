@@ -1,14 +1,7 @@
-//! The contract between the core and a protocol backend (see `shared/spec/backend-api.md`).
-//!
-//! Lifecycle: `configure` (global options, file order) → `create_instance` → `configure_instance`
-//! → `channel` (once per mapping endpoint) → `start` → loop { `process` → `handle`* → `flush` }
-//! → `shutdown`. Steps before `start` must not have external effects, so `--check` can run them.
-//!
-//! Identities: the core gives every instance a dense [`InstanceId`] and every channel a dense
-//! [`ChannelId`]. A backend resolves a channel name to its own 64-bit key and asks
-//! [`ChannelIds::resolve`] for the id, which it stores (e.g. per slot) so that reporting an event
-//! is `sink.push(id, value)` and routing is an array lookup. Deliveries come back with both the
-//! id and the backend's key, so the backend never needs a map at run time.
+//! The contract between the core and a protocol backend: the [`Backend`] trait (its docs give
+//! the lifecycle and a whole example backend) and the types its calls take and return. Steps
+//! before `start` must not have external effects, so `--check` can run them. The guide for
+//! backend authors is `doc/backends.md`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -239,6 +232,218 @@ impl<'a> RoutePlan<'a> {
 }
 
 /// A protocol backend. One value of this type serves all instances of the backend.
+///
+/// # Lifecycle
+/// Configuration, in file order and without effects (`--check` runs it): [`configure`] per
+/// `[backend NAME]` option line, [`create_instance`] per `[NAME instance]` section,
+/// [`configure_instance`] per option line of it, [`channel`] per mapping endpoint; then
+/// [`validate`] and [`plan`]. Then [`start`] (open and register sockets) and the loop, one turn
+/// at a time: wait → [`process`] (every started backend, with what became ready) → routing
+/// rounds, each calling [`handle`] / [`handle_frames`] per instance → [`flush`] (send what the
+/// turn changed) → repeat. [`shutdown`] once, then turns until [`shutdown_complete`].
+///
+/// # Identities
+/// The core gives every instance a dense [`InstanceId`] and every channel a dense
+/// [`ChannelId`]. A backend resolves a channel name to its own 64-bit key and asks
+/// [`ChannelIds::resolve`] for the id, which it stores (e.g. per slot) so that reporting an
+/// event is `sink.push(id, value)` and routing is an array lookup. Deliveries come back with
+/// both the id and the key, so a backend needs no map at run time.
+///
+/// # Sockets and timers
+/// Register sources in `start` with [`Io::register`]; in `process`, read every source whose
+/// [`Ready::should_read`] until it would block (mio is edge-triggered), within a budget per
+/// turn. Write in `flush`; when a write would block, keep what is left, switch the socket to
+/// [`Interest::WRITABLE`](crate::Interest) with [`Io::reregister`] and write it in the
+/// `flush` of the turn its [`Ready::writable`] arrives, then switch back. Timers are a
+/// deadline from [`poll_timeout`]; side threads wake the loop through [`Io::waker`].
+///
+/// # Example
+/// A whole backend, `ticker`: each instance counts up every `period` milliseconds and reports
+/// the count on its channel `count`; a value sent to its channel `reset` sets the count. It is
+/// then run in the real loop by the test rig (`patchbay_core::testing`, feature `testing`).
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// use patchbay_core::{
+///     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
+///     InstanceId, Io, OptionError, Ready, Sink, StartError, Stat, Value,
+/// };
+///
+/// const COUNT: u64 = 0;
+/// const RESET: u64 = 1;
+///
+/// struct Counter {
+///     id: InstanceId,
+///     period: Duration,
+///     /// Where events go; `None` while no mapping reads `count`.
+///     count_channel: Option<ChannelId>,
+///     count: u64,
+///     next: Option<Instant>,
+/// }
+///
+/// #[derive(Default)]
+/// struct Ticker {
+///     counters: Vec<Counter>,
+/// }
+///
+/// impl Ticker {
+///     fn counter(&mut self, id: InstanceId) -> Option<&mut Counter> {
+///         self.counters.iter_mut().find(|c| c.id == id)
+///     }
+/// }
+///
+/// impl Backend for Ticker {
+///     fn name(&self) -> &'static str {
+///         "ticker"
+///     }
+///
+///     fn configure(
+///         &mut self,
+///         key: &str,
+///         _: &str,
+///         _: &mut ConfigCtx<'_>,
+///     ) -> Result<(), OptionError> {
+///         Err(OptionError::Unknown { key: key.into(), known: &[] })
+///     }
+///
+///     fn create_instance(&mut self, id: InstanceId, _name: &str) -> Result<(), OptionError> {
+///         let period = Duration::from_secs(1);
+///         self.counters.push(Counter { id, period, count_channel: None, count: 0, next: None });
+///         Ok(())
+///     }
+///
+///     fn configure_instance(
+///         &mut self,
+///         id: InstanceId,
+///         key: &str,
+///         value: &str,
+///         _: &mut ConfigCtx<'_>,
+///     ) -> Result<(), OptionError> {
+///         let Some(c) = self.counter(id) else {
+///             return Err(OptionError::Unknown { key: key.into(), known: &["period"] });
+///         };
+///         match (key, value.parse::<u64>()) {
+///             ("period", Ok(ms @ 1..=60_000)) => c.period = Duration::from_millis(ms),
+///             ("period", _) => {
+///                 return Err(OptionError::Invalid {
+///                     key: key.into(),
+///                     value: value.into(),
+///                     expected: "milliseconds in 1..60000".into(),
+///                 });
+///             }
+///             _ => return Err(OptionError::Unknown { key: key.into(), known: &["period"] }),
+///         }
+///         Ok(())
+///     }
+///
+///     fn channel(
+///         &mut self,
+///         id: InstanceId,
+///         name: &str,
+///         direction: Direction,
+///         ctx: &mut ChannelCtx<'_>,
+///     ) -> Result<ChannelId, ChannelError> {
+///         let key = match (name, direction) {
+///             ("count", Direction::Input) => COUNT,
+///             ("reset", Direction::Output) => RESET,
+///             _ => {
+///                 let message = format!(
+///                     "no {direction:?} channel '{name}' (count is an input, reset an output)"
+///                 );
+///                 return Err(ChannelError { message });
+///             }
+///         };
+///         let channel = ctx.ids.resolve(id, key);
+///         if let (COUNT, Some(c)) = (key, self.counter(id)) {
+///             c.count_channel = Some(channel);
+///         }
+///         Ok(channel)
+///     }
+///
+///     fn start(&mut self, now: Instant, _io: &mut Io<'_>) -> Result<(), StartError> {
+///         for c in &mut self.counters {
+///             c.next = c.count_channel.map(|_| now + c.period);
+///         }
+///         Ok(())
+///     }
+///
+///     fn poll_timeout(&self) -> Option<Instant> {
+///         self.counters.iter().filter_map(|c| c.next).min()
+///     }
+///
+///     fn process(
+///         &mut self,
+///         now: Instant,
+///         _ready: &[Ready],
+///         _io: &mut Io<'_>,
+///         sink: &mut Sink<'_>,
+///     ) -> Result<(), FatalError> {
+///         for c in &mut self.counters {
+///             if let (Some(next), Some(channel)) = (c.next, c.count_channel)
+///                 && now >= next
+///             {
+///                 c.count = (c.count + 1) % 256;
+///                 sink.push(channel, Value::from_raw(c.count, 8));
+///                 c.next = Some(next + c.period);
+///             }
+///         }
+///         Ok(())
+///     }
+///
+///     fn handle(&mut self, _: Instant, id: InstanceId, ds: &[Delivery], _: &mut Sink<'_>) {
+///         if let Some(c) = self.counter(id) {
+///             for d in ds.iter().filter(|d| d.key == RESET) {
+///                 c.count = d.value.to_raw(8);
+///             }
+///         }
+///     }
+///
+///     fn shutdown(&mut self, _: Instant, _: &mut Io<'_>) {}
+///
+///     fn stats(&self, out: &mut Vec<Stat>) {
+///         for c in &self.counters {
+///             out.push(Stat::instance(c.id, "count", c.count));
+///         }
+///     }
+/// }
+///
+/// // Run it: the rig's manual clock decides when the ticker ticks.
+/// use patchbay_core::testing::Rig;
+///
+/// let mut rig = Rig::new(Ticker::default());
+/// let t = rig.add_instance("t").unwrap();
+/// assert!(rig.configure_instance(t, "period", "0").is_err());
+/// rig.configure_instance(t, "period", "100").unwrap();
+/// let count = rig.input(t, "count").unwrap();
+/// let reset = rig.output(t, "reset").unwrap();
+/// assert!(rig.input(t, "reset").is_err());
+/// rig.start().unwrap();
+/// rig.advance(Duration::from_millis(100));
+/// rig.turn(Duration::ZERO).unwrap();
+/// rig.set(reset, Value::from_raw(41, 8));
+/// rig.turn(Duration::ZERO).unwrap(); // delivered, no tick yet
+/// rig.advance(Duration::from_millis(100));
+/// rig.turn(Duration::ZERO).unwrap();
+/// let events = rig.take_events();
+/// let counts: Vec<_> = events.iter().map(|e| (e.channel, e.value.raw())).collect();
+/// assert_eq!(counts, [(count, Some((1, 8))), (count, Some((42, 8)))]);
+/// assert_eq!(rig.stat("t", "count"), Some(42));
+/// ```
+///
+/// [`configure`]: Backend::configure
+/// [`create_instance`]: Backend::create_instance
+/// [`configure_instance`]: Backend::configure_instance
+/// [`channel`]: Backend::channel
+/// [`validate`]: Backend::validate
+/// [`plan`]: Backend::plan
+/// [`start`]: Backend::start
+/// [`process`]: Backend::process
+/// [`handle`]: Backend::handle
+/// [`handle_frames`]: Backend::handle_frames
+/// [`flush`]: Backend::flush
+/// [`shutdown`]: Backend::shutdown
+/// [`shutdown_complete`]: Backend::shutdown_complete
+/// [`poll_timeout`]: Backend::poll_timeout
 pub trait Backend {
     /// The name used in `[backend NAME]` and `[NAME instance]`.
     fn name(&self) -> &'static str;
