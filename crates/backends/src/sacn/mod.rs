@@ -2,11 +2,12 @@
 //! (spec: sacn.md; contract: backend-api.md).
 //!
 //! Layout: [`options`] parses every option value, `patchbay_kit::dmx_channels` the channel
-//! specs and the per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
-//! [`input`] drains sockets into the sans-IO receivers and reports events, [`output`] writes
-//! delivered values into the sans-IO sources and sends what they schedule, [`counters`] holds
-//! what is counted (reported through `Backend::stats`), `link` watches the binds' interfaces and
-//! re-joins groups after an outage, [`fuzz`] is the socket-free pipeline the fuzzer drives.
+//! specs and the per-instance slot table, [`identity`] the default CID, `start` opens binds and
+//! joins groups, `input` drains sockets into the sans-IO receivers and reports events, `output`
+//! writes delivered values into the sans-IO sources and sends what they schedule, [`counters`]
+//! holds what is counted (reported through `Backend::stats`), `link` watches the binds'
+//! interfaces and re-joins groups after an outage, `fuzz` is the socket-free pipeline the fuzzer
+//! drives (feature `fuzzing`).
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
 //! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
