@@ -1,18 +1,40 @@
 //! patchbay's protocol backends, one module each, registered in [`registry`].
+//!
+//! Each backend but loopback is a cargo feature (see this crate's `Cargo.toml`): pure-Rust ones
+//! are on by default, ones that link a C library are opt-in. A backend compiled out stays known
+//! by name, so a configuration that uses it fails with "not compiled in: rebuild with
+//! --features NAME" instead of "no such backend".
+//!
+//! New backends start from [`loopback`], the template (`doc/backends.md` in the repository is
+//! the guide).
 
+mod compiled_out;
 pub mod loopback;
+#[cfg(feature = "sacn")]
 pub mod sacn;
 
 use patchbay_core::Backend;
 
-/// Every backend patchbay has, in the order the core calls them each iteration. This is the
+pub use compiled_out::NotCompiled;
+
+/// Every backend patchbay has, in the order the core calls them each iteration, then a
+/// [`NotCompiled`] stand-in for each one this build leaves out ([`COMPILED_OUT`]). This is the
 /// one place a backend is registered; names must be unique.
 pub fn registry() -> Vec<Box<dyn Backend>> {
-    vec![
-        Box::new(loopback::Loopback::new()),
-        Box::new(sacn::Sacn::new()),
-    ]
+    let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(loopback::Loopback::new())];
+    #[cfg(feature = "sacn")]
+    backends.push(Box::new(sacn::Sacn::new()));
+    for &(name, feature) in COMPILED_OUT {
+        backends.push(Box::new(NotCompiled::new(name, feature)));
+    }
+    backends
 }
+
+/// patchbay's backends that this build leaves out: (name, cargo feature that compiles it in).
+pub const COMPILED_OUT: &[(&str, &str)] = &[
+    #[cfg(not(feature = "sacn"))]
+    ("sacn", "sacn"),
+];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
 /// "not supported yet" instead of "unknown backend". Remove a name when its backend lands in
@@ -47,7 +69,7 @@ mod tests {
         let unique: HashSet<&str> = names.iter().copied().collect();
         assert_eq!(unique.len(), names.len());
         assert!(names.contains(&"loopback"));
-        assert!(names.contains(&"sacn"));
+        assert!(names.contains(&"sacn"), "compiled in or a stand-in");
         for n in &names {
             assert!(
                 !UNSUPPORTED.contains(n),
@@ -56,5 +78,12 @@ mod tests {
         }
         let unsupported: HashSet<&str> = UNSUPPORTED.iter().copied().collect();
         assert_eq!(unsupported.len(), UNSUPPORTED.len());
+    }
+
+    /// The stand-ins are exactly the backends whose feature is off.
+    #[test]
+    fn compiled_out_backends_follow_the_features() {
+        let stand_ins: Vec<&str> = COMPILED_OUT.iter().map(|&(n, _)| n).collect();
+        assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
     }
 }

@@ -1,17 +1,15 @@
 //! The sACN backend's hot path does not allocate: a datagram read, merged and turned into events
 //! (wide channels) and a frame (8-bit slot-for-slot channels), routed by the core's router, values
-//! and frame copies applied and a packet sent, once warm. Opens sockets: private network namespace only.
+//! and frame copies applied and a packet sent, once warm; measured around whole turns of the real
+//! loop (the backend test rig). Opens sockets: private network namespace only.
 #![allow(clippy::unwrap_used)]
 
 use std::net::UdpSocket;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use patchbay_backends::sacn::Sacn;
-use patchbay_core::{
-    Backend, ChannelCtx, ChannelRegistry, ConfigCtx, Direction, Event, FrameBuf, InstanceId,
-    Reactor, RoutePlan, Routed, Router, RoutingBuilder, Sink,
-};
+use patchbay_core::Direction;
+use patchbay_core::testing::Rig;
 use patchbay_sacn::wire::{DataHeader, Options, write_data};
 use patchbay_sacn::{Cid, Packet};
 
@@ -42,98 +40,58 @@ fn receive_route_and_send_do_not_allocate_once_warm() {
     let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-    let mut s = Sacn::new();
+    let mut rig = Rig::real_time(Sacn::new());
     // The link watch lists interfaces (allocates) twice a second; it is timer work, not per packet.
-    s.set_link_check_period(Duration::from_secs(3600));
-    let mut w = Vec::new();
-    let mut ctx = ConfigCtx {
-        base_dir: Path::new("/tmp"),
-        config_path: Path::new("/tmp/no_alloc.cfg"),
-        warnings: &mut w,
-    };
-    s.configure("bind", "127.0.0.1 15691", &mut ctx).unwrap();
-    s.create_instance(InstanceId(0), "in").unwrap();
-    s.create_instance(InstanceId(1), "out").unwrap();
+    rig.backend_mut()
+        .set_link_check_period(Duration::from_secs(3600));
+    rig.configure("bind", "127.0.0.1 15691").unwrap();
+    let input = rig.add_instance("in").unwrap();
+    let output = rig.add_instance("out").unwrap();
     for (i, k, v) in [
-        (0, "universe", "1"),
-        (0, "unicast", "1"),
-        (1, "universe", "2"),
-        (1, "priority", "100"),
-        (1, "realtime", "1"),
-        (1, "destination", dest.as_str()),
+        (input, "universe", "1"),
+        (input, "unicast", "1"),
+        (output, "universe", "2"),
+        (output, "priority", "100"),
+        (output, "realtime", "1"),
+        (output, "destination", dest.as_str()),
     ] {
-        s.configure_instance(InstanceId(i), k, v, &mut ctx).unwrap();
+        rig.configure_instance(i, k, v).unwrap();
     }
-    let mut reg = ChannelRegistry::new();
-    let mut warnings = Vec::new();
-    let mut routes = RoutingBuilder::new();
     // Wide channels 1+2 .. 15+16 travel as events, 8-bit slots 17..24 as a frame copy.
     let specs = (1..=8u32)
         .map(|n| format!("{}+{}", 2 * n - 1, 2 * n))
         .chain((17..=24u32).map(|n| n.to_string()));
     for spec in specs {
-        let mut c = ChannelCtx {
-            ids: &mut reg,
-            warnings: &mut warnings,
-        };
-        let input = s
-            .channel(InstanceId(0), &spec, Direction::Input, &mut c)
-            .unwrap();
-        let output = s
-            .channel(InstanceId(1), &spec, Direction::Output, &mut c)
-            .unwrap();
-        routes.add_edge(input, output);
+        let (from, _) = rig.channel(input, &spec, Direction::Input).unwrap();
+        let (to, _) = rig.channel(output, &spec, Direction::Output).unwrap();
+        rig.map(from, to);
     }
-    let (table, frame_routes) = routes.freeze(&reg);
-    assert_eq!(frame_routes.len(), 1, "slots 17..24 form one frame route");
-    s.plan(&RoutePlan::new(&table, &frame_routes));
-    let mut reactor = Reactor::new(1).unwrap();
-    s.start(Instant::now(), &mut reactor.io(0)).unwrap();
+    rig.start().unwrap();
+    assert_eq!(
+        rig.frame_routes().len(),
+        1,
+        "slots 17..24 form one frame route"
+    );
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut events: Vec<Event> = Vec::with_capacity(1024);
-    let mut frames = FrameBuf::new();
-    let mut router = Router::new(2);
-    let mut ready: Vec<u32> = Vec::with_capacity(64);
     let mut rx = [0u8; 2048];
     let packets: Vec<Vec<u8>> = (0..=255u8).map(|i| packet(i, i)).collect();
     let mut seq = 0usize;
     let mut sent_out = 0usize;
 
-    // One cycle: a datagram in, events and a frame out, routed back in, a packet out.
-    let mut cycle =
-        |s: &mut Sacn, reactor: &mut Reactor, seq: &mut usize, router: &mut Router| -> usize {
-            tx.send_to(&packets[*seq % 256], "127.0.0.1:15691").unwrap();
-            *seq += 1;
-            let before = allocations();
-            reactor.wait(Some(Duration::from_millis(20))).unwrap();
-            ready.clear();
-            ready.extend_from_slice(reactor.ready(0));
-            let now = Instant::now();
-            s.process(
-                now,
-                &ready,
-                &mut reactor.io(0),
-                &mut Sink::with_frames(&mut events, &mut frames),
-            )
-            .unwrap();
-            router.route_all(
-                &table,
-                &frame_routes,
-                &mut events,
-                &mut frames,
-                |instance, routed, sink| match routed {
-                    Routed::Values(d) => s.handle(now, instance, d, sink),
-                    Routed::Frames(c) => s.handle_frames(now, instance, c, sink),
-                },
-            );
-            s.flush(now, &mut reactor.io(0));
-            allocations() - before
-        };
+    // One cycle: a datagram in, events and a frame out, routed back in, a packet out, in one
+    // turn of the real loop.
+    let cycle = |rig: &mut Rig<Sacn>, seq: &mut usize| -> usize {
+        tx.send_to(&packets[*seq % 256], "127.0.0.1:15691").unwrap();
+        *seq += 1;
+        let before = allocations();
+        rig.turn(Duration::from_millis(20)).unwrap();
+        allocations() - before
+    };
 
     // Warm up past the 1.5 s sampling period and the first packets of every kind.
     let end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < end {
-        cycle(&mut s, &mut reactor, &mut seq, &mut router);
+        cycle(&mut rig, &mut seq);
         std::thread::sleep(Duration::from_millis(5));
         while let Ok(n) = listener.recv(&mut rx) {
             if matches!(Packet::parse(&rx[..n]), Ok(Packet::Data(_))) {
@@ -148,11 +106,11 @@ fn receive_route_and_send_do_not_allocate_once_warm() {
     assert!(allocations() > before);
 
     let mut total = 0;
-    let warm = router.counters();
+    let warm = rig.core().counters();
     for _ in 0..100 {
-        total += cycle(&mut s, &mut reactor, &mut seq, &mut router);
+        total += cycle(&mut rig, &mut seq);
     }
-    let c = router.counters();
+    let c = rig.core().counters();
     assert!(
         c.deliveries - warm.deliveries >= 100 * 8 / 2,
         "events flowed ({c:?})"

@@ -9,9 +9,9 @@
 
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
+use patchbay_core::testing::{Router, RoutingTable, routing_table};
 use patchbay_core::{
-    ChannelId, ChannelIds, ChannelRegistry, Event, InstanceId, Router, RoutingBuilder,
-    RoutingTable, Value,
+    ChannelId, ChannelIds, ChannelRegistry, Event, InstanceId, RoutingBuilder, Value,
 };
 
 const BATCH: usize = 512;
@@ -38,7 +38,7 @@ fn table(n: usize) -> RoutingTable {
     for (&s, &t) in sources.iter().zip(&targets) {
         rb.add_edge(s, t);
     }
-    rb.build(&reg)
+    routing_table(&rb, &reg)
 }
 
 fn run(bencher: Bencher, n: usize, source_of: impl Fn(usize) -> usize) {

@@ -1,22 +1,17 @@
-//! The contract between the core and a protocol backend (stated on each item below).
-//!
-//! Lifecycle: `configure` (global options, file order) → `create_instance` → `configure_instance`
-//! → `channel` (once per mapping endpoint) → `start` → loop { `process` → `handle`* → `flush` }
-//! → `shutdown`. Steps before `start` must not have external effects, so `--check` can run them.
-//!
-//! Identities: the core gives every instance a dense [`InstanceId`] and every channel a dense
-//! [`ChannelId`]. A backend resolves a channel name to its own 64-bit key and asks
-//! [`ChannelIds::resolve`] for the id, which it stores (e.g. per slot) so that reporting an event
-//! is `sink.push(id, value)` and routing is an array lookup. Deliveries come back with both the
-//! id and the backend's key, so the backend never needs a map at run time.
+//! The contract between the core and a protocol backend: the [`Backend`] trait (its docs give
+//! the lifecycle and a whole example backend) and the types its calls take and return. Steps
+//! before `start` must not have external effects, so `--check` can run them. The guide for
+//! backend authors is `doc/backends.md`.
 
 use std::path::Path;
 use std::time::Instant;
 
-pub use crate::frames::FrameCopies;
-use crate::frames::FrameRoutes;
+use crate::frames::{FrameCopies, FrameRoutes};
+use crate::reactor::{Io, Ready};
 use crate::routing::RoutingTable;
-pub use crate::value::Value;
+use crate::sink::Sink;
+use crate::stats::Stat;
+use crate::value::Value;
 
 /// Dense index of an instance, across all backends, in order of definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,35 +25,50 @@ pub struct ChannelId(pub u32);
 /// target (the backend will be asked to set it), or both (once per lookup, flags are per use).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
+    /// A mapping source: the backend reports events on it.
     Input,
+    /// A mapping target: the core delivers values to it.
     Output,
 }
 
 /// Which token of an option line an error or warning points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// The option name.
     Key,
+    /// The option value.
     Value,
 }
 
 /// A problem with one option line. The core attaches the file position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
+    /// The backend has no option of that name.
     #[error("unknown option '{key}' (known options: {})", known.join(", "))]
     Unknown {
+        /// The name as written.
         key: String,
+        /// Every option the backend (or instance) takes, in the order the message lists them.
         known: &'static [&'static str],
     },
-    /// `expected` says what would be accepted ("a number in 1..63999").
+    /// The value is not one the option accepts.
     #[error("invalid value '{value}' for option '{key}': expected {expected}")]
     Invalid {
+        /// The option.
         key: String,
+        /// The value as written.
         value: String,
+        /// What would be accepted ("a number in 1..63999").
         expected: String,
     },
-    /// Anything else; `at` says which token is at fault.
+    /// Anything else.
     #[error("{message}")]
-    Other { at: Part, message: String },
+    Other {
+        /// Which token is at fault.
+        at: Part,
+        /// What is wrong, and what is allowed.
+        message: String,
+    },
 }
 
 impl OptionError {
@@ -76,6 +86,7 @@ impl OptionError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ChannelError {
+    /// What is wrong with the name, and what is allowed.
     pub message: String,
 }
 
@@ -86,12 +97,15 @@ pub struct ChannelError {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct StartError {
+    /// The instance at fault, if one is.
     pub instance: Option<InstanceId>,
+    /// The global option line at fault, if one is (it wins over `instance`).
     pub option: Option<GlobalOption>,
     /// The option (of the instance, or a global one) whose absence or value the problem is
     /// about. When that option's line already had an error, the problem only repeats it
     /// (`universe = 0` need not also say "no universe"), and the daemon leaves it out.
     pub about: Option<&'static str>,
+    /// What went wrong, and what would fix it.
     pub message: String,
 }
 
@@ -99,7 +113,9 @@ pub struct StartError {
 /// `-b` overrides where they apply; the same order `configure` saw them in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GlobalOption {
+    /// The option name (`bind`).
     pub key: &'static str,
+    /// Which occurrence, from 0.
     pub index: usize,
 }
 
@@ -145,6 +161,7 @@ impl StartError {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct FatalError {
+    /// What failed; the daemon logs it and shuts down.
     pub message: String,
 }
 
@@ -161,6 +178,7 @@ pub struct ConfigCtx<'a> {
 }
 
 impl ConfigCtx<'_> {
+    /// Adds a warning about this line, pointing at its key or value.
     pub fn warn(&mut self, at: Part, message: impl Into<String>) {
         self.warnings.push((at, message.into()));
     }
@@ -169,11 +187,13 @@ impl ConfigCtx<'_> {
 /// The channel-id allocator handed to [`Backend::channel`]: the same (instance, key) always
 /// yields the same [`ChannelId`]. Implemented by the core's channel registry.
 pub trait ChannelIds {
+    /// The id of the backend's channel `key` of `instance`; the key is the backend's own
+    /// (e.g. a slot number) and comes back with every [`Delivery`].
     fn resolve(&mut self, instance: InstanceId, key: u64) -> ChannelId;
 
     /// Declares `channel` an 8-bit *lane*: byte `offset` of its instance's frame (a DMX
     /// universe), so that slot-for-slot mappings between lanes become frame routes (see
-    /// [`crate::frames`]). A backend that declares lanes must implement [`Backend::plan`],
+    /// [`FrameCopies`]). A backend that declares lanes must implement [`Backend::plan`],
     /// report its frames with [`Sink::push_frame`] and apply [`Backend::handle_frames`].
     fn set_lane(&mut self, _channel: ChannelId, _offset: u16) {}
 }
@@ -181,16 +201,20 @@ pub trait ChannelIds {
 /// Context for channel lookups: the id allocator plus a place for warnings that point at the
 /// channel text (e.g. "output on an instance without priority").
 pub struct ChannelCtx<'a> {
+    /// Hands out channel ids (and takes lane declarations).
     pub ids: &'a mut dyn ChannelIds,
+    /// Warnings about this channel; the daemon shows them at the mapping.
     pub warnings: &'a mut Vec<String>,
 }
 
 /// One value delivered to a backend's channel in a routing round.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Delivery {
+    /// The target channel.
     pub channel: ChannelId,
     /// The backend's own key for the channel, as it passed to [`ChannelIds::resolve`].
     pub key: u64,
+    /// The value to set it to.
     pub value: Value,
 }
 
@@ -202,8 +226,8 @@ pub struct RoutePlan<'a> {
 }
 
 impl<'a> RoutePlan<'a> {
-    /// A plan over a table and frame routes (public for backend tests).
-    pub fn new(table: &'a RoutingTable, frames: &'a FrameRoutes) -> Self {
+    /// A plan over a table and frame routes.
+    pub(crate) fn new(table: &'a RoutingTable, frames: &'a FrameRoutes) -> Self {
         RoutePlan { table, frames }
     }
 
@@ -220,13 +244,219 @@ impl<'a> RoutePlan<'a> {
     }
 }
 
-/// Everything a backend needs in one call of the loop: the iteration's timestamp, the
-/// event sink and the IO registry. See [`crate::reactor`] (readiness is edge-triggered: drain
-/// every ready source until `WouldBlock`) and [`crate::sink`].
-pub use crate::reactor::Io;
-pub use crate::sink::Sink;
-
 /// A protocol backend. One value of this type serves all instances of the backend.
+///
+/// # Lifecycle
+/// Configuration, in file order and without effects (`--check` runs it): [`configure`] per
+/// `[backend NAME]` option line, [`create_instance`] per `[NAME instance]` section,
+/// [`configure_instance`] per option line of it, [`channel`] per mapping endpoint; then
+/// [`validate`] and [`plan`]. Then [`start`] (open and register sockets) and the loop, one turn
+/// at a time: wait → [`process`] (every started backend, with what became ready) → routing
+/// rounds, each calling [`handle`] / [`handle_frames`] per instance → [`flush`] (send what the
+/// turn changed) → repeat. [`shutdown`] once, then turns until [`shutdown_complete`].
+///
+/// # Identities
+/// The core gives every instance a dense [`InstanceId`] and every channel a dense
+/// [`ChannelId`]. A backend resolves a channel name to its own 64-bit key and asks
+/// [`ChannelIds::resolve`] for the id, which it stores (e.g. per slot) so that reporting an
+/// event is `sink.push(id, value)` and routing is an array lookup. Deliveries come back with
+/// both the id and the key, so a backend needs no map at run time.
+///
+/// # Sockets and timers
+/// Register sources in `start` with [`Io::register`]; in `process`, read every source whose
+/// [`Ready::should_read`] until it would block (mio is edge-triggered), within a budget per
+/// turn. Write in `flush`; when a write would block, keep what is left, switch the socket to
+/// [`Interest::WRITABLE`](crate::Interest) with [`Io::reregister`] and write it in the
+/// `flush` of the turn its [`Ready::writable`] arrives, then switch back. Timers are a
+/// deadline from [`poll_timeout`]; side threads wake the loop through [`Io::waker`].
+///
+/// # Example
+/// A whole backend, `ticker`: each instance counts up every `period` milliseconds and reports
+/// the count on its channel `count`; a value sent to its channel `reset` sets the count. It is
+/// then run in the real loop by the test rig (`patchbay_core::testing`, feature `testing`).
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// use patchbay_core::{
+///     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
+///     InstanceId, Io, OptionError, Ready, Sink, StartError, Stat, Value,
+/// };
+///
+/// const COUNT: u64 = 0;
+/// const RESET: u64 = 1;
+///
+/// struct Counter {
+///     id: InstanceId,
+///     period: Duration,
+///     /// Where events go; `None` while no mapping reads `count`.
+///     count_channel: Option<ChannelId>,
+///     count: u64,
+///     next: Option<Instant>,
+/// }
+///
+/// #[derive(Default)]
+/// struct Ticker {
+///     counters: Vec<Counter>,
+/// }
+///
+/// impl Ticker {
+///     fn counter(&mut self, id: InstanceId) -> Option<&mut Counter> {
+///         self.counters.iter_mut().find(|c| c.id == id)
+///     }
+/// }
+///
+/// impl Backend for Ticker {
+///     fn name(&self) -> &'static str {
+///         "ticker"
+///     }
+///
+///     fn configure(
+///         &mut self,
+///         key: &str,
+///         _: &str,
+///         _: &mut ConfigCtx<'_>,
+///     ) -> Result<(), OptionError> {
+///         Err(OptionError::Unknown { key: key.into(), known: &[] })
+///     }
+///
+///     fn create_instance(&mut self, id: InstanceId, _name: &str) -> Result<(), OptionError> {
+///         let period = Duration::from_secs(1);
+///         self.counters.push(Counter { id, period, count_channel: None, count: 0, next: None });
+///         Ok(())
+///     }
+///
+///     fn configure_instance(
+///         &mut self,
+///         id: InstanceId,
+///         key: &str,
+///         value: &str,
+///         _: &mut ConfigCtx<'_>,
+///     ) -> Result<(), OptionError> {
+///         let Some(c) = self.counter(id) else {
+///             return Err(OptionError::Unknown { key: key.into(), known: &["period"] });
+///         };
+///         match (key, value.parse::<u64>()) {
+///             ("period", Ok(ms @ 1..=60_000)) => c.period = Duration::from_millis(ms),
+///             ("period", _) => {
+///                 return Err(OptionError::Invalid {
+///                     key: key.into(),
+///                     value: value.into(),
+///                     expected: "milliseconds in 1..60000".into(),
+///                 });
+///             }
+///             _ => return Err(OptionError::Unknown { key: key.into(), known: &["period"] }),
+///         }
+///         Ok(())
+///     }
+///
+///     fn channel(
+///         &mut self,
+///         id: InstanceId,
+///         name: &str,
+///         direction: Direction,
+///         ctx: &mut ChannelCtx<'_>,
+///     ) -> Result<ChannelId, ChannelError> {
+///         let key = match (name, direction) {
+///             ("count", Direction::Input) => COUNT,
+///             ("reset", Direction::Output) => RESET,
+///             _ => {
+///                 let message = format!(
+///                     "no {direction:?} channel '{name}' (count is an input, reset an output)"
+///                 );
+///                 return Err(ChannelError { message });
+///             }
+///         };
+///         let channel = ctx.ids.resolve(id, key);
+///         if let (COUNT, Some(c)) = (key, self.counter(id)) {
+///             c.count_channel = Some(channel);
+///         }
+///         Ok(channel)
+///     }
+///
+///     fn start(&mut self, now: Instant, _io: &mut Io<'_>) -> Result<(), StartError> {
+///         for c in &mut self.counters {
+///             c.next = c.count_channel.map(|_| now + c.period);
+///         }
+///         Ok(())
+///     }
+///
+///     fn poll_timeout(&self) -> Option<Instant> {
+///         self.counters.iter().filter_map(|c| c.next).min()
+///     }
+///
+///     fn process(
+///         &mut self,
+///         now: Instant,
+///         _ready: &[Ready],
+///         _io: &mut Io<'_>,
+///         sink: &mut Sink<'_>,
+///     ) -> Result<(), FatalError> {
+///         for c in &mut self.counters {
+///             if let (Some(next), Some(channel)) = (c.next, c.count_channel)
+///                 && now >= next
+///             {
+///                 c.count = (c.count + 1) % 256;
+///                 sink.push(channel, Value::from_raw(c.count, 8));
+///                 c.next = Some(next + c.period);
+///             }
+///         }
+///         Ok(())
+///     }
+///
+///     fn handle(&mut self, _: Instant, id: InstanceId, ds: &[Delivery], _: &mut Sink<'_>) {
+///         if let Some(c) = self.counter(id) {
+///             for d in ds.iter().filter(|d| d.key == RESET) {
+///                 c.count = d.value.to_raw(8);
+///             }
+///         }
+///     }
+///
+///     fn shutdown(&mut self, _: Instant, _: &mut Io<'_>) {}
+///
+///     fn stats(&self, out: &mut Vec<Stat>) {
+///         for c in &self.counters {
+///             out.push(Stat::instance(c.id, "count", c.count));
+///         }
+///     }
+/// }
+///
+/// // Run it: the rig's manual clock decides when the ticker ticks.
+/// use patchbay_core::testing::Rig;
+///
+/// let mut rig = Rig::new(Ticker::default());
+/// let t = rig.add_instance("t").unwrap();
+/// assert!(rig.configure_instance(t, "period", "0").is_err());
+/// rig.configure_instance(t, "period", "100").unwrap();
+/// let count = rig.input(t, "count").unwrap();
+/// let reset = rig.output(t, "reset").unwrap();
+/// assert!(rig.input(t, "reset").is_err());
+/// rig.start().unwrap();
+/// rig.advance(Duration::from_millis(100));
+/// rig.turn(Duration::ZERO).unwrap();
+/// rig.set(reset, Value::from_raw(41, 8));
+/// rig.turn(Duration::ZERO).unwrap(); // delivered, no tick yet
+/// rig.advance(Duration::from_millis(100));
+/// rig.turn(Duration::ZERO).unwrap();
+/// let events = rig.take_events();
+/// let counts: Vec<_> = events.iter().map(|e| (e.channel, e.value.raw())).collect();
+/// assert_eq!(counts, [(count, Some((1, 8))), (count, Some((42, 8)))]);
+/// assert_eq!(rig.stat("t", "count"), Some(42));
+/// ```
+///
+/// [`configure`]: Backend::configure
+/// [`create_instance`]: Backend::create_instance
+/// [`configure_instance`]: Backend::configure_instance
+/// [`channel`]: Backend::channel
+/// [`validate`]: Backend::validate
+/// [`plan`]: Backend::plan
+/// [`start`]: Backend::start
+/// [`process`]: Backend::process
+/// [`handle`]: Backend::handle
+/// [`handle_frames`]: Backend::handle_frames
+/// [`flush`]: Backend::flush
+/// [`shutdown`]: Backend::shutdown
+/// [`shutdown_complete`]: Backend::shutdown_complete
+/// [`poll_timeout`]: Backend::poll_timeout
 pub trait Backend {
     /// The name used in `[backend NAME]` and `[NAME instance]`.
     fn name(&self) -> &'static str;
@@ -287,12 +517,14 @@ pub trait Backend {
         None
     }
 
-    /// Called every iteration with the tags of the backend's ready sources (possibly none):
-    /// drain input, push events, do timer work.
+    /// Called every iteration with what became ready among the backend's sources (possibly
+    /// nothing; one [`Ready`] per source, with its tag): drain input, push events, do timer
+    /// work. Writing what waited for a writable socket is best left to [`Backend::flush`],
+    /// which follows in the same iteration.
     fn process(
         &mut self,
         now: Instant,
-        ready: &[u32],
+        ready: &[Ready],
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError>;
@@ -308,7 +540,7 @@ pub trait Backend {
     );
 
     /// Frame copies routed to one instance in one round, in the order the frames were
-    /// reported (see [`crate::frames`]). Only instances with lanes get them; the default
+    /// reported (see [`FrameCopies`]). Only instances with lanes get them; the default
     /// ignores them because a backend without lanes never does.
     fn handle_frames(
         &mut self,
@@ -327,11 +559,13 @@ pub trait Backend {
     /// shutdown deadline.
     fn shutdown(&mut self, now: Instant, io: &mut Io<'_>);
 
+    /// Whether the goodbye started by [`Backend::shutdown`] is done (e.g. every termination
+    /// packet sent); the default has nothing to finish.
     fn shutdown_complete(&self) -> bool {
         true
     }
 
     /// Appends the backend's counters (totals since start, per instance or per shared scope).
     /// Called every `--stats` interval and on SIGUSR1, never per packet; the default has none.
-    fn stats(&self, _out: &mut Vec<crate::stats::Stat>) {}
+    fn stats(&self, _out: &mut Vec<Stat>) {}
 }

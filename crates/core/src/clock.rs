@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 /// A monotonic time source. The loop reads it once per iteration; every backend sees that
 /// value during the iteration (the backend contract in crates/core/src/backend.rs, "Timestamp").
 pub trait Clock {
+    /// The current instant.
     fn now(&self) -> Instant;
 }
 
@@ -26,16 +27,19 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `start`.
     pub fn new(start: Instant) -> Self {
         ManualClock {
             now: Arc::new(Mutex::new(start)),
         }
     }
 
+    /// Moves the clock to `now` (backwards too).
     pub fn set(&self, now: Instant) {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now;
     }
 
+    /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
         *now += by;

@@ -62,22 +62,31 @@ pub enum Exit {
 /// Errors of the core itself, or a backend failure it ends with.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
+    /// The poll, its waker or the signal pipe failed.
     #[error("event loop: {0}")]
     Io(#[from] io::Error),
+    /// A backend's `start` failed (every backend was shut down).
     #[error("backend '{backend}' failed to start: {source}")]
     Start {
+        /// The backend's name.
         backend: &'static str,
+        /// What it said.
         #[source]
         source: StartError,
     },
+    /// A backend's `process` failed (the loop shut down).
     #[error("backend '{backend}' failed: {source}")]
     Fatal {
+        /// The backend's name.
         backend: &'static str,
+        /// What it said.
         #[source]
         source: FatalError,
     },
+    /// [`Core::turn`] before [`Core::start`].
     #[error("the core was not started")]
     NotStarted,
+    /// [`Core::start`] a second time.
     #[error("the core was already started")]
     AlreadyStarted,
 }
@@ -85,12 +94,16 @@ pub enum CoreError {
 /// Why an instance could not be added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstanceError {
+    /// No backend has this index.
     #[error("no backend with index {0}")]
     UnknownBackend(usize),
+    /// Instance names are unique across all backends.
     #[error("an instance named '{0}' already exists")]
     Duplicate(String),
+    /// Instances are added before [`Core::start`].
     #[error("the core was already started")]
     AlreadyStarted,
+    /// The backend's `create_instance` refused.
     #[error(transparent)]
     Backend(#[from] OptionError),
 }
@@ -103,6 +116,7 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
+    /// Requests the shutdown and wakes the loop.
     pub fn request(&self) {
         self.requests.fetch_add(1, Ordering::SeqCst);
         if let Err(e) = self.waker.wake() {
@@ -293,6 +307,7 @@ impl Core {
         self.backends.iter().position(|b| b.name() == name)
     }
 
+    /// The backends' names, in registration order.
     pub fn backend_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.backends.iter().map(|b| b.name())
     }
@@ -302,6 +317,7 @@ impl Core {
         self.backends.get_mut(index).map(|b| &mut **b)
     }
 
+    /// The backend with `index`.
     pub fn backend(&self, index: usize) -> Option<&dyn Backend> {
         self.backends.get(index).map(|b| &**b)
     }
@@ -341,6 +357,7 @@ impl Core {
             .map(|i| InstanceId(i as u32))
     }
 
+    /// The name of instance `id`.
     pub fn instance_name(&self, id: InstanceId) -> Option<&str> {
         self.instances.get(id.0 as usize).map(|i| i.name.as_str())
     }
@@ -404,21 +421,14 @@ impl Core {
         &self.registry
     }
 
-    pub fn registry_mut(&mut self) -> &mut ChannelRegistry {
-        &mut self.registry
-    }
-
     /// Adds a mapping edge; false if it already existed (report as a note).
     pub fn add_mapping(&mut self, source: ChannelId, target: ChannelId) -> bool {
         self.routes.add_edge(source, target)
     }
 
+    /// The mappings added so far.
     pub fn routes(&self) -> &RoutingBuilder {
         &self.routes
-    }
-
-    pub fn routes_mut(&mut self) -> &mut RoutingBuilder {
-        &mut self.routes
     }
 
     /// Mapping cycles through channels of re-emitting backends (each a list of channel ids;
@@ -619,6 +629,22 @@ impl Core {
             t = t.min(at.saturating_duration_since(now));
         }
         t
+    }
+
+    /// The loop's IO registration and event sink for backend `b`, for a test rig that calls a
+    /// backend directly between turns (events pushed are routed by the next turn).
+    #[cfg(feature = "testing")]
+    pub(crate) fn backend_context(&mut self, b: usize) -> (crate::reactor::Io<'_>, Sink<'_>) {
+        (
+            self.reactor.io(b),
+            Sink::with_frames(&mut self.events, &mut self.frames),
+        )
+    }
+
+    /// The frame routes of the frozen routing (empty before start).
+    #[cfg(feature = "testing")]
+    pub(crate) fn frame_routes(&self) -> &FrameRoutes {
+        &self.frame_routes
     }
 
     /// Routing statistics (events, deliveries, drops by the round limit).

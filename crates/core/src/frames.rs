@@ -24,8 +24,11 @@ use crate::backend::InstanceId;
 /// Copies `len` bytes from offset `from` of the source frame to offset `to` of the target's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Run {
+    /// First byte in the source frame.
     pub from: u16,
+    /// First byte in the target frame.
     pub to: u16,
+    /// Bytes copied.
     pub len: u16,
 }
 
@@ -121,10 +124,13 @@ impl FrameRoutes {
     }
 
     /// Number of routes (pairs of instances).
+    #[cfg(any(test, feature = "testing"))]
     pub fn len(&self) -> usize {
         self.routes.len()
     }
 
+    /// Whether there are none.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
     }
@@ -159,6 +165,7 @@ pub struct FrameBuf {
 }
 
 impl FrameBuf {
+    /// An empty buffer.
     pub fn new() -> Self {
         Self::default()
     }
@@ -177,10 +184,12 @@ impl FrameBuf {
         self.records.len()
     }
 
+    /// Whether no frame was reported.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
+    /// Forgets every frame, keeping the capacity.
     pub fn clear(&mut self) {
         self.data.clear();
         self.records.clear();
@@ -193,6 +202,7 @@ impl FrameBuf {
     }
 
     /// The frames in the order they were reported.
+    #[cfg(any(test, feature = "testing"))]
     pub fn iter(&self) -> impl Iterator<Item = (InstanceId, &[u8])> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
     }
@@ -201,8 +211,11 @@ impl FrameBuf {
 /// One copy for a target instance: the runs to apply from a source's frame.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameCopy<'a> {
+    /// The instance that reported the frame.
     pub source: InstanceId,
+    /// The frame's bytes as reported.
     pub frame: &'a [u8],
+    /// What to copy from it into the target's frame.
     pub runs: &'a [Run],
 }
 
@@ -226,14 +239,17 @@ pub struct FrameCopies<'a> {
 }
 
 impl<'a> FrameCopies<'a> {
+    /// Number of copies.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    /// The copies in the order the frames were reported; apply each with [`FrameCopy::apply`].
     pub fn iter(&self) -> impl Iterator<Item = FrameCopy<'a>> + 'a {
         let (frames, routes) = (self.frames, self.routes);
         self.items.iter().filter_map(move |&(f, r)| {

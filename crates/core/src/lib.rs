@@ -1,31 +1,57 @@
-//! patchbay's routing core.
+//! patchbay's routing core: the contract between the core and a protocol backend, and the loop
+//! that runs backends.
 //!
 //! Data flow: config → instances/channels (dense [`ChannelId`]s, [`ChannelRegistry`]) →
-//! routing table ([`RoutingBuilder`] → CSR [`RoutingTable`]) → event loop ([`Core`], mio) →
-//! [`Backend`]s, with deliveries grouped per instance by the [`Router`]. Nothing here knows
-//! any protocol.
+//! routing table ([`RoutingBuilder`], frozen into a compact table at start) → event loop
+//! ([`Core`], mio) → [`Backend`]s, with deliveries grouped per instance per routing round.
+//! Nothing here knows any protocol.
+//!
+//! # For a backend author
+//! Implement [`Backend`] (its docs walk through a whole backend). Configuration calls get a
+//! [`ConfigCtx`] or [`ChannelCtx`] and report [`OptionError`], [`ChannelError`] and
+//! [`StartError`]; at run time a backend registers sources with [`Io`] (readiness arrives as
+//! [`Ready`]), reports [`Value`]s on its [`ChannelId`]s into a [`Sink`], receives
+//! [`Delivery`]s and, for DMX-like byte frames, [`FrameCopies`], and lists its counters as
+//! [`Stat`]s. Tests run the backend in the real loop with the rig of `patchbay_core::testing`
+//! (feature `testing`). `doc/backends.md` in the repository is the guide.
+//!
+//! # For the daemon
+//! [`Core`] holds the backends, instances, channels and mappings, starts the backends and
+//! turns the loop; [`stats`] formats their counters.
+#![warn(missing_docs)]
 
-pub mod backend;
-pub mod clock;
-pub mod event_loop;
-pub mod frames;
-pub mod reactor;
-pub mod registry;
-pub mod router;
-pub mod routing;
-pub mod sink;
+mod backend;
+mod clock;
+mod event_loop;
+mod frames;
+mod reactor;
+mod registry;
+mod router;
+mod routing;
+mod sink;
 pub mod stats;
-pub mod value;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod value;
 
-pub use backend::*;
+// What a backend implements and uses.
+pub use backend::{
+    Backend, ChannelCtx, ChannelError, ChannelId, ChannelIds, ConfigCtx, Delivery, Direction,
+    FatalError, GlobalOption, InstanceId, OptionError, Part, RoutePlan, StartError,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use frames::{FrameCopies, FrameCopy, Run};
+pub use mio::{Interest, Waker};
+pub use reactor::{Io, Ready};
+pub use sink::{Event, Sink};
+pub use stats::{Stat, StatScope};
+pub use value::Value;
+
+// What the daemon uses to run them.
 pub use event_loop::{
     Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, ShutdownHandle,
 };
-pub use frames::{FrameBuf, FrameCopies, FrameCopy, FrameRoutes, Run};
-pub use reactor::{Reactor, Wakeup};
 pub use registry::ChannelRegistry;
-pub use router::{Counters, MAX_ROUNDS, RouteOutcome, Routed, Router};
-pub use routing::{RoutingBuilder, RoutingTable, Target};
-pub use sink::Event;
-pub use stats::{Stat, StatGroup, StatScope, StatsReporter, StatsTrigger};
+pub use router::{Counters, MAX_ROUNDS};
+pub use routing::RoutingBuilder;
+pub use stats::{StatGroup, StatsReporter, StatsTrigger};

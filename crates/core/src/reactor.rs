@@ -1,12 +1,21 @@
 //! The mio side of the loop: who registered which source, and what became ready.
 //!
-//! Backends register any [`mio::event::Source`] with a `u32` tag of their choosing; the
-//! reactor hands out mio [`Token`]s from a slab and maps them back to (backend, tag), so
-//! `process` receives its own tags. mio is edge-triggered: a backend must drain a ready
-//! source until `WouldBlock`, or it will not be told again.
+//! Backends register any [`mio::event::Source`] with a `u32` tag of their choosing and an
+//! [`Interest`] (readable, writable or both); the reactor hands out mio [`Token`]s from a slab
+//! and maps them back to (backend, tag), so `process` receives its own tags, each with what
+//! happened to the source ([`Ready`]: readable, writable, hung up, errored). mio is
+//! edge-triggered: a backend must read a readable source until `WouldBlock` (or write to a
+//! writable one until it blocks again), or it will not be told again.
+//!
+//! Why writable interest is something a backend switches on and off ([`Io::reregister`]): an
+//! edge-triggered socket that is watched for writability reports it again after every datagram
+//! the kernel frees, i.e. a wake-up per packet sent. A backend watches it only while something
+//! waits for room (a full send buffer, a TCP connect in progress) and goes back to readable once
+//! it is sent; `EPOLL_CTL_MOD` re-arms the watch and reports a socket that is writable by then
+//! at once, so no wake-up is lost in between.
 //!
 //! Side threads wake the loop through the single [`Waker`] mio allows per `Poll`; every
-//! backend that asked for it via [`Io::waker`] then sees its wake tag as ready (spurious
+//! backend that asked for it via [`Io::waker`] then sees its wake tag as readable (spurious
 //! wake-ups are possible and harmless: the backend drains a queue that may be empty).
 //!
 //! Timeouts: mio's epoll wait takes whole milliseconds and rounds up, so a deadline 250 µs
@@ -19,6 +28,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mio::event::Event;
 use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
@@ -91,6 +101,45 @@ struct Owner {
     tag: u32,
 }
 
+/// What happened to one of a backend's sources (or its waker) since the last wait, as handed to
+/// [`Backend::process`](crate::Backend::process). Several flags can be set at once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// The tag the source was registered with ([`Io::register`], [`Io::waker`]).
+    pub tag: u32,
+    /// Data (or a connection to accept) can be read. Also set when a side thread woke the
+    /// loop through [`Io::waker`].
+    pub readable: bool,
+    /// Room to write: a full send buffer drained, or a non-blocking connect finished (check
+    /// its result, e.g. with `take_error`). Only reported while watched for
+    /// [`Interest::WRITABLE`].
+    pub writable: bool,
+    /// The peer hung up: a stream's read side reached its end (reads return 0 once the data
+    /// queued before is read) or both directions are closed (`EPOLLHUP`, `EPOLLRDHUP`).
+    pub hangup: bool,
+    /// The source has a pending error (`EPOLLERR`): the next read or write returns it, or
+    /// `take_error` does.
+    pub error: bool,
+}
+
+impl Ready {
+    /// Whether a read makes progress now: data, end of stream, or an error the read returns.
+    /// What a backend that only reads checks before draining a source.
+    pub fn should_read(&self) -> bool {
+        self.readable || self.hangup || self.error
+    }
+
+    fn of(tag: u32, event: &Event) -> Ready {
+        Ready {
+            tag,
+            readable: event.is_readable(),
+            writable: event.is_writable(),
+            hangup: event.is_read_closed() || event.is_write_closed(),
+            error: event.is_error(),
+        }
+    }
+}
+
 /// Token bookkeeping shared by all [`Io`] handles.
 struct Registrations {
     registry: Registry,
@@ -102,7 +151,7 @@ struct Registrations {
 
 /// What a wait returned besides backend readiness.
 #[derive(Debug, Default)]
-pub struct Wakeup {
+pub(crate) struct Wakeup {
     /// The shared waker fired (shutdown requests use it too).
     pub woken: bool,
     /// The signal pipe is readable.
@@ -110,12 +159,12 @@ pub struct Wakeup {
 }
 
 /// Owns the mio `Poll` and the per-backend ready lists.
-pub struct Reactor {
+pub(crate) struct Reactor {
     poll: Poll,
     events: Events,
     regs: Registrations,
-    /// Ready tags per backend of the last wait.
-    ready: Vec<Vec<u32>>,
+    /// What became ready per backend at the last wait.
+    ready: Vec<Vec<Ready>>,
     /// `None` where timerfd is unavailable: waits are then rounded up to milliseconds.
     timer: Option<Timer>,
 }
@@ -159,13 +208,14 @@ impl Reactor {
         Arc::clone(&self.regs.waker)
     }
 
-    /// Tags of `backend`'s sources that were ready at the last wait.
-    pub fn ready(&self, backend: usize) -> &[u32] {
+    /// What of `backend`'s sources was ready at the last wait.
+    #[cfg(test)]
+    pub fn ready(&self, backend: usize) -> &[Ready] {
         self.ready.get(backend).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Split borrow for the loop: one backend's ready tags and an `Io` for it.
-    pub(crate) fn ready_and_io(&mut self, backend: usize) -> (&[u32], Io<'_>) {
+    /// Split borrow for the loop: one backend's readiness and an `Io` for it.
+    pub(crate) fn ready_and_io(&mut self, backend: usize) -> (&[Ready], Io<'_>) {
         let ready = self.ready.get(backend).map(Vec::as_slice).unwrap_or(&[]);
         (
             ready,
@@ -186,8 +236,7 @@ impl Reactor {
     }
 
     /// Waits for readiness or `timeout` (`None` = forever) and fills the ready lists.
-    /// An interrupted wait (a signal arrived) counts as an empty wake-up. Public so that a
-    /// backend's tests can drive it with real sources without a whole [`crate::Core`].
+    /// An interrupted wait (a signal arrived) counts as an empty wake-up.
     pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Wakeup> {
         for r in &mut self.ready {
             r.clear();
@@ -210,7 +259,11 @@ impl Reactor {
                     wake.woken = true;
                     for sub in &self.regs.waker_subscribers {
                         if let Some(r) = self.ready.get_mut(sub.backend) {
-                            r.push(sub.tag);
+                            r.push(Ready {
+                                tag: sub.tag,
+                                readable: true,
+                                ..Ready::default()
+                            });
                         }
                     }
                 }
@@ -229,7 +282,7 @@ impl Reactor {
                     if let Some(owner) = owner
                         && let Some(r) = self.ready.get_mut(owner.backend)
                     {
-                        r.push(owner.tag);
+                        r.push(Ready::of(owner.tag, event));
                     }
                 }
             }
@@ -238,21 +291,36 @@ impl Reactor {
     }
 
     /// Number of sources currently registered by backends.
+    #[cfg(test)]
     pub fn registered(&self) -> usize {
         self.regs.slots.iter().filter(|s| s.is_some()).count()
     }
 }
 
 /// A backend's handle to the loop's IO registration, valid for the duration of one call.
+///
+/// Sources are mio [`Source`]s (mio's sockets, pipes, or any file descriptor through
+/// [`mio::unix::SourceFd`]); `tag` is the backend's own name for one, handed back in
+/// [`Ready::tag`]. A backend keeps its sources and deregisters (or drops) them itself.
 pub struct Io<'a> {
     regs: &'a mut Registrations,
     backend: usize,
 }
 
 impl Io<'_> {
-    /// Wakes the backend (its `tag` in `process`'s ready list) when `source` becomes readable.
-    /// A tag may be used for one source at a time.
-    pub fn register<S: Source + ?Sized>(&mut self, source: &mut S, tag: u32) -> io::Result<()> {
+    /// Wakes the backend (a [`Ready`] with `tag` in `process`'s list) when `source` becomes
+    /// ready for `interest` ([`Interest::READABLE`], [`Interest::WRITABLE`] or both, joined
+    /// with `|`). Hang-ups and errors are reported whatever the interest. A tag may be used
+    /// for one source at a time.
+    ///
+    /// # Errors
+    /// `AlreadyExists` if the backend registered `tag` before, else what `epoll_ctl` says.
+    pub fn register<S: Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        tag: u32,
+        interest: Interest,
+    ) -> io::Result<()> {
         let owner = Owner {
             backend: self.backend,
             tag,
@@ -273,7 +341,7 @@ impl Io<'_> {
         match self
             .regs
             .registry
-            .register(source, Token(FIRST + slot), Interest::READABLE)
+            .register(source, Token(FIRST + slot), interest)
         {
             Ok(()) => {
                 self.regs.slots[slot] = Some(owner);
@@ -286,7 +354,38 @@ impl Io<'_> {
         }
     }
 
+    /// Changes what `source`, registered before under `tag`, is watched for. Readiness the
+    /// source has at this moment is reported at the next wait (the watch is re-armed), so a
+    /// backend that switches to [`Interest::WRITABLE`] after a write blocked cannot miss the
+    /// buffer draining in between.
+    ///
+    /// # Errors
+    /// `NotFound` if `tag` is not registered by this backend, else what `epoll_ctl` says.
+    pub fn reregister<S: Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        tag: u32,
+        interest: Interest,
+    ) -> io::Result<()> {
+        let owner = Some(Owner {
+            backend: self.backend,
+            tag,
+        });
+        let Some(slot) = self.regs.slots.iter().position(|s| *s == owner) else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("tag {tag} is not registered"),
+            ));
+        };
+        self.regs
+            .registry
+            .reregister(source, Token(FIRST + slot), interest)
+    }
+
     /// Stops watching `source`, registered before under `tag`.
+    ///
+    /// # Errors
+    /// What `epoll_ctl` says (the tag is free again either way).
     pub fn deregister<S: Source + ?Sized>(&mut self, source: &mut S, tag: u32) -> io::Result<()> {
         let owner = Some(Owner {
             backend: self.backend,
@@ -299,8 +398,9 @@ impl Io<'_> {
         self.regs.registry.deregister(source)
     }
 
-    /// The loop's waker for a side thread; when it is woken, `tag` shows up in this backend's
-    /// ready list (for every backend that asked, since mio has one waker per poll).
+    /// The loop's waker for a side thread; when it is woken, `tag` shows up as readable in this
+    /// backend's ready list (for every backend that asked, since mio has one waker per poll, so
+    /// a wake-up may be another backend's: drain a queue that may be empty).
     pub fn waker(&mut self, tag: u32) -> Arc<Waker> {
         let owner = Owner {
             backend: self.backend,
@@ -318,24 +418,148 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn readable(tag: u32) -> Ready {
+        Ready {
+            tag,
+            readable: true,
+            ..Ready::default()
+        }
+    }
+
     #[test]
     fn pipe_readiness_reaches_the_owning_backend_with_its_tag() {
         let mut reactor = Reactor::new(2).expect("poll");
         let (mut tx, mut rx) = mio::unix::pipe::new().expect("pipe");
-        reactor.io(1).register(&mut rx, 42).expect("register");
+        reactor
+            .io(1)
+            .register(&mut rx, 42, Interest::READABLE)
+            .expect("register");
         assert_eq!(reactor.registered(), 1);
         // Same tag twice is refused.
         let (_tx2, mut rx2) = mio::unix::pipe::new().expect("pipe");
-        assert!(reactor.io(1).register(&mut rx2, 42).is_err());
+        assert!(
+            reactor
+                .io(1)
+                .register(&mut rx2, 42, Interest::READABLE)
+                .is_err()
+        );
         tx.write_all(b"x").expect("write");
         reactor.wait(Some(Duration::from_secs(5))).expect("wait");
-        assert_eq!(reactor.ready(1), &[42]);
+        assert_eq!(reactor.ready(1), &[readable(42)]);
         assert!(reactor.ready(0).is_empty());
         reactor.io(1).deregister(&mut rx, 42).expect("deregister");
         assert_eq!(reactor.registered(), 0);
         tx.write_all(b"y").expect("write");
         reactor.wait(Some(Duration::from_millis(1))).expect("wait");
         assert!(reactor.ready(1).is_empty());
+    }
+
+    /// Fills a pipe until a write would block.
+    fn fill(tx: &mut mio::unix::pipe::Sender) -> usize {
+        let chunk = [0u8; 4096];
+        let mut n = 0;
+        loop {
+            match tx.write(&chunk) {
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return n,
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+    }
+
+    /// A full pipe wakes its writer once the reader made room, and only while the writer
+    /// watches for it; switching back to readable-only stops the wake-ups.
+    #[test]
+    fn writable_interest_reports_room_after_a_full_buffer() {
+        use std::io::Read;
+        let mut reactor = Reactor::new(1).expect("poll");
+        let (mut tx, mut rx) = mio::unix::pipe::new().expect("pipe");
+        reactor
+            .io(0)
+            .register(&mut tx, 7, Interest::READABLE)
+            .expect("register");
+        assert!(
+            reactor
+                .io(0)
+                .reregister(&mut tx, 8, Interest::WRITABLE)
+                .is_err_and(|e| e.kind() == io::ErrorKind::NotFound),
+            "tag 8 was never registered"
+        );
+        let filled = fill(&mut tx);
+        assert!(filled > 0);
+        reactor
+            .io(0)
+            .reregister(&mut tx, 7, Interest::WRITABLE)
+            .expect("reregister");
+        reactor.wait(Some(Duration::from_millis(20))).expect("wait");
+        assert!(reactor.ready(0).is_empty(), "still full: not writable");
+        // The reader empties the pipe: the writer is told, with its tag.
+        let mut buf = vec![0u8; filled];
+        let mut read = 0;
+        while read < filled {
+            read += rx.read(&mut buf[read..]).expect("read");
+        }
+        reactor.wait(Some(Duration::from_secs(5))).expect("wait");
+        assert_eq!(
+            reactor.ready(0),
+            &[Ready {
+                tag: 7,
+                writable: true,
+                ..Ready::default()
+            }]
+        );
+        // Re-arming with room already there reports it at the next wait.
+        reactor
+            .io(0)
+            .reregister(&mut tx, 7, Interest::WRITABLE | Interest::READABLE)
+            .expect("reregister");
+        reactor.wait(Some(Duration::from_secs(5))).expect("wait");
+        assert!(reactor.ready(0).iter().any(|r| r.tag == 7 && r.writable));
+        // Back to readable only: writes no longer wake the writer.
+        reactor
+            .io(0)
+            .reregister(&mut tx, 7, Interest::READABLE)
+            .expect("reregister");
+        tx.write_all(b"z").expect("write");
+        assert_eq!(rx.read(&mut buf).expect("read"), 1);
+        reactor.wait(Some(Duration::from_millis(20))).expect("wait");
+        assert!(reactor.ready(0).is_empty(), "{:?}", reactor.ready(0));
+    }
+
+    /// A writer that goes away is a hang-up for the reader (after its data); a reader that goes
+    /// away is an error for the writer.
+    #[test]
+    fn hangup_and_error_are_reported_whatever_the_interest() {
+        let mut reactor = Reactor::new(2).expect("poll");
+        let (tx, mut rx) = mio::unix::pipe::new().expect("pipe");
+        reactor
+            .io(0)
+            .register(&mut rx, 1, Interest::READABLE)
+            .expect("register");
+        drop(tx);
+        reactor.wait(Some(Duration::from_secs(5))).expect("wait");
+        let r = reactor.ready(0);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].hangup && r[0].should_read() && !r[0].writable, "{r:?}");
+
+        let (mut tx, rx) = mio::unix::pipe::new().expect("pipe");
+        reactor
+            .io(1)
+            .register(&mut tx, 2, Interest::READABLE)
+            .expect("register");
+        drop(rx);
+        reactor.wait(Some(Duration::from_secs(5))).expect("wait");
+        let r = reactor.ready(1);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].error && r[0].should_read(), "{r:?}");
+        assert!(!Ready::default().should_read());
+        assert!(
+            !Ready {
+                writable: true,
+                ..Ready::default()
+            }
+            .should_read()
+        );
     }
 
     /// mio alone would sleep 1 ms for each of these waits; the timerfd ends them on time.
@@ -384,8 +608,8 @@ mod tests {
             .expect("wake");
         let wake = reactor.wait(Some(Duration::from_secs(5))).expect("wait");
         assert!(wake.woken);
-        assert_eq!(reactor.ready(0), &[7]);
+        assert_eq!(reactor.ready(0), &[readable(7)]);
         assert!(reactor.ready(1).is_empty());
-        assert_eq!(reactor.ready(2), &[9]);
+        assert_eq!(reactor.ready(2), &[readable(9)]);
     }
 }

@@ -41,6 +41,7 @@ pub struct ChannelRegistry {
 const NO_LANE: u16 = u16::MAX;
 
 impl ChannelRegistry {
+    /// An empty registry.
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,6 +51,7 @@ impl ChannelRegistry {
         self.keys.len()
     }
 
+    /// Whether no channel was allocated.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -27,7 +27,7 @@ pub struct Counters {
     pub unrouted: u64,
     /// Deliveries handed to backends.
     pub deliveries: u64,
-    /// Frames taken from backends (see [`crate::frames`]).
+    /// Frames taken from backends (see [`FrameCopies`](crate::FrameCopies)).
     pub frames: u64,
     /// Frame copies handed to backends (one per frame and frame route).
     pub frame_copies: u64,
@@ -40,17 +40,21 @@ pub struct Counters {
 /// What one call of [`Router::route`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RouteOutcome {
+    /// Routing rounds run.
     pub rounds: usize,
-    /// Events and frames dropped by the round limit, and one of the events (for the log line).
+    /// Events and frames dropped by the round limit.
     pub dropped: usize,
+    /// One of the dropped events (for the log line).
     pub dropped_example: Option<Event>,
 }
 
 /// What one instance gets in a round: its value deliveries or its frame copies (the two never
-/// touch the same channel, so their relative order does not matter; see [`crate::frames`]).
+/// touch the same channel, so their relative order does not matter; see [`FrameCopies`]).
 #[derive(Debug)]
 pub enum Routed<'a> {
+    /// Values for `Backend::handle`.
     Values(&'a [Delivery]),
+    /// Frame copies for `Backend::handle_frames`.
     Frames(FrameCopies<'a>),
 }
 
@@ -76,12 +80,14 @@ impl Router {
         }
     }
 
+    /// Totals since the router was made.
     pub fn counters(&self) -> Counters {
         self.counters
     }
 
     /// Routes `events` (no frames) and every cascade they cause, calling `handle` once per
     /// instance with deliveries per round. `events` is left empty (its capacity is kept).
+    #[cfg(any(test, feature = "testing"))]
     pub fn route(
         &mut self,
         table: &RoutingTable,

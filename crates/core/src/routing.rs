@@ -14,8 +14,11 @@ use crate::registry::ChannelRegistry;
 /// One target of a source channel, with what the router needs to build a delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
+    /// The target channel.
     pub channel: ChannelId,
+    /// Its instance (deliveries are grouped by it).
     pub instance: InstanceId,
+    /// Its backend's key.
     pub key: u64,
 }
 
@@ -47,6 +50,7 @@ pub struct RoutingBuilder {
 }
 
 impl RoutingBuilder {
+    /// No mappings.
     pub fn new() -> Self {
         Self::default()
     }
@@ -108,14 +112,14 @@ impl RoutingBuilder {
     /// Freezes every edge into a CSR table covering every channel of `registry` (what
     /// `--check` inspects for cycles). Edges naming channels the registry never handed out
     /// are left out.
-    pub fn build(&self, registry: &ChannelRegistry) -> RoutingTable {
+    pub(crate) fn build(&self, registry: &ChannelRegistry) -> RoutingTable {
         self.build_where(registry, |_| true)
     }
 
     /// Freezes the edges for the loop: lane-to-lane edges into targets with no other source
     /// become [`FrameRoutes`] (see [`crate::frames`] for why only those), the rest the CSR
     /// table of events.
-    pub fn freeze(&self, registry: &ChannelRegistry) -> (RoutingTable, FrameRoutes) {
+    pub(crate) fn freeze(&self, registry: &ChannelRegistry) -> (RoutingTable, FrameRoutes) {
         let channels = registry.len();
         // Sources per target channel, counted up to 2 ("more than one").
         let mut sources = vec![0u8; channels];
@@ -221,6 +225,7 @@ impl RoutingTable {
     }
 
     /// Number of edges.
+    #[cfg(any(test, feature = "testing"))]
     pub fn edge_count(&self) -> usize {
         self.targets.len()
     }

@@ -7,7 +7,9 @@ use crate::value::Value;
 /// An event: a value reported on a channel.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Event {
+    /// The channel it was reported on.
     pub channel: ChannelId,
+    /// The value.
     pub value: Value,
 }
 
@@ -20,10 +22,10 @@ pub struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    /// A sink appending to `events` (public so backend tests can collect what they report).
-    /// Frames reported to it are discarded: the core only plans frame routes for sinks made
-    /// with [`Sink::with_frames`].
-    pub fn new(events: &'a mut Vec<Event>) -> Self {
+    /// A sink appending to `events`. Frames reported to it are discarded: the core only plans
+    /// frame routes for sinks made with [`Sink::with_frames`].
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn new(events: &'a mut Vec<Event>) -> Self {
         Sink {
             events,
             frames: None,
@@ -31,7 +33,7 @@ impl<'a> Sink<'a> {
     }
 
     /// A sink that also collects frames (see [`crate::frames`]).
-    pub fn with_frames(events: &'a mut Vec<Event>, frames: &'a mut FrameBuf) -> Self {
+    pub(crate) fn with_frames(events: &'a mut Vec<Event>, frames: &'a mut FrameBuf) -> Self {
         Sink {
             events,
             frames: Some(frames),
@@ -60,6 +62,7 @@ impl<'a> Sink<'a> {
         self.events.len()
     }
 
+    /// Whether no event was collected.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }

@@ -24,12 +24,16 @@ pub enum StatScope {
 /// `malformed.bad_preamble`) so tests and scripts can rely on them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stat {
+    /// What it counts for.
     pub scope: StatScope,
+    /// Its stable name.
     pub name: Cow<'static, str>,
+    /// The total since start.
     pub value: u64,
 }
 
 impl Stat {
+    /// A counter of instance `id`.
     pub fn instance(id: InstanceId, name: impl Into<Cow<'static, str>>, value: u64) -> Self {
         Stat {
             scope: StatScope::Instance(id),
@@ -38,6 +42,7 @@ impl Stat {
         }
     }
 
+    /// A counter of a scope the backend names (e.g. `bind 0`).
     pub fn backend(
         scope: impl Into<Cow<'static, str>>,
         name: impl Into<Cow<'static, str>>,
@@ -54,11 +59,13 @@ impl Stat {
 /// The counters of one scope, as the core reports them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatGroup {
+    /// The backend's name.
     pub backend: &'static str,
     /// Instance name, or the backend's own scope label.
     pub scope: String,
     /// Whether `scope` names an instance.
     pub is_instance: bool,
+    /// (name, total) in the order the backend listed them.
     pub counters: Vec<(Cow<'static, str>, u64)>,
 }
 
@@ -74,6 +81,7 @@ pub enum StatsTrigger {
 }
 
 impl StatsTrigger {
+    /// The name used in reports (`interval`, `signal`, `exit`).
     pub fn as_str(self) -> &'static str {
         match self {
             StatsTrigger::Interval => "interval",

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use patchbay_core::{
     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Core, Delivery, Direction, Exit,
-    FatalError, InstanceId, Io, OptionError, Sink, StartError,
+    FatalError, InstanceId, Io, OptionError, Ready, Sink, StartError,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::low_level::raise;
@@ -47,7 +47,7 @@ impl Backend for Stuck {
     fn process(
         &mut self,
         _: Instant,
-        _: &[u32],
+        _: &[Ready],
         _: &mut Io<'_>,
         _: &mut Sink<'_>,
     ) -> Result<(), FatalError> {

@@ -1,7 +1,6 @@
 //! Counters exposed for operability (status output, tests) and the rate-limited drop log.
 
 use std::borrow::Cow;
-use std::time::{Duration, Instant};
 
 use patchbay_core::{InstanceId, Stat};
 
@@ -57,7 +56,7 @@ pub struct BindCounters {
     pub packets_out: u64,
     /// Sends refused by the kernel.
     pub send_errors: u64,
-    /// Sends deferred because the socket buffer was full (retried next turn).
+    /// Sends deferred because the socket buffer was full (sent once the socket is writable).
     pub send_would_block: u64,
     /// Times the bind's interface became unusable (down, no carrier, address removed, gone).
     pub link_down: u64,
@@ -198,35 +197,8 @@ fn discarded_name(d: Discard) -> &'static str {
     })[d.index()]
 }
 
-/// How often one kind of debug line may be logged.
-pub const LOG_PERIOD: Duration = Duration::from_secs(10);
-
-/// At most one log line per period; counts what happened in between.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Throttle {
-    last: Option<Instant>,
-    pending: u64,
-}
-
-impl Throttle {
-    /// Records one occurrence; returns how many occurred since the last line when a line may be
-    /// written now.
-    #[inline]
-    pub fn hit(&mut self, now: Instant, period: Duration) -> Option<u64> {
-        self.pending += 1;
-        let due = self
-            .last
-            .is_none_or(|t| now.saturating_duration_since(t) >= period);
-        if due {
-            self.last = Some(now);
-            let n = self.pending;
-            self.pending = 0;
-            Some(n)
-        } else {
-            None
-        }
-    }
-}
+/// How often one kind of debug line may be logged, and the throttle that enforces it.
+pub use patchbay_kit::throttle::{LOG_PERIOD, Throttle};
 
 /// "reason=count, ..." for the non-zero entries; empty if none.
 pub fn summarize(
@@ -252,17 +224,6 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn throttle_allows_one_line_per_period_with_the_count() {
-        let t0 = Instant::now();
-        let mut t = Throttle::default();
-        assert_eq!(t.hit(t0, LOG_PERIOD), Some(1));
-        assert_eq!(t.hit(t0 + Duration::from_secs(1), LOG_PERIOD), None);
-        assert_eq!(t.hit(t0 + Duration::from_secs(9), LOG_PERIOD), None);
-        assert_eq!(t.hit(t0 + Duration::from_secs(10), LOG_PERIOD), Some(3));
-        assert_eq!(t.hit(t0 + Duration::from_secs(11), LOG_PERIOD), None);
-    }
 
     #[test]
     fn stats_use_stable_names_and_carry_the_values() {

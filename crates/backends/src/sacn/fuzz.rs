@@ -7,15 +7,15 @@
 
 use std::time::{Duration, Instant};
 
+use patchbay_core::testing::{Router, RoutingTable, routing_table, sink};
 use patchbay_core::{
-    ChannelId, ChannelIds, ChannelRegistry, Delivery, Event, InstanceId, Router, RoutingBuilder,
-    Sink, Value,
+    ChannelId, ChannelIds, ChannelRegistry, Delivery, Event, InstanceId, RoutingBuilder, Value,
 };
 use patchbay_sacn::receiver::{MergeMode, Receiver, ReceiverConfig, UniverseConfig as RxUniverse};
 use patchbay_sacn::wire::{DataHeader, MAX_PACKET_LEN, Options, write_data, write_sync};
 use patchbay_sacn::{Cid, Packet, Source, SourceConfig, UniverseConfig};
 
-use super::channels::{ChannelSpec, SlotMap, parse_spec, write_value};
+use patchbay_kit::dmx_channels::{ChannelSpec, SlotMap, parse_spec, write_value};
 
 const IN: u16 = 1;
 const OUT: u16 = 2;
@@ -46,7 +46,7 @@ struct Pipeline {
     source: Source,
     in_map: SlotMap,
     out_map: SlotMap,
-    table: patchbay_core::RoutingTable,
+    table: RoutingTable,
     router: Router,
     /// Input channel → (input spec, output spec).
     pairs: Vec<(ChannelId, ChannelSpec, ChannelSpec)>,
@@ -96,7 +96,7 @@ impl Pipeline {
             source,
             in_map,
             out_map,
-            table: routes.build(&reg),
+            table: routing_table(&routes, &reg),
             router: Router::new(2),
             shadow: vec![None; pairs.len()],
             pairs,
@@ -113,7 +113,7 @@ impl Pipeline {
             let Some(ur) = self.rx.universe(u) else {
                 continue;
             };
-            let mut sink = Sink::new(&mut self.events);
+            let mut sink = sink(&mut self.events);
             self.in_map.emit(&changes, ur.slots(), &mut sink);
         }
         while self.rx.poll_event().is_some() {}

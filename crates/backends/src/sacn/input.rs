@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use patchbay_core::{Io, Sink};
+use patchbay_core::{Interest, Io, Ready, Sink};
 use patchbay_net::{SocketId, unicast_owner};
 use patchbay_sacn::receiver::{Discard, DropCause, Dropped, Event, Handled};
 use patchbay_sacn::{Cid, DropReason, Packet};
@@ -115,7 +115,7 @@ impl Runtime {
     pub fn receive(
         &mut self,
         now: Instant,
-        ready: &[u32],
+        ready: &[Ready],
         io: &mut Io<'_>,
         instances: &mut [Instance],
         detect: Detect,
@@ -129,16 +129,19 @@ impl Runtime {
             fed: 0,
         };
         let mut todo = std::mem::replace(&mut self.backlog, std::mem::take(&mut self.spare));
-        let mut rest = ready.iter().chain(todo.iter());
+        // Only sockets with something to read: a socket reported writable alone (output waiting
+        // for room) is the output side's business, in `flush`.
+        let readable = ready.iter().filter(|r| r.should_read()).map(|r| r.tag);
+        let mut rest = readable.chain(todo.iter().copied());
         if !self.resume(&mut turn, io, instances) {
-            for &t in rest.by_ref() {
+            for t in rest.by_ref() {
                 if self.drain(t, &mut turn, io, instances) {
                     break;
                 }
             }
         }
         // Sockets this turn did not reach: mio is edge-triggered, they would not be reported again.
-        for &t in rest {
+        for t in rest {
             if !self.backlog.contains(&t) {
                 self.backlog.push(t);
             }
@@ -522,10 +525,7 @@ fn collect(
                 continue;
             };
             if let (Some(map), Some(ur)) = (inst.map.as_ref(), bind.groups[g].rx.universe(u)) {
-                if inst.frame_routed {
-                    sink.push_frame(inst.id, ur.slots());
-                }
-                let n = map.emit(&changes, ur.slots(), sink);
+                let n = map.report(inst.id, &changes, ur.slots(), sink);
                 inst.counters.events_in += n as u64;
             }
         }
@@ -599,7 +599,7 @@ fn on_event(
                     if j.new_socket {
                         let id = SocketId::Receiver(j.socket);
                         if let Some(sock) = bind.ep.socket_mut(id)
-                            && let Err(e) = io.register(sock, tag(b, id))
+                            && let Err(e) = io.register(sock, tag(b, id), Interest::READABLE)
                         {
                             tracing::warn!(target: "sacn", "bind {b}: cannot watch a new receive socket: {e}");
                         }

@@ -1,19 +1,22 @@
 //! The `sacn` backend: ANSI E1.31-2018 input and output, MIDIMonster-compatible options
 //! (user documentation: README.md beside this file; contract: `patchbay_core::Backend`).
 //!
-//! Layout: [`options`] parses every option value, [`channels`] the channel specs and the
-//! per-instance slot table, [`identity`] the default CID, [`start`] opens binds and joins groups,
-//! [`input`] drains sockets into the sans-IO receivers and reports events, [`output`] writes
-//! delivered values into the sans-IO sources and sends what they schedule, [`counters`] holds
-//! what is counted (reported through `Backend::stats`), `link` watches the binds' interfaces and
-//! re-joins groups after an outage, [`fuzz`] is the socket-free pipeline the fuzzer drives.
+//! Layout: [`options`] parses every option value, `patchbay_kit::dmx_channels` the channel
+//! specs and the per-instance slot table, [`identity`] the default CID, `start` opens binds and
+//! joins groups, `input` drains sockets into the sans-IO receivers and reports events, `output`
+//! writes delivered values into the sans-IO sources and sends what they schedule, [`counters`]
+//! holds what is counted (reported through `Backend::stats`), `link` watches the binds'
+//! interfaces and re-joins groups after an outage, `fuzz` is the socket-free pipeline the fuzzer
+//! drives (feature `fuzzing`).
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
 //! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
 //! this module wires them to the core.
 
-pub mod channels;
 pub mod counters;
+// The fuzz target's entry point drives the core's routing internals, which only the core's
+// `testing` feature makes public: compiled for tests and with the `fuzzing` feature.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 pub mod identity;
@@ -29,15 +32,15 @@ use std::time::Instant;
 
 use patchbay_core::{
     Backend, ChannelCtx, ChannelError, ChannelId, ConfigCtx, Delivery, Direction, FatalError,
-    FrameCopies, InstanceId, Io, OptionError, Part, RoutePlan, Sink, StartError,
+    FrameCopies, InstanceId, Io, OptionError, Part, Ready, RoutePlan, Sink, StartError,
 };
 use patchbay_sacn::Cid;
 use patchbay_sacn::receiver::{LossBehavior, MergeMode};
 
-use channels::{SlotMap, parse_spec};
 use counters::Throttle;
 pub use counters::{BindCounters, InstanceCounters};
 use options::{BindOption, Destination, Detect};
+use patchbay_kit::dmx_channels::SlotMap;
 
 /// Settings of one `[sacn NAME]` instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,8 +83,6 @@ struct Instance {
     send_error_log: Throttle,
     /// A change is in the output buffer that no packet has carried yet.
     unsent_change: bool,
-    /// The received universe is copied by frame routes: report it as a frame when it changes.
-    frame_routed: bool,
 }
 
 impl Instance {
@@ -350,7 +351,6 @@ impl Backend for Sacn {
             no_priority_log: Throttle::default(),
             send_error_log: Throttle::default(),
             unsent_change: false,
-            frame_routed: false,
         });
         Ok(())
     }
@@ -434,39 +434,23 @@ impl Backend for Sacn {
             });
         };
         let inst = &mut self.instances[i];
-        let fail = |reason: String| ChannelError {
-            message: format!("channel '{name}': {reason}"),
-        };
-        let spec = parse_spec(name).map_err(&fail)?;
         let map = match &mut inst.map {
             Some(map) => map,
             None => inst.map.insert(new_slot_map()),
         };
-        map.claim(spec).map_err(fail)?;
-        let id = ctx.ids.resolve(instance, u64::from(spec.coarse));
-        if spec.fine.is_none() {
-            // An 8-bit channel is one byte of the universe: slot-for-slot mappings between
-            // universes become frame routes (one copy per packet instead of an event per slot).
-            ctx.ids.set_lane(id, spec.coarse);
-        }
-        match direction {
-            Direction::Input => map.set_input(spec, id),
-            Direction::Output => {
-                map.add_output();
-                if inst.opts.priority == 0 {
-                    // The same text for every channel of the instance, so the setup can fold
-                    // a glob's warnings into one; the diagnostic points at the channel.
-                    let unused = if inst.opts.has_destination() {
-                        " and its destination is unused"
-                    } else {
-                        ""
-                    };
-                    ctx.warnings.push(format!(
-                        "no priority, so this instance never sends{unused} (set priority = \
-                         1..200 to enable output)"
-                    ));
-                }
-            }
+        let (id, _spec) = map.lookup(instance, name, direction, ctx.ids)?;
+        if direction == Direction::Output && inst.opts.priority == 0 {
+            // The same text for every channel of the instance, so the setup can fold a glob's
+            // warnings into one; the diagnostic points at the channel.
+            let unused = if inst.opts.has_destination() {
+                " and its destination is unused"
+            } else {
+                ""
+            };
+            ctx.warnings.push(format!(
+                "no priority, so this instance never sends{unused} (set priority = 1..200 to \
+                 enable output)"
+            ));
         }
         Ok(id)
     }
@@ -477,9 +461,8 @@ impl Backend for Sacn {
 
     fn plan(&mut self, plan: &RoutePlan<'_>) {
         for inst in &mut self.instances {
-            inst.frame_routed = plan.routes_frame(inst.id);
             if let Some(map) = inst.map.as_mut() {
-                map.keep_events(|id| plan.routes_events(id));
+                map.plan(inst.id, plan);
             }
         }
     }
@@ -500,7 +483,7 @@ impl Backend for Sacn {
     fn process(
         &mut self,
         now: Instant,
-        ready: &[u32],
+        ready: &[Ready],
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
@@ -549,21 +532,21 @@ impl Backend for Sacn {
         }
     }
 
-    fn flush(&mut self, now: Instant, _io: &mut Io<'_>) {
+    fn flush(&mut self, now: Instant, io: &mut Io<'_>) {
         if let Some(rt) = self.rt.as_mut() {
-            rt.transmit(now, &mut self.instances);
+            rt.transmit(now, &mut self.instances, io);
         }
         self.refresh_deadline();
     }
 
-    fn shutdown(&mut self, now: Instant, _io: &mut Io<'_>) {
+    fn shutdown(&mut self, now: Instant, io: &mut Io<'_>) {
         if self.shutting_down {
             return;
         }
         self.shutting_down = true;
         if let Some(rt) = self.rt.as_mut() {
             rt.terminate(now);
-            rt.transmit(now, &mut self.instances);
+            rt.transmit(now, &mut self.instances, io);
             rt.log_summary(&self.instances);
         }
         self.refresh_deadline();

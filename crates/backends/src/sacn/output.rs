@@ -5,22 +5,27 @@
 //! call per routing round); the source coalesces all of them into one packet per universe that
 //! goes out at the end of the turn. A packet the kernel has no room for is kept and sent before
 //! anything newer, so the final state after a burst is never lost.
+//!
+//! Why a full send buffer is waited out by writability: while packets wait, the bind's socket is
+//! watched for room ([`Interest::WRITABLE`]) and the loop sleeps until the kernel has drained
+//! it; the flush of that turn sends what waited. Polling for room instead (every 2 ms, as
+//! before) woke the loop 500 times a second for nothing while a slow link drained, and sent
+//! up to 2 ms late once it had. The watch is dropped as soon as nothing waits: an edge-triggered
+//! writable socket reports every datagram the kernel frees.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use patchbay_core::{Delivery, FrameCopies};
-use patchbay_net::{SendBatch, SendError};
+use patchbay_core::{Delivery, FrameCopies, Interest, Io};
+use patchbay_net::{SendBatch, SendError, SocketId};
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, MAX_SLOTS, TransmitKind};
 
-use super::channels::write_value;
-use super::counters::{LOG_PERIOD, summarize};
-use super::start::{BindRt, Runtime, group_addr};
-use super::{Instance, InstanceOptions};
+use patchbay_kit::dmx_channels::write_value;
 
-/// How soon to retry after the socket buffer was full.
-const RETRY_AFTER: Duration = Duration::from_millis(2);
+use super::counters::{LOG_PERIOD, summarize};
+use super::start::{BindRt, Runtime, group_addr, tag};
+use super::{Instance, InstanceOptions};
 
 /// Destination number `i` of a packet (data and discovery have one, sync one per receiver set).
 fn dest_at(
@@ -56,6 +61,29 @@ pub(super) type TxBatch = SendBatch<TX_BATCH, MAX_PACKET_LEN>;
 fn note_unsent_change(inst: &mut Instance) {
     if std::mem::replace(&mut inst.unsent_change, true) {
         inst.counters.coalesced += 1;
+    }
+}
+
+/// Whether packets of the bind wait for room in its socket's send buffer.
+fn waits_for_room(bind: &BindRt) -> bool {
+    bind.pending.kind.is_some() || !bind.out.is_empty()
+}
+
+/// Watches the bind's socket for room while packets wait for it (`waiting`), or for input only
+/// once they are sent. Sends go out of the main socket, which input reads too.
+fn watch_for_room(bind: &mut BindRt, b: usize, now: Instant, io: &mut Io<'_>, waiting: bool) {
+    let interest = if waiting {
+        Interest::READABLE | Interest::WRITABLE
+    } else {
+        Interest::READABLE
+    };
+    let Some(sock) = bind.ep.socket_mut(SocketId::Main) else {
+        return;
+    };
+    if let Err(e) = io.reregister(sock, tag(b, SocketId::Main), interest)
+        && let Some(n) = bind.error_log.hit(now, LOG_PERIOD)
+    {
+        tracing::warn!(target: "sacn", "bind {b}: cannot watch the socket for room to send: {e} ({n} time(s))");
     }
 }
 
@@ -225,66 +253,85 @@ impl Runtime {
     /// Sends everything due: first what a full buffer left over (batched data, then a single
     /// packet), then what the sources schedule. Data packets are built straight into the bind's
     /// send batch and leave together (`sendmmsg`); sync and discovery packets go alone, after the
-    /// data polled before them.
-    pub fn transmit(&mut self, now: Instant, instances: &mut [Instance]) {
+    /// data polled before them. A bind whose packets start or stop waiting for room is watched
+    /// for it or no longer ([`watch_for_room`]).
+    pub fn transmit(&mut self, now: Instant, instances: &mut [Instance], io: &mut Io<'_>) {
         self.last_now = now;
         for (b, bind) in self.binds.iter_mut().enumerate() {
-            if !send_batch(bind, b, now, instances) {
-                continue;
+            let was_waiting = waits_for_room(bind);
+            transmit_bind(bind, b, now, instances, &mut self.tx_buf);
+            let waiting = waits_for_room(bind);
+            if waiting != was_waiting {
+                watch_for_room(bind, b, now, io, waiting);
             }
-            if let Some(kind) = bind.pending.kind {
-                // Swap the boxes instead of copying, so the bind can be borrowed while sending.
-                std::mem::swap(&mut bind.pending.buf, &mut self.tx_buf);
-                let len = bind.pending.len;
-                let next = bind.pending.next;
-                let r = send_all(bind, b, now, instances, kind, &self.tx_buf[..len], next);
-                std::mem::swap(&mut bind.pending.buf, &mut self.tx_buf);
-                match r {
-                    Ok(()) => bind.pending.kind = None,
-                    Err(i) => {
-                        bind.pending.next = i;
-                        continue;
-                    }
-                }
-            }
-            while let Some(source) = bind.source.as_mut() {
-                let Some(slot) = bind.out.slot() else {
-                    if send_batch(bind, b, now, instances) {
-                        continue;
-                    }
-                    break;
-                };
-                let Some(t) = source.poll_transmit(now, &mut slot[..]) else {
-                    break;
-                };
-                if let TransmitKind::Data { universe } = t.kind
-                    && let Some(dst) = dest_at(bind, instances, t.kind, 0)
-                {
-                    bind.out.commit(t.len, dst, u32::from(universe));
-                    continue;
-                }
-                // The packet was built in the batch's free slot; move it out before sending.
-                if let Some(slot) = bind.out.slot() {
-                    self.tx_buf[..t.len].copy_from_slice(&slot[..t.len]);
-                }
-                let bytes = &self.tx_buf[..t.len];
-                let r = if send_batch(bind, b, now, instances) {
-                    send_all(bind, b, now, instances, t.kind, bytes, 0)
-                } else {
-                    Err(0)
-                };
-                if let Err(i) = r {
-                    bind.pending.buf[..t.len].copy_from_slice(bytes);
-                    bind.pending.len = t.len;
-                    bind.pending.kind = Some(t.kind);
-                    bind.pending.next = i;
-                    break;
-                }
-            }
-            send_batch(bind, b, now, instances);
         }
     }
+}
 
+/// [`Runtime::transmit`] for bind `b`; `tx_buf` is the runtime's spare packet buffer.
+fn transmit_bind(
+    bind: &mut BindRt,
+    b: usize,
+    now: Instant,
+    instances: &mut [Instance],
+    tx_buf: &mut Box<[u8; MAX_PACKET_LEN]>,
+) {
+    if !send_batch(bind, b, now, instances) {
+        return;
+    }
+    if let Some(kind) = bind.pending.kind {
+        // Swap the boxes instead of copying, so the bind can be borrowed while sending.
+        std::mem::swap(&mut bind.pending.buf, tx_buf);
+        let len = bind.pending.len;
+        let next = bind.pending.next;
+        let r = send_all(bind, b, now, instances, kind, &tx_buf[..len], next);
+        std::mem::swap(&mut bind.pending.buf, tx_buf);
+        match r {
+            Ok(()) => bind.pending.kind = None,
+            Err(i) => {
+                bind.pending.next = i;
+                return;
+            }
+        }
+    }
+    while let Some(source) = bind.source.as_mut() {
+        let Some(slot) = bind.out.slot() else {
+            if send_batch(bind, b, now, instances) {
+                continue;
+            }
+            break;
+        };
+        let Some(t) = source.poll_transmit(now, &mut slot[..]) else {
+            break;
+        };
+        if let TransmitKind::Data { universe } = t.kind
+            && let Some(dst) = dest_at(bind, instances, t.kind, 0)
+        {
+            bind.out.commit(t.len, dst, u32::from(universe));
+            continue;
+        }
+        // The packet was built in the batch's free slot; move it out before sending.
+        if let Some(slot) = bind.out.slot() {
+            tx_buf[..t.len].copy_from_slice(&slot[..t.len]);
+        }
+        let bytes = &tx_buf[..t.len];
+        let r = if send_batch(bind, b, now, instances) {
+            send_all(bind, b, now, instances, t.kind, bytes, 0)
+        } else {
+            Err(0)
+        };
+        if let Err(i) = r {
+            bind.pending.buf[..t.len].copy_from_slice(bytes);
+            bind.pending.len = t.len;
+            bind.pending.kind = Some(t.kind);
+            bind.pending.next = i;
+            break;
+        }
+    }
+    send_batch(bind, b, now, instances);
+}
+
+impl Runtime {
     /// Starts Stream_Terminated for every output universe that has sent anything.
     pub fn terminate(&mut self, now: Instant) {
         for bind in &mut self.binds {
@@ -303,7 +350,8 @@ impl Runtime {
         })
     }
 
-    /// Earliest moment `process` has work: source and receiver timers, a retry, a backlog.
+    /// Earliest moment `process` has work: source and receiver timers, a backlog. A bind whose
+    /// packets wait for room has no timer: its socket's writability wakes the loop.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let mut t: Option<Instant> = None;
         let mut at = |x: Option<Instant>| {
@@ -312,9 +360,9 @@ impl Runtime {
             }
         };
         for bind in &mut self.binds {
-            if bind.pending.kind.is_some() || !bind.out.is_empty() {
-                at(Some(self.last_now + RETRY_AFTER));
-            } else if let Some(s) = bind.source.as_mut() {
+            if !waits_for_room(bind)
+                && let Some(s) = bind.source.as_mut()
+            {
                 at(s.poll_timeout());
             }
             for g in &bind.groups {

@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use patchbay_core::{Io, StartError};
+use patchbay_core::{Interest, Io, StartError};
 use patchbay_net::{BindSpec, Endpoint, SocketId};
 use patchbay_sacn::receiver::{
     Discard, LossBehavior, MergeMode, Receiver, ReceiverConfig, UniverseConfig as RxUniverse,
@@ -214,13 +214,14 @@ impl Runtime {
             let ids: Vec<SocketId> = bind.ep.socket_ids().collect();
             for id in ids {
                 if let Some(sock) = bind.ep.socket_mut(id) {
-                    io.register(sock, tag(i, id)).map_err(|e| {
-                        StartError::option(
-                            "bind",
-                            i,
-                            format!("sacn bind {i}: cannot register a socket: {e}"),
-                        )
-                    })?;
+                    io.register(sock, tag(i, id), Interest::READABLE)
+                        .map_err(|e| {
+                            StartError::option(
+                                "bind",
+                                i,
+                                format!("sacn bind {i}: cannot register a socket: {e}"),
+                            )
+                        })?;
                 }
             }
             let joined = bind.ep.pool().map_or(0, |p| p.group_count());

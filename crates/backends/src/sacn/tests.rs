@@ -2,71 +2,63 @@
 //! namespace only) real sockets end to end.
 
 use std::net::UdpSocket;
-use std::path::Path;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
+use patchbay_core::testing::Rig;
 use patchbay_core::{
-    Backend, ChannelCtx, ChannelId, ChannelRegistry, ConfigCtx, Delivery, Direction, Event,
-    InstanceId, OptionError, Part, Reactor, Sink, Value,
+    ChannelId, CoreError, Delivery, Direction, InstanceId, OptionError, Part, Value,
 };
-use patchbay_sacn::receiver::Discard;
 use patchbay_sacn::{Cid, DataHeader, DropReason, Options, Packet, write_data};
 
 use super::*;
 
-fn ctx<'a>(warnings: &'a mut Vec<(Part, String)>) -> ConfigCtx<'a> {
-    ConfigCtx {
-        base_dir: Path::new("/tmp"),
-        config_path: Path::new("/tmp/test.cfg"),
-        warnings,
-    }
+/// The rig of every test here: the sACN backend in a real core.
+fn rig() -> Rig<Sacn> {
+    Rig::real_time(Sacn::new())
 }
 
-fn global(s: &mut Sacn, key: &str, value: &str) -> Result<Vec<(Part, String)>, OptionError> {
-    let mut w = Vec::new();
-    s.configure(key, value, &mut ctx(&mut w))?;
-    Ok(w)
+fn global(rig: &mut Rig<Sacn>, key: &str, value: &str) -> Result<Vec<(Part, String)>, OptionError> {
+    rig.configure(key, value)
 }
 
 fn inst_opt(
-    s: &mut Sacn,
-    id: u32,
+    rig: &mut Rig<Sacn>,
+    id: InstanceId,
     key: &str,
     value: &str,
 ) -> Result<Vec<(Part, String)>, OptionError> {
-    let mut w = Vec::new();
-    s.configure_instance(InstanceId(id), key, value, &mut ctx(&mut w))?;
-    Ok(w)
+    rig.configure_instance(id, key, value)
+}
+
+fn instance(rig: &mut Rig<Sacn>, name: &str) -> InstanceId {
+    rig.add_instance(name).unwrap()
 }
 
 fn chan(
-    s: &mut Sacn,
-    reg: &mut ChannelRegistry,
-    id: u32,
+    rig: &mut Rig<Sacn>,
+    id: InstanceId,
     name: &str,
     dir: Direction,
 ) -> (Result<ChannelId, String>, Vec<String>) {
-    let mut warnings = Vec::new();
-    let mut c = ChannelCtx {
-        ids: reg,
-        warnings: &mut warnings,
-    };
-    let r = s
-        .channel(InstanceId(id), name, dir, &mut c)
-        .map_err(|e| e.message);
-    (r, warnings)
+    match rig.channel(id, name, dir) {
+        Ok((c, warnings)) => (Ok(c), warnings),
+        Err(e) => (Err(e.message), Vec::new()),
+    }
 }
 
 #[test]
 fn unknown_options_list_the_known_ones() {
-    let mut s = Sacn::new();
+    let mut rig = rig();
     assert_eq!(
-        global(&mut s, "port", "1").unwrap_err().to_string(),
+        global(&mut rig, "port", "1").unwrap_err().to_string(),
         "unknown option 'port' (known options: name, cid, bind, detect)"
     );
-    s.create_instance(InstanceId(0), "a").unwrap();
+    let a = instance(&mut rig, "a");
     assert_eq!(
-        inst_opt(&mut s, 0, "univers", "1").unwrap_err().to_string(),
+        inst_opt(&mut rig, a, "univers", "1")
+            .unwrap_err()
+            .to_string(),
         "unknown option 'univers' (known options: universe, interface, priority, destination, from, \
          unicast, realtime, merge, preview, sync, loss)"
     );
@@ -74,24 +66,27 @@ fn unknown_options_list_the_known_ones() {
 
 #[test]
 fn every_option_is_stored() {
-    let mut s = Sacn::new();
-    global(&mut s, "name", "FOH").unwrap();
-    global(&mut s, "cid", "00112233-4455-6677-8899-aabbccddeeff").unwrap();
-    global(&mut s, "bind", "127.0.0.1").unwrap();
-    global(&mut s, "bind", "127.0.0.1 6000 local").unwrap();
-    assert_eq!(global(&mut s, "detect", "verbose").unwrap(), vec![]);
+    let mut rig = rig();
+    global(&mut rig, "name", "FOH").unwrap();
+    global(&mut rig, "cid", "00112233-4455-6677-8899-aabbccddeeff").unwrap();
+    global(&mut rig, "bind", "127.0.0.1").unwrap();
+    global(&mut rig, "bind", "127.0.0.1 6000 local").unwrap();
+    assert_eq!(global(&mut rig, "detect", "verbose").unwrap(), vec![]);
     assert_eq!(
-        global(&mut s, "detect", "maybe").unwrap(),
+        global(&mut rig, "detect", "maybe").unwrap(),
         vec![(
             Part::Value,
             "detect = 'maybe' is not one of on, verbose, off; detection stays off".to_string()
         )]
     );
-    assert_eq!(s.detect, Detect::Off);
-    assert_eq!(s.name, "FOH");
-    assert_eq!(s.binds.len(), 2);
-    assert!(s.binds[1].local);
-    s.create_instance(InstanceId(3), "x").unwrap();
+    {
+        let s = rig.backend();
+        assert_eq!(s.detect, Detect::Off);
+        assert_eq!(s.name, "FOH");
+        assert_eq!(s.binds.len(), 2);
+        assert!(s.binds[1].local);
+    }
+    let x = instance(&mut rig, "x");
     for (k, v) in [
         ("universe", "7"),
         ("interface", "1"),
@@ -105,9 +100,9 @@ fn every_option_is_stored() {
         ("sync", "9"),
         ("loss", "zero"),
     ] {
-        inst_opt(&mut s, 3, k, v).unwrap();
+        inst_opt(&mut rig, x, k, v).unwrap();
     }
-    let o = s.instance_options(InstanceId(3)).unwrap().clone();
+    let o = rig.backend().instance_options(x).unwrap().clone();
     assert_eq!(
         o,
         InstanceOptions {
@@ -126,28 +121,32 @@ fn every_option_is_stored() {
         }
     );
     assert_eq!(
-        s.cid(),
+        rig.backend().cid(),
         Some(Cid::parse_uuid("00112233-4455-6677-8899-aabbccddeeff").unwrap())
     );
 }
 
 #[test]
 fn interface_needs_an_earlier_bind_and_collisions_are_errors() {
-    let mut s = Sacn::new();
-    s.create_instance(InstanceId(0), "a").unwrap();
-    assert!(inst_opt(&mut s, 0, "interface", "0").is_err());
-    global(&mut s, "bind", "127.0.0.1").unwrap();
-    global(&mut s, "bind", "127.0.0.2").unwrap();
-    s.create_instance(InstanceId(1), "b").unwrap();
-    inst_opt(&mut s, 0, "universe", "5").unwrap();
+    let mut rig = rig();
+    let a = instance(&mut rig, "a");
+    assert!(inst_opt(&mut rig, a, "interface", "0").is_err());
+    global(&mut rig, "bind", "127.0.0.1").unwrap();
+    global(&mut rig, "bind", "127.0.0.2").unwrap();
+    let b = instance(&mut rig, "b");
+    inst_opt(&mut rig, a, "universe", "5").unwrap();
     // `universe` before `interface` (MIDIMonster checks collisions only once all is read).
-    inst_opt(&mut s, 1, "universe", "5").unwrap();
-    inst_opt(&mut s, 1, "interface", "1").unwrap();
-    assert!(s.validate().is_empty(), "a on bind 0, b on bind 1");
-    s.create_instance(InstanceId(2), "c").unwrap();
-    inst_opt(&mut s, 2, "universe", "5").unwrap();
-    s.create_instance(InstanceId(3), "d").unwrap();
-    let problems: Vec<(Option<InstanceId>, String)> = s
+    inst_opt(&mut rig, b, "universe", "5").unwrap();
+    inst_opt(&mut rig, b, "interface", "1").unwrap();
+    assert!(
+        rig.backend().validate().is_empty(),
+        "a on bind 0, b on bind 1"
+    );
+    let c = instance(&mut rig, "c");
+    inst_opt(&mut rig, c, "universe", "5").unwrap();
+    let d = instance(&mut rig, "d");
+    let problems: Vec<(Option<InstanceId>, String)> = rig
+        .backend()
         .validate()
         .into_iter()
         .map(|e| (e.instance, e.message))
@@ -156,11 +155,11 @@ fn interface_needs_an_earlier_bind_and_collisions_are_errors() {
         problems,
         [
             (
-                Some(InstanceId(2)),
+                Some(c),
                 "colliding instances: 'c' and 'a' both use universe 5 on bind 0".to_string()
             ),
             (
-                Some(InstanceId(3)),
+                Some(d),
                 "please specify a universe (universe = 1..63999)".to_string()
             ),
         ],
@@ -170,33 +169,32 @@ fn interface_needs_an_earlier_bind_and_collisions_are_errors() {
 
 #[test]
 fn priority_zero_with_destination_warns() {
-    let mut s = Sacn::new();
-    global(&mut s, "bind", "127.0.0.1").unwrap();
-    s.create_instance(InstanceId(0), "a").unwrap();
-    inst_opt(&mut s, 0, "destination", "10.0.0.1").unwrap();
+    let mut rig = rig();
+    global(&mut rig, "bind", "127.0.0.1").unwrap();
+    let a = instance(&mut rig, "a");
+    inst_opt(&mut rig, a, "destination", "10.0.0.1").unwrap();
     assert_eq!(
-        inst_opt(&mut s, 0, "priority", "0").unwrap(),
+        inst_opt(&mut rig, a, "priority", "0").unwrap(),
         vec![(
             Part::Value,
             "priority 0 disables output, so the destination of this instance is never used"
                 .to_string()
         )]
     );
-    assert_eq!(inst_opt(&mut s, 0, "priority", "10").unwrap(), vec![]);
+    assert_eq!(inst_opt(&mut rig, a, "priority", "10").unwrap(), vec![]);
 }
 
 #[test]
 fn channels_through_the_trait() {
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "127.0.0.1").unwrap();
-    s.create_instance(InstanceId(0), "out").unwrap();
-    inst_opt(&mut s, 0, "universe", "1").unwrap();
-    let (a, w) = chan(&mut s, &mut reg, 0, "5", Direction::Input);
+    let mut rig = rig();
+    global(&mut rig, "bind", "127.0.0.1").unwrap();
+    let out = instance(&mut rig, "out");
+    inst_opt(&mut rig, out, "universe", "1").unwrap();
+    let (a, w) = chan(&mut rig, out, "5", Direction::Input);
     assert!(w.is_empty());
-    let (b, _) = chan(&mut s, &mut reg, 0, "5", Direction::Input);
+    let (b, _) = chan(&mut rig, out, "5", Direction::Input);
     assert_eq!(a, b, "same spec, same channel");
-    let (r, w) = chan(&mut s, &mut reg, 0, "10+11", Direction::Output);
+    let (r, w) = chan(&mut rig, out, "10+11", Direction::Output);
     assert!(r.is_ok());
     assert_eq!(
         w,
@@ -205,9 +203,9 @@ fn channels_through_the_trait() {
                 .to_string()
         ]
     );
-    inst_opt(&mut s, 0, "destination", "10.1.1.1").unwrap();
+    inst_opt(&mut rig, out, "destination", "10.1.1.1").unwrap();
     assert_eq!(
-        chan(&mut s, &mut reg, 0, "12", Direction::Output).1,
+        chan(&mut rig, out, "12", Direction::Output).1,
         vec![
             "no priority, so this instance never sends and its destination is unused (set \
              priority = 1..200 to enable output)"
@@ -215,63 +213,77 @@ fn channels_through_the_trait() {
         ]
     );
     assert_eq!(
-        chan(&mut s, &mut reg, 0, "11", Direction::Input).0,
+        chan(&mut rig, out, "11", Direction::Input).0,
         Err("channel '11': slot 11 is already the fine slot of wide channel 10+11".into())
     );
     assert_eq!(
-        chan(&mut s, &mut reg, 0, "5abc", Direction::Input).0,
+        chan(&mut rig, out, "5abc", Direction::Input).0,
         Err("channel '5abc': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
     );
     assert_eq!(
-        chan(&mut s, &mut reg, 0, "3+3", Direction::Input).0,
+        chan(&mut rig, out, "3+3", Direction::Input).0,
         Err(
             "channel '3+3': a wide channel needs two different slots (3+3 uses slot 3 twice)"
                 .into()
         )
     );
     assert_eq!(
-        chan(&mut s, &mut reg, 0, "0", Direction::Output).0,
+        chan(&mut rig, out, "0", Direction::Output).0,
         Err("channel '0': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)".into())
     );
 }
 
+/// The start error of a rig whose configuration `setup` wrote.
+fn start_error(setup: impl FnOnce(&mut Rig<Sacn>)) -> (Rig<Sacn>, StartError) {
+    let mut rig = rig();
+    setup(&mut rig);
+    match rig.start() {
+        Err(CoreError::Start { backend, source }) => {
+            assert_eq!(backend, "sacn");
+            (rig, source)
+        }
+        other => panic!("expected a start error, got {other:?}"),
+    }
+}
+
 #[test]
 fn start_requires_a_universe_and_a_bind() {
-    let mut s = Sacn::new();
-    s.create_instance(InstanceId(4), "nouni").unwrap();
-    let mut reactor = Reactor::new(1).unwrap();
-    let e = s.start(Instant::now(), &mut reactor.io(0)).unwrap_err();
-    assert_eq!(e.instance, Some(InstanceId(4)));
+    let mut nouni = None;
+    let (_, e) = start_error(|rig| nouni = Some(instance(rig, "nouni")));
+    assert_eq!(e.instance, nouni);
     assert_eq!(e.message, "please specify a universe (universe = 1..63999)");
-    inst_opt(&mut s, 4, "universe", "1").unwrap();
-    let e = s.start(Instant::now(), &mut reactor.io(0)).unwrap_err();
+    let (rig, e) = start_error(|rig| {
+        let i = instance(rig, "nouni");
+        inst_opt(rig, i, "universe", "1").unwrap();
+    });
     assert_eq!(
         e.message,
         "the sacn backend has no bind line (add e.g. bind = 0.0.0.0 to [backend sacn])"
     );
-    // Shutdown without start is fine and complete.
-    s.shutdown(Instant::now(), &mut reactor.io(0));
-    assert!(s.shutdown_complete());
+    // A failed start shuts every backend down: without a start that is fine and complete.
+    assert!(rig.backend().shutting_down);
+    assert!(rig.backend().shutdown_complete());
 }
 
 #[test]
 fn output_without_priority_is_dropped_and_counted() {
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "127.0.0.1").unwrap();
-    s.create_instance(InstanceId(0), "out").unwrap();
-    inst_opt(&mut s, 0, "universe", "1").unwrap();
-    let id = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
+    let mut rig = rig();
+    global(&mut rig, "bind", "127.0.0.1").unwrap();
+    let out = instance(&mut rig, "out");
+    inst_opt(&mut rig, out, "universe", "1").unwrap();
+    let id = chan(&mut rig, out, "1", Direction::Output).0.unwrap();
     let d = [Delivery {
         channel: id,
         key: 0,
         value: Value::from_raw(5, 8),
     }];
-    let mut ev = Vec::new();
-    s.handle(Instant::now(), InstanceId(0), &d, &mut Sink::new(&mut ev));
-    s.handle(Instant::now(), InstanceId(0), &d, &mut Sink::new(&mut ev));
+    // Not started (no sockets outside a private namespace): `handle` directly.
+    rig.call(|s, now, _, sink| {
+        s.handle(now, out, &d, sink);
+        s.handle(now, out, &d, sink);
+    });
     assert_eq!(
-        s.instance_counters(InstanceId(0)).unwrap().output_dropped,
+        rig.backend().instance_counters(out).unwrap().output_dropped,
         2
     );
 }
@@ -279,77 +291,53 @@ fn output_without_priority_is_dropped_and_counted() {
 // ---------------------------------------------------------------------------------------------
 // Sockets: only inside a private network namespace (scripts/test, scripts/netns-run --veth).
 
-/// A backend driven by hand with a real reactor.
-struct Rig {
-    sacn: Sacn,
-    reactor: Reactor,
-    reg: ChannelRegistry,
-    events: Vec<Event>,
+/// The rig, and the discovery pages `collect_packets` read on the side.
+struct Net {
+    rig: Rig<Sacn>,
     /// Universe lists of our discovery packets seen by `collect_packets`.
     discovery: Vec<Vec<u16>>,
 }
 
-impl Rig {
-    fn new(sacn: Sacn, reg: ChannelRegistry) -> Rig {
-        let mut reactor = Reactor::new(1).unwrap();
-        let mut sacn = sacn;
-        sacn.start(Instant::now(), &mut reactor.io(0))
-            .expect("start");
-        Rig {
-            sacn,
-            reactor,
-            reg,
-            events: Vec::new(),
+impl Net {
+    /// Starts the configured rig.
+    fn start(mut rig: Rig<Sacn>) -> Net {
+        rig.start().expect("start");
+        Net {
+            rig,
             discovery: Vec::new(),
         }
     }
 
-    /// One loop turn as the core runs it (without routing).
+    /// One loop turn, waiting at most `max`.
     fn turn(&mut self, max: Duration) {
-        let now = Instant::now();
-        let wait = self
-            .sacn
-            .poll_timeout()
-            .map_or(max, |t| t.saturating_duration_since(now).min(max));
-        self.reactor.wait(Some(wait)).unwrap();
-        let ready = self.reactor.ready(0).to_vec();
-        let now = Instant::now();
-        self.sacn
-            .process(
-                now,
-                &ready,
-                &mut self.reactor.io(0),
-                &mut Sink::new(&mut self.events),
-            )
-            .unwrap();
-        self.sacn.flush(now, &mut self.reactor.io(0));
+        self.rig.turn(max).unwrap();
     }
 
-    fn deliver(&mut self, inst: u32, values: &[(ChannelId, u64, Value)]) {
-        self.deliver_turn(&[(inst, values)]);
-    }
-
-    /// Values for several instances in one turn (one flush), as the core delivers them.
-    fn deliver_turn(&mut self, batch: &[(u32, Values<'_>)]) {
-        let now = Instant::now();
-        for &(inst, values) in batch {
-            let d: Vec<Delivery> = values
-                .iter()
-                .map(|&(channel, key, value)| Delivery {
-                    channel,
-                    key,
-                    value,
-                })
-                .collect();
-            self.sacn
-                .handle(now, InstanceId(inst), &d, &mut Sink::new(&mut Vec::new()));
+    /// Sends values to output channels (looked up with `Rig::output`) in one turn.
+    fn deliver(&mut self, values: &[(ChannelId, Value)]) {
+        for &(channel, value) in values {
+            self.rig.set(channel, value);
         }
-        self.sacn.flush(now, &mut self.reactor.io(0));
+        self.turn(Duration::ZERO);
+    }
+
+    fn cid(&self) -> Cid {
+        self.rig.backend().cid().unwrap()
     }
 }
 
-/// (channel, key, value) deliveries to one instance.
-type Values<'a> = &'a [(ChannelId, u64, Value)];
+impl Deref for Net {
+    type Target = Rig<Sacn>;
+    fn deref(&self) -> &Rig<Sacn> {
+        &self.rig
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Rig<Sacn> {
+        &mut self.rig
+    }
+}
 
 fn data_packet(cid: Cid, universe: u16, seq: u8, slots: &[u8], terminated: bool) -> Vec<u8> {
     let mut buf = [0u8; 700];
@@ -370,26 +358,27 @@ fn data_packet(cid: Cid, universe: u16, seq: u8, slots: &[u8], terminated: bool)
 /// Data packets (universe, sequence, options, slots) read from `sock` until `until` says stop
 /// or `deadline` passes; the rig keeps turning meanwhile.
 fn collect_packets(
-    rig: &mut Rig,
+    rig: &mut Net,
     sock: &UdpSocket,
     deadline: Duration,
     mut until: impl FnMut(&[(u16, u8, u8, Vec<u8>)]) -> bool,
 ) -> Vec<(u16, u8, u8, Vec<u8>)> {
     sock.set_nonblocking(true).unwrap();
     let end = Instant::now() + deadline;
+    let cid = rig.cid();
     let mut got = Vec::new();
     let mut buf = [0u8; 2048];
     while Instant::now() < end && !until(&got) {
         rig.turn(Duration::from_millis(5));
         while let Ok(n) = sock.recv(&mut buf) {
             match Packet::parse(&buf[..n]) {
-                Ok(Packet::Data(p)) if p.cid() == rig.sacn.cid().unwrap() => got.push((
+                Ok(Packet::Data(p)) if p.cid() == cid => got.push((
                     p.universe(),
                     p.sequence(),
                     p.options_raw(),
                     p.slots().to_vec(),
                 )),
-                Ok(Packet::Discovery(p)) if p.cid() == rig.sacn.cid().unwrap() => {
+                Ok(Packet::Discovery(p)) if p.cid() == cid => {
                     rig.discovery.push(p.universes().collect())
                 }
                 _ => {}
@@ -399,35 +388,32 @@ fn collect_packets(
     got
 }
 
-fn in_out_config(bind: &str, dest: Option<String>) -> (Sacn, ChannelRegistry, [ChannelId; 4]) {
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", bind).unwrap();
-    s.create_instance(InstanceId(0), "in").unwrap();
-    inst_opt(&mut s, 0, "universe", "1").unwrap();
-    s.create_instance(InstanceId(1), "out").unwrap();
-    inst_opt(&mut s, 1, "universe", "2").unwrap();
-    inst_opt(&mut s, 1, "priority", "100").unwrap();
+/// Instance `in` (universe 1; inputs 1 and 10+11 recorded) and `out` (universe 2, priority
+/// 100; outputs 1 and 20+21 driven) on one bind.
+fn in_out_config(bind: &str, dest: Option<String>) -> (Rig<Sacn>, [ChannelId; 4]) {
+    let mut rig = rig();
+    global(&mut rig, "bind", bind).unwrap();
+    let i = instance(&mut rig, "in");
+    inst_opt(&mut rig, i, "universe", "1").unwrap();
+    let o = instance(&mut rig, "out");
+    inst_opt(&mut rig, o, "universe", "2").unwrap();
+    inst_opt(&mut rig, o, "priority", "100").unwrap();
     if let Some(d) = dest {
-        inst_opt(&mut s, 1, "destination", &d).unwrap();
+        inst_opt(&mut rig, o, "destination", &d).unwrap();
     }
-    let in1 = chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
-    let in10 = chan(&mut s, &mut reg, 0, "10+11", Direction::Input)
-        .0
-        .unwrap();
-    let out1 = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
-    let out20 = chan(&mut s, &mut reg, 1, "20+21", Direction::Output)
-        .0
-        .unwrap();
-    (s, reg, [in1, in10, out1, out20])
+    let in1 = rig.input(i, "1").unwrap();
+    let in10 = rig.input(i, "10+11").unwrap();
+    let out1 = rig.output(o, "1").unwrap();
+    let out20 = rig.output(o, "20+21").unwrap();
+    (rig, [in1, in10, out1, out20])
 }
 
-/// Sends `packet` to `to` every 50 ms until the rig reported `n` events (or 4 s passed).
-fn feed_until_events(rig: &mut Rig, to: &str, packet: &[u8], n: usize) {
+/// Sends `packet` to `to` every 50 ms until the rig recorded `n` events (or 4 s passed).
+fn feed_until_events(rig: &mut Net, to: &str, packet: &[u8], n: usize) {
     let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
     let end = Instant::now() + Duration::from_secs(4);
     let mut last = Instant::now() - Duration::from_secs(1);
-    while rig.events.len() < n && Instant::now() < end {
+    while rig.events().len() < n && Instant::now() < end {
         if last.elapsed() >= Duration::from_millis(50) {
             tx.send_to(packet, to).unwrap();
             last = Instant::now();
@@ -441,11 +427,11 @@ fn unicast_in_events_and_unicast_out_bytes() {
     patchbay_net::netns::require_private_netns();
     let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
     let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-    let (s, reg, [in1, in10, out1, out20]) = in_out_config("127.0.0.1 15601", Some(dest));
-    let mut rig = Rig::new(s, reg);
+    let (rig, [in1, in10, out1, out20]) = in_out_config("127.0.0.1 15601", Some(dest));
+    let mut rig = Net::start(rig);
     // Output-only and input universes on a unicast bind join nothing... except input `in`,
     // which is multicast by default: exactly one group (universe 1), not universe 2 (D13).
-    let pool = rig.sacn.rt.as_ref().unwrap().binds[0]
+    let pool = rig.backend().rt.as_ref().unwrap().binds[0]
         .ep
         .pool()
         .map(|p| p.group_count());
@@ -459,7 +445,7 @@ fn unicast_in_events_and_unicast_out_bytes() {
     let pkt = data_packet(desk, 1, 0, &slots, false);
     feed_until_events(&mut rig, "127.0.0.1:15601", &pkt, 2);
     let got: Vec<(ChannelId, Option<(u64, u8)>)> = rig
-        .events
+        .events()
         .iter()
         .map(|e| (e.channel, e.value.raw()))
         .collect();
@@ -474,19 +460,23 @@ fn unicast_in_events_and_unicast_out_bytes() {
     for _ in 0..20 {
         rig.turn(Duration::from_millis(5));
     }
-    assert_eq!(rig.events.len(), 2);
-    let c = rig.sacn.bind_counters(0).unwrap().clone();
+    assert_eq!(rig.events().len(), 2);
+    let c = rig.backend().bind_counters(0).unwrap().clone();
     assert_eq!(c.empty, 1);
     assert_eq!(c.malformed[DropReason::TruncatedRoot.index()], 1);
-    let ic = rig.sacn.instance_counters(InstanceId(0)).unwrap().clone();
+    let ic = rig
+        .backend()
+        .instance_counters(InstanceId(0))
+        .unwrap()
+        .clone();
     assert!(ic.frames_in >= 2, "{ic:?}");
     assert_eq!(ic.events_in, 2);
     assert_eq!(ic.sources_added, 1);
-    assert_eq!(rig.sacn.source_count(InstanceId(0)), 1);
+    assert_eq!(rig.backend().source_count(InstanceId(0)), 1);
 
-    // Route the events to `out` as the core would.
-    let values: Vec<Value> = rig.events.iter().map(|e| e.value).collect();
-    rig.deliver(1, &[(out1, 0, values[0]), (out20, 19, values[1])]);
+    // Send the values on to `out`.
+    let values: Vec<Value> = rig.events().iter().map(|e| e.value).collect();
+    rig.deliver(&[(out1, values[0]), (out20, values[1])]);
     let first = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         !g.is_empty()
     });
@@ -501,7 +491,7 @@ fn unicast_in_events_and_unicast_out_bytes() {
     );
 
     // Unchanged values: no new packet beyond the scheduled repeats (3 after the change).
-    rig.deliver(1, &[(out1, 0, values[0])]);
+    rig.deliver(&[(out1, values[0])]);
     let more = collect_packets(&mut rig, &listener, Duration::from_millis(300), |_| false);
     let seqs: Vec<u8> = first.iter().chain(&more).map(|p| p.1).collect();
     assert_eq!(
@@ -511,12 +501,11 @@ fn unicast_in_events_and_unicast_out_bytes() {
     );
 
     // Shutdown: three Stream_Terminated packets with consecutive sequence numbers.
-    let now = Instant::now();
-    rig.sacn.shutdown(now, &mut rig.reactor.io(0));
+    rig.shutdown();
     let got = collect_packets(&mut rig, &listener, Duration::from_secs(1), |g| {
         g.len() >= 3
     });
-    assert!(rig.sacn.shutdown_complete());
+    assert!(rig.backend().shutdown_complete());
     let term: Vec<u8> = got
         .iter()
         .filter(|p| p.2 & 0x40 != 0)
@@ -532,14 +521,12 @@ fn unicast_in_events_and_unicast_out_bytes() {
         "termination carries the last data"
     );
     assert_eq!(
-        rig.sacn
+        rig.backend()
             .instance_counters(InstanceId(1))
             .unwrap()
             .frames_out,
         1 + 3 + 3
     );
-    let _ = rig.reg.len();
-    let _ = Discard::OwnCid;
 }
 
 /// A plain listener on `port` that shares the port (SO_REUSEADDR) and joins `groups` on the
@@ -578,12 +565,12 @@ fn group_listener(
 }
 
 /// Discovery universe lists (from our CID) read from `sock`.
-fn discovery_lists(rig: &Rig, sock: &UdpSocket) -> Vec<Vec<u16>> {
+fn discovery_lists(rig: &Net, sock: &UdpSocket) -> Vec<Vec<u16>> {
     let mut buf = [0u8; 2048];
     let mut out = rig.discovery.clone();
     while let Ok(n) = sock.recv(&mut buf) {
         if let Ok(Packet::Discovery(p)) = Packet::parse(&buf[..n])
-            && p.cid() == rig.sacn.cid().unwrap()
+            && p.cid() == rig.cid()
         {
             out.push(p.universes().collect());
         }
@@ -598,24 +585,24 @@ fn discovery_lists(rig: &Rig, sock: &UdpSocket) -> Vec<Vec<u16>> {
 #[test]
 fn ipv4_multicast_on_a_specific_bind() {
     patchbay_net::netns::require_private_netns();
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "198.18.0.1 5568 local").unwrap();
-    s.create_instance(InstanceId(0), "in").unwrap();
-    inst_opt(&mut s, 0, "universe", "1").unwrap();
-    s.create_instance(InstanceId(1), "out").unwrap();
-    inst_opt(&mut s, 1, "universe", "2").unwrap();
-    inst_opt(&mut s, 1, "priority", "100").unwrap();
-    s.create_instance(InstanceId(2), "both").unwrap();
-    inst_opt(&mut s, 2, "universe", "3").unwrap();
-    inst_opt(&mut s, 2, "priority", "50").unwrap();
-    let in1 = chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
-    let out1 = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
-    let both_in = chan(&mut s, &mut reg, 2, "2", Direction::Input).0.unwrap();
-    let both2 = chan(&mut s, &mut reg, 2, "2", Direction::Output).0.unwrap();
-    let mut rig = Rig::new(s, reg);
+    let mut rig = rig();
+    global(&mut rig, "bind", "198.18.0.1 5568 local").unwrap();
+    let i = instance(&mut rig, "in");
+    inst_opt(&mut rig, i, "universe", "1").unwrap();
+    let o = instance(&mut rig, "out");
+    inst_opt(&mut rig, o, "universe", "2").unwrap();
+    inst_opt(&mut rig, o, "priority", "100").unwrap();
+    let b = instance(&mut rig, "both");
+    inst_opt(&mut rig, b, "universe", "3").unwrap();
+    inst_opt(&mut rig, b, "priority", "50").unwrap();
+    let in1 = rig.input(i, "1").unwrap();
+    let out1 = rig.output(o, "1").unwrap();
+    let both_in = rig.input(b, "2").unwrap();
+    let both2 = rig.output(b, "2").unwrap();
+    let mut rig = Net::start(rig);
     let (iface_addr, ifindex) = {
-        let ep = &rig.sacn.rt.as_ref().unwrap().binds[0].ep;
+        let s = rig.backend();
+        let ep = &s.rt.as_ref().unwrap().binds[0].ep;
         let i = ep.interface().unwrap();
         assert_eq!(i.name, "sacn0");
         let pool = ep.pool().unwrap();
@@ -636,15 +623,15 @@ fn ipv4_multicast_on_a_specific_bind() {
     let pkt = data_packet(Cid([7; 16]), 1, 0, &slots, false);
     feed_until_events(&mut rig, "239.255.0.1:5568", &pkt, 1);
     drop(tx);
-    assert_eq!(rig.events.len(), 1);
-    assert_eq!(rig.events[0].channel, in1);
-    assert_eq!(rig.events[0].value.raw(), Some((42, 8)));
+    assert_eq!(rig.events().len(), 1);
+    assert_eq!(rig.events()[0].channel, in1);
+    assert_eq!(rig.events()[0].value.raw(), Some((42, 8)));
 
     // Both outputs start in one turn, so the discovery that follows their first packets lists
     // both (discovery lists only universes that are transmitting).
-    rig.deliver_turn(&[
-        (1, &[(out1, 0, Value::from_raw(200, 8))]),
-        (2, &[(both2, 1, Value::from_raw(77, 8))]),
+    rig.deliver(&[
+        (out1, Value::from_raw(200, 8)),
+        (both2, Value::from_raw(77, 8)),
     ]);
     let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         g.iter().any(|p| p.0 == 2) && g.iter().any(|p| p.0 == 3)
@@ -656,12 +643,13 @@ fn ipv4_multicast_on_a_specific_bind() {
     // `local`: our own universe-3 packets come back and feed instance `both`'s input (MIDIMonster
     // HEAD's mirror), once its 1.5 s sampling period is over.
     let deadline = std::time::Instant::now() + Duration::from_secs(4);
-    while rig.events.len() < 2 && std::time::Instant::now() < deadline {
+    while rig.events().len() < 2 && std::time::Instant::now() < deadline {
         rig.turn(Duration::from_millis(10));
     }
-    assert_eq!(rig.events.len(), 2, "{:?}", rig.events);
-    assert_eq!(rig.events[1].channel, both_in);
-    assert_eq!(rig.events[1].value.raw(), Some((77, 8)));
+    let events = rig.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1].channel, both_in);
+    assert_eq!(events[1].value.raw(), Some((77, 8)));
     // Discovery lists exactly the output universes (MIDIMonster sends struct bytes, D4).
     let lists = discovery_lists(&rig, &listener);
     assert!(
@@ -674,23 +662,18 @@ fn ipv4_multicast_on_a_specific_bind() {
 #[test]
 fn ipv6_multicast_in_and_out() {
     patchbay_net::netns::require_private_netns();
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "2001:db8:5ac::1 15621 local").unwrap();
-    s.create_instance(InstanceId(0), "in").unwrap();
-    inst_opt(&mut s, 0, "universe", "123").unwrap();
-    s.create_instance(InstanceId(1), "out").unwrap();
-    inst_opt(&mut s, 1, "universe", "124").unwrap();
-    inst_opt(&mut s, 1, "priority", "100").unwrap();
-    let in1 = chan(&mut s, &mut reg, 0, "1+2", Direction::Input)
-        .0
-        .unwrap();
-    let out1 = chan(&mut s, &mut reg, 1, "1+2", Direction::Output)
-        .0
-        .unwrap();
-    let mut rig = Rig::new(s, reg);
+    let mut rig = rig();
+    global(&mut rig, "bind", "2001:db8:5ac::1 15621 local").unwrap();
+    let i = instance(&mut rig, "in");
+    inst_opt(&mut rig, i, "universe", "123").unwrap();
+    let o = instance(&mut rig, "out");
+    inst_opt(&mut rig, o, "universe", "124").unwrap();
+    inst_opt(&mut rig, o, "priority", "100").unwrap();
+    let in1 = rig.input(i, "1+2").unwrap();
+    let out1 = rig.output(o, "1+2").unwrap();
+    let mut rig = Net::start(rig);
     let (iface_addr, ifindex) = {
-        let i = rig.sacn.rt.as_ref().unwrap().binds[0]
+        let i = rig.backend().rt.as_ref().unwrap().binds[0]
             .ep
             .interface()
             .unwrap()
@@ -707,17 +690,18 @@ fn ipv6_multicast_in_and_out() {
     let pkt = data_packet(Cid([8; 16]), 123, 0, &slots, false);
     let tx = UdpSocket::bind("[2001:db8:5ac::2]:0").unwrap();
     let end = Instant::now() + Duration::from_secs(4);
-    while rig.events.is_empty() && Instant::now() < end {
+    while rig.events().is_empty() && Instant::now() < end {
         tx.send_to(&pkt, "[ff18::8300:7b]:15621").unwrap();
         for _ in 0..5 {
             rig.turn(Duration::from_millis(10));
         }
     }
-    assert_eq!(rig.events.len(), 1);
-    assert_eq!(rig.events[0].channel, in1);
-    assert_eq!(rig.events[0].value.raw(), Some((0xABCD, 16)));
+    let events = rig.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].channel, in1);
+    assert_eq!(events[0].value.raw(), Some((0xABCD, 16)));
 
-    rig.deliver(1, &[(out1, 0, rig.events[0].value)]);
+    rig.deliver(&[(out1, events[0].value)]);
     let got = collect_packets(&mut rig, &listener, Duration::from_secs(2), |g| {
         !g.is_empty()
     });
@@ -730,29 +714,33 @@ fn ipv6_multicast_in_and_out() {
 #[test]
 fn receive_budget_carries_over_to_the_next_turn() {
     patchbay_net::netns::require_private_netns();
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "127.0.0.1 15641").unwrap();
-    s.create_instance(InstanceId(0), "in").unwrap();
-    inst_opt(&mut s, 0, "universe", "1").unwrap();
-    inst_opt(&mut s, 0, "unicast", "1").unwrap();
-    chan(&mut s, &mut reg, 0, "1", Direction::Input).0.unwrap();
-    let mut rig = Rig::new(s, reg);
+    let mut rig = rig();
+    global(&mut rig, "bind", "127.0.0.1 15641").unwrap();
+    let i = instance(&mut rig, "in");
+    inst_opt(&mut rig, i, "universe", "1").unwrap();
+    inst_opt(&mut rig, i, "unicast", "1").unwrap();
+    chan(&mut rig, i, "1", Direction::Input).0.unwrap();
+    let mut rig = Net::start(rig);
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     // The kernel's default receive buffer holds only ~256 small datagrams, so use a small budget.
-    rig.sacn.rt.as_mut().unwrap().recv_budget = 16;
+    rig.backend_mut().rt.as_mut().unwrap().recv_budget = 16;
     let n = 50;
     for i in 0..n {
         tx.send_to(&[i as u8; 3], "127.0.0.1:15641").unwrap();
     }
     rig.turn(Duration::from_millis(100));
-    let after_one = rig.sacn.bind_counters(0).unwrap().datagrams;
+    let after_one = rig.backend().bind_counters(0).unwrap().datagrams;
     assert_eq!(after_one, 16);
-    assert!(rig.sacn.poll_timeout().is_some_and(|t| t <= Instant::now()));
+    assert!(
+        rig.backend()
+            .poll_timeout()
+            .is_some_and(|t| t <= Instant::now())
+    );
     for _ in 0..5 {
         rig.turn(Duration::from_millis(100));
     }
-    let c = rig.sacn.bind_counters(0).unwrap();
+    let s = rig.backend();
+    let c = s.bind_counters(0).unwrap();
     assert_eq!(c.datagrams as usize, n);
     assert_eq!(c.malformed[DropReason::TruncatedRoot.index()] as usize, n);
 }
@@ -765,18 +753,16 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
     let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "127.0.0.1 15651").unwrap();
-    s.create_instance(InstanceId(0), "out").unwrap();
-    inst_opt(&mut s, 0, "universe", "5").unwrap();
-    inst_opt(&mut s, 0, "priority", "120").unwrap();
-    inst_opt(&mut s, 0, "destination", &dest).unwrap();
-    let c1 = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
-    let c2 = chan(&mut s, &mut reg, 0, "7+3", Direction::Output)
-        .0
-        .unwrap();
-    let mut rig = Rig::new(s, reg);
+    // The gap is timed on the rig's clock: a manual one, so that only the test moves it.
+    let mut rig = Rig::new(Sacn::new());
+    global(&mut rig, "bind", "127.0.0.1 15651").unwrap();
+    let o = instance(&mut rig, "out");
+    inst_opt(&mut rig, o, "universe", "5").unwrap();
+    inst_opt(&mut rig, o, "priority", "120").unwrap();
+    inst_opt(&mut rig, o, "destination", &dest).unwrap();
+    let c1 = rig.output(o, "1").unwrap();
+    let c2 = rig.output(o, "7+3").unwrap();
+    rig.start().unwrap();
     let read = |sock: &UdpSocket| {
         let mut buf = [0u8; 2048];
         let mut out = Vec::new();
@@ -787,58 +773,53 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
         }
         out
     };
-    let now = Instant::now();
-    for (v, w) in [(1u64, 100u64), (2, 200), (3, 0xBEEF)] {
-        rig.sacn.handle(
-            now,
-            InstanceId(0),
-            &[
-                Delivery {
-                    channel: c1,
-                    key: 0,
-                    value: Value::from_raw(v, 8),
-                },
-                Delivery {
-                    channel: c2,
-                    key: 6,
-                    value: Value::from_raw(w, 16),
-                },
-            ],
-            &mut Sink::new(&mut Vec::new()),
-        );
-    }
-    rig.sacn.flush(now, &mut rig.reactor.io(0));
+    // Three routing rounds in one turn (no turn makes three for one instance, so by hand),
+    // then the turn's flush.
+    let now = rig.now();
+    rig.call(|s, now, io, sink| {
+        for (v, w) in [(1u64, 100u64), (2, 200), (3, 0xBEEF)] {
+            s.handle(
+                now,
+                o,
+                &[
+                    Delivery {
+                        channel: c1,
+                        key: 0,
+                        value: Value::from_raw(v, 8),
+                    },
+                    Delivery {
+                        channel: c2,
+                        key: 6,
+                        value: Value::from_raw(w, 16),
+                    },
+                ],
+                sink,
+            );
+        }
+        s.flush(now, io);
+    });
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![(120, 3, 0xBE, 0xEF)]);
     // A change 1 ms later is inside the 1/44 s gap: nothing now, one packet when it ends.
-    let t1 = now + Duration::from_millis(1);
-    rig.sacn.handle(
-        t1,
-        InstanceId(0),
-        &[Delivery {
-            channel: c1,
-            key: 0,
-            value: Value::from_raw(9, 8),
-        }],
-        &mut Sink::new(&mut Vec::new()),
-    );
-    rig.sacn.flush(t1, &mut rig.reactor.io(0));
+    rig.advance(Duration::from_millis(1));
+    let t1 = rig.now();
+    rig.set(c1, Value::from_raw(9, 8));
+    rig.turn(Duration::ZERO).unwrap();
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![]);
-    let due = rig.sacn.poll_timeout().unwrap();
+    let due = rig.backend().poll_timeout().unwrap();
     assert!(
         due > t1 && due <= now + Duration::from_millis(24),
         "{:?}",
         due - now
     );
-    let mut buf = Vec::new();
     // As the core turns on the timer: process (which sends nothing), then flush.
-    rig.sacn
-        .process(due, &[], &mut rig.reactor.io(0), &mut Sink::new(&mut buf))
+    rig.advance(due - t1);
+    rig.call(|s, now, io, sink| s.process(now, &[], io, sink))
         .unwrap();
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![]);
-    rig.sacn.flush(due, &mut rig.reactor.io(0));
+    rig.call(|s, now, io, _| s.flush(now, io));
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }
@@ -849,19 +830,18 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
 fn thousand_input_universes_on_one_bind() {
     patchbay_net::netns::require_private_netns();
     const N: u16 = 1000;
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "0.0.0.0 15661").unwrap();
+    let mut rig = rig();
+    global(&mut rig, "bind", "0.0.0.0 15661").unwrap();
     let mut ids = Vec::new();
     for u in 1..=N {
-        let i = u32::from(u) - 1;
-        s.create_instance(InstanceId(i), &format!("u{u}")).unwrap();
-        inst_opt(&mut s, i, "universe", &u.to_string()).unwrap();
-        ids.push(chan(&mut s, &mut reg, i, "1", Direction::Input).0.unwrap());
+        let i = instance(&mut rig, &format!("u{u}"));
+        inst_opt(&mut rig, i, "universe", &u.to_string()).unwrap();
+        ids.push(rig.input(i, "1").unwrap());
     }
-    let mut rig = Rig::new(s, reg);
+    let mut rig = Net::start(rig);
     let sockets = {
-        let pool = rig.sacn.rt.as_ref().unwrap().binds[0].ep.pool().unwrap();
+        let s = rig.backend();
+        let pool = s.rt.as_ref().unwrap().binds[0].ep.pool().unwrap();
         assert_eq!(pool.group_count(), usize::from(N));
         pool.len()
     };
@@ -887,19 +867,20 @@ fn thousand_input_universes_on_one_bind() {
         for _ in 0..20 {
             rig.turn(Duration::from_millis(5));
         }
-        for e in rig.events.drain(..) {
+        for e in rig.take_events() {
             assert!(seen.insert(e.channel), "one event per universe");
             let u = ids.iter().position(|&c| c == e.channel).unwrap() + 1;
             assert_eq!(e.value.raw(), Some((u64::from((u % 250) as u8 + 1), 8)));
         }
     }
     assert_eq!(seen.len(), usize::from(N));
+    let s = rig.backend();
     for i in 0..u32::from(N) {
-        let ic = rig.sacn.instance_counters(InstanceId(i)).unwrap();
+        let ic = s.instance_counters(InstanceId(i)).unwrap();
         assert_eq!(ic.sources_added, 1, "no receiver event lost for u{}", i + 1);
         assert_eq!(ic.events_in, 1);
     }
-    let c = rig.sacn.bind_counters(0).unwrap();
+    let c = s.bind_counters(0).unwrap();
     assert_eq!(c.discarded.iter().sum::<u64>(), 0, "{c:?}");
 }
 
@@ -912,20 +893,19 @@ fn synchronization_out_and_sync_group_join_in() {
     let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "0.0.0.0 15671").unwrap();
-    s.create_instance(InstanceId(0), "out").unwrap();
-    inst_opt(&mut s, 0, "universe", "5").unwrap();
-    inst_opt(&mut s, 0, "priority", "100").unwrap();
-    inst_opt(&mut s, 0, "sync", "7").unwrap();
-    inst_opt(&mut s, 0, "destination", &dest).unwrap();
-    s.create_instance(InstanceId(1), "in").unwrap();
-    inst_opt(&mut s, 1, "universe", "1").unwrap();
-    let out1 = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
-    chan(&mut s, &mut reg, 1, "1", Direction::Input).0.unwrap();
-    let mut rig = Rig::new(s, reg);
-    rig.deliver(0, &[(out1, 0, Value::from_raw(1, 8))]);
+    let mut rig = rig();
+    global(&mut rig, "bind", "0.0.0.0 15671").unwrap();
+    let o = instance(&mut rig, "out");
+    inst_opt(&mut rig, o, "universe", "5").unwrap();
+    inst_opt(&mut rig, o, "priority", "100").unwrap();
+    inst_opt(&mut rig, o, "sync", "7").unwrap();
+    inst_opt(&mut rig, o, "destination", &dest).unwrap();
+    let i = instance(&mut rig, "in");
+    inst_opt(&mut rig, i, "universe", "1").unwrap();
+    let out1 = rig.output(o, "1").unwrap();
+    chan(&mut rig, i, "1", Direction::Input).0.unwrap();
+    let mut rig = Net::start(rig);
+    rig.deliver(&[(out1, Value::from_raw(1, 8))]);
     std::thread::sleep(Duration::from_millis(5));
     let mut buf = [0u8; 2048];
     let mut kinds = Vec::new();
@@ -939,8 +919,8 @@ fn synchronization_out_and_sync_group_join_in() {
     assert_eq!(kinds, vec![("data", 7), ("sync", 7)]);
 
     let sync_group: std::net::IpAddr = "239.255.0.9".parse().unwrap();
-    let joined = |rig: &Rig| {
-        rig.sacn.rt.as_ref().unwrap().binds[0]
+    let joined = |rig: &Net| {
+        rig.backend().rt.as_ref().unwrap().binds[0]
             .ep
             .pool()
             .and_then(|p| p.socket_of(sync_group))
@@ -976,58 +956,46 @@ fn synchronization_out_and_sync_group_join_in() {
 #[test]
 fn every_value_passes_sacn_to_sacn_through_the_core() {
     patchbay_net::netns::require_private_netns();
-    use patchbay_core::Core;
     let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-    let mut core = Core::new(vec![Box::new(Sacn::new())]).unwrap();
-    {
-        let mut w = Vec::new();
-        core.backend_mut(0)
-            .unwrap()
-            .configure("bind", "127.0.0.1 15681", &mut ctx(&mut w))
-            .unwrap();
-    }
-    let opt = |core: &mut Core, id, k: &str, v: &str| {
-        let mut w = Vec::new();
-        core.configure_instance(id, k, v, &mut ctx(&mut w)).unwrap();
+    let mut rig = rig();
+    global(&mut rig, "bind", "127.0.0.1 15681").unwrap();
+    let opt = |rig: &mut Rig<Sacn>, id, k: &str, v: &str| {
+        inst_opt(rig, id, k, v).unwrap();
     };
-    let in8 = core.add_instance(0, "in8").unwrap();
-    opt(&mut core, in8, "universe", "1");
-    let out8 = core.add_instance(0, "out8").unwrap();
-    opt(&mut core, out8, "universe", "2");
-    let in16 = core.add_instance(0, "in16").unwrap();
-    opt(&mut core, in16, "universe", "3");
-    let out16 = core.add_instance(0, "out16").unwrap();
-    opt(&mut core, out16, "universe", "4");
+    let in8 = instance(&mut rig, "in8");
+    opt(&mut rig, in8, "universe", "1");
+    let out8 = instance(&mut rig, "out8");
+    opt(&mut rig, out8, "universe", "2");
+    let in16 = instance(&mut rig, "in16");
+    opt(&mut rig, in16, "universe", "3");
+    let out16 = instance(&mut rig, "out16");
+    opt(&mut rig, out16, "universe", "4");
     for o in [out8, out16] {
-        opt(&mut core, o, "priority", "100");
-        opt(&mut core, o, "realtime", "1");
-        opt(&mut core, o, "destination", &dest);
+        opt(&mut rig, o, "priority", "100");
+        opt(&mut rig, o, "realtime", "1");
+        opt(&mut rig, o, "destination", &dest);
     }
     for i in 1..=256 {
-        let s = core
-            .channel(in8, &i.to_string(), Direction::Input, &mut Vec::new())
+        let s = chan(&mut rig, in8, &i.to_string(), Direction::Input)
+            .0
             .unwrap();
-        let t = core
-            .channel(out8, &i.to_string(), Direction::Output, &mut Vec::new())
+        let t = chan(&mut rig, out8, &i.to_string(), Direction::Output)
+            .0
             .unwrap();
-        core.add_mapping(s, t);
+        rig.map(s, t);
         let wide = format!("{}+{}", 2 * i - 1, 2 * i);
-        let s = core
-            .channel(in16, &wide, Direction::Input, &mut Vec::new())
-            .unwrap();
-        let t = core
-            .channel(out16, &wide, Direction::Output, &mut Vec::new())
-            .unwrap();
-        core.add_mapping(s, t);
+        let s = chan(&mut rig, in16, &wide, Direction::Input).0.unwrap();
+        let t = chan(&mut rig, out16, &wide, Direction::Output).0.unwrap();
+        rig.map(s, t);
     }
-    core.start().unwrap();
+    rig.start().unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let desk = Cid([4; 16]);
     let mut latest: [Option<Vec<u8>>; 2] = [None, None];
-    let pump = |core: &mut Core, latest: &mut [Option<Vec<u8>>; 2]| {
-        core.turn(Some(Duration::from_millis(2))).unwrap();
+    let pump = |rig: &mut Rig<Sacn>, latest: &mut [Option<Vec<u8>>; 2]| {
+        rig.turn(Duration::from_millis(2)).unwrap();
         let mut buf = [0u8; 2048];
         while let Ok(n) = listener.recv(&mut buf) {
             if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
@@ -1049,7 +1017,7 @@ fn every_value_passes_sacn_to_sacn_through_the_core() {
         .unwrap();
         seq = seq.wrapping_add(1);
         for _ in 0..5 {
-            pump(&mut core, &mut latest);
+            pump(&mut rig, &mut latest);
         }
     }
     // 16 bit: wide channel j carries j * 256 + k in packet k.
@@ -1069,7 +1037,7 @@ fn every_value_passes_sacn_to_sacn_through_the_core() {
                     .unwrap();
                 sent_at = Instant::now();
             }
-            pump(&mut core, &mut latest);
+            pump(&mut rig, &mut latest);
         }
     }
 }
@@ -1082,46 +1050,39 @@ fn unreachable_destination_does_not_stop_other_universes() {
     let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-    let mut s = Sacn::new();
-    let mut reg = ChannelRegistry::new();
-    global(&mut s, "bind", "127.0.0.1 15701").unwrap();
-    s.create_instance(InstanceId(0), "lost").unwrap();
-    inst_opt(&mut s, 0, "universe", "1").unwrap();
-    inst_opt(&mut s, 0, "priority", "100").unwrap();
+    let mut rig = rig();
+    global(&mut rig, "bind", "127.0.0.1 15701").unwrap();
+    let lost = instance(&mut rig, "lost");
+    inst_opt(&mut rig, lost, "universe", "1").unwrap();
+    inst_opt(&mut rig, lost, "priority", "100").unwrap();
     // TEST-NET-2: no route inside the test namespace.
-    inst_opt(&mut s, 0, "destination", "198.51.100.7").unwrap();
-    s.create_instance(InstanceId(1), "fine").unwrap();
-    inst_opt(&mut s, 1, "universe", "2").unwrap();
-    inst_opt(&mut s, 1, "priority", "100").unwrap();
-    inst_opt(&mut s, 1, "destination", &dest).unwrap();
-    let a = chan(&mut s, &mut reg, 0, "1", Direction::Output).0.unwrap();
-    let b = chan(&mut s, &mut reg, 1, "1", Direction::Output).0.unwrap();
-    let mut rig = Rig::new(s, reg);
-    rig.deliver(0, &[(a, 0, Value::from_raw(1, 8))]);
-    rig.deliver(1, &[(b, 0, Value::from_raw(2, 8))]);
+    inst_opt(&mut rig, lost, "destination", "198.51.100.7").unwrap();
+    let fine = instance(&mut rig, "fine");
+    inst_opt(&mut rig, fine, "universe", "2").unwrap();
+    inst_opt(&mut rig, fine, "priority", "100").unwrap();
+    inst_opt(&mut rig, fine, "destination", &dest).unwrap();
+    let a = rig.output(lost, "1").unwrap();
+    let b = rig.output(fine, "1").unwrap();
+    let mut rig = Net::start(rig);
+    rig.deliver(&[(a, Value::from_raw(1, 8))]);
+    rig.deliver(&[(b, Value::from_raw(2, 8))]);
     let got = collect_packets(&mut rig, &listener, Duration::from_secs(1), |g| {
         !g.is_empty()
     });
     assert_eq!(got[0].0, 2);
     assert_eq!(got[0].3[0], 2);
-    let lost = rig.sacn.instance_counters(InstanceId(0)).unwrap();
+    let s = rig.backend();
+    let lost = s.instance_counters(InstanceId(0)).unwrap();
     assert!(lost.send_errors >= 1, "{lost:?}");
     assert_eq!(lost.frames_out, 0);
-    assert!(
-        rig.sacn
-            .instance_counters(InstanceId(1))
-            .unwrap()
-            .frames_out
-            >= 1
-    );
+    assert!(s.instance_counters(InstanceId(1)).unwrap().frames_out >= 1);
 }
 
 /// sACN in (universe 1, unicast on `port`) → core routing → sACN out (universe 2, realtime, to
 /// `listener`), on a hand-driven clock whose sampling and 0xDD waits are over and whose desk is
 /// known (its warm-up frame, slot 1 = 200, has been forwarded and read).
 struct Forward {
-    core: patchbay_core::Core,
-    clock: patchbay_core::ManualClock,
+    rig: Rig<Sacn>,
     listener: UdpSocket,
     tx: UdpSocket,
     to: String,
@@ -1133,56 +1094,39 @@ impl Forward {
     const WARM_UP: u8 = 200;
 
     fn new(port: u16) -> Forward {
-        use patchbay_core::{Core, ManualClock};
         let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let dest = listener.local_addr().unwrap().to_string().replace(':', " ");
-        let clock = ManualClock::new(Instant::now());
-        let mut core = Core::new(vec![Box::new(Sacn::new())])
-            .unwrap()
-            .with_clock(clock.clone());
-        let mut w = Vec::new();
-        core.backend_mut(0)
-            .unwrap()
-            .configure("bind", &format!("127.0.0.1 {port}"), &mut ctx(&mut w))
-            .unwrap();
-        let opt = |core: &mut Core, id, k: &str, v: &str| {
-            let mut w = Vec::new();
-            core.configure_instance(id, k, v, &mut ctx(&mut w)).unwrap();
-        };
-        let input = core.add_instance(0, "in").unwrap();
-        opt(&mut core, input, "universe", "1");
-        opt(&mut core, input, "unicast", "1");
-        let output = core.add_instance(0, "out").unwrap();
+        let mut rig = Rig::new(Sacn::new());
+        global(&mut rig, "bind", &format!("127.0.0.1 {port}")).unwrap();
+        let input = instance(&mut rig, "in");
+        inst_opt(&mut rig, input, "universe", "1").unwrap();
+        inst_opt(&mut rig, input, "unicast", "1").unwrap();
+        let output = instance(&mut rig, "out");
         for (k, v) in [
             ("universe", "2"),
             ("priority", "100"),
             ("realtime", "1"),
             ("destination", &dest),
         ] {
-            opt(&mut core, output, k, v);
+            inst_opt(&mut rig, output, k, v).unwrap();
         }
-        let s = core
-            .channel(input, "1", Direction::Input, &mut Vec::new())
-            .unwrap();
-        let t = core
-            .channel(output, "1", Direction::Output, &mut Vec::new())
-            .unwrap();
-        core.add_mapping(s, t);
-        core.start().unwrap();
+        let s = chan(&mut rig, input, "1", Direction::Input).0.unwrap();
+        let t = chan(&mut rig, output, "1", Direction::Output).0.unwrap();
+        rig.map(s, t);
+        rig.start().unwrap();
         let mut f = Forward {
-            core,
-            clock,
+            rig,
             listener,
             tx: UdpSocket::bind("127.0.0.1:0").unwrap(),
             to: format!("127.0.0.1:{port}"),
             seq: 0,
         };
         // Past the sampling period; the new desk's levels then wait 1.5 s for 0xDD.
-        f.clock.advance(Duration::from_secs(2));
+        f.rig.advance(Duration::from_secs(2));
         f.queue(&[Forward::WARM_UP]);
         f.turns(1, Duration::ZERO);
-        f.clock.advance(Duration::from_secs(2));
+        f.rig.advance(Duration::from_secs(2));
         assert_eq!(f.turns(1, Duration::ZERO), vec![Forward::WARM_UP]);
         f
     }
@@ -1203,8 +1147,8 @@ impl Forward {
         let mut got = Vec::new();
         let mut buf = [0u8; 2048];
         for _ in 0..n {
-            self.clock.advance(step);
-            self.core.turn(Some(Duration::ZERO)).unwrap();
+            self.rig.advance(step);
+            self.rig.turn(Duration::ZERO).unwrap();
             while let Ok(len) = self.listener.recv(&mut buf) {
                 if let Ok(Packet::Data(p)) = Packet::parse(&buf[..len]) {
                     assert_eq!(p.universe(), 2);
@@ -1216,12 +1160,8 @@ impl Forward {
     }
 
     fn stat(&self, name: &str) -> u64 {
-        self.core
-            .stats()
-            .iter()
-            .find(|g| g.scope == "bind 0")
-            .and_then(|g| g.counters.iter().find(|(n, _)| n == name))
-            .map(|(_, v)| *v)
+        self.rig
+            .stat("bind 0", name)
             .unwrap_or_else(|| panic!("no counter {name}"))
     }
 }
@@ -1271,4 +1211,79 @@ fn input_that_waited_too_long_coalesces_and_the_last_value_wins() {
     assert_eq!(f.turns(4, Duration::from_millis(1)), vec![11, 12, 13]);
     assert_eq!(f.stat("turns_split"), 2);
     assert_eq!(f.stat("coalesced_in"), 9);
+}
+
+/// A full send buffer is waited out by the socket's writability, not polled for: while packets
+/// wait there is no retry deadline, the loop sleeps until the kernel has room, and the turn the
+/// socket wakes sends what waited.
+///
+/// How the buffer fills: 198.18.0.99 is on `sacn0`'s subnet, but nobody answers ARP for it, so
+/// the kernel queues our packets on the unresolved neighbour, where they keep their send-buffer
+/// space until the resolution fails (three probes a second apart) and they are dropped. A send
+/// buffer shrunk to the kernel's minimum holds only a few of them.
+#[test]
+fn a_full_send_buffer_is_waited_out_by_writability_not_a_timer() {
+    patchbay_net::netns::require_private_netns();
+    use patchbay_net::SocketId;
+    let mut rig = rig();
+    global(&mut rig, "bind", "198.18.0.1 15731").unwrap();
+    // No link-watch timer to wake the loop during the test.
+    rig.backend_mut()
+        .set_link_check_period(Duration::from_secs(3600));
+    let mut outputs = Vec::new();
+    for u in 1..=16 {
+        let o = instance(&mut rig, &format!("out{u}"));
+        inst_opt(&mut rig, o, "universe", &u.to_string()).unwrap();
+        inst_opt(&mut rig, o, "priority", "100").unwrap();
+        inst_opt(&mut rig, o, "destination", "198.18.0.99").unwrap();
+        outputs.push(rig.output(o, "1").unwrap());
+    }
+    let mut rig = Net::start(rig);
+    {
+        let mut s = rig.backend_mut();
+        let sock = s.rt.as_mut().unwrap().binds[0]
+            .ep
+            .socket_mut(SocketId::Main)
+            .unwrap();
+        socket2::SockRef::from(&*sock)
+            .set_send_buffer_size(1)
+            .unwrap();
+    }
+    let values: Vec<(ChannelId, Value)> = outputs
+        .iter()
+        .map(|&c| (c, Value::from_raw(1, 8)))
+        .collect();
+    rig.deliver(&values);
+    let (out, blocked) = {
+        let c = rig.backend().bind_counters(0).unwrap().clone();
+        (c.packets_out, c.send_would_block)
+    };
+    assert!(blocked >= 1, "the buffer filled ({out} packets out)");
+    assert!(out < 16, "{out} packets out");
+    let now = Instant::now();
+    assert!(
+        rig.backend()
+            .poll_timeout()
+            .is_none_or(|t| t > now + Duration::from_secs(60)),
+        "no retry deadline while packets wait for room"
+    );
+
+    // Each turn waits up to the loop's 1 s cap; only the socket ends a wait early.
+    let main = super::start::tag(0, SocketId::Main);
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut turns = 0;
+    while !rig.ready().iter().any(|r| r.tag == main && r.writable) {
+        assert!(Instant::now() < end, "never woken by writability");
+        rig.turn(Duration::from_secs(10));
+        turns += 1;
+    }
+    // ARP gives up after about 3 s: a 2 ms retry would have turned ~1,500 times.
+    assert!(turns <= 8, "{turns} turns while the buffer was full");
+    let c = rig.backend().bind_counters(0).unwrap().clone();
+    assert!(
+        c.packets_out > out,
+        "the turn woken by writability sent what waited ({} then {})",
+        out,
+        c.packets_out
+    );
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use mio::unix::pipe;
 
 use super::*;
-use crate::backend::{Delivery, Io};
 use crate::clock::ManualClock;
 use crate::value::Value;
+use crate::{Delivery, Io, Ready};
 
 /// One handle call: backend, instance, (channel, 8-bit value) per delivery.
 type Handled = (&'static str, u32, Vec<(ChannelId, u64)>);
@@ -108,7 +108,7 @@ impl Backend for Probe {
             return Err(StartError::backend("cannot bind"));
         }
         if let Some(rx) = self.rx.as_mut() {
-            io.register(rx, 5)
+            io.register(rx, 5, crate::Interest::READABLE)
                 .map_err(|e| StartError::backend(e.to_string()))?;
         }
         Ok(())
@@ -119,18 +119,19 @@ impl Backend for Probe {
     fn process(
         &mut self,
         now: Instant,
-        ready: &[u32],
+        ready: &[Ready],
         _: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
-        self.note(&format!("process{ready:?}"));
+        let tags: Vec<u32> = ready.iter().map(|r| r.tag).collect();
+        self.note(&format!("process{tags:?}"));
         self.log.borrow_mut().process_nows.push((self.name, now));
         if self.fail_process {
             return Err(FatalError {
                 message: "device gone".into(),
             });
         }
-        if ready.contains(&5)
+        if ready.iter().any(|r| r.tag == 5 && r.should_read())
             && let Some(rx) = self.rx.as_mut()
         {
             let mut buf = [0u8; 64];

@@ -1,21 +1,39 @@
-//! Channel specs (`N`, `N+M`; the sACN backend README), the per-instance slot registry with MIDIMonster's
-//! conflict rules, and event emission from a changed universe.
+//! The channels of a DMX universe, for every backend whose instances are universes (sACN,
+//! Art-Net): names `N` (8 bit) and `N+M` (16 bit, coarse slot `N` first), slots 1..512, with
+//! MIDIMonster's conflict rules; the per-instance slot table; lanes and frame routes; events
+//! from a changed universe and values written into one.
+//!
+//! A backend keeps one [`SlotMap`] per instance and calls it at four points:
+//!
+//! * `Backend::channel` → [`SlotMap::lookup`]: parses the name, claims its slots, asks the core
+//!   for the id (key = the 0-based coarse slot, as MIDIMonster's channel identifier) and
+//!   declares 8-bit channels *lanes* (byte `N-1` of the instance's frame), so that slot-for-slot
+//!   mappings between universes become frame routes;
+//! * `Backend::plan` → [`SlotMap::plan`]: which inputs still need events, and whether the
+//!   universe is copied as a frame;
+//! * on a received universe → [`SlotMap::report`] with the changed slots: the frame (if routed)
+//!   and one event per changed input channel;
+//! * `Backend::handle` → [`SlotMap::spec_of_key`] and [`write_value`] per delivery, and
+//!   `Backend::handle_frames` → `FrameCopy::apply` on the same 512 bytes.
 //!
 //! Why one table per instance indexed by slot: both directions need O(1) answers on the hot path
 //! (which channel owns a changed slot; which slots a delivered key writes), and the core hands the
-//! key back with every delivery, so no map is consulted at run time. The key is the 0-based coarse
-//! slot, as MIDIMonster's channel identifier; a slot has one role only, so it is unambiguous.
+//! key back with every delivery, so no map is consulted at run time. A slot has one role only, so
+//! the coarse slot is an unambiguous key.
 
 use std::fmt;
 
-use patchbay_core::{ChannelId, Sink, Value};
-use patchbay_sacn::MAX_SLOTS;
-use patchbay_sacn::receiver::SlotSet;
+use patchbay_core::{
+    ChannelError, ChannelId, ChannelIds, Direction, InstanceId, RoutePlan, Sink, Value,
+};
+use patchbay_dmx::{MAX_SLOTS, SlotSet};
 
 /// A parsed channel name; slots are 0-based.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChannelSpec {
+    /// The 8-bit channel's slot, or the wide channel's high byte.
     pub coarse: u16,
+    /// The wide channel's low byte (`M` of `N+M`).
     pub fine: Option<u16>,
 }
 
@@ -46,7 +64,8 @@ fn slot_number(text: &str) -> Result<u16, String> {
     }
 }
 
-/// Parses `N` or `N+M` strictly; the error is the reason only.
+/// Parses `N` or `N+M` strictly (no sign, blank, leading zero or trailing text; D20); the error
+/// is the reason only.
 pub fn parse_spec(spec: &str) -> Result<ChannelSpec, String> {
     let (coarse, fine) = match spec.split_once('+') {
         None => (slot_number(spec)?, None),
@@ -96,6 +115,8 @@ pub struct SlotMap {
     /// Input channels still reported as events ([`SlotMap::keep_events`]).
     evented: usize,
     outputs: usize,
+    /// The universe is copied by frame routes: [`SlotMap::report`] reports it as a frame.
+    frame_routed: bool,
 }
 
 impl Default for SlotMap {
@@ -106,6 +127,7 @@ impl Default for SlotMap {
             inputs: 0,
             evented: 0,
             outputs: 0,
+            frame_routed: false,
         }
     }
 }
@@ -136,8 +158,67 @@ fn describe(uses: &[SlotUse; MAX_SLOTS], slot: u16) -> String {
 }
 
 impl SlotMap {
+    /// One mapping's use of channel `name` of `instance` as `direction` (`Backend::channel`):
+    /// parsed, its slots claimed, its id resolved through `ids`, an 8-bit channel declared a
+    /// lane at its slot, an input recorded for events. The error names the channel and says
+    /// what is wrong; nothing changes then.
+    pub fn lookup(
+        &mut self,
+        instance: InstanceId,
+        name: &str,
+        direction: Direction,
+        ids: &mut dyn ChannelIds,
+    ) -> Result<(ChannelId, ChannelSpec), ChannelError> {
+        let fail = |reason: String| ChannelError {
+            message: format!("channel '{name}': {reason}"),
+        };
+        let spec = parse_spec(name).map_err(fail)?;
+        self.claim(spec).map_err(fail)?;
+        let id = ids.resolve(instance, u64::from(spec.coarse));
+        if spec.fine.is_none() {
+            // An 8-bit channel is one byte of the universe: slot-for-slot mappings between
+            // universes become frame routes (one copy per packet instead of an event per slot).
+            ids.set_lane(id, spec.coarse);
+        }
+        match direction {
+            Direction::Input => self.set_input(spec, id),
+            Direction::Output => self.add_output(),
+        }
+        Ok((id, spec))
+    }
+
+    /// Takes in the frozen routing (`Backend::plan`): inputs whose every target is served by a
+    /// frame route are no longer reported as events, and the universe is reported as a frame
+    /// if a frame route copies it.
+    pub fn plan(&mut self, instance: InstanceId, plan: &RoutePlan<'_>) {
+        self.frame_routed = plan.routes_frame(instance);
+        self.keep_events(|id| plan.routes_events(id));
+    }
+
+    /// Whether [`SlotMap::report`] reports the universe as a frame.
+    pub fn frame_routed(&self) -> bool {
+        self.frame_routed
+    }
+
+    /// Reports a received universe of `instance` whose slots `changes` changed: the whole
+    /// universe as a frame if it is routed as one, then the events of [`SlotMap::emit`].
+    /// Returns the number of events.
+    #[inline]
+    pub fn report(
+        &self,
+        instance: InstanceId,
+        changes: &SlotSet,
+        slots: &[u8; MAX_SLOTS],
+        sink: &mut Sink<'_>,
+    ) -> usize {
+        if self.frame_routed {
+            sink.push_frame(instance, slots);
+        }
+        self.emit(changes, slots, sink)
+    }
+
     /// Records one use of `spec`: the same spec again is fine, any other use of its slots is
-    /// an error (the sACN backend README). Nothing changes on error.
+    /// an error (MIDIMonster's rules). Nothing changes on error.
     pub fn claim(&mut self, spec: ChannelSpec) -> Result<(), String> {
         let c = usize::from(spec.coarse);
         match spec.fine {
@@ -200,10 +281,12 @@ impl SlotMap {
         self.outputs += 1;
     }
 
+    /// Whether a channel is used as a mapping source (the universe must be received).
     pub fn has_inputs(&self) -> bool {
         self.inputs > 0
     }
 
+    /// Whether a channel is used as a mapping target (the universe is sent).
     pub fn has_outputs(&self) -> bool {
         self.outputs > 0
     }
@@ -296,7 +379,8 @@ pub fn write_value(slots: &mut [u8; MAX_SLOTS], spec: ChannelSpec, value: Value)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use patchbay_core::Event;
+    use patchbay_core::testing::{freeze, plan, sink, sink_with_frames};
+    use patchbay_core::{ChannelRegistry, Event, RoutingBuilder};
     use proptest::prelude::*;
 
     fn spec(s: &str) -> ChannelSpec {
@@ -399,7 +483,7 @@ mod tests {
             set.insert(c);
         }
         let mut out: Vec<Event> = Vec::new();
-        let n = m.emit(&set, slots, &mut Sink::new(&mut out));
+        let n = m.emit(&set, slots, &mut sink(&mut out));
         assert_eq!(n, out.len());
         out.iter()
             .map(|e| {
@@ -439,6 +523,80 @@ mod tests {
         assert_eq!(emitted(&m, &[29], &slots), vec![(102, 0xABCD, 16)]);
         // Unmapped and output-only slots never produce events.
         assert_eq!(emitted(&m, &[39, 99, 200], &slots), vec![]);
+    }
+
+    #[test]
+    fn lookup_claims_resolves_and_declares_8_bit_lanes() {
+        let mut reg = ChannelRegistry::new();
+        let mut m = SlotMap::default();
+        let i = InstanceId(3);
+        let (a, spec) = m.lookup(i, "5", Direction::Input, &mut reg).unwrap();
+        assert_eq!(spec, parse_spec("5").unwrap());
+        assert_eq!(reg.key_of(a), Some(4), "the key is the 0-based coarse slot");
+        assert_eq!(reg.lane_of(a), Some(4), "8-bit: byte 4 of the frame");
+        assert!(m.has_inputs() && !m.has_outputs());
+        let (w, _) = m.lookup(i, "10+11", Direction::Output, &mut reg).unwrap();
+        assert_eq!(reg.lane_of(w), None, "wide channels are no lanes");
+        assert!(m.has_outputs());
+        assert_eq!(m.lookup(i, "5", Direction::Output, &mut reg).unwrap().0, a);
+        assert_eq!(
+            m.lookup(i, "11", Direction::Input, &mut reg)
+                .unwrap_err()
+                .message,
+            "channel '11': slot 11 is already the fine slot of wide channel 10+11"
+        );
+        assert_eq!(
+            m.lookup(i, "0", Direction::Input, &mut reg)
+                .unwrap_err()
+                .message,
+            "channel '0': expected N or N+M with slot numbers 1..512 (e.g. 5 or 10+11)"
+        );
+        assert_eq!(reg.len(), 2, "failed lookups allocate no id");
+    }
+
+    /// Universe `a` → `b` slot for slot on 1 (a frame route) and 10+11 (an event); the 8-bit
+    /// input then reports no event, the universe is reported as a frame, the wide one as an
+    /// event. Without routes (no plan) every input reports events and no frame.
+    #[test]
+    fn plan_and_report_split_frames_and_events() {
+        let mut reg = ChannelRegistry::new();
+        let (a, b) = (InstanceId(0), InstanceId(1));
+        let (mut ma, mut mb) = (SlotMap::default(), SlotMap::default());
+        let mut routes = RoutingBuilder::new();
+        for name in ["1", "10+11"] {
+            let (s, _) = ma.lookup(a, name, Direction::Input, &mut reg).unwrap();
+            let (t, _) = mb.lookup(b, name, Direction::Output, &mut reg).unwrap();
+            routes.add_edge(s, t);
+        }
+        let mut slots = [0u8; MAX_SLOTS];
+        slots[0] = 7;
+        slots[9] = 0x12;
+        slots[10] = 0x34;
+        let mut changes = SlotSet::EMPTY;
+        for i in [0, 9, 10] {
+            changes.insert(i);
+        }
+        let report = |m: &SlotMap| {
+            let (mut events, mut frames) = (Vec::new(), patchbay_core::testing::FrameBuf::new());
+            let n = m.report(
+                a,
+                &changes,
+                &slots,
+                &mut sink_with_frames(&mut events, &mut frames),
+            );
+            assert_eq!(n, events.len());
+            let frames: Vec<(InstanceId, usize)> =
+                frames.iter().map(|(i, f)| (i, f.len())).collect();
+            let events: Vec<(u64, u8)> = events.iter().map(|e| e.value.raw().unwrap()).collect();
+            (frames, events)
+        };
+        assert!(!ma.frame_routed());
+        assert_eq!(report(&ma), (vec![], vec![(7, 8), (0x1234, 16)]));
+        let (table, frames) = freeze(&routes, &reg);
+        ma.plan(a, &plan(&table, &frames));
+        mb.plan(b, &plan(&table, &frames));
+        assert!(ma.frame_routed() && !mb.frame_routed());
+        assert_eq!(report(&ma), (vec![(a, MAX_SLOTS)], vec![(0x1234, 16)]));
     }
 
     #[test]
