@@ -8,7 +8,8 @@
 //! name    = ("ch" | "channel") channel "." control | "sysex." template
 //! channel = digits, 0..=15
 //! control = ("note" | "cc" | "pressure") digits      index 0..=127
-//!         | ("rpn" | "nrpn") digits                  parameter 0..=16383
+//!         | "rpn" digits                             parameter 0..=16382
+//!         | "nrpn" digits                            parameter 0..=16383
 //!         | "aftertouch" | "pitch" | "program"       no index
 //! template = one or more of A-Z a-z 0-9 _ -
 //! ```
@@ -17,7 +18,8 @@
 //! whatever follows): numbers are ASCII digits only (leading zeros allowed, no sign, no
 //! spaces), indices are range-checked, an indexed control needs its index (MIDIMonster reads
 //! `ch0.cc` as `cc0`), and nothing may follow the name (MIDIMonster reads `ch0.pitch5` and
-//! `ch0.cc7junk` as `ch0.pitch` and `ch0.cc7`).
+//! `ch0.cc7junk` as `ch0.pitch` and `ch0.cc7`), and `rpn16383` is refused: RPN 127/127 is
+//! MIDI's null RPN, which deselects instead of carrying a value.
 
 use core::fmt;
 
@@ -36,7 +38,7 @@ pub enum Control {
     Pitch,
     /// `program`: program change.
     Program,
-    /// `rpnN`: registered parameter N (0..=16383), 14-bit value.
+    /// `rpnN`: registered parameter N (0..=16382; 16383 is the null RPN), 14-bit value.
     Rpn(u16),
     /// `nrpnN`: non-registered parameter N (0..=16383), 14-bit value.
     Nrpn(u16),
@@ -95,7 +97,9 @@ impl Kind {
     const fn max_index(self) -> Option<u16> {
         match self {
             Kind::Note | Kind::Cc | Kind::Pressure => Some(127),
-            Kind::Rpn | Kind::Nrpn | Kind::SysEx => Some(MAX_PARAMETER),
+            // RPN 16383 (127/127) is the null RPN, "no parameter": it cannot carry a value.
+            Kind::Rpn => Some(MAX_PARAMETER - 1),
+            Kind::Nrpn | Kind::SysEx => Some(MAX_PARAMETER),
             Kind::Aftertouch | Kind::Pitch | Kind::Program => None,
         }
     }
@@ -156,7 +160,7 @@ impl Control {
             Kind::Aftertouch => Control::Aftertouch,
             Kind::Pitch => Control::Pitch,
             Kind::Program => Control::Program,
-            Kind::Rpn if index <= MAX_PARAMETER => Control::Rpn(index),
+            Kind::Rpn if index < MAX_PARAMETER => Control::Rpn(index),
             Kind::Nrpn if index <= MAX_PARAMETER => Control::Nrpn(index),
             Kind::Rpn | Kind::Nrpn | Kind::SysEx => return None,
         })
@@ -190,7 +194,7 @@ pub enum GrammarError {
     MissingDot(u8),
     /// Unknown control word.
     #[error(
-        "unknown control '{0}'; controls are note<0-127>, cc<0-127>, pressure<0-127>, aftertouch, pitch, program, rpn<0-16383>, nrpn<0-16383>"
+        "unknown control '{0}'; controls are note<0-127>, cc<0-127>, pressure<0-127>, aftertouch, pitch, program, rpn<0-16382>, nrpn<0-16383>"
     )]
     UnknownControl(String),
     /// An indexed control without its index.

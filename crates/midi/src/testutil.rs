@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use crate::{Message, RealTime};
+use crate::{Control, Message, RealTime, Voice};
 
 /// A message that owns its SysEx bytes, so strategies can produce any [`Message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,4 +86,22 @@ pub(crate) fn message(max_sysex_data: usize) -> impl Strategy<Value = Owned> {
         Owned::SysEx(b)
     });
     prop_oneof![12 => fixed, 1 => sysex]
+}
+
+pub(crate) fn control() -> impl Strategy<Value = Control> {
+    prop_oneof![
+        (0u8..128).prop_map(Control::Note),
+        (0u8..128).prop_map(Control::Cc),
+        (0u8..128).prop_map(Control::Pressure),
+        Just(Control::Aftertouch),
+        Just(Control::Pitch),
+        Just(Control::Program),
+        (0u16..16383).prop_map(Control::Rpn),
+        (0u16..16384).prop_map(Control::Nrpn),
+    ]
+}
+
+/// Every voice control on every channel.
+pub(crate) fn voice() -> impl Strategy<Value = Voice> {
+    (0u8..16, control()).prop_map(|(channel, control)| Voice { channel, control })
 }

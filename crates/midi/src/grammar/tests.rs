@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::testutil::voice;
 
 fn v(channel: u8, control: Control) -> Voice {
     Voice { channel, control }
@@ -77,6 +78,14 @@ fn what_midimonster_accepts_and_patchbay_refuses() {
             },
         ),
         (
+            "ch0.rpn",
+            MissingIndex {
+                word: "rpn",
+                max: 16382,
+                example: 900,
+            },
+        ),
+        (
             "ch0.note128",
             IndexOutOfRange {
                 word: "note",
@@ -93,9 +102,17 @@ fn what_midimonster_accepts_and_patchbay_refuses() {
             },
         ),
         (
-            "ch0.rpn16384",
+            "ch0.rpn16383",
             IndexOutOfRange {
                 word: "rpn",
+                index: 16383,
+                max: 16382,
+            },
+        ),
+        (
+            "ch0.nrpn16384",
+            IndexOutOfRange {
+                word: "nrpn",
                 index: 16384,
                 max: 16383,
             },
@@ -156,28 +173,12 @@ fn key_layout() {
         15 << 18,
         (5 << 18) | 1,
         (1 << 18) | 128,
+        (7 << 18) | 16383,
         (9 << 18) | (1 << 14),
         k.get() | 1 << ChannelKey::BITS,
     ] {
         assert_eq!(ChannelKey::from_u64(bad), None, "{bad:#x}");
     }
-}
-
-fn control() -> impl Strategy<Value = Control> {
-    prop_oneof![
-        (0u8..128).prop_map(Control::Note),
-        (0u8..128).prop_map(Control::Cc),
-        (0u8..128).prop_map(Control::Pressure),
-        Just(Control::Aftertouch),
-        Just(Control::Pitch),
-        Just(Control::Program),
-        (0u16..16384).prop_map(Control::Rpn),
-        (0u16..16384).prop_map(Control::Nrpn),
-    ]
-}
-
-pub(crate) fn voice() -> impl Strategy<Value = Voice> {
-    (0u8..16, control()).prop_map(|(channel, control)| Voice { channel, control })
 }
 
 proptest! {
