@@ -1,24 +1,6 @@
 //! Extended parameter numbers (RPN and NRPN, MIDIMonster's "EPN"): 14-bit parameters carried on
 //! control changes 101/100 (RPN number MSB/LSB) or 99/98 (NRPN number MSB/LSB), then 6 (value
 //! MSB) and 38 (value LSB).
-//!
-//! Input follows MIDIMonster's state machine (backends/midi.c `midi_handle_epn`, the same in
-//! jack.c) with one difference, below; per MIDI channel:
-//! * a number CC of the other kind (99/98 while an RPN is selected, 101/100 while an NRPN is)
-//!   forgets the selected parameter;
-//! * any number CC (98..=101) forgets a pending value MSB;
-//! * 101/99 set the number's MSB, 100/98 its LSB;
-//! * CC 6 with both number halves known stores the value MSB;
-//! * CC 38 after CC 6 completes the value, which is reported once; a further 38 without a
-//!   new 6 is not (so devices that send only the MSB, or only LSB updates, are not read, as
-//!   in MIDIMonster; its docs list this as a known limitation).
-//!
-//! One deliberate difference: the null RPN (nothing selected) is the pair 101 = 127 and
-//! 100 = 127, as MIDI 1.0 defines it. MIDIMonster deselects when either half is 127, which
-//! makes the 254 RPNs with a 127 in just one half (rpn127, rpn255, …, rpn16256..16382)
-//! unreachable. An NRPN of 127/127 is an ordinary parameter in both.
-//!
-//! The CCs themselves are still reported as `cc` channels too, as MIDIMonster does.
 
 use crate::{Control, Message, Voice};
 
@@ -48,6 +30,24 @@ pub mod cc {
 }
 
 /// (N)RPN receive state of the 16 channels of one input.
+///
+/// Input follows MIDIMonster's state machine (backends/midi.c `midi_handle_epn`, the same in
+/// jack.c) with one difference, below; per MIDI channel:
+/// * a number CC of the other kind (99/98 while an RPN is selected, 101/100 while an NRPN is)
+///   forgets the selected parameter;
+/// * any number CC (98..=101) forgets a pending value MSB;
+/// * 101/99 set the number's MSB, 100/98 its LSB;
+/// * CC 6 with both number halves known stores the value MSB;
+/// * CC 38 after CC 6 completes the value, which is reported once; a further 38 without a
+///   new 6 is not (so devices that send only the MSB, or only LSB updates, are not read, as
+///   in MIDIMonster; its docs list this as a known limitation).
+///
+/// One deliberate difference: the null RPN (nothing selected) is the pair 101 = 127 and
+/// 100 = 127, as MIDI 1.0 defines it. MIDIMonster deselects when either half is 127, which
+/// makes the 254 RPNs with a 127 in just one half (rpn127, rpn255, …, rpn16256..16382)
+/// unreachable. An NRPN of 127/127 is an ordinary parameter in both.
+///
+/// The CCs themselves are still reported as `cc` channels too, as MIDIMonster does.
 #[derive(Debug, Clone, Default)]
 pub struct EpnInput {
     status: [u8; 16],

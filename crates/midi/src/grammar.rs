@@ -1,25 +1,6 @@
 //! MIDIMonster's MIDI channel names (`ch0.note60`, `channel15.cc7`, `ch1.pitch`, `ch0.nrpn900`)
 //! plus patchbay's `sysex.NAME`, and the compact [`ChannelKey`] a backend resolves them to once,
 //! at configuration time.
-//!
-//! Grammar (case-sensitive, as MIDIMonster's `strncmp`):
-//!
-//! ```text
-//! name    = ("ch" | "channel") channel "." control | "sysex." template
-//! channel = digits, 0..=15
-//! control = ("note" | "cc" | "pressure") digits      index 0..=127
-//!         | "rpn" digits                             parameter 0..=16382
-//!         | "nrpn" digits                            parameter 0..=16383
-//!         | "aftertouch" | "pitch" | "program"       no index
-//! template = one or more of A-Z a-z 0-9 _ -
-//! ```
-//!
-//! Where patchbay is stricter than MIDIMonster (which reads numbers with `strtoul` and ignores
-//! whatever follows): numbers are ASCII digits only (leading zeros allowed, no sign, no
-//! spaces), indices are range-checked, an indexed control needs its index (MIDIMonster reads
-//! `ch0.cc` as `cc0`), and nothing may follow the name (MIDIMonster reads `ch0.pitch5` and
-//! `ch0.cc7junk` as `ch0.pitch` and `ch0.cc7`), and `rpn16383` is refused: RPN 127/127 is
-//! MIDI's null RPN, which deselects instead of carrying a value.
 
 use core::fmt;
 
@@ -55,6 +36,25 @@ pub struct Voice {
 
 /// A parsed channel name: a voice control, or a SysEx template named in the instance's
 /// options.
+///
+/// Grammar (case-sensitive, as MIDIMonster's `strncmp`):
+///
+/// ```text
+/// name    = ("ch" | "channel") channel "." control | "sysex." template
+/// channel = digits, 0..=15
+/// control = ("note" | "cc" | "pressure") digits      index 0..=127
+///         | "rpn" digits                             parameter 0..=16382
+///         | "nrpn" digits                            parameter 0..=16383
+///         | "aftertouch" | "pitch" | "program"       no index
+/// template = one or more of A-Z a-z 0-9 _ -
+/// ```
+///
+/// Where patchbay is stricter than MIDIMonster (which reads numbers with `strtoul` and ignores
+/// whatever follows): numbers are ASCII digits only (leading zeros allowed, no sign, no
+/// spaces), indices are range-checked, an indexed control needs its index (MIDIMonster reads
+/// `ch0.cc` as `cc0`), nothing may follow the name (MIDIMonster reads `ch0.pitch5` and
+/// `ch0.cc7junk` as `ch0.pitch` and `ch0.cc7`), and `rpn16383` is refused: RPN 127/127 is
+/// MIDI's null RPN, which deselects instead of carrying a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Spec<'a> {
     /// `chN.…` / `channelN.…`.

@@ -1,17 +1,5 @@
 //! The incremental byte-stream parser (a serial MIDI port, rawmidi, SysEx chunks of ALSA events)
 //! and the stream encoder with optional running status.
-//!
-//! The parser follows MIDI 1.0's receiver rules:
-//! * running status: a channel voice status byte stays in force for following data bytes until
-//!   a system common or SysEx status byte cancels it (real-time bytes do not);
-//! * real-time bytes (F8..FF) may come anywhere, also between the data bytes of another message
-//!   and inside a SysEx, and are returned at once without disturbing what they interrupt;
-//! * a SysEx runs from F0 to F7; any other status byte (except real-time) ends it early: the
-//!   unfinished SysEx is dropped and counted, and the status byte starts the next message;
-//! * undefined status bytes (F4, F5, F9, FD) are ignored (F4/F5 still cancel running status),
-//!   data bytes with no status to belong to are dropped; both are counted.
-//!
-//! It allocates once, in [`StreamParser::new`] (the SysEx buffer); feeding bytes never does.
 
 use crate::message::{data_len, encode_into, from_parts, status};
 use crate::{DropReason, EncodeError, Message, RealTime};
@@ -33,6 +21,18 @@ enum State {
 }
 
 /// Incremental MIDI 1.0 byte-stream parser: feed bytes as they arrive, get complete messages.
+///
+/// The parser follows MIDI 1.0's receiver rules:
+/// * running status: a channel voice status byte stays in force for following data bytes until
+///   a system common or SysEx status byte cancels it (real-time bytes do not);
+/// * real-time bytes (F8..FF) may come anywhere, also between the data bytes of another message
+///   and inside a SysEx, and are returned at once without disturbing what they interrupt;
+/// * a SysEx runs from F0 to F7; any other status byte (except real-time) ends it early: the
+///   unfinished SysEx is dropped and counted, and the status byte starts the next message;
+/// * undefined status bytes (F4, F5, F9, FD) are ignored (F4/F5 still cancel running status),
+///   data bytes with no status to belong to are dropped; both are counted.
+///
+/// It allocates once, in [`StreamParser::new`] (the SysEx buffer); feeding bytes never does.
 #[derive(Debug, Clone)]
 pub struct StreamParser {
     state: State,

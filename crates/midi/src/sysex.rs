@@ -1,25 +1,4 @@
 //! SysEx as a channel: named templates of fixed bytes with a value placeholder.
-//!
-//! A channel name cannot hold spaces, so the bytes live in an instance option and the channel
-//! names the option:
-//!
-//! ```text
-//! [midi synth]
-//! sysex.cutoff = F0 43 10 4C 02 01 00 {v} F7        ; 7-bit value
-//! sysex.fine   = F0 7D 01 {hi} {lo} F7               ; 14-bit value, MSB and LSB bytes
-//!
-//! [map]
-//! desk.1 > synth.sysex.cutoff
-//! ```
-//!
-//! A template is a whitespace-separated list of items: two hex digits (either case) for a fixed
-//! byte, `{v}` for a 7-bit value byte, or `{hi}` and `{lo}` for the upper and lower 7 bits of a
-//! 14-bit value (in either order, not necessarily adjacent). It starts with F0 and ends with F7;
-//! the bytes in between are below 0x80. It has exactly one value: one `{v}`, or one `{hi}` and
-//! one `{lo}`.
-//!
-//! Output fills the value into the template. Input reports a SysEx under every template it
-//! matches: same length, same fixed bytes; the placeholder bytes give the value.
 
 use core::fmt;
 
@@ -84,6 +63,27 @@ enum Slot {
 }
 
 /// One parsed SysEx template.
+///
+/// A channel name cannot hold spaces, so the bytes live in an instance option and the channel
+/// names the option:
+///
+/// ```text
+/// [midi synth]
+/// sysex.cutoff = F0 43 10 4C 02 01 00 {v} F7        ; 7-bit value
+/// sysex.fine   = F0 7D 01 {hi} {lo} F7               ; 14-bit value, MSB and LSB bytes
+///
+/// [map]
+/// desk.1 > synth.sysex.cutoff
+/// ```
+///
+/// A template is a whitespace-separated list of items: two hex digits (either case) for a fixed
+/// byte, `{v}` for a 7-bit value byte, or `{hi}` and `{lo}` for the upper and lower 7 bits of a
+/// 14-bit value (in either order, not necessarily adjacent). It starts with F0 and ends with F7;
+/// the bytes in between are below 0x80. It has exactly one value: one `{v}`, or one `{hi}` and
+/// one `{lo}`.
+///
+/// Output fills the value into the template. Input reports a SysEx under every template it
+/// matches: same length, same fixed bytes; the placeholder bytes give the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SysExTemplate {
     /// The message with 0 at the placeholder positions.

@@ -1,18 +1,18 @@
 //! Values as MIDI carries them: 7-bit or 14-bit integers, and their normalised levels.
-//!
-//! MIDIMonster normalises every MIDI value as `raw / max` with max = 127 for 7-bit controls
-//! and 16383 for 14-bit ones; its pitch formula `(v + 8192) / 16383` (ALSA's signed bend
-//! −8192..8191) is the same thing, because the wire value is `v + 8192`. patchbay keeps the raw
-//! integer and its width instead ([`Raw`]), so the core's `Value::from_raw(raw, bits)` gives
-//! exactly MIDIMonster's level and same-width routes (MIDI → MIDI) pass the integer unchanged.
-//!
-//! On output MIDIMonster truncates (`normalised × 127` converted to an integer): 0.999 becomes
-//! 126, and 63 of the 128 7-bit values sent through an 8-bit channel come back one lower
-//! (5 → 8-bit 10 → 4.98 → 4). patchbay rounds (half away from zero), like the core's
-//! `Value::to_raw(bits)`, so 7-bit and 14-bit values survive any width change that can hold
-//! them and both ends are exact (0 ↔ 0, 127 ↔ 255 ↔ 65535 ↔ 16383).
 
 /// Width of a MIDI value.
+///
+/// MIDIMonster normalises every MIDI value as `raw / max` with max = 127 for 7-bit controls
+/// and 16383 for 14-bit ones; its pitch formula `(v + 8192) / 16383` (ALSA's signed bend
+/// −8192..8191) is the same thing, because the wire value is `v + 8192`. patchbay keeps the raw
+/// integer and its width instead ([`Raw`]), so the core's `Value::from_raw(raw, bits)` gives
+/// exactly MIDIMonster's level and same-width routes (MIDI → MIDI) pass the integer unchanged.
+///
+/// On output MIDIMonster truncates (`normalised × 127` converted to an integer): 0.999 becomes
+/// 126, and 63 of the 128 7-bit values sent through an 8-bit channel come back one lower
+/// (5 → 8-bit 10 → 4.98 → 4). patchbay rounds (half away from zero), like the core's
+/// `Value::to_raw(bits)`, so 7-bit and 14-bit values survive any width change that can hold
+/// them and both ends are exact (0 ↔ 0, 127 ↔ 255 ↔ 65535 ↔ 16383).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Width {
     /// 0..=127: notes, CCs, pressure, program.
