@@ -88,8 +88,16 @@ fn midi_grammar_corpus() {
         } else {
             continue;
         };
-        assert_eq!(parsed, name.contains("-ok-"), "{}: {text:?}", path.display());
+        assert_eq!(
+            parsed,
+            name.contains("-ok-"),
+            "{}: {text:?}",
+            path.display()
+        );
         checked += 1;
     }
-    assert!(checked >= 20, "the hand-written seeds are missing ({checked})");
+    assert!(
+        checked >= 20,
+        "the hand-written seeds are missing ({checked})"
+    );
 }

@@ -97,11 +97,9 @@ fn sysex_match_8_templates(bencher: divan::Bencher) {
     let mut input = Input::new();
     bencher.bench_local(|| {
         let mut n = 0;
-        input.decode(
-            &Message::SysEx(black_box(&msg)),
-            &templates,
-            |_, r| n += r.value,
-        );
+        input.decode(&Message::SysEx(black_box(&msg)), &templates, |_, r| {
+            n += r.value
+        });
         n
     });
 }
