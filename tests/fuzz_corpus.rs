@@ -65,3 +65,39 @@ fn sacn_pipeline_corpus() {
         patchbay_backends::sacn::fuzz::fuzz_pipeline(&bytes);
     }
 }
+
+#[test]
+fn midi_stream_corpus() {
+    for (_, bytes) in corpus("midi_stream") {
+        patchbay_midi::fuzz::fuzz_stream(&bytes);
+    }
+}
+
+#[test]
+fn midi_grammar_corpus() {
+    let mut checked = 0;
+    for (path, bytes) in corpus("midi_grammar") {
+        patchbay_midi::fuzz::fuzz_grammar(&bytes);
+        // Hand-written seeds say whether they must be accepted or refused.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let text = std::str::from_utf8(&bytes).unwrap_or("");
+        let parsed = if name.starts_with("name-") {
+            patchbay_midi::Spec::parse(text).is_ok()
+        } else if name.starts_with("template-") {
+            patchbay_midi::SysExTemplate::parse(text).is_ok()
+        } else {
+            continue;
+        };
+        assert_eq!(
+            parsed,
+            name.contains("-ok-"),
+            "{}: {text:?}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 20,
+        "the hand-written seeds are missing ({checked})"
+    );
+}
