@@ -19,6 +19,7 @@
 //!   integer paths for 8- and 16-bit values; and the `/PATTERN = FMT MIN MAX ...`
 //!   preconfiguration.
 
+pub mod framing;
 pub mod wire;
 
 pub use wire::fuzz_parse;
