@@ -19,6 +19,8 @@
 //!   integer paths for 8- and 16-bit values; and the `/PATTERN = FMT MIN MAX ...`
 //!   preconfiguration.
 
+pub mod address;
+pub mod channel;
 pub mod framing;
 pub mod wire;
 
