@@ -4,7 +4,7 @@
 //! split into non-empty segments by `/`. Unlike MIDIMonster, `#` is allowed (it is an
 //! ordinary character in an OSC address, and devices use it; cbdevnet/midimonster issue 149).
 
-use crate::address::MAX_SEGMENT_LEN;
+use crate::address::{MAX_SEGMENT_LEN, PatternError, validate_pattern};
 
 /// Most segments a configured path may have (keeps the matcher's recursion shallow).
 pub const MAX_SEGMENTS: usize = 64;
@@ -43,6 +43,9 @@ pub enum PathError {
     /// More than [`MAX_SEGMENTS`] segments.
     #[error("more than {MAX_SEGMENTS} path segments")]
     TooManySegments,
+    /// A malformed pattern group (only where patterns are allowed).
+    #[error("{0}")]
+    BadPattern(#[from] PatternError),
     /// `:N` whose N is not a decimal number 0..=4294967295.
     #[error(
         "argument index at byte {at} is not a number: write /path:N with N = 0 for the first argument"
@@ -63,12 +66,26 @@ fn is_pattern_char(c: u8) -> bool {
 /// Checks a literal OSC path as a configuration may name it: `/`, then segments of printable
 /// ASCII other than space, `,` and pattern characters, separated by single `/`.
 pub fn validate_path(path: &str) -> Result<(), PathError> {
+    check_path(path, false)
+}
+
+/// Checks a path pattern as `/PATTERN = ...` preconfiguration names it: like
+/// [`validate_path`], but pattern syntax is allowed (`,` only inside `{...}`) and groups must
+/// be closed within their segment.
+pub fn validate_pattern_path(pattern: &str) -> Result<(), PathError> {
+    check_path(pattern, true)?;
+    validate_pattern(pattern)?;
+    Ok(())
+}
+
+fn check_path(path: &str, patterns: bool) -> Result<(), PathError> {
     let b = path.as_bytes();
     if b.first() != Some(&b'/') {
         return Err(PathError::NoLeadingSlash);
     }
     let mut segments = 0;
     let mut seg_start = 1;
+    let mut in_braces = false;
     for i in 1..=b.len() {
         let end = i == b.len();
         if end || b[i] == b'/' {
@@ -86,7 +103,18 @@ pub fn validate_path(path: &str) -> Result<(), PathError> {
             continue;
         }
         let c = b[i];
-        if !c.is_ascii_graphic() || c == b',' || is_pattern_char(c) {
+        match c {
+            b'{' => in_braces = true,
+            b'}' => in_braces = false,
+            _ => {}
+        }
+        let allowed = c.is_ascii_graphic()
+            && if patterns {
+                c != b',' || in_braces
+            } else {
+                c != b',' && !is_pattern_char(c)
+            };
+        if !allowed {
             let found = path[i..].chars().next().unwrap_or('\u{fffd}');
             return Err(PathError::BadChar { at: i, found });
         }
@@ -222,6 +250,29 @@ mod tests {
         assert_eq!(
             validate_path(&format!("{deep}/x")),
             Err(PathError::TooManySegments)
+        );
+    }
+
+    #[test]
+    fn pattern_paths() {
+        assert_eq!(validate_pattern_path("/*/fader*"), Ok(()));
+        assert_eq!(validate_pattern_path("/{a,b}/[!x-z]?"), Ok(()));
+        assert_eq!(validate_pattern_path("/#/x"), Ok(()));
+        assert_eq!(
+            validate_pattern_path("/a,b"),
+            Err(PathError::BadChar { at: 2, found: ',' })
+        );
+        assert_eq!(
+            validate_pattern_path("/a b"),
+            Err(PathError::BadChar { at: 2, found: ' ' })
+        );
+        assert_eq!(
+            validate_pattern_path("/[a/b]"),
+            Err(PathError::BadPattern(PatternError::UnclosedBracket(1)))
+        );
+        assert_eq!(
+            validate_pattern_path("/a//b"),
+            Err(PathError::EmptySegment { at: 3 })
         );
     }
 

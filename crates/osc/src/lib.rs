@@ -22,6 +22,8 @@
 pub mod address;
 pub mod channel;
 pub mod framing;
+pub mod preconfig;
+pub mod value;
 pub mod wire;
 
 pub use wire::fuzz_parse;
