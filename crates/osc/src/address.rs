@@ -353,6 +353,14 @@ impl AddressSpace {
         &self.paths[id.index()]
     }
 
+    /// Every path with its id, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (PathId, &str)> {
+        self.paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PathId(i as u32), &**p))
+    }
+
     /// The id of a literal address, if configured (no pattern interpretation).
     #[inline]
     pub fn get(&self, address: &str) -> Option<PathId> {

@@ -22,8 +22,7 @@
 pub mod address;
 pub mod channel;
 pub mod framing;
+pub mod fuzz;
 pub mod preconfig;
 pub mod value;
 pub mod wire;
-
-pub use wire::fuzz_parse;
