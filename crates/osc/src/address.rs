@@ -106,38 +106,80 @@ pub fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// Bitset over positions 0..=name.len() of a segment name.
+/// A set of positions 0..=len in a segment name: the automaton's state.
+trait Reach: Copy {
+    fn new(len: usize) -> Self;
+    fn set(&mut self, i: usize);
+    fn contains(&self, i: usize) -> bool;
+    fn is_empty(&self) -> bool;
+    /// Calls `f` for each position, ascending.
+    fn for_each(&self, f: impl FnMut(usize));
+    /// Every position from the lowest one in the set up to `len` (what `*` reaches).
+    fn lowest_onwards(&self, len: usize) -> Self;
+}
+
+/// Names shorter than 64 bytes (nearly all): one word.
+impl Reach for u64 {
+    #[inline]
+    fn new(_: usize) -> u64 {
+        0
+    }
+    #[inline]
+    fn set(&mut self, i: usize) {
+        *self |= 1 << i;
+    }
+    #[inline]
+    fn contains(&self, i: usize) -> bool {
+        *self & (1 << i) != 0
+    }
+    #[inline]
+    fn is_empty(&self) -> bool {
+        *self == 0
+    }
+    #[inline]
+    fn for_each(&self, mut f: impl FnMut(usize)) {
+        let mut w = *self;
+        while w != 0 {
+            f(w.trailing_zeros() as usize);
+            w &= w - 1;
+        }
+    }
+    #[inline]
+    fn lowest_onwards(&self, len: usize) -> u64 {
+        if *self == 0 {
+            return 0;
+        }
+        (u64::MAX >> (63 - len)) & (u64::MAX << self.trailing_zeros())
+    }
+}
+
+/// Longer names, up to [`MAX_SEGMENT_LEN`].
 #[derive(Clone, Copy)]
 struct Positions {
     bits: [u64; WORDS],
     words: usize,
 }
 
-impl Positions {
+impl Reach for Positions {
     #[inline]
-    fn empty(len: usize) -> Positions {
+    fn new(len: usize) -> Positions {
         Positions {
             bits: [0; WORDS],
             words: (len + 1).div_ceil(64),
         }
     }
-
     #[inline]
     fn set(&mut self, i: usize) {
         self.bits[i / 64] |= 1 << (i % 64);
     }
-
     #[inline]
     fn contains(&self, i: usize) -> bool {
         self.bits[i / 64] & (1 << (i % 64)) != 0
     }
-
     #[inline]
     fn is_empty(&self) -> bool {
         self.bits[..self.words].iter().all(|&w| w == 0)
     }
-
-    /// Calls `f` for each position in the set, ascending.
     #[inline]
     fn for_each(&self, mut f: impl FnMut(usize)) {
         for (wi, &w) in self.bits[..self.words].iter().enumerate() {
@@ -148,21 +190,16 @@ impl Positions {
             }
         }
     }
-
-    /// Every position from the lowest one in the set up to `len`.
-    #[inline]
     fn lowest_onwards(&self, len: usize) -> Positions {
-        let mut out = Positions::empty(len);
-        let Some(lo) = self.bits[..self.words]
-            .iter()
-            .enumerate()
-            .find(|(_, w)| **w != 0)
-            .map(|(wi, w)| wi * 64 + w.trailing_zeros() as usize)
-        else {
-            return out;
-        };
-        for i in lo..=len {
-            out.set(i);
+        let mut out = Positions::new(len);
+        let mut lo = None;
+        self.for_each(|i| {
+            lo.get_or_insert(i);
+        });
+        if let Some(lo) = lo {
+            for i in lo..=len {
+                out.set(i);
+            }
         }
         out
     }
@@ -190,50 +227,110 @@ fn class_contains(class: &[u8], c: u8) -> bool {
     found != negate
 }
 
+/// End of the token at `p` if it is pattern syntax (`*` runs, `?`, `[...]`, `{...}`),
+/// `Some(None)` for a literal byte, `None` for an unclosed group.
+#[inline]
+fn special_token_end(pat: &[u8], p: usize) -> Option<Option<usize>> {
+    let close = |c: u8| pat[p + 1..].iter().position(|&x| x == c).map(|i| p + i + 2);
+    Some(match pat[p] {
+        b'*' => Some(p + pat[p..].iter().take_while(|&&c| c == b'*').count()),
+        b'?' => Some(p + 1),
+        b'[' => Some(close(b']')?),
+        b'{' => Some(close(b'}')?),
+        _ => None,
+    })
+}
+
 /// Does one pattern segment match one name segment? (Neither contains `/`.) A malformed
 /// group matches nothing. Names longer than [`MAX_SEGMENT_LEN`] match nothing.
 pub fn segment_matches(pat: &[u8], name: &[u8]) -> bool {
-    let n = name.len();
-    if n > MAX_SEGMENT_LEN {
-        return false;
+    SegmentPattern::new(pat).is_some_and(|p| p.matches(name))
+}
+
+/// One pattern segment split once into literal head, pattern middle and literal tail, so that
+/// testing many names compares the literal parts directly (rejecting most names at once) and
+/// runs the automaton on the middle only.
+#[derive(Clone, Copy)]
+struct SegmentPattern<'p> {
+    head: &'p [u8],
+    middle: &'p [u8],
+    tail: &'p [u8],
+}
+
+impl<'p> SegmentPattern<'p> {
+    /// `None` for an unclosed group.
+    fn new(pat: &'p [u8]) -> Option<SegmentPattern<'p>> {
+        let mut first = None;
+        let mut last_end = 0;
+        let mut p = 0;
+        while p < pat.len() {
+            match special_token_end(pat, p)? {
+                Some(end) => {
+                    first.get_or_insert(p);
+                    last_end = end;
+                    p = end;
+                }
+                None => p += 1,
+            }
+        }
+        let first = first.unwrap_or(pat.len());
+        let last_end = last_end.max(first);
+        Some(SegmentPattern {
+            head: &pat[..first],
+            middle: &pat[first..last_end],
+            tail: &pat[last_end..],
+        })
     }
-    let mut reach = Positions::empty(n);
+
+    #[inline]
+    fn matches(&self, name: &[u8]) -> bool {
+        if name.len() > MAX_SEGMENT_LEN
+            || name.len() < self.head.len() + self.tail.len()
+            || !name.starts_with(self.head)
+            || !name.ends_with(self.tail)
+        {
+            return false;
+        }
+        let name = &name[self.head.len()..name.len() - self.tail.len()];
+        if self.middle.is_empty() {
+            name.is_empty()
+        } else if name.len() < 64 {
+            run::<u64>(self.middle, name)
+        } else {
+            run::<Positions>(self.middle, name)
+        }
+    }
+}
+
+/// The automaton over a well-formed pattern (groups closed).
+fn run<R: Reach>(pat: &[u8], name: &[u8]) -> bool {
+    let n = name.len();
+    let mut reach = R::new(n);
     reach.set(0);
     let mut p = 0;
     while p < pat.len() {
-        let mut next = Positions::empty(n);
+        let mut next = R::new(n);
+        let end = match special_token_end(pat, p) {
+            None => return false,
+            Some(end) => end.unwrap_or(p + 1),
+        };
         match pat[p] {
-            b'*' => {
-                while p < pat.len() && pat[p] == b'*' {
-                    p += 1;
+            b'*' => next = reach.lowest_onwards(n),
+            b'?' => reach.for_each(|i| {
+                if i < n {
+                    next.set(i + 1);
                 }
-                next = reach.lowest_onwards(n);
-            }
-            b'?' => {
-                reach.for_each(|i| {
-                    if i < n {
-                        next.set(i + 1);
-                    }
-                });
-                p += 1;
-            }
+            }),
             b'[' => {
-                let Some(close) = pat[p + 1..].iter().position(|&c| c == b']') else {
-                    return false;
-                };
-                let class = &pat[p + 1..p + 1 + close];
+                let class = &pat[p + 1..end - 1];
                 reach.for_each(|i| {
                     if i < n && class_contains(class, name[i]) {
                         next.set(i + 1);
                     }
                 });
-                p += close + 2;
             }
             b'{' => {
-                let Some(close) = pat[p + 1..].iter().position(|&c| c == b'}') else {
-                    return false;
-                };
-                let alternatives = &pat[p + 1..p + 1 + close];
+                let alternatives = &pat[p + 1..end - 1];
                 reach.for_each(|i| {
                     for alt in alternatives.split(|&c| c == b',') {
                         if name[i..].starts_with(alt) {
@@ -241,21 +338,18 @@ pub fn segment_matches(pat: &[u8], name: &[u8]) -> bool {
                         }
                     }
                 });
-                p += close + 2;
             }
-            c => {
-                reach.for_each(|i| {
-                    if i < n && name[i] == c {
-                        next.set(i + 1);
-                    }
-                });
-                p += 1;
-            }
+            c => reach.for_each(|i| {
+                if i < n && name[i] == c {
+                    next.set(i + 1);
+                }
+            }),
         }
         if next.is_empty() {
             return false;
         }
         reach = next;
+        p = end;
     }
     reach.contains(n)
 }
@@ -408,8 +502,11 @@ impl AddressSpace {
             Some(t) => self.walk(child as usize, t, f, count),
         };
         if is_pattern(segment) {
+            let Some(pattern) = SegmentPattern::new(segment.as_bytes()) else {
+                return;
+            };
             for (name, &child) in children {
-                if segment_matches(segment.as_bytes(), name.as_bytes()) {
+                if pattern.matches(name.as_bytes()) {
                     visit(child);
                 }
             }

@@ -326,3 +326,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Names of 60..140 bytes cross from the one-word to the multi-word automaton.
+    #[test]
+    fn long_names_agree_with_the_reference(
+        tokens in proptest::collection::vec(
+            prop_oneof![
+                4 => prop_oneof![Just("a"), Just("b")].prop_map(String::from),
+                2 => Just("?".to_string()),
+                3 => Just("*".to_string()),
+                1 => Just("a".repeat(30)),
+                2 => arb_class(),
+                2 => proptest::collection::vec("[ab]{0,3}", 1..4).prop_map(|alts| format!("{{{}}}", alts.join(","))),
+            ],
+            0..12,
+        ),
+        name in "[ab]{60,140}",
+    ) {
+        // The backtracking reference is exponential in the number of stars on long names.
+        prop_assume!(tokens.iter().filter(|t| *t == "*").count() <= 2);
+        let pattern = tokens.concat();
+        prop_assert_eq!(
+            segment_matches(pattern.as_bytes(), name.as_bytes()),
+            reference(pattern.as_bytes(), name.as_bytes()),
+            "{} vs {}", pattern, name
+        );
+    }
+}
