@@ -53,7 +53,7 @@
 
 use std::fmt;
 
-use crate::wire::{Arg, Midi, TimeTag};
+use crate::wire::{Arg, Message, Midi, TimeTag};
 
 /// Largest integer of a width (1..=64 bits).
 #[inline]
@@ -287,6 +287,28 @@ pub fn normalise(arg: &Arg<'_>, param: Option<&Param>) -> Option<Level> {
         Arg::False => Some(Level::OFF),
         Arg::Midi(m) => midi_level(m, param),
         Arg::Blob(_) | Arg::Rgba(_) | Arg::ArrayBegin | Arg::ArrayEnd => None,
+    }
+}
+
+/// Calls `f(index, level)` for every value argument of `m` that has a level, `index`
+/// counting value arguments from 0 (array markers not counted), which is the `N` of channel
+/// `/path:N`. Argument `index` is mapped with `params[index]` when the path was
+/// preconfigured with that many arguments, else with its type's default range. A message
+/// without arguments reports a trigger on index 0.
+///
+/// Lenient where MIDIMonster is strict: MIDIMonster ignores a whole message whose argument
+/// count differs from the preconfigured type string; here every argument that is present is
+/// mapped. A backend that wants MIDIMonster's rule compares `m.value_count()` with
+/// `params.len()` first.
+pub fn message_levels(m: &Message<'_>, params: &[Param], mut f: impl FnMut(usize, Level)) {
+    if m.value_count() == 0 {
+        f(0, Level::TRIGGER);
+        return;
+    }
+    for (index, arg) in m.args().values().enumerate() {
+        if let Some(level) = normalise(&arg, params.get(index)) {
+            f(index, level);
+        }
     }
 }
 

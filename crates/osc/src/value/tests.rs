@@ -340,6 +340,73 @@ fn midi_messages() {
 }
 
 #[test]
+fn levels_of_whole_messages() {
+    use crate::wire::{Packet, write_message};
+    let collect = |args: &[Arg<'_>], params: &[Param]| {
+        let mut buf = [0u8; 128];
+        let n = write_message(&mut buf, "/x", args.iter().copied()).expect("fits");
+        let Ok(Packet::Message(m)) = Packet::parse(&buf[..n]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        message_levels(&m, params, |i, l| out.push((i, l)));
+        out
+    };
+    assert_eq!(collect(&[], &[]), vec![(0, Level::TRIGGER)]);
+    let xy = [
+        Param::Float32 { min: 0.0, max: 2.0 },
+        Param::Float32 { min: 0.0, max: 2.0 },
+    ];
+    assert_eq!(
+        collect(&[Arg::Float(1.0), Arg::Float(2.0)], &xy),
+        vec![
+            (0, Level::from_normalised(0.5)),
+            (1, Level::from_normalised(1.0))
+        ]
+    );
+    // Array markers do not count; a blob has no level but keeps its index; an argument
+    // beyond the preconfigured ones uses its type's default range.
+    assert_eq!(
+        collect(
+            &[
+                Arg::ArrayBegin,
+                Arg::Blob(&[1]),
+                Arg::Float(1.0),
+                Arg::ArrayEnd,
+                Arg::Int(255)
+            ],
+            &xy
+        ),
+        vec![
+            (1, Level::from_normalised(0.5)),
+            (2, Level::from_raw(255, 8))
+        ]
+    );
+}
+
+#[test]
+fn output_messages_from_param_lists() {
+    use crate::wire::{Packet, write_message};
+    let params = [
+        Param::Float32 { min: 0.0, max: 2.0 },
+        Param::Bool,
+        Param::INT32_DEFAULT,
+    ];
+    let mut outs: Vec<OutArg> = params.iter().map(Param::initial).collect();
+    outs[2] = denormalise(&params[2], Level::from_raw(200, 8));
+    let mut buf = [0u8; 64];
+    let n = write_message(&mut buf, "/4/xy", outs.iter().map(OutArg::arg)).expect("fits");
+    let Ok(Packet::Message(m)) = Packet::parse(&buf[..n]) else {
+        panic!()
+    };
+    assert_eq!(m.type_tags(), "fFi");
+    assert_eq!(
+        m.args().collect::<Vec<_>>(),
+        vec![Arg::Float(0.0), Arg::False, Arg::Int(200)]
+    );
+}
+
+#[test]
 fn initial_arguments_are_level_zero() {
     assert_eq!(Param::INT32_DEFAULT.initial(), OutArg::Int(0));
     assert_eq!(
