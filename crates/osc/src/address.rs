@@ -410,6 +410,7 @@ impl AddressSpace {
             return Ok(id);
         }
         validate_path(path)?;
+        // 2^32 configured paths cannot be written down; refuse rather than wrap.
         let id = PathId(u32::try_from(self.paths.len()).map_err(|_| PathError::TooManySegments)?);
         let mut node = 0usize;
         for segment in path[1..].split('/') {

@@ -46,7 +46,7 @@ fn space() -> &'static AddressSpace {
 
 /// The `osc_packet` target: [`wire::fuzz_parse`](crate::wire::fuzz_parse) (every accessor,
 /// canonical re-encoding) and, for every message address, the compiled address space against
-/// a linear scan with [`matches`]. Returns the number of messages reached.
+/// a linear scan with [`matches()`]. Returns the number of messages reached.
 pub fn packet(bytes: &[u8]) -> usize {
     let messages = crate::wire::fuzz_parse(bytes);
     let Ok(p) = Packet::parse(bytes) else {
