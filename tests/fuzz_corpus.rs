@@ -101,3 +101,39 @@ fn midi_grammar_corpus() {
         "the hand-written seeds are missing ({checked})"
     );
 }
+
+#[test]
+fn osc_packet_corpus() {
+    for (path, bytes) in corpus("osc_packet") {
+        let messages = patchbay_osc::fuzz::packet(&bytes);
+        // Seeds written by fuzz/seed_osc.py keep their meaning: well-formed ones still parse
+        // (with their messages), malformed ones are still refused.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let parsed = patchbay_osc::wire::Packet::parse(&bytes);
+        match name {
+            "bundle_nested" => assert_eq!(messages, 4, "{}", path.display()),
+            "bundle_depth_8" => assert_eq!(messages, 1, "{}", path.display()),
+            "bundle_depth_9" => assert_eq!(messages, 0, "{}", path.display()),
+            n if n.starts_with("bad_") && n != "bad_element" => {
+                assert!(parsed.is_err(), "{} is accepted", path.display())
+            }
+            n if n.starts_with("pattern_")
+                || n == "fader"
+                || n == "all_types"
+                || n == "liblo_types" =>
+            {
+                assert_eq!(messages, 1, "{}", path.display())
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn osc_framing_corpus() {
+    let mut frames = 0;
+    for (_, bytes) in corpus("osc_framing") {
+        frames += patchbay_osc::fuzz::framing(&bytes);
+    }
+    assert!(frames > 0, "no seed yields a frame any more");
+}
