@@ -8,6 +8,9 @@
 //!   rejections carry a [`DropReason`], tolerated deviations a [`Quirk`], both with stable
 //!   counter names. [`write_dmx`], [`write_sync`], [`write_poll`] and [`write_poll_reply`] fill
 //!   caller buffers without allocating.
+//! * [`receiver`]: per Port-Address universe, at most two sources (by IP address) merged HTP or
+//!   LTP, a third refused and counted, sources timing out after 10 s, the sequence rule, and
+//!   ArtSync (hold until ArtSync, back to immediate output 4 s after the last one).
 //!
 //! The rate limit and keep-alive of the sending side are not here: they belong to the frame
 //! pacer shared with sACN.
@@ -35,8 +38,39 @@
 //! }
 //! ```
 //!
+//! Receiving (the caller owns the socket and the clock):
+//!
+//! ```
+//! use std::net::{Ipv4Addr, SocketAddrV4};
+//! use std::time::Instant;
+//! use patchbay_artnet::receiver::{Handled, Receiver, ReceiverConfig};
+//! use patchbay_artnet::{DmxHeader, PortAddress, write_dmx};
+//!
+//! let universe = PortAddress::from_net_sub_uni(0, 1)?;
+//! let mut rx = Receiver::new(ReceiverConfig::default());
+//! let now = Instant::now();
+//! rx.add_universe(universe)?;
+//!
+//! let mut buf = [0u8; 530];
+//! let desk = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 5), 6454);
+//! let h = DmxHeader { sequence: 1, physical: 0, address: universe };
+//! let n = write_dmx(&mut buf, &h, &[255, 0, 64, 0])?;
+//! let handled = rx.handle_datagram(now, desk, &buf[..n]);
+//! assert!(matches!(handled, Ok(Handled::Dmx { changed: true, .. })));
+//!
+//! while let Some((address, changed)) = rx.poll_changed() {
+//!     let slots = rx.universe(address).expect("listening").slots();
+//!     assert_eq!(changed.iter().map(|i| slots[i]).collect::<Vec<_>>(), [255, 64]);
+//! }
+//! // Sleep until rx.poll_timeout() (source timeout, ArtSync timeout), then:
+//! # let later = now;
+//! rx.handle_timeout(later);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 mod names;
 pub mod port_address;
+pub mod receiver;
 pub mod wire;
 
 pub use port_address::{PortAddress, PortAddressError};
