@@ -26,7 +26,7 @@ fn source(k: u8) -> SocketAddrV4 {
 /// little-endian clock step in milliseconds (×16 when mode bit 7 is set, so the 4 s and 10 s
 /// timeouts are reachable), one source byte (IP 10.0.0.1..=4, or our own address), then by
 /// `mode & 3`: 0, a 16-bit length and that many raw bytes; 1, an ArtDmx built from the next 3
-/// bytes (universe, sequence, slot count) with slot values from the bytes after; 2, an
+/// bytes (universe index, sequence, c) with 2c + 2 slot values from the bytes after; 2, an
 /// ArtSync; 3, an ArtPoll. Mode bit 4 hands an ArtDmx over as stale first
 /// ([`Receiver::keep_alive`]); bit 5 runs due timers after the datagram.
 pub fn fuzz_receiver(data: &[u8]) {
@@ -83,8 +83,8 @@ pub(crate) fn drive(data: &[u8]) -> Receiver {
                 let f = take(3);
                 let g = |i: usize| f.get(i).copied().unwrap_or(0);
                 let universe = [1u16, 2, 0x0123, 4][usize::from(g(0) % 4)];
-                let n = usize::from(g(2)) * 2 + usize::from(g(2) & 1);
-                let slots = take(n.clamp(1, 512)).to_vec();
+                let n = usize::from(g(2)) * 2 + 2;
+                let slots = take(n).to_vec();
                 let h = DmxHeader {
                     sequence: g(1),
                     physical: 0,

@@ -534,12 +534,12 @@ fn fuzz_entry_reaches_merge_sync_and_timeouts() {
         v
     };
     data.extend(rec(1, 0, 0));
-    data.extend([0, 1, 2, 9, 9, 9, 9]);
+    data.extend([0, 1, 1, 9, 9, 9, 9]);
     data.extend(rec(1, 5, 1));
-    data.extend([0, 1, 2, 1, 1, 1, 1]);
+    data.extend([0, 1, 1, 1, 1, 1, 1]);
     data.extend(rec(2, 5, 0));
     data.extend(rec(1, 5, 2));
-    data.extend([0, 1, 2, 3, 3, 3, 3]);
+    data.extend([0, 1, 1, 3, 3, 3, 3]);
     data.extend(rec(0x80 | 0x20 | 3, 800, 0));
     let rx = fuzz::drive(&data);
     assert_eq!(rx.counters().discarded(Discard::TooManySources), 1);

@@ -431,30 +431,31 @@ impl UniverseReceiver {
     pub(crate) fn verify_merge(&self) -> Result<(), String> {
         for slot in 0..MAX_SLOTS {
             // (level, stamp, index) of each source driving the slot.
-            let drivers: Vec<(u8, u64, usize)> = self
-                .sources
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
-                .filter(|(_, s)| slot < usize::from(s.len))
-                .map(|(i, s)| (s.levels[slot], s.stamp, i))
-                .collect();
+            let mut drivers = [None; MAX_SOURCES];
+            for (i, s) in self.sources.iter().enumerate() {
+                if let Some(s) = s.as_ref().filter(|s| slot < usize::from(s.len)) {
+                    drivers[i] = Some((s.levels[slot], s.stamp, i));
+                }
+            }
+            let drivers = drivers.iter().flatten();
             let owner = self.owners[slot];
-            let Some(best) = (match self.merge {
-                MergeMode::Htp => drivers.iter().map(|d| d.0).max(),
-                MergeMode::Ltp => drivers.iter().max_by_key(|d| d.1).map(|d| d.0),
-            }) else {
+            let best = match self.merge {
+                MergeMode::Htp => drivers.clone().map(|d| d.0).max(),
+                MergeMode::Ltp => drivers.clone().max_by_key(|d| d.1).map(|d| d.0),
+            };
+            let Some(best) = best else {
                 if owner != NO_OWNER {
                     return Err(format!("slot {slot}: undriven but owned by {owner}"));
                 }
                 continue;
             };
             let owner_ok = drivers
-                .iter()
+                .clone()
                 .any(|d| d.2 == usize::from(owner) && d.0 == best);
             if self.merged[slot] != best || !owner_ok {
+                let all: Vec<_> = drivers.collect();
                 return Err(format!(
-                    "slot {slot}: merged {} owner {owner}, expected {best} from {drivers:?}",
+                    "slot {slot}: merged {} owner {owner}, expected {best} from {all:?}",
                     self.merged[slot]
                 ));
             }
