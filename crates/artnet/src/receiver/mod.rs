@@ -149,6 +149,14 @@ impl Receiver {
         &self.cfg
     }
 
+    /// Drops datagrams from `address` from now on, as our own output looped back (a backend
+    /// learns the address its broadcasts leave from only after binding).
+    pub fn add_own_address(&mut self, address: SocketAddrV4) {
+        if !self.cfg.own_addresses.contains(&address) {
+            self.cfg.own_addresses.push(address);
+        }
+    }
+
     /// Starts receiving `address`.
     pub fn add_universe(&mut self, address: PortAddress) -> Result<(), ReceiverError> {
         let pos = match self.position(address) {

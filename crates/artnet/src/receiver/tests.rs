@@ -467,6 +467,9 @@ fn own_packets_malformed_quirks_and_other_opcodes_are_counted() {
     ));
     assert_eq!(rx.counters().poll, 1);
     assert_eq!(rx.counters().discarded(Discard::OwnPacket), 1);
+    rx.add_own_address(other_port);
+    assert!(rx.handle_datagram(t, other_port, &dmx(2, &[1])).is_err());
+    assert_eq!(rx.counters().discarded(Discard::OwnPacket), 2);
 }
 
 #[test]

@@ -61,7 +61,9 @@ pub struct SourceView<'a> {
 ///
 /// # Rules
 ///
-/// * **Sources** are IP addresses. Art-Net 4 merges at most two; a third is refused
+/// * **Sources** are IP addresses (the ArtDmx `Physical` byte, which the specification
+///   offers to tell apart two input ports of one node, is not part of the identity, as in
+///   OLA: such a node shows as one source). Art-Net 4 merges at most two; a third is refused
 ///   ([`Discard::TooManySources`], [`Event::SourceRefused`] once until a source leaves) until
 ///   one of the two has not been heard for the source timeout (10 s), when it leaves the merge.
 /// * **Merge**: HTP (highest level per slot) or LTP (the source whose packet arrived last wins
