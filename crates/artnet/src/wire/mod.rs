@@ -30,9 +30,9 @@
 //! # What patchbay sends
 //!
 //! ArtDmx with sequence numbers 1..=255 ([`SequenceCounter`]) and an even Length (an odd slot
-//! count is padded with one slot of 0). MIDIMonster always sends all 512 slots, and so does
-//! patchbay's backend (a node that blanks slots beyond Length then sees the same universe
-//! from both); [`write_dmx`] also builds shorter packets. ArtPoll is the 22-byte Art-Net 4
+//! count is padded with one slot of 0). MIDIMonster always sends all 512 slots; patchbay's
+//! backend is to do the same, so a node that blanks the slots beyond Length sees the same
+//! universe from either. [`write_dmx`] also builds shorter packets. ArtPoll is the 22-byte Art-Net 4
 //! form; ArtPollReply the 239-byte form with `BindIndex` (see [`reply_groups`]).
 
 mod build;
