@@ -137,3 +137,27 @@ fn osc_framing_corpus() {
     }
     assert!(frames > 0, "no seed yields a frame any more");
 }
+
+#[test]
+fn artnet_packet_corpus() {
+    for (path, bytes) in corpus("artnet_packet") {
+        patchbay_artnet::fuzz_parse(&bytes);
+        // Seeds written by fuzz/seed_artnet.py are valid packets and must keep parsing.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let seeded = ["dmx_", "poll", "reply", "sync", "timecode"];
+        if seeded.iter().any(|s| name.starts_with(s)) {
+            assert!(
+                patchbay_artnet::Packet::parse(&bytes).is_ok(),
+                "{} no longer parses",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn artnet_receiver_corpus() {
+    for (_, bytes) in corpus("artnet_receiver") {
+        patchbay_artnet::receiver::fuzz_receiver(&bytes);
+    }
+}
