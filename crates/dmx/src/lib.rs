@@ -10,11 +10,15 @@
 //! * [`merge_source`]: the merge kernel. Each source contributes a per-slot *key* (0 = does not
 //!   drive the slot; higher keys win, e.g. sACN priority + 1) and a level; [`MergeMode`] settles
 //!   ties (highest level, or latest source).
+//! * [`Deadlines`]: one timer per stream of many universes in a binary heap with lazy
+//!   invalidation, for the sender's next wake-up.
 //!
 //! No sockets, threads or clock reads here.
 
+mod deadlines;
 mod slot_set;
 
+pub use deadlines::Deadlines;
 pub use slot_set::{SlotSet, SlotSetIter, copy_and_diff, copy_and_diff2};
 
 /// Slots in a DMX universe.

@@ -26,15 +26,16 @@
 //! moves, so the long-run rate stays within 1/`min_gap` + 0.5/s (44.5/s by default).
 //! The first repeat after a change waits until the tolerance of the next slot has passed, so
 //! a frame of a 44 fps stream that comes a little late is not preceded by a repeat that
-//! would take its slot. Each stream has at most one live deadline in a binary
-//! heap; superseded entries are recognised by a generation number and skipped (lazy
-//! invalidation), so every operation is O(log n) in the number of universes.
+//! would take its slot. Each stream has at most one live deadline in a
+//! [`Deadlines`] heap (generation-based lazy invalidation), so every operation is O(log n) in
+//! the number of universes.
 
 mod config;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+use patchbay_dmx::Deadlines;
 
 pub use config::{SourceConfig, UniverseConfig};
 
@@ -122,10 +123,6 @@ struct Stream {
     superseded: bool,
     /// When the schedule last moved onto the input's phase ([`PHASE_SHIFT_EVERY`]).
     phase_shift_at: Option<Instant>,
-    /// The live heap entry's time, if any.
-    deadline: Option<Instant>,
-    /// Bumped whenever `deadline` changes; heap entries with another value are stale.
-    generation: u32,
 }
 
 #[derive(Debug)]
@@ -139,14 +136,6 @@ struct Universe {
     streams: [Stream; 2],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    at: Instant,
-    /// Slab index × 2 + stream.
-    key: u32,
-    generation: u32,
-}
-
 /// A sans-IO E1.31 source for any number of universes.
 pub struct Source {
     cid: Cid,
@@ -155,7 +144,8 @@ pub struct Source {
     slab: Vec<Universe>,
     free: Vec<usize>,
     index: HashMap<u16, usize>,
-    heap: BinaryHeap<Reverse<Entry>>,
+    /// One deadline per stream, keyed by slab index × 2 + stream.
+    heap: Deadlines,
     /// Universes announced by discovery, ascending.
     listed: Vec<u16>,
     discovery_next: Option<Instant>,
@@ -199,7 +189,7 @@ impl Source {
             slab: Vec::new(),
             free: Vec::new(),
             index: HashMap::new(),
-            heap: BinaryHeap::new(),
+            heap: Deadlines::new(),
             listed: Vec::new(),
             discovery_next: None,
             discovery_page: None,
@@ -257,12 +247,8 @@ impl Source {
         };
         let idx = match self.free.pop() {
             Some(idx) => {
-                let slot = &mut self.slab[idx];
-                // Generations survive reuse so stale heap entries of the old occupant stay stale.
-                let gens = [slot.streams[0].generation, slot.streams[1].generation];
-                *slot = fresh;
-                slot.streams[0].generation = gens[0];
-                slot.streams[1].generation = gens[1];
+                // The old occupant's deadlines were disarmed when it was released.
+                self.slab[idx] = fresh;
                 idx
             }
             None => {
@@ -274,8 +260,7 @@ impl Source {
         if let Err(pos) = self.listed.binary_search(&universe) {
             self.listed.insert(pos, universe);
         }
-        let want = Self::heap_bound(self.slab.len());
-        self.heap.reserve(want.saturating_sub(self.heap.len()));
+        self.heap.reserve_keys(2 * self.slab.len());
         Ok(())
     }
 
@@ -406,13 +391,7 @@ impl Source {
 
     /// When [`poll_transmit`](Self::poll_transmit) will next have something to send.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        while let Some(Reverse(top)) = self.heap.peek() {
-            if self.is_live(top) {
-                break;
-            }
-            self.heap.pop();
-        }
-        let data = self.heap.peek().map(|Reverse(e)| e.at);
+        let data = self.heap.earliest();
         let discovery = if self.listed.is_empty() {
             None
         } else {
@@ -429,23 +408,15 @@ impl Source {
     /// those data packets named, then due discovery pages.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.arm_discovery(now);
-        while let Some(&Reverse(top)) = self.heap.peek() {
-            if top.at > now {
-                break;
+        if let Some((key, at)) = self.heap.pop_due(now) {
+            let idx = (key / 2) as usize;
+            let stream = (key % 2) as usize;
+            let sent = self.emit(now, idx, stream, buf);
+            if sent.is_none() {
+                // Did not fit: stays queued.
+                self.heap.set(key, Some(at));
             }
-            self.heap.pop();
-            if !self.is_live(&top) {
-                continue;
-            }
-            let idx = (top.key / 2) as usize;
-            let stream = (top.key % 2) as usize;
-            match self.emit(now, idx, stream, buf) {
-                Some(t) => return Some(t),
-                None => {
-                    self.heap.push(Reverse(top));
-                    return None;
-                }
-            }
+            return sent;
         }
         if let Some(&sync_address) = self.pending_syncs.first() {
             let seq = self.sync_sequence.get(&sync_address).copied().unwrap_or(0);
@@ -520,15 +491,6 @@ impl Source {
         Ok(idx)
     }
 
-    fn is_live(&self, e: &Entry) -> bool {
-        let idx = (e.key / 2) as usize;
-        let stream = (e.key % 2) as usize;
-        self.slab.get(idx).is_some_and(|u| {
-            let s = &u.streams[stream];
-            u.occupied && s.generation == e.generation && s.deadline == Some(e.at)
-        })
-    }
-
     /// A change on `stream` of slab entry `idx`: the first one activates the universe.
     fn changed(&mut self, now: Instant, idx: usize, stream: usize) {
         let u = &mut self.slab[idx];
@@ -573,11 +535,12 @@ impl Source {
         u.terminations_left = 0;
         for s in &mut u.streams {
             s.active = false;
-            s.deadline = None;
-            s.generation = s.generation.wrapping_add(1);
         }
         self.index.remove(&u.number);
         self.free.push(idx);
+        for stream in [LEVELS, PAP] {
+            self.heap.set(Self::key(idx, stream), None);
+        }
     }
 
     fn deadline(&self, now: Instant, idx: usize, stream: usize) -> Option<Instant> {
@@ -613,45 +576,15 @@ impl Source {
         last.checked_add(self.cfg.keepalive_target())
     }
 
+    /// The deadline key of `stream` of slab entry `idx` (the slab never holds more than 64000
+    /// universes, so this fits).
+    fn key(idx: usize, stream: usize) -> u32 {
+        (idx * 2 + stream) as u32
+    }
+
     fn reschedule(&mut self, now: Instant, idx: usize, stream: usize) {
         let at = self.deadline(now, idx, stream);
-        let s = &mut self.slab[idx].streams[stream];
-        if s.deadline == at {
-            return;
-        }
-        s.deadline = at;
-        s.generation = s.generation.wrapping_add(1);
-        if let Some(at) = at {
-            let generation = s.generation;
-            // idx < slab.len(), and the slab never holds more than 64000 universes.
-            let key = (idx as u32) * 2 + stream as u32;
-            // Compact before the push so the heap never outgrows the capacity reserved in
-            // `add_universe` (at most two live entries per universe remain).
-            if self.heap.len() >= Self::heap_bound(self.slab.len()) {
-                self.compact();
-            }
-            self.heap.push(Reverse(Entry {
-                at,
-                key,
-                generation,
-            }));
-        }
-    }
-
-    /// Heap length at which stale entries are compacted away: room for both streams' live
-    /// entries plus as many stale ones, so compaction is amortised O(1) per push.
-    const fn heap_bound(slab_len: usize) -> usize {
-        4 * slab_len + 64
-    }
-
-    /// Drops stale entries in place (no allocation), bounding the heap to O(universes).
-    fn compact(&mut self) {
-        let slab = &self.slab;
-        self.heap.retain(|Reverse(e)| {
-            let u = &slab[(e.key / 2) as usize];
-            let s = &u.streams[(e.key % 2) as usize];
-            u.occupied && s.generation == e.generation && s.deadline == Some(e.at)
-        });
+        self.heap.set(Self::key(idx, stream), at);
     }
 
     fn emit(
@@ -709,7 +642,6 @@ impl Source {
             s.credit = s.credit.saturating_add(waited.min(tolerance)).min(period);
             s.phase_shift_at = Some(now);
         }
-        s.deadline = None;
         let universe = u.number;
         let sync_address = u.cfg.sync_address;
         if terminating {
