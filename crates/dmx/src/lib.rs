@@ -16,9 +16,11 @@
 //! No sockets, threads or clock reads here.
 
 mod deadlines;
+mod pacer;
 mod slot_set;
 
 pub use deadlines::Deadlines;
+pub use pacer::{PHASE_SHIFT_EVERY, Pacer, PacerConfig, SendReason};
 pub use slot_set::{SlotSet, SlotSetIter, copy_and_diff, copy_and_diff2};
 
 /// Slots in a DMX universe.

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use patchbay_dmx::PacerConfig;
+
 use crate::wire::{DEFAULT_PRIORITY, MAX_SLOTS};
 
 /// Timing of a source. The defaults follow E1.31 and sacn.md 4.3.
@@ -63,6 +65,36 @@ impl SourceConfig {
             .saturating_sub(self.keepalive_margin)
             .max(self.min_gap)
             .max(Duration::from_millis(1))
+    }
+}
+
+impl SourceConfig {
+    /// Timing of a rate-limited stream.
+    pub(crate) fn limited_pacing(&self) -> PacerConfig {
+        PacerConfig {
+            min_gap: self.min_gap,
+            jitter_tolerance: self.tolerance(),
+            floor: Some(self.min_gap / 2),
+            phase_shift: true,
+            repeats: self.repeats,
+            repeat_gap: self.min_gap,
+            first_repeat_after_slot: Some(self.tolerance()),
+            keep_alive: self.keepalive_target(),
+        }
+    }
+
+    /// Timing of a realtime stream.
+    pub(crate) fn realtime_pacing(&self) -> PacerConfig {
+        PacerConfig {
+            min_gap: self.realtime_min_gap,
+            jitter_tolerance: self.realtime_tolerance,
+            floor: None,
+            phase_shift: false,
+            repeats: self.repeats,
+            repeat_gap: self.min_gap,
+            first_repeat_after_slot: None,
+            keep_alive: self.keepalive_target(),
+        }
     }
 }
 

@@ -10,32 +10,21 @@
 //! allows, one deferred packet that carries the latest values; `repeats` repeats; then
 //! keep-alives.
 //!
-//! The rate limit is a virtual schedule (GCRA, a token bucket with a small burst): each packet
-//! takes the slot `min_gap` after the previous packet's slot (or its own send time if that is
-//! later), and a changed packet may go out up to `jitter_tolerance` before its slot. Measuring
-//! the gap from the slot rather than from the actual send keeps a late wake-up or one early
-//! frame from pushing every later frame back. A stream whose slots fell behind its input (a
-//! stall, a quiet period, a first packet sent by a timer) has lost slot time; up to one
-//! `min_gap` of it is kept as credit, which lets the schedule move back onto the input's
-//! phase instead of deferring every later frame of a 44 fps stream for good. A schedule that
-//! never fell behind (after an overload) has no credit; when a change had to wait for its slot
-//! and nothing newer arrived meanwhile (so the input is not faster than the limit), the wait,
-//! up to the tolerance, becomes credit, at most once per second ([`PHASE_SHIFT_EVERY`]). Never
-//! two packets closer than `min_gap / 2`; any `n + 1` packets span at least
-//! `(n − 1.5) × min_gap` with the default tolerance, less half a gap per second of those phase
-//! moves, so the long-run rate stays within 1/`min_gap` + 0.5/s (44.5/s by default).
-//! The first repeat after a change waits until the tolerance of the next slot has passed, so
-//! a frame of a 44 fps stream that comes a little late is not preceded by a repeat that
-//! would take its slot. Each stream has at most one live deadline in a
-//! [`Deadlines`] heap (generation-based lazy invalidation), so every operation is O(log n) in
-//! the number of universes.
+//! The timing of each stream (rate limit, repeats, keep-alive) is a [`Pacer`] from
+//! `patchbay-dmx`: rate-limited universes use [`SourceConfig::min_gap`] with
+//! [`SourceConfig::jitter_tolerance`], realtime ones [`SourceConfig::realtime_min_gap`] with
+//! [`SourceConfig::realtime_tolerance`]. The first repeat after a change waits until the
+//! tolerance of the next slot has passed, so a frame of a 44 fps stream that comes a little late
+//! is not preceded by a repeat that would take its slot. Each stream has at most one live
+//! deadline in a [`Deadlines`] heap (generation-based lazy invalidation), so every operation is
+//! O(log n) in the number of universes.
 
 mod config;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use patchbay_dmx::Deadlines;
+use patchbay_dmx::{Deadlines, Pacer, PacerConfig};
 
 pub use config::{SourceConfig, UniverseConfig};
 
@@ -107,22 +96,7 @@ const PAP: usize = 1;
 struct Stream {
     /// Sends packets (after its first change, until termination).
     active: bool,
-    /// Holds data not yet sent.
-    dirty: bool,
-    repeats_left: u8,
-    last_sent: Option<Instant>,
-    /// Rate-limit slot of the next packet: one `min_gap` (realtime: `realtime_min_gap`) after
-    /// the last packet's slot, or after its send time when that was later (a quiet stream).
-    next_slot: Option<Instant>,
-    /// Slot time lost while the stream was behind its slots (at most one slot period); spent
-    /// to send a packet that much earlier, which moves the schedule back.
-    credit: Duration,
-    /// When the oldest change not yet sent was made.
-    dirty_since: Option<Instant>,
-    /// A newer change replaced an unsent one (the input is faster than the limit).
-    superseded: bool,
-    /// When the schedule last moved onto the input's phase ([`PHASE_SHIFT_EVERY`]).
-    phase_shift_at: Option<Instant>,
+    pacer: Pacer,
 }
 
 #[derive(Debug)]
@@ -141,6 +115,9 @@ pub struct Source {
     cid: Cid,
     name: String,
     cfg: SourceConfig,
+    /// Timing of rate-limited and of realtime streams.
+    limited: PacerConfig,
+    realtime: PacerConfig,
     slab: Vec<Universe>,
     free: Vec<usize>,
     index: HashMap<u16, usize>,
@@ -186,6 +163,8 @@ impl Source {
             cid,
             name: truncate_name(name).to_owned(),
             cfg,
+            limited: cfg.limited_pacing(),
+            realtime: cfg.realtime_pacing(),
             slab: Vec::new(),
             free: Vec::new(),
             index: HashMap::new(),
@@ -496,16 +475,16 @@ impl Source {
         let u = &mut self.slab[idx];
         if !u.streams[LEVELS].active {
             u.streams[LEVELS].active = true;
-            u.streams[LEVELS].mark_dirty(now);
+            u.streams[LEVELS].pacer.change(now);
             if u.cfg.per_address_priority.is_some() {
                 u.streams[PAP].active = true;
-                u.streams[PAP].mark_dirty(now);
+                u.streams[PAP].pacer.change(now);
             }
             self.reschedule(now, idx, LEVELS);
             self.reschedule(now, idx, PAP);
         } else {
             u.streams[stream].active = true;
-            u.streams[stream].mark_dirty(now);
+            u.streams[stream].pacer.change(now);
             self.reschedule(now, idx, stream);
         }
         self.arm_discovery(now);
@@ -552,28 +531,15 @@ impl Source {
         if stream == LEVELS && u.terminations_left > 0 {
             return Some(now);
         }
-        let Some(last) = s.last_sent else {
-            return Some(now);
-        };
-        let slot = s.next_slot.unwrap_or(last);
-        let tolerance = self.cfg.tolerance();
-        if s.dirty {
-            if u.cfg.realtime {
-                let early = self.cfg.realtime_tolerance.saturating_add(s.credit);
-                return Some(slot.checked_sub(early).unwrap_or(slot));
-            }
-            let early = tolerance.saturating_add(s.credit);
-            let by_slot = slot.checked_sub(early).unwrap_or(slot);
-            let floor = last.checked_add(self.cfg.min_gap / 2).unwrap_or(last);
-            return Some(by_slot.max(floor));
+        s.pacer.deadline(now, self.pacing(u.cfg.realtime))
+    }
+
+    fn pacing(&self, realtime: bool) -> &PacerConfig {
+        if realtime {
+            &self.realtime
+        } else {
+            &self.limited
         }
-        if s.repeats_left > 0 {
-            if !u.cfg.realtime && s.repeats_left == self.cfg.repeats {
-                return slot.checked_add(tolerance);
-            }
-            return last.checked_add(self.cfg.min_gap);
-        }
-        last.checked_add(self.cfg.keepalive_target())
     }
 
     /// The deadline key of `stream` of slab entry `idx` (the slab never holds more than 64000
@@ -619,29 +585,6 @@ impl Source {
         };
         let len = write_data(buf, &header, data).ok()?;
         u.sequence = u.sequence.wrapping_add(1);
-        let realtime = u.cfg.realtime;
-        let period = if realtime {
-            self.cfg.realtime_min_gap
-        } else {
-            self.cfg.min_gap
-        };
-        let s = &mut u.streams[stream];
-        s.last_sent = Some(now);
-        let tolerance = if realtime {
-            self.cfg.realtime_tolerance
-        } else {
-            self.cfg.tolerance()
-        };
-        let waited = (!realtime && !terminating && s.dirty)
-            .then(|| s.phase_lag(now))
-            .flatten();
-        s.next_slot = Some(next_slot(s, now, period, tolerance));
-        if let Some(waited) = waited {
-            // The next frame of an input at this phase may leave as much earlier, which moves
-            // the schedule onto the input's phase.
-            s.credit = s.credit.saturating_add(waited.min(tolerance)).min(period);
-            s.phase_shift_at = Some(now);
-        }
         let universe = u.number;
         let sync_address = u.cfg.sync_address;
         if terminating {
@@ -653,11 +596,13 @@ impl Source {
                     len,
                 });
             }
-        } else if s.dirty {
-            s.dirty = false;
-            s.repeats_left = self.cfg.repeats;
         } else {
-            s.repeats_left = s.repeats_left.saturating_sub(1);
+            let pacing = if u.cfg.realtime {
+                &self.realtime
+            } else {
+                &self.limited
+            };
+            u.streams[stream].pacer.sent(now, pacing);
         }
         if sync_address != 0 && !terminating {
             if let Err(pos) = self.pending_syncs.binary_search(&sync_address) {
@@ -671,66 +616,6 @@ impl Source {
             len,
         })
     }
-}
-
-/// How often at most a rate-limited stream's schedule moves onto its input's phase (by at most
-/// the jitter tolerance, half a gap). Why it must move at all: after an overload the schedule
-/// runs exactly on time (no slot time was lost, so there is no credit), and a 44 fps input whose
-/// frames arrive just before each slot's tolerance window would be deferred by up to half a gap
-/// for as long as it keeps that phase. Why so rarely: moving the schedule earlier sends one
-/// packet early, so this bounds the excess over 44 packets/s to half a packet per second.
-pub(crate) const PHASE_SHIFT_EVERY: Duration = Duration::from_secs(1);
-
-impl Stream {
-    /// Notes a change; a change on top of an unsent one means the input outran the limit.
-    fn mark_dirty(&mut self, now: Instant) {
-        if self.dirty {
-            self.superseded = true;
-        } else {
-            self.dirty = true;
-            self.dirty_since = Some(now);
-            self.superseded = false;
-        }
-    }
-
-    /// How long the change about to be sent at `now` waited, if the schedule should move onto
-    /// the input's phase by that much: it waited, nothing newer arrived meanwhile (the input is
-    /// not faster than the limit, which no phase could fix), and the last move is
-    /// [`PHASE_SHIFT_EVERY`] ago.
-    fn phase_lag(&self, now: Instant) -> Option<Duration> {
-        if self.superseded
-            || self
-                .phase_shift_at
-                .is_some_and(|t| now.saturating_duration_since(t) < PHASE_SHIFT_EVERY)
-        {
-            return None;
-        }
-        let waited = now.saturating_duration_since(self.dirty_since?);
-        (!waited.is_zero()).then_some(waited)
-    }
-}
-
-/// Books a packet sent at `now` on `s`'s schedule and returns the slot of the next one. A packet
-/// sent before its slot's tolerance spends credit (moving the schedule back by as much); one
-/// sent after its slot earns the lost time as credit, up to one `period`.
-fn next_slot(s: &mut Stream, now: Instant, period: Duration, tolerance: Duration) -> Instant {
-    let mut slot = match s.next_slot {
-        Some(t) => t,
-        None => {
-            // A stream's first packet: the time before it is unused.
-            s.credit = period;
-            now
-        }
-    };
-    let window = slot.checked_sub(tolerance).unwrap_or(slot);
-    let used = window.saturating_duration_since(now).min(s.credit);
-    s.credit -= used;
-    slot = slot.checked_sub(used).unwrap_or(slot);
-    if now > slot {
-        s.credit = s.credit.saturating_add(now - slot).min(period);
-        slot = now;
-    }
-    slot.checked_add(period).unwrap_or(slot)
 }
 
 #[cfg(test)]
