@@ -1,13 +1,4 @@
 //! Deadlines of many timers (one per stream of every universe) in one binary heap.
-//!
-//! A sender with a thousand universes re-arms a stream's timer on every packet and every
-//! change. Removing the old heap entry each time would cost a search; instead each key holds
-//! its one live deadline and a generation number, a re-arm pushes a new entry with the next
-//! generation, and entries whose generation or time no longer match are skipped when they
-//! reach the top (lazy invalidation). Stale entries are compacted away in place once the heap
-//! holds twice as many entries as keys, so every operation is O(log n) amortised and the heap
-//! never grows past the capacity reserved by [`Deadlines::reserve_keys`] (no allocation in the
-//! steady state).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -29,6 +20,15 @@ struct Armed {
 
 /// One optional deadline per dense `u32` key (e.g. slab index × streams + stream), earliest
 /// first.
+///
+/// A sender with a thousand universes re-arms a stream's timer on every packet and every
+/// change. Removing the old heap entry each time would cost a search; instead each key holds
+/// its one live deadline and a generation number, a re-arm pushes a new entry with the next
+/// generation, and entries whose generation or time no longer match are skipped when they
+/// reach the top (lazy invalidation). Stale entries are compacted away in place once the heap
+/// holds twice as many entries as keys, so every operation is O(log n) amortised and the heap
+/// never grows past the capacity reserved by [`Deadlines::reserve_keys`] (no allocation in the
+/// steady state).
 #[derive(Debug, Default)]
 pub struct Deadlines {
     heap: BinaryHeap<Reverse<Entry>>,

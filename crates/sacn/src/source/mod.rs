@@ -11,13 +11,18 @@
 //! keep-alives.
 //!
 //! The timing of each stream (rate limit, repeats, keep-alive) is a [`Pacer`] from
-//! `patchbay-dmx`: rate-limited universes use [`SourceConfig::min_gap`] with
-//! [`SourceConfig::jitter_tolerance`], realtime ones [`SourceConfig::realtime_min_gap`] with
-//! [`SourceConfig::realtime_tolerance`]. The first repeat after a change waits until the
-//! tolerance of the next slot has passed, so a frame of a 44 fps stream that comes a little late
-//! is not preceded by a repeat that would take its slot. Each stream has at most one live
-//! deadline in a [`Deadlines`] heap (generation-based lazy invalidation), so every operation is
-//! O(log n) in the number of universes.
+//! `patchbay-dmx`. Rate-limited universes use a strict limit ([`patchbay_dmx::Limit::Strict`]):
+//! polled on time, no two packets of a stream closer than [`SourceConfig::min_gap`] (1/44 s), so
+//! never more than 44 in any second; the final state always goes out, within one gap of the last
+//! change. Lateness of the caller up to [`SourceConfig::late_allowance`] is not charged to the
+//! schedule, and a steady 44 fps input that fell behind its slots gives up one frame to get back
+//! onto its phase ([`SourceConfig::catch_up`]). Realtime universes use a burst limit of
+//! [`SourceConfig::realtime_min_gap`] slots with [`SourceConfig::realtime_tolerance`]. The first
+//! repeat after a change waits a gap plus [`SourceConfig::jitter_tolerance`], so a frame of a
+//! 44 fps stream that comes a little late does not find its slot taken by a repeat.
+//! Termination packets are not paced: all of them go out at once. Each stream has at most one
+//! live deadline in a [`Deadlines`] heap (generation-based lazy invalidation), so every
+//! operation is O(log n) in the number of universes.
 
 mod config;
 
@@ -473,18 +478,23 @@ impl Source {
     /// A change on `stream` of slab entry `idx`: the first one activates the universe.
     fn changed(&mut self, now: Instant, idx: usize, stream: usize) {
         let u = &mut self.slab[idx];
+        let pacing = if u.cfg.realtime {
+            &self.realtime
+        } else {
+            &self.limited
+        };
         if !u.streams[LEVELS].active {
             u.streams[LEVELS].active = true;
-            u.streams[LEVELS].pacer.change(now);
+            u.streams[LEVELS].pacer.change(now, pacing);
             if u.cfg.per_address_priority.is_some() {
                 u.streams[PAP].active = true;
-                u.streams[PAP].pacer.change(now);
+                u.streams[PAP].pacer.change(now, pacing);
             }
             self.reschedule(now, idx, LEVELS);
             self.reschedule(now, idx, PAP);
         } else {
             u.streams[stream].active = true;
-            u.streams[stream].pacer.change(now);
+            u.streams[stream].pacer.change(now, pacing);
             self.reschedule(now, idx, stream);
         }
         self.arm_discovery(now);
@@ -531,7 +541,7 @@ impl Source {
         if stream == LEVELS && u.terminations_left > 0 {
             return Some(now);
         }
-        s.pacer.deadline(now, self.pacing(u.cfg.realtime))
+        s.pacer.deadline(self.pacing(u.cfg.realtime))
     }
 
     fn pacing(&self, realtime: bool) -> &PacerConfig {
