@@ -20,7 +20,7 @@ mod pacer;
 mod slot_set;
 
 pub use deadlines::Deadlines;
-pub use pacer::{CATCH_UP_EVERY, Limit, Pacer, PacerConfig, SendReason};
+pub use pacer::{CATCH_UP_AFTER, Limit, Pacer, PacerConfig, SendReason};
 pub use slot_set::{SlotSet, SlotSetIter, copy_and_diff, copy_and_diff2};
 
 /// Slots in a DMX universe.

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-/// How often at most a stream holds a change to catch up with its input ([`Limit::Strict`]),
-/// and so gives a frame up.
-pub const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
+/// How long every change of a stream must have waited at least the catch-up lag before it
+/// catches up with its input ([`Limit::Strict`]); so also how often at most it gives a frame up.
+pub const CATCH_UP_AFTER: Duration = Duration::from_secs(1);
 
 /// The rate limit of a stream; see [`Pacer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,9 +18,9 @@ pub enum Limit {
         min_gap: Duration,
         /// How late a caller may send a packet without the schedule moving back by as much.
         late_allowance: Duration,
-        /// A change of a steady input that would wait at least this long for its slot is held
-        /// so that the next frame can take its place on the input's phase (one frame given up,
-        /// at most one hold per [`CATCH_UP_EVERY`]); `None`: never.
+        /// When every change for [`CATCH_UP_AFTER`] has waited at least this long for its slot,
+        /// the next change of a steady input is held so that the input's next frame can take
+        /// its place on the input's phase (one frame given up); `None`: never.
         catch_up: Option<Duration>,
     },
     /// At most one packet per `min_gap` in the long run; a change may go up to `burst` early.
@@ -106,17 +106,18 @@ pub enum SendReason {
 /// * **Catching up by giving one frame up.** A stall (one frame delayed on its way in) puts the
 ///   schedule behind the input's phase, and every later frame waits as long as the stalled one
 ///   was late. Sending early would bring the schedule back (the earlier limiter kept credit for
-///   that), but no packet may go before its slot. With `catch_up` set, when a change would
-///   wait at least that long and came one gap after the change before it (within a quarter of
-///   `catch_up`: the input is steady, so its next frame will come one period later), it is held
-///   until `min_gap` after it was made instead of leaving at its slot; if the input's next frame
-///   comes meanwhile, it replaces the held one and goes out at once, on the input's phase again.
-///   One frame is lost that way. If no frame comes, the held one goes out `min_gap` after it
-///   was made. Either way the next hold waits [`CATCH_UP_EVERY`].
+///   that), but no packet may go before its slot. With `catch_up` set, once every change for
+///   [`CATCH_UP_AFTER`] has waited at least that long, the next change that would wait too and
+///   came one gap after the one before it (the input is steady, so its next frame will come one
+///   period later) is held until `min_gap` after it was made instead of leaving at its slot;
+///   if the input's next frame comes meanwhile, it replaces the held one and goes out at once,
+///   on the input's phase again. One frame is lost that way, at most one per
+///   [`CATCH_UP_AFTER`]. If no frame comes, the held one goes out `min_gap` after it was made,
+///   and the lag has to stand for another [`CATCH_UP_AFTER`] before the next try.
 ///
 /// Input jitter alone is not caught up with: a frame that comes early waits for its slot, and
 /// the schedule keeps the phase of the latest frames, so frames wait at most the jitter's range
-/// and none is lost (holding would be a gamble on when the next frame comes).
+/// and, as the latest frames do not wait, the lag does not stand: none is lost.
 ///
 /// Whatever the input does, a caller that polls on time never sends two packets closer than
 /// `min_gap`, and the newest values go out no later than `min_gap` after the last change.
@@ -143,9 +144,10 @@ pub struct Pacer {
     /// When the change before it was made.
     previous_change_at: Option<Instant>,
     repeats_left: u8,
-    /// When the last catch-up hold ended, by a newer change or by timing out
-    /// ([`CATCH_UP_EVERY`]).
-    held_at: Option<Instant>,
+    /// Since when (the change time) every change sent has waited at least the catch-up lag:
+    /// the schedule is behind the input's phase, not just jittery. Reset by a change that did
+    /// not wait that long, by a pause (repeat or keep-alive) and by a catch-up hold.
+    behind_since: Option<Instant>,
 }
 
 impl Pacer {
@@ -163,7 +165,7 @@ impl Pacer {
                 && now >= slot
             {
                 // The held change is dropped: this one is now the oldest unsent, and due now.
-                self.held_at = Some(now);
+                self.behind_since = None;
                 self.dirty_since = Some(now);
             }
         } else {
@@ -211,10 +213,8 @@ impl Pacer {
     /// says what it was: a change if one was waiting, else a repeat or a keep-alive.
     pub fn sent(&mut self, now: Instant, cfg: &PacerConfig) -> SendReason {
         let due = self.deadline(cfg).unwrap_or(now);
-        if self.dirty && self.slot_of_change(cfg).is_some_and(|slot| due > slot) {
-            // A hold that timed out: no newer frame came.
-            self.held_at = Some(now);
-        }
+        // A change held to catch up that timed out (no newer frame came) ends the hold too.
+        let held = self.dirty && self.slot_of_change(cfg).is_some_and(|slot| due > slot);
         self.next_slot = Some(match cfg.limit {
             Limit::Strict {
                 min_gap,
@@ -233,10 +233,24 @@ impl Pacer {
         });
         self.last_sent = Some(now);
         if self.dirty {
+            self.behind_since = match (cfg.limit, self.changed_at) {
+                (
+                    Limit::Strict {
+                        catch_up: Some(lag),
+                        ..
+                    },
+                    Some(at),
+                ) if !held && due.saturating_duration_since(at) >= lag => {
+                    self.behind_since.or(Some(at))
+                }
+                _ => None,
+            };
             self.dirty = false;
             self.repeats_left = cfg.repeats;
             SendReason::Change
         } else {
+            // The input paused: its next change starts a new phase.
+            self.behind_since = None;
             if self.repeats_left > 0 {
                 self.repeats_left -= 1;
                 SendReason::Repeat
@@ -264,11 +278,11 @@ impl Pacer {
         })
     }
 
-    /// Whether the waiting change is held past its slot `at` to catch up with the input: it
-    /// would wait at least the catch-up lag, it came one gap after the change before it (within
-    /// a quarter of that lag: the input is steady at the limit rate, so its next frame will
-    /// come one period later; after a pause, or with jitter beyond that, a hold would more
-    /// likely time out), and no hold ended within [`CATCH_UP_EVERY`].
+    /// Whether the waiting change is held past its slot `at` to catch up with the input: every
+    /// change for [`CATCH_UP_AFTER`] waited at least the catch-up lag (the schedule stands
+    /// behind the input's phase: a lag that input jitter explains comes and goes), this one
+    /// would too, and it came one gap after the change before it, within a quarter of that lag
+    /// (the input is steady at the limit rate, so its next frame should come a period later).
     fn holds(&self, at: Instant, cfg: &PacerConfig) -> bool {
         let Limit::Strict {
             min_gap,
@@ -278,16 +292,15 @@ impl Pacer {
         else {
             return false;
         };
-        let (Some(latest), Some(previous)) = (self.changed_at, self.previous_change_at) else {
+        let (Some(latest), Some(previous), Some(behind)) =
+            (self.changed_at, self.previous_change_at, self.behind_since)
+        else {
             return false;
         };
         let period = latest.saturating_duration_since(previous);
-        let steady = period.abs_diff(min_gap) <= lag / 4;
-        steady
+        period.abs_diff(min_gap) <= lag / 4
             && at.saturating_duration_since(latest) >= lag
-            && self
-                .held_at
-                .is_none_or(|t| latest.saturating_duration_since(t) >= CATCH_UP_EVERY)
+            && latest.saturating_duration_since(behind) >= CATCH_UP_AFTER
     }
 }
 

@@ -24,12 +24,13 @@ pub struct SourceConfig {
     /// little late does not defer every later frame of a 44 fps input. A packet polled `w`
     /// late may be followed by the next one `min_gap − w` later. Default 1 ms.
     pub late_allowance: Duration,
-    /// When a change of a steady 44 fps input would wait this long for its slot (the schedule
-    /// fell behind the input's phase, e.g. after a stalled frame), it is held until `min_gap`
-    /// after it was made; if the input's next frame comes meanwhile it replaces it and goes out
-    /// at once, back on the input's phase. At most one hold per second, so at most one frame
-    /// per second is given up that way; `None`: never (a lag then lasts as long as the input
-    /// keeps the limit rate). See [`patchbay_dmx::Limit::Strict`]. Default 2 ms.
+    /// When every change of a universe has waited at least this long for its slot for a whole
+    /// second (the schedule stands behind the input's phase, e.g. after a stalled frame or at
+    /// the end of an overload, rather than following its jitter), the next change of a steady
+    /// 44 fps input is held until `min_gap` after it was made; if the input's next frame comes
+    /// meanwhile it replaces it and goes out at once, back on the input's phase. So at most one
+    /// frame per second is given up; `None`: never (a lag then lasts as long as the input keeps
+    /// the limit rate). See [`patchbay_dmx::Limit::Strict`]. Default 2 ms.
     pub catch_up: Option<Duration>,
     /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).
     /// Default 1 s.

@@ -15,8 +15,8 @@
 //! polled on time, no two packets of a stream closer than [`SourceConfig::min_gap`] (1/44 s), so
 //! never more than 44 in any second; the final state always goes out, within one gap of the last
 //! change. Lateness of the caller up to [`SourceConfig::late_allowance`] is not charged to the
-//! schedule, and a steady 44 fps input that fell behind its slots gives up one frame to get back
-//! onto its phase ([`SourceConfig::catch_up`]). Realtime universes use a burst limit of
+//! schedule, and a 44 fps input whose frames have all waited for their slots for a second gives
+//! up one frame to get back onto its phase ([`SourceConfig::catch_up`]). Realtime universes use a burst limit of
 //! [`SourceConfig::realtime_min_gap`] slots with [`SourceConfig::realtime_tolerance`]. The first
 //! repeat after a change waits a gap plus [`SourceConfig::jitter_tolerance`], so a frame of a
 //! 44 fps stream that comes a little late does not find its slot taken by a repeat.
