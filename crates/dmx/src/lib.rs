@@ -10,8 +10,8 @@
 //! * [`merge_source`]: the merge kernel. Each source contributes a per-slot *key* (0 = does not
 //!   drive the slot; higher keys win, e.g. sACN priority + 1) and a level; [`MergeMode`] settles
 //!   ties (highest level, or latest source).
-//! * [`Deadlines`]: one timer per stream of many universes in a binary heap with lazy
-//!   invalidation, for the sender's next wake-up.
+//! * [`Pacer`]: when a sender sends a stream's next packet (rate limit, repeats, keep-alives),
+//!   and [`Deadlines`], one such timer per stream of many universes in one heap.
 //!
 //! No sockets, threads or clock reads here.
 

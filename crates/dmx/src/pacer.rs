@@ -72,6 +72,36 @@ pub enum SendReason {
 
 /// The send timing of one stream.
 ///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use patchbay_dmx::{Limit, Pacer, PacerConfig, SendReason};
+///
+/// // Art-Net as MIDIMonster sends it: a frame per 20 ms at most, no repeats, 1 s refresh.
+/// let cfg = PacerConfig {
+///     limit: Limit::Strict {
+///         min_gap: Duration::from_millis(20),
+///         late_allowance: Duration::from_millis(1),
+///         catch_up: Some(Duration::from_millis(2)),
+///     },
+///     repeats: 0,
+///     repeat_gap: Duration::ZERO,
+///     repeat_delay: Duration::ZERO,
+///     keep_alive: Duration::from_secs(1),
+/// };
+/// let t0 = Instant::now();
+/// let mut pacer = Pacer::new();
+/// pacer.change(t0, &cfg);
+/// assert_eq!(pacer.poll(t0, &cfg), Some(SendReason::Change)); // build and send the frame
+/// // A change 5 ms later waits for its slot; sleep until the deadline, then send.
+/// pacer.change(t0 + Duration::from_millis(5), &cfg);
+/// assert_eq!(pacer.poll(t0 + Duration::from_millis(5), &cfg), None);
+/// let at = pacer.deadline(&cfg).expect("due");
+/// assert_eq!(at, t0 + Duration::from_millis(20));
+/// assert_eq!(pacer.poll(at, &cfg), Some(SendReason::Change));
+/// // Unchanged: refreshed a second after the last frame.
+/// assert_eq!(pacer.deadline(&cfg), Some(at + Duration::from_secs(1)));
+/// ```
+///
 /// Sans-IO: the caller notes each change with [`Pacer::change`], sleeps until
 /// [`Pacer::deadline`], and books every packet it builds with [`Pacer::sent`] (or asks
 /// [`Pacer::poll`], which does both), always passing the current [`Instant`]. One `Pacer` per
