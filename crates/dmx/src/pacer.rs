@@ -142,8 +142,9 @@ pub enum SendReason {
 ///   period later) is held until `min_gap` after it was made instead of leaving at its slot;
 ///   if the input's next frame comes meanwhile, it replaces the held one and goes out at once,
 ///   on the input's phase again. One frame is lost that way, at most one per
-///   [`CATCH_UP_AFTER`]. If no frame comes, the held one goes out `min_gap` after it was made,
-///   and the lag has to stand for another [`CATCH_UP_AFTER`] before the next try.
+///   [`CATCH_UP_AFTER`]. If no frame comes in time (jitter), the held one goes out `min_gap`
+///   after it was made, nothing is lost, and the next change of the input is held the same way
+///   (it now waits about a gap, so the stream stays behind until a hold succeeds).
 ///
 /// Input jitter alone is not caught up with: a frame that comes early waits for its slot, and
 /// the schedule keeps the phase of the latest frames, so frames wait at most the jitter's range
@@ -176,7 +177,8 @@ pub struct Pacer {
     repeats_left: u8,
     /// Since when (the change time) every change sent has waited at least the catch-up lag:
     /// the schedule is behind the input's phase, not just jittery. Reset by a change that did
-    /// not wait that long, by a pause (repeat or keep-alive) and by a catch-up hold.
+    /// not wait that long, by a pause (repeat or keep-alive) and when a held change is given
+    /// up.
     behind_since: Option<Instant>,
 }
 
@@ -243,8 +245,6 @@ impl Pacer {
     /// says what it was: a change if one was waiting, else a repeat or a keep-alive.
     pub fn sent(&mut self, now: Instant, cfg: &PacerConfig) -> SendReason {
         let due = self.deadline(cfg).unwrap_or(now);
-        // A change held to catch up that timed out (no newer frame came) ends the hold too.
-        let held = self.dirty && self.slot_of_change(cfg).is_some_and(|slot| due > slot);
         self.next_slot = Some(match cfg.limit {
             Limit::Strict {
                 min_gap,
@@ -270,9 +270,7 @@ impl Pacer {
                         ..
                     },
                     Some(at),
-                ) if !held && due.saturating_duration_since(at) >= lag => {
-                    self.behind_since.or(Some(at))
-                }
+                ) if due.saturating_duration_since(at) >= lag => self.behind_since.or(Some(at)),
                 _ => None,
             };
             self.dirty = false;
