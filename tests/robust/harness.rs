@@ -341,3 +341,115 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS")
 }
+
+/// Datagrams the kernel dropped at the UDP socket bound to `port` (any address) because its
+/// receive buffer was full: the `drops` column of `/proc/self/net/udp` (this namespace).
+pub fn udp_receive_drops(port: u16) -> u64 {
+    let table = std::fs::read_to_string("/proc/self/net/udp").unwrap_or_default();
+    let local = format!(":{port:04X} ");
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| format!("{a} ").ends_with(&local))
+        })
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// An output socket read on its own thread from the moment it is bound, into a list the test
+/// inspects. A socket the test thread reads only between other work overflows under load: its
+/// kernel buffer (208 KiB by default, about 150 data packets) fills with realtime output while
+/// the thread waits for something else, and what patchbay sends last, its termination packets,
+/// is dropped by the kernel before the test ever reads it. This one asks for 8 MiB and never
+/// stops reading; [`Collector::receive_drops`] says whether it lost anything anyway.
+pub struct Collector {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    port: u16,
+}
+
+impl Collector {
+    pub fn bind(addr: &str) -> Collector {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let addr: std::net::SocketAddr = addr.parse().expect("address");
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .expect("socket");
+        // Capped by net.core.rmem_max (4 MiB here, the kernel doubles it).
+        let _ = sock.set_recv_buffer_size(8 << 20);
+        sock.bind(&addr.into()).expect("bind collector");
+        let sock: UdpSocket = sock.into();
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("timeout");
+        let port = sock.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let seen = Arc::clone(&seen);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                loop {
+                    // Once stopped, reads on until the queue is empty.
+                    let Ok(n) = sock.recv(&mut buf) else {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        continue;
+                    };
+                    if let Ok(Packet::Data(p)) = Packet::parse(&buf[..n]) {
+                        let s = Seen {
+                            universe: p.universe(),
+                            seq: p.sequence(),
+                            priority: p.priority(),
+                            terminated: p.options().stream_terminated(),
+                            slots: p.slots().to_vec(),
+                        };
+                        seen.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                    }
+                }
+            })
+        };
+        Collector {
+            seen,
+            stop,
+            reader: Some(reader),
+            port,
+        }
+    }
+
+    /// Runs `f` on everything received so far.
+    pub fn with<R>(&self, f: impl FnOnce(&[Seen]) -> R) -> R {
+        f(&self.seen.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Datagrams the kernel dropped at this socket so far.
+    pub fn receive_drops(&self) -> u64 {
+        udp_receive_drops(self.port)
+    }
+
+    /// Stops reading once what is queued has been read, and returns everything received.
+    pub fn finish(mut self) -> Vec<Seen> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        std::mem::take(&mut *self.seen.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}

@@ -10,11 +10,17 @@
 //! * [`merge_source`]: the merge kernel. Each source contributes a per-slot *key* (0 = does not
 //!   drive the slot; higher keys win, e.g. sACN priority + 1) and a level; [`MergeMode`] settles
 //!   ties (highest level, or latest source).
+//! * [`Pacer`]: when a sender sends a stream's next packet (rate limit, repeats, keep-alives),
+//!   and [`Deadlines`], one such timer per stream of many universes in one heap.
 //!
 //! No sockets, threads or clock reads here.
 
+mod deadlines;
+mod pacer;
 mod slot_set;
 
+pub use deadlines::Deadlines;
+pub use pacer::{CATCH_UP_AFTER, Limit, Pacer, PacerConfig, SendReason};
 pub use slot_set::{SlotSet, SlotSetIter, copy_and_diff, copy_and_diff2};
 
 /// Slots in a DMX universe.

@@ -2,26 +2,36 @@
 
 use std::time::Duration;
 
+use patchbay_dmx::{Limit, PacerConfig};
+
 use crate::wire::{DEFAULT_PRIORITY, MAX_SLOTS};
 
 /// Timing of a source. The defaults follow E1.31 and the sACN backend README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceConfig {
-    /// Period of the rate limit outside realtime mode: each packet of a universe takes one slot,
-    /// and slots are `min_gap` apart, so no universe exceeds 1/`min_gap` packets/s in the long
-    /// run; also the spacing of the repeats after a change. Default 1/44 s (rounded up to
+    /// The rate limit outside realtime mode: no two packets of a universe's stream closer than
+    /// this (when the caller polls on time), so no 1 s window holds more than 1 s / `min_gap`
+    /// of them; also the spacing of the repeats after a change. Default 1/44 s (rounded up to
     /// 22.727273 ms), the 44 packets/s of DMX512 that E1.31 6.6.1 ties sources to.
     pub min_gap: Duration,
-    /// How much earlier than its slot a changed packet may go out (the slot is the previous
-    /// packet's slot + `min_gap`, not its actual, possibly late, send time). Input at exactly
-    /// the limit rate arrives with jitter; without this tolerance every early frame would be
-    /// deferred and every late one would push the schedule back, until frames are coalesced
-    /// away. With up to one `min_gap` of credit for slot time lost while behind (see the module
-    /// doc), any `n + 1` packets span at least `n × min_gap − jitter_tolerance − min_gap`, less
-    /// one more `jitter_tolerance` per phase move (at most one per second), and no two packets
-    /// are closer than `min_gap / 2`. Capped at `min_gap / 2`. Default
-    /// `DEFAULT_MIN_GAP / 2`.
+    /// How late a frame of an input at the limit rate may come before the first repeat after
+    /// the previous change takes its slot: the first repeat waits `min_gap +
+    /// jitter_tolerance`, so a frame delayed by jitter is not held back by a whole gap behind a
+    /// repeat. Capped at `min_gap / 2`. Default `DEFAULT_MIN_GAP / 2`.
     pub jitter_tolerance: Duration,
+    /// How late the caller may poll a deferred packet without the schedule moving by as much
+    /// (see [`patchbay_dmx::Limit::Strict`]): the packet keeps its slot, so a timer that fires a
+    /// little late does not defer every later frame of a 44 fps input. A packet polled `w`
+    /// late may be followed by the next one `min_gap − w` later. Default 1 ms.
+    pub late_allowance: Duration,
+    /// When every change of a universe has waited at least this long for its slot for a whole
+    /// second (the schedule stands behind the input's phase, e.g. after a stalled frame or at
+    /// the end of an overload, rather than following its jitter), the next change of a steady
+    /// 44 fps input is held until `min_gap` after it was made; if the input's next frame comes
+    /// meanwhile it replaces it and goes out at once, back on the input's phase. So at most one
+    /// frame per second is given up; `None`: never (a lag then lasts as long as the input keeps
+    /// the limit rate). See [`patchbay_dmx::Limit::Strict`]. Default 2 ms.
+    pub catch_up: Option<Duration>,
     /// Largest gap between two packets of an unchanged universe (E1.31 6.6.2: 800–1000 ms).
     /// Default 1 s.
     pub keepalive: Duration,
@@ -66,11 +76,45 @@ impl SourceConfig {
     }
 }
 
+impl SourceConfig {
+    /// Timing of a rate-limited stream.
+    pub(crate) fn limited_pacing(&self) -> PacerConfig {
+        PacerConfig {
+            limit: Limit::Strict {
+                min_gap: self.min_gap,
+                late_allowance: self.late_allowance,
+                catch_up: self.catch_up,
+            },
+            repeats: self.repeats,
+            repeat_gap: self.min_gap,
+            repeat_delay: self.tolerance(),
+            keep_alive: self.keepalive_target(),
+        }
+    }
+
+    /// Timing of a realtime stream: a burst limit of `realtime_min_gap` slots, repeats and
+    /// keep-alives as rate-limited streams have them but with no delay before the first repeat.
+    pub(crate) fn realtime_pacing(&self) -> PacerConfig {
+        PacerConfig {
+            limit: Limit::Burst {
+                min_gap: self.realtime_min_gap,
+                burst: self.realtime_tolerance,
+            },
+            repeats: self.repeats,
+            repeat_gap: self.min_gap,
+            repeat_delay: Duration::ZERO,
+            keep_alive: self.keepalive_target(),
+        }
+    }
+}
+
 impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
             min_gap: Self::DEFAULT_MIN_GAP,
             jitter_tolerance: Self::DEFAULT_MIN_GAP / 2,
+            late_allowance: Duration::from_millis(1),
+            catch_up: Some(Duration::from_millis(2)),
             keepalive: Duration::from_secs(1),
             keepalive_margin: Duration::from_millis(100),
             repeats: 3,

@@ -10,31 +10,26 @@
 //! allows, one deferred packet that carries the latest values; `repeats` repeats; then
 //! keep-alives.
 //!
-//! The rate limit is a virtual schedule (GCRA, a token bucket with a small burst): each packet
-//! takes the slot `min_gap` after the previous packet's slot (or its own send time if that is
-//! later), and a changed packet may go out up to `jitter_tolerance` before its slot. Measuring
-//! the gap from the slot rather than from the actual send keeps a late wake-up or one early
-//! frame from pushing every later frame back. A stream whose slots fell behind its input (a
-//! stall, a quiet period, a first packet sent by a timer) has lost slot time; up to one
-//! `min_gap` of it is kept as credit, which lets the schedule move back onto the input's
-//! phase instead of deferring every later frame of a 44 fps stream for good. A schedule that
-//! never fell behind (after an overload) has no credit; when a change had to wait for its slot
-//! and nothing newer arrived meanwhile (so the input is not faster than the limit), the wait,
-//! up to the tolerance, becomes credit, at most once per second ([`PHASE_SHIFT_EVERY`]). Never
-//! two packets closer than `min_gap / 2`; any `n + 1` packets span at least
-//! `(n − 1.5) × min_gap` with the default tolerance, less half a gap per second of those phase
-//! moves, so the long-run rate stays within 1/`min_gap` + 0.5/s (44.5/s by default).
-//! The first repeat after a change waits until the tolerance of the next slot has passed, so
-//! a frame of a 44 fps stream that comes a little late is not preceded by a repeat that
-//! would take its slot. Each stream has at most one live deadline in a binary
-//! heap; superseded entries are recognised by a generation number and skipped (lazy
-//! invalidation), so every operation is O(log n) in the number of universes.
+//! The timing of each stream (rate limit, repeats, keep-alive) is a [`Pacer`] from
+//! `patchbay-dmx`. Rate-limited universes use a strict limit ([`patchbay_dmx::Limit::Strict`]):
+//! polled on time, no two packets of a stream closer than [`SourceConfig::min_gap`] (1/44 s), so
+//! never more than 44 in any second; the final state always goes out, within one gap of the last
+//! change. Lateness of the caller up to [`SourceConfig::late_allowance`] is not charged to the
+//! schedule, and a 44 fps input whose frames have all waited for their slots for a second gives
+//! up one frame to get back onto its phase ([`SourceConfig::catch_up`]). Realtime universes use a burst limit of
+//! [`SourceConfig::realtime_min_gap`] slots with [`SourceConfig::realtime_tolerance`]. The first
+//! repeat after a change waits a gap plus [`SourceConfig::jitter_tolerance`], so a frame of a
+//! 44 fps stream that comes a little late does not find its slot taken by a repeat.
+//! Termination packets are not paced: all of them go out at once. Each stream has at most one
+//! live deadline in a [`Deadlines`] heap (generation-based lazy invalidation), so every
+//! operation is O(log n) in the number of universes.
 
 mod config;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::Instant;
+
+use patchbay_dmx::{Deadlines, Pacer, PacerConfig};
 
 pub use config::{SourceConfig, UniverseConfig};
 
@@ -106,26 +101,7 @@ const PAP: usize = 1;
 struct Stream {
     /// Sends packets (after its first change, until termination).
     active: bool,
-    /// Holds data not yet sent.
-    dirty: bool,
-    repeats_left: u8,
-    last_sent: Option<Instant>,
-    /// Rate-limit slot of the next packet: one `min_gap` (realtime: `realtime_min_gap`) after
-    /// the last packet's slot, or after its send time when that was later (a quiet stream).
-    next_slot: Option<Instant>,
-    /// Slot time lost while the stream was behind its slots (at most one slot period); spent
-    /// to send a packet that much earlier, which moves the schedule back.
-    credit: Duration,
-    /// When the oldest change not yet sent was made.
-    dirty_since: Option<Instant>,
-    /// A newer change replaced an unsent one (the input is faster than the limit).
-    superseded: bool,
-    /// When the schedule last moved onto the input's phase ([`PHASE_SHIFT_EVERY`]).
-    phase_shift_at: Option<Instant>,
-    /// The live heap entry's time, if any.
-    deadline: Option<Instant>,
-    /// Bumped whenever `deadline` changes; heap entries with another value are stale.
-    generation: u32,
+    pacer: Pacer,
 }
 
 #[derive(Debug)]
@@ -139,23 +115,19 @@ struct Universe {
     streams: [Stream; 2],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    at: Instant,
-    /// Slab index × 2 + stream.
-    key: u32,
-    generation: u32,
-}
-
 /// A sans-IO E1.31 source for any number of universes.
 pub struct Source {
     cid: Cid,
     name: String,
     cfg: SourceConfig,
+    /// Timing of rate-limited and of realtime streams.
+    limited: PacerConfig,
+    realtime: PacerConfig,
     slab: Vec<Universe>,
     free: Vec<usize>,
     index: HashMap<u16, usize>,
-    heap: BinaryHeap<Reverse<Entry>>,
+    /// One deadline per stream, keyed by slab index × 2 + stream.
+    heap: Deadlines,
     /// Universes announced by discovery, ascending: those whose stream is active (started by
     /// a first change, not terminating).
     listed: Vec<u16>,
@@ -197,10 +169,12 @@ impl Source {
             cid,
             name: truncate_name(name).to_owned(),
             cfg,
+            limited: cfg.limited_pacing(),
+            realtime: cfg.realtime_pacing(),
             slab: Vec::new(),
             free: Vec::new(),
             index: HashMap::new(),
-            heap: BinaryHeap::new(),
+            heap: Deadlines::new(),
             listed: Vec::new(),
             discovery_next: None,
             discovery_page: None,
@@ -259,12 +233,8 @@ impl Source {
         };
         let idx = match self.free.pop() {
             Some(idx) => {
-                let slot = &mut self.slab[idx];
-                // Generations survive reuse so stale heap entries of the old occupant stay stale.
-                let gens = [slot.streams[0].generation, slot.streams[1].generation];
-                *slot = fresh;
-                slot.streams[0].generation = gens[0];
-                slot.streams[1].generation = gens[1];
+                // The old occupant's deadlines were disarmed when it was released.
+                self.slab[idx] = fresh;
                 idx
             }
             None => {
@@ -276,8 +246,7 @@ impl Source {
         // Room to list every universe, so starting one never allocates.
         self.listed
             .reserve(self.index.len().saturating_sub(self.listed.len()));
-        let want = Self::heap_bound(self.slab.len());
-        self.heap.reserve(want.saturating_sub(self.heap.len()));
+        self.heap.reserve_keys(2 * self.slab.len());
         Ok(())
     }
 
@@ -408,13 +377,7 @@ impl Source {
 
     /// When [`poll_transmit`](Self::poll_transmit) will next have something to send.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        while let Some(Reverse(top)) = self.heap.peek() {
-            if self.is_live(top) {
-                break;
-            }
-            self.heap.pop();
-        }
-        let data = self.heap.peek().map(|Reverse(e)| e.at);
+        let data = self.heap.earliest();
         let discovery = if self.listed.is_empty() {
             None
         } else {
@@ -431,23 +394,15 @@ impl Source {
     /// those data packets named, then due discovery pages.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.arm_discovery(now);
-        while let Some(&Reverse(top)) = self.heap.peek() {
-            if top.at > now {
-                break;
+        if let Some((key, at)) = self.heap.pop_due(now) {
+            let idx = (key / 2) as usize;
+            let stream = (key % 2) as usize;
+            let sent = self.emit(now, idx, stream, buf);
+            if sent.is_none() {
+                // Did not fit: stays queued.
+                self.heap.set(key, Some(at));
             }
-            self.heap.pop();
-            if !self.is_live(&top) {
-                continue;
-            }
-            let idx = (top.key / 2) as usize;
-            let stream = (top.key % 2) as usize;
-            match self.emit(now, idx, stream, buf) {
-                Some(t) => return Some(t),
-                None => {
-                    self.heap.push(Reverse(top));
-                    return None;
-                }
-            }
+            return sent;
         }
         if let Some(&sync_address) = self.pending_syncs.first() {
             let seq = self.sync_sequence.get(&sync_address).copied().unwrap_or(0);
@@ -522,34 +477,30 @@ impl Source {
         Ok(idx)
     }
 
-    fn is_live(&self, e: &Entry) -> bool {
-        let idx = (e.key / 2) as usize;
-        let stream = (e.key % 2) as usize;
-        self.slab.get(idx).is_some_and(|u| {
-            let s = &u.streams[stream];
-            u.occupied && s.generation == e.generation && s.deadline == Some(e.at)
-        })
-    }
-
     /// A change on `stream` of slab entry `idx`: the first one activates the universe, which
     /// discovery lists from now on.
     fn changed(&mut self, now: Instant, idx: usize, stream: usize) {
         let u = &mut self.slab[idx];
+        let pacing = if u.cfg.realtime {
+            &self.realtime
+        } else {
+            &self.limited
+        };
         if !u.streams[LEVELS].active {
             if let Err(pos) = self.listed.binary_search(&u.number) {
                 self.listed.insert(pos, u.number);
             }
             u.streams[LEVELS].active = true;
-            u.streams[LEVELS].mark_dirty(now);
+            u.streams[LEVELS].pacer.change(now, pacing);
             if u.cfg.per_address_priority.is_some() {
                 u.streams[PAP].active = true;
-                u.streams[PAP].mark_dirty(now);
+                u.streams[PAP].pacer.change(now, pacing);
             }
             self.reschedule(now, idx, LEVELS);
             self.reschedule(now, idx, PAP);
         } else {
             u.streams[stream].active = true;
-            u.streams[stream].mark_dirty(now);
+            u.streams[stream].pacer.change(now, pacing);
             self.reschedule(now, idx, stream);
         }
         self.arm_discovery(now);
@@ -579,11 +530,12 @@ impl Source {
         u.terminations_left = 0;
         for s in &mut u.streams {
             s.active = false;
-            s.deadline = None;
-            s.generation = s.generation.wrapping_add(1);
         }
         self.index.remove(&u.number);
         self.free.push(idx);
+        for stream in [LEVELS, PAP] {
+            self.heap.set(Self::key(idx, stream), None);
+        }
     }
 
     fn deadline(&self, now: Instant, idx: usize, stream: usize) -> Option<Instant> {
@@ -595,69 +547,26 @@ impl Source {
         if stream == LEVELS && u.terminations_left > 0 {
             return Some(now);
         }
-        let Some(last) = s.last_sent else {
-            return Some(now);
-        };
-        let slot = s.next_slot.unwrap_or(last);
-        let tolerance = self.cfg.tolerance();
-        if s.dirty {
-            if u.cfg.realtime {
-                let early = self.cfg.realtime_tolerance.saturating_add(s.credit);
-                return Some(slot.checked_sub(early).unwrap_or(slot));
-            }
-            let early = tolerance.saturating_add(s.credit);
-            let by_slot = slot.checked_sub(early).unwrap_or(slot);
-            let floor = last.checked_add(self.cfg.min_gap / 2).unwrap_or(last);
-            return Some(by_slot.max(floor));
+        s.pacer.deadline(self.pacing(u.cfg.realtime))
+    }
+
+    fn pacing(&self, realtime: bool) -> &PacerConfig {
+        if realtime {
+            &self.realtime
+        } else {
+            &self.limited
         }
-        if s.repeats_left > 0 {
-            if !u.cfg.realtime && s.repeats_left == self.cfg.repeats {
-                return slot.checked_add(tolerance);
-            }
-            return last.checked_add(self.cfg.min_gap);
-        }
-        last.checked_add(self.cfg.keepalive_target())
+    }
+
+    /// The deadline key of `stream` of slab entry `idx` (the slab never holds more than 64000
+    /// universes, so this fits).
+    fn key(idx: usize, stream: usize) -> u32 {
+        (idx * 2 + stream) as u32
     }
 
     fn reschedule(&mut self, now: Instant, idx: usize, stream: usize) {
         let at = self.deadline(now, idx, stream);
-        let s = &mut self.slab[idx].streams[stream];
-        if s.deadline == at {
-            return;
-        }
-        s.deadline = at;
-        s.generation = s.generation.wrapping_add(1);
-        if let Some(at) = at {
-            let generation = s.generation;
-            // idx < slab.len(), and the slab never holds more than 64000 universes.
-            let key = (idx as u32) * 2 + stream as u32;
-            // Compact before the push so the heap never outgrows the capacity reserved in
-            // `add_universe` (at most two live entries per universe remain).
-            if self.heap.len() >= Self::heap_bound(self.slab.len()) {
-                self.compact();
-            }
-            self.heap.push(Reverse(Entry {
-                at,
-                key,
-                generation,
-            }));
-        }
-    }
-
-    /// Heap length at which stale entries are compacted away: room for both streams' live
-    /// entries plus as many stale ones, so compaction is amortised O(1) per push.
-    const fn heap_bound(slab_len: usize) -> usize {
-        4 * slab_len + 64
-    }
-
-    /// Drops stale entries in place (no allocation), bounding the heap to O(universes).
-    fn compact(&mut self) {
-        let slab = &self.slab;
-        self.heap.retain(|Reverse(e)| {
-            let u = &slab[(e.key / 2) as usize];
-            let s = &u.streams[(e.key % 2) as usize];
-            u.occupied && s.generation == e.generation && s.deadline == Some(e.at)
-        });
+        self.heap.set(Self::key(idx, stream), at);
     }
 
     fn emit(
@@ -692,30 +601,6 @@ impl Source {
         };
         let len = write_data(buf, &header, data).ok()?;
         u.sequence = u.sequence.wrapping_add(1);
-        let realtime = u.cfg.realtime;
-        let period = if realtime {
-            self.cfg.realtime_min_gap
-        } else {
-            self.cfg.min_gap
-        };
-        let s = &mut u.streams[stream];
-        s.last_sent = Some(now);
-        let tolerance = if realtime {
-            self.cfg.realtime_tolerance
-        } else {
-            self.cfg.tolerance()
-        };
-        let waited = (!realtime && !terminating && s.dirty)
-            .then(|| s.phase_lag(now))
-            .flatten();
-        s.next_slot = Some(next_slot(s, now, period, tolerance));
-        if let Some(waited) = waited {
-            // The next frame of an input at this phase may leave as much earlier, which moves
-            // the schedule onto the input's phase.
-            s.credit = s.credit.saturating_add(waited.min(tolerance)).min(period);
-            s.phase_shift_at = Some(now);
-        }
-        s.deadline = None;
         let universe = u.number;
         let sync_address = u.cfg.sync_address;
         if terminating {
@@ -727,11 +612,13 @@ impl Source {
                     len,
                 });
             }
-        } else if s.dirty {
-            s.dirty = false;
-            s.repeats_left = self.cfg.repeats;
         } else {
-            s.repeats_left = s.repeats_left.saturating_sub(1);
+            let pacing = if u.cfg.realtime {
+                &self.realtime
+            } else {
+                &self.limited
+            };
+            u.streams[stream].pacer.sent(now, pacing);
         }
         if sync_address != 0 && !terminating {
             if let Err(pos) = self.pending_syncs.binary_search(&sync_address) {
@@ -745,66 +632,6 @@ impl Source {
             len,
         })
     }
-}
-
-/// How often at most a rate-limited stream's schedule moves onto its input's phase (by at most
-/// the jitter tolerance, half a gap). Why it must move at all: after an overload the schedule
-/// runs exactly on time (no slot time was lost, so there is no credit), and a 44 fps input whose
-/// frames arrive just before each slot's tolerance window would be deferred by up to half a gap
-/// for as long as it keeps that phase. Why so rarely: moving the schedule earlier sends one
-/// packet early, so this bounds the excess over 44 packets/s to half a packet per second.
-pub(crate) const PHASE_SHIFT_EVERY: Duration = Duration::from_secs(1);
-
-impl Stream {
-    /// Notes a change; a change on top of an unsent one means the input outran the limit.
-    fn mark_dirty(&mut self, now: Instant) {
-        if self.dirty {
-            self.superseded = true;
-        } else {
-            self.dirty = true;
-            self.dirty_since = Some(now);
-            self.superseded = false;
-        }
-    }
-
-    /// How long the change about to be sent at `now` waited, if the schedule should move onto
-    /// the input's phase by that much: it waited, nothing newer arrived meanwhile (the input is
-    /// not faster than the limit, which no phase could fix), and the last move is
-    /// [`PHASE_SHIFT_EVERY`] ago.
-    fn phase_lag(&self, now: Instant) -> Option<Duration> {
-        if self.superseded
-            || self
-                .phase_shift_at
-                .is_some_and(|t| now.saturating_duration_since(t) < PHASE_SHIFT_EVERY)
-        {
-            return None;
-        }
-        let waited = now.saturating_duration_since(self.dirty_since?);
-        (!waited.is_zero()).then_some(waited)
-    }
-}
-
-/// Books a packet sent at `now` on `s`'s schedule and returns the slot of the next one. A packet
-/// sent before its slot's tolerance spends credit (moving the schedule back by as much); one
-/// sent after its slot earns the lost time as credit, up to one `period`.
-fn next_slot(s: &mut Stream, now: Instant, period: Duration, tolerance: Duration) -> Instant {
-    let mut slot = match s.next_slot {
-        Some(t) => t,
-        None => {
-            // A stream's first packet: the time before it is unused.
-            s.credit = period;
-            now
-        }
-    };
-    let window = slot.checked_sub(tolerance).unwrap_or(slot);
-    let used = window.saturating_duration_since(now).min(s.credit);
-    s.credit -= used;
-    slot = slot.checked_sub(used).unwrap_or(slot);
-    if now > slot {
-        s.credit = s.credit.saturating_add(now - slot).min(period);
-        slot = now;
-    }
-    slot.checked_add(period).unwrap_or(slot)
 }
 
 #[cfg(test)]

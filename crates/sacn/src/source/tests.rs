@@ -62,27 +62,30 @@ fn data_only(v: &[Sent]) -> Vec<&Sent> {
         .collect()
 }
 
-/// The limiter's guarantee: no two packets closer than `min_gap / 2`, and any `n + 1` packets
-/// span at least `n × min_gap − tolerance − min_gap` (the tolerance plus at most one slot of
-/// credit) less one more tolerance per phase move (at most one per second started), so the
-/// long-run rate never exceeds 1/`min_gap` + 0.5/s.
+/// The limiter's guarantee for a caller that polls on time: no two packets closer than
+/// `min_gap`, so no closed 1 s window holds more than 44.
 fn assert_rate_bound(times: &[Instant], cfg: &SourceConfig) {
-    for i in 0..times.len() {
-        if i > 0 {
-            assert!(
-                times[i] - times[i - 1] >= cfg.min_gap / 2,
-                "packet {i} too close"
-            );
-        }
-        for j in i + 1..times.len() {
-            let n = u32::try_from(j - i).expect("count");
-            let moves = 1 + u32::try_from((times[j] - times[i]).as_secs()).expect("secs");
-            let slack = cfg.tolerance() * (1 + moves) + cfg.min_gap;
-            assert!(
-                times[j] - times[i] + slack >= cfg.min_gap * n,
-                "packets {i}..{j} span {:?}",
-                times[j] - times[i]
-            );
+    assert_rate_bound_late(times, cfg, Duration::ZERO);
+}
+
+/// As [`assert_rate_bound`] for a caller that polls up to `late` after a deadline: a packet
+/// polled late keeps its slot (up to `late_allowance`), so the next may follow it `late` sooner.
+fn assert_rate_bound_late(times: &[Instant], cfg: &SourceConfig, late: Duration) {
+    for (i, w) in times.windows(2).enumerate() {
+        assert!(
+            w[1] - w[0] + late >= cfg.min_gap,
+            "packets {i} and {} {:?} apart",
+            i + 1,
+            w[1] - w[0]
+        );
+    }
+    if late.is_zero() {
+        for (i, t) in times.iter().enumerate() {
+            let n = times[i..]
+                .iter()
+                .take_while(|u| **u - *t <= Duration::from_secs(1))
+                .count();
+            assert!(n <= 44, "{n} packets in the second after packet {i}");
         }
     }
 }
@@ -212,9 +215,8 @@ fn burst_is_rate_limited_and_coalesced_into_one_deferred_packet() {
     let immediate = data_only(&out);
     assert_eq!(immediate.len(), 1, "only the first change goes out at once");
     assert_eq!(immediate[0].data().slots()[0], 1);
-    // The first packet took the slot at t0; the next slot is t0 + min_gap, usable from
-    // `tolerance` and the idle stream's credit before it, but never within half a gap.
-    let due = t0 + cfg.min_gap / 2;
+    // The first packet took the slot at t0; the next is one gap later.
+    let due = t0 + cfg.min_gap;
     assert_eq!(src.poll_timeout(), Some(due));
     run_until(&mut src, t0 + ms(30.0), &mut out);
     let data = data_only(&out);
@@ -250,16 +252,12 @@ fn continuous_changes_never_exceed_44_packets_per_second() {
     let cfg = SourceConfig::default();
     let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
     assert_rate_bound(&times, &cfg);
-    // Under sustained overload the spacing is exactly one slot once the idle stream's credit
-    // is spent (after half-gap steps: 0, ½, 1, 1½, then 2½, 3½, ... gaps).
-    for w in times[4..].windows(2) {
+    // Under sustained overload the spacing is exactly one gap from the first packet on.
+    for w in times.windows(2) {
         assert_eq!(w[1] - w[0], cfg.min_gap);
     }
     let first_second = data.iter().filter(|s| s.at < t0 + ms(1000.0)).count();
-    assert!(
-        (44..=46).contains(&first_second),
-        "{first_second} packets in 1 s"
-    );
+    assert_eq!(first_second, 44, "{first_second} packets in 1 s");
     let second_second = data
         .iter()
         .filter(|s| s.at >= t0 + ms(1000.0) && s.at < t0 + ms(2000.0))
@@ -277,16 +275,18 @@ fn continuous_changes_never_exceed_44_packets_per_second() {
     assert!(last.at - (t0 + ms(999.5)) <= cfg.min_gap);
 }
 
+/// Issue 14: input jitter must not shorten the gap. 44 fps frames early or late by up to 5 ms,
+/// wake-ups up to 0.9 ms late: a frame that comes early waits for its slot (never two packets
+/// closer than the gap, less the wake-up's lateness), no later than the jitter's range; and
+/// since such an input is not steady, no frame is given up to catch up with it.
 #[test]
-fn jittery_input_at_the_limit_rate_is_never_deferred_or_coalesced() {
+fn jittery_input_at_the_limit_rate_keeps_the_gap_and_loses_nothing() {
     let t0 = Instant::now();
     let cfg = SourceConfig::default();
     let mut src = source();
     src.add_universe(4, UniverseConfig::default()).expect("add");
     let mut out = Vec::new();
-    // 440 frames at exactly 44 fps, each early or late by up to ±5 ms (deterministic pattern),
-    // and wake-ups for deadlines up to 1 ms late (as an event loop with ms timers would be).
-    let mut times = Vec::new();
+    let mut arrivals = Vec::new();
     for i in 0..440u32 {
         let jitter_us = i64::from((i * 7919) % 10_001) - 5_000;
         let nominal = t0 + cfg.min_gap * i + Duration::from_millis(10);
@@ -304,22 +304,30 @@ fn jittery_input_at_the_limit_rate_is_never_deferred_or_coalesced() {
                 &mut out,
             );
         }
-        src.set_slot(now, 4, 0, (i % 250) as u8 + 1).expect("set");
+        // Two slots so that every frame's values are unique.
+        let v = [(i % 250) as u8 + 1, (i / 250) as u8];
+        src.set_slots(now, 4, &v).expect("set");
         drain(&mut src, now, &mut out);
-        times.push(now);
-        let sent = data_only(&out);
-        let last = sent.last().expect("sent");
-        assert_eq!(
-            last.data().slots()[0],
-            (i % 250) as u8 + 1,
-            "frame {i} not sent at once"
-        );
-        assert_eq!(last.at, now, "frame {i} deferred");
+        arrivals.push(now);
     }
+    run_until(&mut src, t0 + ms(11_000.0), &mut out);
     let data = data_only(&out);
-    assert_eq!(data.len(), 440, "no repeat took a frame's slot");
     let sent: Vec<Instant> = data.iter().map(|s| s.at).collect();
-    assert_rate_bound(&sent, &cfg);
+    assert_rate_bound_late(&sent, &cfg, Duration::from_micros(900));
+    let mut lost = 0;
+    for (i, &arrival) in arrivals.iter().enumerate() {
+        let v = [(i % 250) as u8 + 1, (i / 250) as u8];
+        match data.iter().find(|s| s.data().slots()[..2] == v) {
+            // Within the jitter's range (plus the wake-up's lateness) of its arrival.
+            Some(s) => assert!(s.at - arrival <= ms(10.9), "frame {i}"),
+            None => lost += 1,
+        }
+    }
+    assert_eq!(lost, 0, "frames lost in 10 s");
+    assert_eq!(
+        data.last().map(|s| s.data().slots()[0]),
+        Some((439 % 250) as u8 + 1)
+    );
 }
 
 #[test]
@@ -699,12 +707,14 @@ fn name_is_cut_to_63_bytes_at_a_char_boundary() {
 }
 
 /// A 44 fps stream whose schedule fell behind (a stalled frame, or a first packet at another
-/// phase) moves back onto the input's phase: only a frame right after the disturbance may be
-/// deferred, none is lost, and later frames go out as they arrive.
+/// phase) gets back onto the input's phase by giving up a frame once the lag has stood for a
+/// second (a frame stalled beyond the repeat delay also loses its slot to the first repeat):
+/// frames within that second are deferred, all later frames go out as they arrive, and never
+/// two packets closer than the gap.
 #[test]
 fn schedule_recovers_the_input_phase_after_a_stall() {
     let cfg = SourceConfig::default();
-    for (stall_frame, stall) in [(10u32, 18.0), (10, 21.0), (0, 3.0), (5, 12.0)] {
+    for (stall_frame, stall) in [(10u32, 18.0), (10, 21.0), (0, 3.0), (5, 12.0), (60, 8.0)] {
         let t0 = Instant::now();
         let mut src = source();
         src.add_universe(4, UniverseConfig::default()).expect("add");
@@ -731,28 +741,32 @@ fn schedule_recovers_the_input_phase_after_a_stall() {
             }
         }
         run_until(&mut src, t0 + ms(5000.0), &mut out);
-        // Frame 0 comes 7 ms after the first packet and the frame after the stall closer than
-        // half a gap after the stalled one: the spacing floor defers those two, nothing else.
+        // Frames 0.. wait behind the first packet's phase for a second; frames after the stall
+        // wait behind the stalled frame's for a second.
+        let settled = (stall_frame + 47).max(46);
         assert!(
-            late.iter().all(|&i| i == 0 || i == stall_frame + 1),
+            late.iter().all(|&i| i < settled),
             "stall {stall} ms at {stall_frame}: deferred {late:?}"
         );
         let data = data_only(&out);
-        for i in 0..200u32 {
-            let v = (i % 250) as u8 + 1;
-            assert!(
-                data.iter().any(|s| s.data().slots()[0] == v),
-                "frame {i} lost"
-            );
-        }
+        let lost: Vec<u32> = (0..200u32)
+            .filter(|i| {
+                let v = (i % 250) as u8 + 1;
+                !data.iter().any(|s| s.data().slots()[0] == v)
+            })
+            .collect();
+        assert!(
+            lost.len() <= 3,
+            "stall {stall} ms at {stall_frame}: lost {lost:?}"
+        );
         let times: Vec<Instant> = data.iter().map(|s| s.at).collect();
         assert_rate_bound(&times, &cfg);
     }
 }
 
-/// Issue 9: after an overload the schedule runs exactly on time, with no credit. A 44 fps input
-/// whose frames then arrive just before each slot's tolerance window must not stay deferred for
-/// as long as it keeps that phase: the schedule moves onto it (once per second at most).
+/// Issue 9: after an overload the schedule runs exactly on time. A 44 fps input whose frames then
+/// arrive just before each slot must not stay deferred for as long as it keeps that phase: once
+/// the lag has stood for a second the stream gives up one frame and is on the input's phase.
 #[test]
 fn schedule_moves_onto_the_input_phase_after_an_overload() {
     let cfg = SourceConfig::default();
@@ -777,6 +791,7 @@ fn schedule_moves_onto_the_input_phase_after_an_overload() {
         // gives it (the previous packet's time + one gap).
         let first = last + cfg.min_gap - ms(before_window);
         let mut deferred = Vec::new();
+        let mut lost = Vec::new();
         for i in 0..100u32 {
             let arrival = first + cfg.min_gap * i;
             let v = 201 + (i % 50) as u8;
@@ -792,18 +807,22 @@ fn schedule_moves_onto_the_input_phase_after_an_overload() {
             {
                 drain(&mut src, at, &mut out);
             }
-            let sent = data_only(&out)
+            match data_only(&out)
                 .into_iter()
                 .find(|s| s.at >= arrival && s.data().slots()[0] == v)
-                .unwrap_or_else(|| panic!("frame {i} ({before_window} ms) lost"))
-                .at;
-            if sent > arrival {
-                deferred.push(i);
+            {
+                Some(s) if s.at > arrival => deferred.push(i),
+                Some(_) => {}
+                None => lost.push(i),
             }
         }
         assert!(
-            deferred.iter().all(|&i| i < 2),
+            deferred.iter().all(|&i| i < 46),
             "{before_window} ms before the window: frames {deferred:?} deferred"
+        );
+        assert!(
+            lost.len() == 1 && (43..=46).contains(&lost[0]),
+            "{before_window} ms before the window: lost {lost:?}"
         );
         let after: Vec<Instant> = data_only(&out)
             .iter()
