@@ -1,0 +1,4 @@
+//! MQTT for patchbay (placeholder docs, completed with the client).
+
+pub mod topic;
+pub mod wire;
