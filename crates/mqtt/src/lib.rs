@@ -1,4 +1,5 @@
 //! MQTT for patchbay (placeholder docs, completed with the client).
 
+pub mod mapping;
 pub mod topic;
 pub mod wire;
