@@ -1,8 +1,10 @@
-//! MQTT for patchbay (placeholder docs, completed with the transport).
+//! MQTT for patchbay (placeholder docs).
 
+pub mod broker;
 pub mod client;
 pub mod mapping;
 pub mod topic;
+pub mod transport;
 pub mod wire;
 
 pub use client::{Client, Config, Event, Message, OutputId};
