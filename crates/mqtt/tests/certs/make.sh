@@ -16,3 +16,6 @@ printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nke
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 36500 -sha256 \
   -extfile server.ext -out server.pem
 rm -f server.csr server.ext ca.srl ca.key
+# mosquitto drops root privileges before reading the key: it must be world-readable (a
+# test key, public in the repository anyway).
+chmod 644 server.key
