@@ -23,12 +23,14 @@
 mod backoff;
 mod config;
 mod event;
+mod fuzz;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub use config::{Backoff, Config, Output, OutputId, Subscription};
 pub use event::{DisconnectReason, Event, Message};
+pub use fuzz::fuzz_client;
 
 use backoff::Retry;
 use event::Record;
