@@ -102,7 +102,31 @@ pub struct SubscriptionId(pub u32);
 #[derive(Debug, Default, Clone)]
 pub struct TopicTable {
     exact: FxHashMap<Box<str>, SubscriptionId>,
-    wildcard: Vec<(Box<str>, SubscriptionId)>,
+    wildcard: Vec<Wildcard>,
+}
+
+/// A wildcard filter and the literal text every topic it matches starts with (the levels
+/// before the first wildcard, without their last `/`, so that `a/#` still matches `a`), which
+/// rejects most topics with one comparison.
+#[derive(Debug, Clone)]
+struct Wildcard {
+    filter: Box<str>,
+    prefix_len: usize,
+    id: SubscriptionId,
+}
+
+impl Wildcard {
+    fn new(filter: &str, id: SubscriptionId) -> Self {
+        let first = filter.find(['+', '#']).unwrap_or(filter.len());
+        let prefix = filter[..first]
+            .strip_suffix('/')
+            .unwrap_or(&filter[..first]);
+        Wildcard {
+            prefix_len: prefix.len(),
+            filter: filter.into(),
+            id,
+        }
+    }
 }
 
 impl TopicTable {
@@ -113,8 +137,8 @@ impl TopicTable {
         for (i, f) in filters.into_iter().enumerate() {
             let id = SubscriptionId(i as u32);
             if is_wildcard(f) {
-                if !t.wildcard.iter().any(|(g, _)| &**g == f) {
-                    t.wildcard.push((f.into(), id));
+                if !t.wildcard.iter().any(|w| &*w.filter == f) {
+                    t.wildcard.push(Wildcard::new(f, id));
                 }
             } else {
                 t.exact.entry(f.into()).or_insert(id);
@@ -129,9 +153,13 @@ impl TopicTable {
         if let Some(&id) = self.exact.get(topic) {
             out.push(id);
         }
-        for (f, id) in &self.wildcard {
-            if matches(f, topic) {
-                out.push(*id);
+        for w in &self.wildcard {
+            if topic
+                .as_bytes()
+                .starts_with(&w.filter.as_bytes()[..w.prefix_len])
+                && matches(&w.filter, topic)
+            {
+                out.push(w.id);
             }
         }
     }
@@ -229,6 +257,19 @@ mod tests {
         out.clear();
         t.lookup("c", &mut out);
         assert_eq!(out, [SubscriptionId(2)]);
+        // The literal prefix of `x/y/#` is `x/y`, so the parent level still matches.
+        let t = TopicTable::new(["x/y/#", "x/+/z", "+/y"]);
+        for (topic, want) in [
+            ("x/y", &[0, 2][..]),
+            ("x/y/z", &[0, 1]),
+            ("x/q/z", &[1]),
+            ("x", &[]),
+        ] {
+            out.clear();
+            t.lookup(topic, &mut out);
+            let got: Vec<u32> = out.iter().map(|s| s.0).collect();
+            assert_eq!(got, want, "{topic}");
+        }
     }
 
     fn level() -> impl Strategy<Value = String> {
@@ -250,6 +291,25 @@ mod tests {
             prop_assert_eq!(matches(&filter, &topic), !hides_dollar);
             let hash = if at == 0 { "#".to_string() } else { format!("{}/#", levels[..at].join("/")) };
             prop_assert_eq!(matches(&hash, &topic), !hides_dollar);
+        }
+
+        /// The table with its prefix shortcut finds exactly what the matcher alone finds.
+        #[test]
+        fn table_agrees_with_the_matcher(filters in proptest::collection::vec(proptest::collection::vec(level(), 1..4), 1..6), hash in any::<bool>(), topic in "[ab$/]{0,6}") {
+            let mut fs: Vec<String> = filters.iter().map(|l| l.join("/")).collect();
+            if hash { fs.push(format!("{}/#", fs[0])); }
+            fs.retain(|f| validate_filter(f).is_ok());
+            fs.dedup();
+            let t = TopicTable::new(fs.iter().map(String::as_str));
+            let mut out = Vec::new();
+            t.lookup(&topic, &mut out);
+            let mut got: Vec<u32> = out.iter().map(|s| s.0).collect();
+            got.sort_unstable();
+            let mut want: Vec<u32> = Vec::new();
+            for (i, f) in fs.iter().enumerate() {
+                if matches(f, &topic) && !fs[..i].contains(f) { want.push(i as u32); }
+            }
+            prop_assert_eq!(got, want, "{:?} {}", fs, topic);
         }
 
         /// Valid filters never panic the matcher, and validation accepts what it builds.
