@@ -69,6 +69,33 @@ impl Config {
     }
 }
 
+/// MIDIMonster's `protocol` option: `3.1.1` selects 3.1.1, any other value MQTT 5 (with the
+/// fallback to 3.1.1).
+pub fn protocol_option(value: &str) -> Protocol {
+    if value == "3.1.1" {
+        Protocol::V311
+    } else {
+        Protocol::V5
+    }
+}
+
+/// A client identifier for an instance without `clientid`: `pb-INSTANCE-XXXXXXXX` from a
+/// random 32-bit value, cut to the 23 bytes every broker must accept (MQTT 3.1.1 section
+/// 3.1.3.1; MIDIMonster uses `MM-INSTANCE-TIME`, cut the same way). Brokers drop a session
+/// when another connects with its identifier, so two patchbays must not share one.
+pub fn default_client_id(instance: &str, random: u32) -> String {
+    let mut id = String::from("pb-");
+    let tail = format!("-{random:08x}");
+    for c in instance.chars().filter(char::is_ascii_alphanumeric) {
+        if id.len() + tail.len() >= 23 {
+            break;
+        }
+        id.push(c);
+    }
+    id.push_str(&tail);
+    id
+}
+
 /// One subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -117,5 +144,26 @@ impl Default for Backoff {
             jitter: 0.2,
             seed: 0x9E37_79B9_7F4A_7C15,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_option_is_midimonsters() {
+        assert_eq!(protocol_option("3.1.1"), Protocol::V311);
+        assert_eq!(protocol_option("5"), Protocol::V5);
+        assert_eq!(protocol_option("3.1"), Protocol::V5);
+    }
+
+    #[test]
+    fn default_client_ids_fit_23_bytes_and_keep_the_random_part() {
+        assert_eq!(default_client_id("mq1", 0xdead_beef), "pb-mq1-deadbeef");
+        let long = default_client_id("a-very-long instance name", 1);
+        assert_eq!(long, "pb-averylongin-00000001");
+        assert_eq!(long.len(), 23);
+        assert_eq!(default_client_id("ü", 2), "pb--00000002");
     }
 }

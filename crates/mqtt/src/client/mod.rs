@@ -28,7 +28,9 @@ mod fuzz;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use config::{Backoff, Config, Output, OutputId, Subscription};
+pub use config::{
+    Backoff, Config, Output, OutputId, Subscription, default_client_id, protocol_option,
+};
 pub use event::{DisconnectReason, Event, Message};
 pub use fuzz::fuzz_client;
 
