@@ -332,12 +332,12 @@ fn outgoing_publications_at_each_qos() {
     r.events();
     let now = r.now;
     r.c.publish(now, OutputId(0), b"0.500000");
-    // QoS 0, Payload Format Indicator 1.
+    // QoS 0, no properties (MIDIMonster misreads a Payload Format Indicator, see the client).
     assert_eq!(
         r.out(),
         [
-            0x30, 0x12, 0x00, 0x05, b'o', b'u', b't', b'/', b'0', 0x02, 0x01, 0x01, b'0', b'.',
-            b'5', b'0', b'0', b'0', b'0', b'0'
+            0x30, 0x10, 0x00, 0x05, b'o', b'u', b't', b'/', b'0', 0x00, b'0', b'.', b'5', b'0',
+            b'0', b'0', b'0', b'0'
         ]
     );
     r.c.publish(now, OutputId(1), b"1");
@@ -345,8 +345,7 @@ fn outgoing_publications_at_each_qos() {
     assert_eq!(
         r.out(),
         [
-            0x33, 0x0D, 0x00, 0x05, b'o', b'u', b't', b'/', b'1', 0x00, 0x02, 0x02, 0x01, 0x01,
-            b'1'
+            0x33, 0x0B, 0x00, 0x05, b'o', b'u', b't', b'/', b'1', 0x00, 0x02, 0x00, b'1'
         ]
     );
     assert_eq!(r.c.in_flight(), 1);
@@ -356,8 +355,7 @@ fn outgoing_publications_at_each_qos() {
     assert_eq!(
         r.out(),
         [
-            0x34, 0x0D, 0x00, 0x05, b'o', b'u', b't', b'/', b'2', 0x00, 0x03, 0x02, 0x01, 0x01,
-            b'x'
+            0x34, 0x0B, 0x00, 0x05, b'o', b'u', b't', b'/', b'2', 0x00, 0x03, 0x00, b'x'
         ]
     );
     r.input(&[0x50, 0x02, 0x00, 0x03]);

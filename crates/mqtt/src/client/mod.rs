@@ -783,7 +783,9 @@ impl Client {
                     retain: o.cfg.retain && self.limits.retain_available,
                     topic: &o.cfg.topic,
                     packet_id: f.packet_id,
-                    properties: self.publish_properties(),
+                    // No Payload Format Indicator: MIDIMonster reads a payload marked UTF-8 as a
+                    // length-prefixed string and would drop every value.
+                    properties: Properties::EMPTY,
                     payload: &f.payload,
                 }),
                 Stage::Released => Packet::PubRel(Ack::ok(f.packet_id)),
@@ -954,7 +956,8 @@ impl Client {
                 retain: o.cfg.retain && self.limits.retain_available,
                 topic: &o.cfg.topic,
                 packet_id,
-                properties: self.publish_properties(),
+                // No Payload Format Indicator (see resend_inflight).
+                properties: Properties::EMPTY,
                 payload: &o.last,
             });
             let before = self.tx.len();
@@ -982,20 +985,6 @@ impl Client {
                     payload,
                 });
             }
-        }
-    }
-}
-
-/// MQTT 5 PUBLISH property of every value sent: the payload is UTF-8 text (as MIDIMonster
-/// declares).
-const PAYLOAD_UTF8_V5: &[Property<'static>] = &[Property::PayloadFormatIndicator(1)];
-
-impl Client {
-    fn publish_properties(&self) -> Properties<'static> {
-        if self.protocol.is_v5() {
-            Properties::new(PAYLOAD_UTF8_V5)
-        } else {
-            Properties::EMPTY
         }
     }
 }
