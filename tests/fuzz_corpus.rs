@@ -161,3 +161,32 @@ fn artnet_receiver_corpus() {
         patchbay_artnet::receiver::fuzz_receiver(&bytes);
     }
 }
+
+/// Seeds written by fuzz/seed_mqtt.py are named after what they hold; inputs libFuzzer found
+/// are named by their SHA-1 (40 hex digits).
+fn is_seed(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| !(n.len() == 40 && n.bytes().all(|b| b.is_ascii_hexdigit())))
+}
+
+#[test]
+fn mqtt_packet_corpus() {
+    for (path, bytes) in corpus("mqtt_packet") {
+        let accepted = patchbay_mqtt::wire::fuzz_parse(&bytes);
+        if is_seed(&path) {
+            assert!(accepted > 0, "{} no longer parses", path.display());
+        }
+    }
+}
+
+#[test]
+fn mqtt_client_corpus() {
+    for (path, bytes) in corpus("mqtt_client") {
+        let events = patchbay_mqtt::client::fuzz_client(&bytes);
+        if is_seed(&path) {
+            // Both clients at least connect (Open and Connected each).
+            assert!(events >= 4, "{}: {events} events", path.display());
+        }
+    }
+}
