@@ -10,6 +10,8 @@
 
 mod compiled_out;
 pub mod loopback;
+#[cfg(any(feature = "jack", feature = "midi-alsa"))]
+pub mod midi_common;
 #[cfg(feature = "sacn")]
 pub mod sacn;
 
