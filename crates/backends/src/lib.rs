@@ -9,6 +9,8 @@
 //! the guide).
 
 mod compiled_out;
+#[cfg(feature = "jack")]
+pub mod jack;
 pub mod loopback;
 #[cfg(any(feature = "jack", feature = "midi-alsa"))]
 pub mod midi_common;
@@ -26,6 +28,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(loopback::Loopback::new())];
     #[cfg(feature = "sacn")]
     backends.push(Box::new(sacn::Sacn::new()));
+    #[cfg(feature = "jack")]
+    backends.push(Box::new(jack::Jack::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -36,6 +40,10 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
 pub const COMPILED_OUT: &[(&str, &str)] = &[
     #[cfg(not(feature = "sacn"))]
     ("sacn", "sacn"),
+    #[cfg(not(feature = "jack"))]
+    ("jack", "jack"),
+    #[cfg(not(feature = "midi-alsa"))]
+    ("midi", "midi-alsa"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -45,10 +53,8 @@ pub const UNSUPPORTED: &[&str] = &[
     "artnet",
     "atem",
     "evdev",
-    "jack",
     "lua",
     "maweb",
-    "midi",
     "mqtt",
     "ola",
     "openpixelcontrol",
@@ -87,5 +93,7 @@ mod tests {
     fn compiled_out_backends_follow_the_features() {
         let stand_ins: Vec<&str> = COMPILED_OUT.iter().map(|&(n, _)| n).collect();
         assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
+        assert_eq!(stand_ins.contains(&"jack"), !cfg!(feature = "jack"));
+        assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
     }
 }

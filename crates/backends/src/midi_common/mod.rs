@@ -20,3 +20,35 @@ pub mod reconnect;
 pub use channels::MidiChannels;
 pub use options::{Detect, parse_detect};
 pub use reconnect::{RETRY_PERIOD, Reconnect};
+
+use patchbay_midi::DropReason;
+
+/// `malformed.REASON`: the counter of MIDI input dropped for one reason (the names are
+/// `DropReason::as_str`'s, stable).
+pub fn malformed_name(r: DropReason) -> &'static str {
+    match r.as_str() {
+        "stray_data" => "malformed.stray_data",
+        "incomplete_message" => "malformed.incomplete_message",
+        "sysex_interrupted" => "malformed.sysex_interrupted",
+        "sysex_too_long" => "malformed.sysex_too_long",
+        "stray_eox" => "malformed.stray_eox",
+        "undefined_status" => "malformed.undefined_status",
+        "empty" => "malformed.empty",
+        "wrong_length" => "malformed.wrong_length",
+        "status_in_data" => "malformed.status_in_data",
+        "sysex_unterminated" => "malformed.sysex_unterminated",
+        _ => "malformed.other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_drop_reason_has_its_own_counter() {
+        for r in DropReason::ALL {
+            assert_eq!(malformed_name(r), format!("malformed.{}", r.as_str()));
+        }
+    }
+}
