@@ -12,6 +12,8 @@ mod compiled_out;
 #[cfg(feature = "jack")]
 pub mod jack;
 pub mod loopback;
+#[cfg(feature = "midi-alsa")]
+pub mod midi;
 #[cfg(any(feature = "jack", feature = "midi-alsa"))]
 pub mod midi_common;
 #[cfg(feature = "sacn")]
@@ -30,6 +32,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(sacn::Sacn::new()));
     #[cfg(feature = "jack")]
     backends.push(Box::new(jack::Jack::new()));
+    #[cfg(feature = "midi-alsa")]
+    backends.push(Box::new(midi::Midi::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }

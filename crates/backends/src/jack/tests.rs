@@ -37,7 +37,9 @@ fn midimonster_options() {
     let e = rig.configure("bind", "x").unwrap_err();
     assert!(e.to_string().contains("debug, errors, detect"), "{e}");
     // A port line MIDIMonster accepts without a direction: an output, with a warning.
-    let w = rig.configure_instance(i, "legacy", "midi").expect("accepted");
+    let w = rig
+        .configure_instance(i, "legacy", "midi")
+        .expect("accepted");
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].0, Part::Value);
 }
@@ -81,10 +83,19 @@ fn channel_names_follow_midimonster() {
         let (_, warnings) = rig.channel(i, name, Direction::Input).expect(name);
         assert!(warnings.is_empty(), "{name}: {warnings:?}");
     }
-    let a = rig.channel(i, "midi_in.ch0.cc7", Direction::Input).unwrap().0;
-    let b = rig.channel(i, "midi_in.channel0.cc7", Direction::Input).unwrap().0;
+    let a = rig
+        .channel(i, "midi_in.ch0.cc7", Direction::Input)
+        .unwrap()
+        .0;
+    let b = rig
+        .channel(i, "midi_in.channel0.cc7", Direction::Input)
+        .unwrap()
+        .0;
     assert_eq!(a, b);
-    let c = rig.channel(i, "midi_out.ch0.cc7", Direction::Output).unwrap().0;
+    let c = rig
+        .channel(i, "midi_out.ch0.cc7", Direction::Output)
+        .unwrap()
+        .0;
     assert_ne!(a, c);
     let refused = [
         ("nope.ch0.cc1", "no port 'nope'"),
@@ -100,7 +111,9 @@ fn channel_names_follow_midimonster() {
         assert!(e.message.contains(said), "{name}: {e}");
     }
     // The wrong direction works as in MIDIMonster (nothing happens), with a warning.
-    let (_, w) = rig.channel(i, "midi_in.ch0.cc1", Direction::Output).unwrap();
+    let (_, w) = rig
+        .channel(i, "midi_in.ch0.cc1", Direction::Output)
+        .unwrap();
     assert!(w[0].contains("sends nothing"), "{w:?}");
     let (_, w) = rig.channel(i, "cv_out", Direction::Input).unwrap();
     assert!(w[0].contains("never has events"), "{w:?}");
@@ -140,7 +153,8 @@ fn values_delivered_before_the_server_is_there_are_kept() {
         return;
     }
     rig.set(cc, Value::from_raw(5, 7));
-    rig.turn(std::time::Duration::from_millis(50)).expect("turn");
+    rig.turn(std::time::Duration::from_millis(50))
+        .expect("turn");
     assert!(!rig.backend().is_connected("j"));
     assert_eq!(rig.stat("j", "midi_out"), Some(0));
 }

@@ -65,6 +65,14 @@ impl Reconnect {
         self.state == State::Up
     }
 
+    /// Something suggests the device is back (a new port appeared): a waiting attempt is due
+    /// at once instead of at the end of the retry period.
+    pub fn hurry(&mut self, now: Instant) {
+        if let State::Due(t) = &mut self.state {
+            *t = (*t).min(now);
+        }
+    }
+
     /// An attempt started (it may finish later, on another thread).
     pub fn trying(&mut self) {
         self.state = State::Trying;
