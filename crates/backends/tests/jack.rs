@@ -8,237 +8,36 @@
 #![cfg(feature = "jack")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use patchbay_backends::jack::Jack;
 use patchbay_core::testing::Rig;
 use patchbay_core::{ChannelId, InstanceId, Value};
 
-/// One JACK server at a time: libjack keeps per-process state about the server it talks to.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+#[path = "../../../tests/peers/jack.rs"]
+mod jack_peer;
+use jack_peer::{Jackd, Peer, T, serial};
 
-/// A `jackd -d dummy` under a private name, stopped when dropped.
-///
-/// The name is fixed (one server at a time, see [`serial`]): JACK keeps a registry of at most 8
-/// servers in shared memory and frees the entry of a server that died without a goodbye (as the
-/// reconnect test makes it) only when a server of the same name starts again.
-struct Jackd {
-    name: String,
-    child: Option<Child>,
-}
+const SERVER: &str = "patchbay-test-backends";
 
-impl Jackd {
-    fn start() -> Jackd {
-        let mut j = Jackd {
-            name: "patchbay-test-backends".into(),
-            child: None,
-        };
-        j.restart();
-        j
-    }
-
-    /// Starts the server (again) under the same name; returns once clients can connect.
-    fn restart(&mut self) {
-        let child = Command::new("jackd")
-            .args(["-n", &self.name, "-d", "dummy", "-r", "48000", "-p", "256"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("jackd (Debian jackd2; scripts/setup installs it)");
-        self.child = Some(child);
-        let end = Instant::now() + Duration::from_secs(10);
-        loop {
-            let up = Command::new("jack_lsp")
-                .args(["-s", &self.name])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if up {
-                return;
-            }
-            assert!(Instant::now() < end, "jackd {} did not come up", self.name);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Kills the server (SIGKILL: no goodbye to its clients) and waits until it is gone.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Jackd {
-    /// SIGTERM, so that the server leaves JACK's registry.
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let end = Instant::now() + Duration::from_secs(5);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < end {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// The python peer.
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    backlog: VecDeque<String>,
-}
-
-impl Peer {
-    fn start(server: &str, name: &str) -> Peer {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/peers/jack_peer.py"
+/// `count` MIDI events at the peer, turning the loop while waiting (for what the loop sends on
+/// its own, such as the last values when a port is connected).
+fn midi_turning(peer: &mut Peer, rig: &mut Rig<Jack>, count: usize) -> Vec<String> {
+    let end = Instant::now() + T;
+    let mut got = Vec::new();
+    while got.len() < count {
+        assert!(
+            Instant::now() < end,
+            "peer: {count} MIDI events expected, got {got:?}"
         );
-        let mut child = Command::new("python3")
-            .args([script, server, name])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut p = Peer {
-            child,
-            stdin,
-            lines,
-            backlog: VecDeque::new(),
-        };
-        p.expect("ready", Duration::from_secs(10));
-        p
-    }
-
-    fn command(&mut self, c: &str) {
-        writeln!(self.stdin, "{c}").expect("peer stdin");
-        self.stdin.flush().expect("flush");
-    }
-
-    fn connect(&mut self, from: &str, to: &str) {
-        self.command(&format!("connect {from} {to}"));
-        self.expect("ok", Duration::from_secs(5));
-    }
-
-    /// The first line (waiting or seen before) that `pick` accepts; lines it does not accept
-    /// stay for later calls. `None` after `timeout`.
-    fn take<T>(&mut self, timeout: Duration, mut pick: impl FnMut(&str) -> Option<T>) -> Option<T> {
-        if let Some(i) = self.backlog.iter().position(|l| pick(l).is_some()) {
-            let l = self.backlog.remove(i).expect("index from position");
-            return pick(&l);
-        }
-        let end = Instant::now() + timeout;
-        loop {
-            match self
-                .lines
-                .recv_timeout(end.saturating_duration_since(Instant::now()))
-            {
-                Ok(l) => match pick(&l) {
-                    Some(v) => return Some(v),
-                    None => self.backlog.push_back(l),
-                },
-                Err(_) => return None,
-            }
+        rig.turn(Duration::from_millis(10)).expect("turn");
+        while let Some(m) = peer.take(Duration::ZERO, |l| {
+            l.strip_prefix("midi ").map(str::to_string)
+        }) {
+            got.push(m);
         }
     }
-
-    /// Waits for the line `want`.
-    fn expect(&mut self, want: &str, timeout: Duration) {
-        if self.take(timeout, |l| (l == want).then_some(())).is_none() {
-            panic!(
-                "peer: no '{want}' within {timeout:?}; saw {:?}",
-                self.backlog
-            );
-        }
-    }
-
-    /// `count` MIDI events, hex.
-    fn midi(&mut self, count: usize, timeout: Duration) -> Vec<String> {
-        let mut got = Vec::new();
-        while got.len() < count {
-            match self.take(timeout, |l| l.strip_prefix("midi ").map(str::to_string)) {
-                Some(m) => got.push(m),
-                None => panic!("peer: {count} MIDI events expected, got {got:?}"),
-            }
-        }
-        got
-    }
-
-    /// The next `cv` line whose value is `want` (within 1e-6).
-    fn cv(&mut self, want: f64, timeout: Duration) {
-        let hit = self.take(timeout, |l| {
-            let v = l.strip_prefix("cv ")?.parse::<f64>().ok()?;
-            ((v - want).abs() < 1e-6).then_some(())
-        });
-        if hit.is_none() {
-            panic!(
-                "peer: no cv {want} within {timeout:?}; saw {:?}",
-                self.backlog
-            );
-        }
-    }
-
-    /// `count` MIDI events, turning the loop while waiting (for what the loop sends on its
-    /// own, such as the last values when a port is connected).
-    fn midi_turning(&mut self, rig: &mut Rig<Jack>, count: usize) -> Vec<String> {
-        let end = Instant::now() + T;
-        let mut got = Vec::new();
-        while got.len() < count {
-            assert!(
-                Instant::now() < end,
-                "peer: {count} MIDI events expected, got {got:?}"
-            );
-            rig.turn(Duration::from_millis(10)).expect("turn");
-            while let Some(m) = self.take(Duration::ZERO, |l| {
-                l.strip_prefix("midi ").map(str::to_string)
-            }) {
-                got.push(m);
-            }
-        }
-        got
-    }
-
-    /// No MIDI event arrives within `d`.
-    fn no_midi(&mut self, d: Duration) {
-        if let Some(m) = self.take(d, |l| l.strip_prefix("midi ").map(str::to_string)) {
-            panic!("unexpected MIDI {m}");
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    got
 }
 
 /// Turns the loop until `done` (at most 10 s).
@@ -308,12 +107,10 @@ fn connected(rig: &mut Rig<Jack>) {
     turn_until(rig, "connected", |rig| rig.backend().is_connected("pb"));
 }
 
-const T: Duration = Duration::from_secs(5);
-
 #[test]
 fn midi_in_becomes_exact_channel_values() {
     let _s = serial();
-    let server = Jackd::start();
+    let server = Jackd::start(SERVER);
     let mut rig = Rig::real_time(Jack::new());
     let i = instance(&mut rig, &server.name);
     let cc = rig.input(i, "midi_in.ch0.cc7").unwrap();
@@ -361,7 +158,7 @@ fn midi_in_becomes_exact_channel_values() {
 #[test]
 fn channel_values_become_midi_out_byte_for_byte() {
     let _s = serial();
-    let server = Jackd::start();
+    let server = Jackd::start(SERVER);
     let mut rig = Rig::real_time(Jack::new());
     let i = instance(&mut rig, &server.name);
     rig.configure_instance(i, "epn-tx", "short").unwrap();
@@ -404,7 +201,7 @@ fn channel_values_become_midi_out_byte_for_byte() {
 #[test]
 fn cv_ports_read_and_write_their_range() {
     let _s = serial();
-    let server = Jackd::start();
+    let server = Jackd::start(SERVER);
     let mut rig = Rig::real_time(Jack::new());
     let i = instance(&mut rig, &server.name);
     let cv_in = rig.input(i, "cv_in").unwrap();
@@ -439,7 +236,7 @@ fn cv_ports_read_and_write_their_range() {
 #[test]
 fn a_server_that_dies_and_returns_gets_the_last_values_again() {
     let _s = serial();
-    let mut server = Jackd::start();
+    let mut server = Jackd::start(SERVER);
     let mut rig = Rig::real_time(Jack::new());
     let i = instance(&mut rig, &server.name);
     let cc = rig.output(i, "midi_out.ch0.cc7").unwrap();
@@ -475,7 +272,7 @@ fn a_server_that_dies_and_returns_gets_the_last_values_again() {
     let mut peer = Peer::start(&server.name, "peer");
     wire(&mut peer);
     // Connecting to the output port sends the last values, in the order of the channels.
-    assert_eq!(peer.midi_turning(&mut rig, 2), ["b0072b", "900164"]);
+    assert_eq!(midi_turning(&mut peer, &mut rig, 2), ["b0072b", "900164"]);
     peer.cv(1.0, T);
     // Input works on the new connection.
     peer.command("midi b00105");
@@ -487,7 +284,7 @@ fn a_server_that_dies_and_returns_gets_the_last_values_again() {
 #[test]
 fn a_server_that_is_not_there_at_start_is_waited_for() {
     let _s = serial();
-    let mut server = Jackd::start();
+    let mut server = Jackd::start(SERVER);
     server.kill();
     let mut rig = Rig::real_time(Jack::new());
     let i = instance(&mut rig, &server.name);
@@ -502,7 +299,7 @@ fn a_server_that_is_not_there_at_start_is_waited_for() {
     connected(&mut rig);
     let mut peer = Peer::start(&server.name, "peer");
     wire(&mut peer);
-    assert_eq!(peer.midi_turning(&mut rig, 1), ["b00709"]);
+    assert_eq!(midi_turning(&mut peer, &mut rig, 1), ["b00709"]);
     // A first connection after a wait counts as a reconnect (the outage was logged).
     assert_eq!(rig.stat("pb", "reconnects"), Some(1));
 }

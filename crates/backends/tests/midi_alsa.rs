@@ -55,8 +55,10 @@ fn events_in_and_out_through_the_real_sequencer() {
     let mut rig = Rig::real_time(Midi::new());
     rig.configure("name", "patchbay-test").unwrap();
     let i = rig.add_instance("keys").unwrap();
-    rig.configure_instance(i, "read", "patchbay-test-peer").unwrap();
-    rig.configure_instance(i, "write", "patchbay-test-peer").unwrap();
+    rig.configure_instance(i, "read", "patchbay-test-peer")
+        .unwrap();
+    rig.configure_instance(i, "write", "patchbay-test-peer")
+        .unwrap();
     let cc = rig.input(i, "ch0.cc7").unwrap();
     let out = rig.output(i, "ch1.pitch").unwrap();
     rig.start().unwrap();
