@@ -9,9 +9,7 @@ use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
 use patchbay_backends::midi_common::{Detect, MidiChannels};
 use patchbay_core::testing::{Router, RoutingTable, routing_table, sink};
-use patchbay_core::{
-    ChannelCtx, ChannelIds, ChannelRegistry, Event, InstanceId, RoutingBuilder,
-};
+use patchbay_core::{ChannelCtx, ChannelIds, ChannelRegistry, Event, InstanceId, RoutingBuilder};
 use patchbay_midi::{Input, Message};
 
 /// Shows allocations per benched call: the path must show none after warm-up.
@@ -44,7 +42,9 @@ fn setup() -> (MidiChannels, RoutingTable) {
 }
 
 fn messages() -> Vec<[u8; 3]> {
-    (0..BATCH).map(|i| [0xB0, (i * 37 % 128) as u8, (i % 128) as u8]).collect()
+    (0..BATCH)
+        .map(|i| [0xB0, (i * 37 % 128) as u8, (i % 128) as u8])
+        .collect()
 }
 
 /// One message per call: parse, table, route, store.
