@@ -261,6 +261,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any text is a port line or an error that says what is allowed; never a panic, never
+        /// a CV range that divides by zero or is not a number.
+        #[test]
+        fn any_port_line(value in "\\PC{0,40}", words in proptest::collection::vec(
+            proptest::sample::select(vec!["midi", "cv", "in", "out", "min", "max", "1", "-1", "0", "1e3", "x"]), 0..6)
+        ) {
+            for v in [value, words.join(" ")] {
+                match parse_port("p", &v) {
+                    Ok(PortLine { kind: PortKind::CvIn { min, max } | PortKind::CvOut { min, max }, .. }) => {
+                        proptest::prop_assert!(min.is_finite() && max.is_finite() && min != max);
+                    }
+                    Ok(_) => {}
+                    Err(e) => proptest::prop_assert!(e.to_string().contains("'midi in'")),
+                }
+            }
+        }
+    }
+
     #[test]
     fn port_names() {
         assert!(check_port_name("midi_in").is_ok());

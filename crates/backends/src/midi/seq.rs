@@ -149,6 +149,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any option text resolves to a listed, usable port or to nothing; never a panic.
+        #[test]
+        fn any_spec(spec in "\\PC{0,24}") {
+            let ports = [port(20, 0, "Dev", "Dev 1", true, false), port(20, 1, "Dev", "Dev 2", false, true)];
+            for way in [Way::Read, Way::Write] {
+                if let Some(a) = resolve(&spec, &ports, way) {
+                    let p = ports.iter().find(|p| p.addr == a).expect("a listed port");
+                    let usable = match way {
+                        Way::Read => p.readable,
+                        Way::Write => p.writable,
+                    };
+                    proptest::prop_assert!(usable);
+                }
+            }
+        }
+    }
+
     #[test]
     fn addresses_names_and_prefixes() {
         let ports = [
