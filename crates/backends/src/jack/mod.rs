@@ -99,6 +99,8 @@ struct Connection {
 struct InstanceLogs {
     malformed: Throttle,
     overflow: Throttle,
+    /// The connection's `in_overflow` when it was last looked at.
+    overflow_seen: u64,
 }
 
 struct Instance {
@@ -238,6 +240,7 @@ fn connected(inst: &mut Instance, o: Opened) {
     for input in &mut inst.inputs {
         input.reset();
     }
+    inst.logs.overflow_seen = 0;
     let mut conn = Connection {
         client: Some(o.client),
         shared: o.shared,
