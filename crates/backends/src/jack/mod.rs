@@ -2,10 +2,10 @@
 //! channel names (user documentation: README.md beside this file).
 //!
 //! Each instance is one JACK client with the ports of its port lines. Three threads take part:
-//! * JACK's real-time thread runs the process callback ([`rt`]): it moves MIDI events between
+//! * JACK's real-time thread runs the process callback (`rt`): it moves MIDI events between
 //!   the ports and wait-free rings, and CV samples through atomics, wakes the loop when
 //!   something came in, and neither blocks nor allocates;
-//! * a side thread ([`client`]) opens and closes clients, which talks to the server;
+//! * a side thread (`client`) opens and closes clients, which talks to the server;
 //! * the loop (this module) turns received events into channel values and delivered values
 //!   into events, through `patchbay_midi` and [`crate::midi_common`] (the ALSA backend reads
 //!   and writes MIDI the same way).
