@@ -9,7 +9,13 @@
 //! the guide).
 
 mod compiled_out;
+#[cfg(feature = "jack")]
+pub mod jack;
 pub mod loopback;
+#[cfg(feature = "midi-alsa")]
+pub mod midi;
+#[cfg(any(feature = "jack", feature = "midi-alsa"))]
+pub mod midi_common;
 #[cfg(feature = "sacn")]
 pub mod sacn;
 
@@ -24,6 +30,10 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(loopback::Loopback::new())];
     #[cfg(feature = "sacn")]
     backends.push(Box::new(sacn::Sacn::new()));
+    #[cfg(feature = "jack")]
+    backends.push(Box::new(jack::Jack::new()));
+    #[cfg(feature = "midi-alsa")]
+    backends.push(Box::new(midi::Midi::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -34,6 +44,10 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
 pub const COMPILED_OUT: &[(&str, &str)] = &[
     #[cfg(not(feature = "sacn"))]
     ("sacn", "sacn"),
+    #[cfg(not(feature = "jack"))]
+    ("jack", "jack"),
+    #[cfg(not(feature = "midi-alsa"))]
+    ("midi", "midi-alsa"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -43,10 +57,8 @@ pub const UNSUPPORTED: &[&str] = &[
     "artnet",
     "atem",
     "evdev",
-    "jack",
     "lua",
     "maweb",
-    "midi",
     "mqtt",
     "ola",
     "openpixelcontrol",
@@ -85,5 +97,7 @@ mod tests {
     fn compiled_out_backends_follow_the_features() {
         let stand_ins: Vec<&str> = COMPILED_OUT.iter().map(|&(n, _)| n).collect();
         assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
+        assert_eq!(stand_ins.contains(&"jack"), !cfg!(feature = "jack"));
+        assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
     }
 }
