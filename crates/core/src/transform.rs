@@ -89,7 +89,8 @@ pub enum Transform {
     /// Moves the output towards each new value at a rate of full scale per duration (a smaller
     /// change takes proportionally less time), in steps of at most [`MOTION_STEP`]; the last step
     /// is the new value, exactly. The first value passes at once (there is nothing to move
-    /// from). Only as the last transform of a chain.
+    /// from); a value equal to the one the output is moving to is ignored (a source repeating
+    /// itself does not restart the motion). Only as the last transform of a chain.
     Slew(Duration),
     /// As [`Transform::Slew`], but every change takes the whole duration, however large.
     Fade(Duration),

@@ -196,11 +196,14 @@ impl Transforms {
         let Some(&Slot::Motion { current, active }) = self.slots.get(slot as usize) else {
             return Some(v);
         };
+        let to = v.normalised();
         let here = match self.motions.get(active as usize) {
+            // A source repeating the target it is moving to (a keep-alive) must not restart
+            // the motion, or a fade would never end under a source that repeats faster.
+            Some(m) if m.to.normalised() == to => return None,
             Some(m) => Some(m.position(now)),
             None => current.map(|c| c.normalised()),
         };
-        let to = v.normalised();
         let duration = match here {
             None => Duration::ZERO,
             Some(h) if rate => {

@@ -364,6 +364,19 @@ fn a_value_at_the_current_position_ends_the_motion_at_once() {
     assert_eq!(out.iter().map(|o| o.2).collect::<Vec<_>>(), vec![7, 7]);
 }
 
+#[test]
+fn a_repeated_target_does_not_restart_the_motion() {
+    // A source re-sending 255 every 30 ms during a 100 ms fade: still done at 100 ms.
+    let repeats: Vec<(u64, Value)> = (1..=5).map(|k| (k * 30, Value::from_raw(255, 8))).collect();
+    let mut feeds = vec![(0, Value::from_raw(0, 8)), (0, Value::from_raw(255, 8))];
+    feeds.extend(repeats);
+    let out = drive(Transform::Fade(Duration::from_millis(100)), &feeds, 10, 300);
+    // Ends at 100 ms; repeats at rest pass again (as on a plain edge).
+    let end = out.iter().find(|o| o.2 == 255).map(|o| o.0);
+    assert_eq!(end, Some(100), "{out:?}");
+    assert!(out.windows(2).all(|w| w[1].1 >= w[0].1));
+}
+
 proptest! {
     /// For any start, target, time and step pattern: steps move monotonically from the start
     /// towards the target, never past it, at most [`MOTION_STEP`] apart, and the last value is
