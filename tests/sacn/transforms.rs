@@ -1,4 +1,4 @@
-//! Value transforms (doc/config.md section 5) through the real binary, values checked on the
+//! Value transforms (doc/config.md section 4.4) through the real binary, values checked on the
 //! wire: sACN in → (loopback) → transforms → sACN out. Exactness over every value is proven by
 //! the core's proptests; these show that the chains reach the edges, that transformed slots are
 //! not copied as frames, and that slews and fades move in steps and end exactly in real time.

@@ -59,7 +59,7 @@ pub struct Mapping {
     pub right: Side,
     /// The transform chain after the right side (`| invert | slew 500ms`), applied to every
     /// edge of the line in the direction of its arrow; empty for a MIDIMonster mapping, and
-    /// always empty for `<>` (doc/config.md section 5).
+    /// always empty for `<>` (doc/config.md section 4.4).
     pub transforms: Vec<Spanned<Transform>>,
 }
 

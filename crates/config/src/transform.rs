@@ -1,4 +1,4 @@
-//! Transform chains after a mapping (doc/config.md section 5), a patchbay extension:
+//! Transform chains after a mapping (doc/config.md section 4.4), a patchbay extension:
 //! `desk.{1..8} > dim.{1..8} | scale 0.2 0.8 | slew 500ms`.
 //!
 //! # Why ` |` cannot be confused with a MIDIMonster mapping

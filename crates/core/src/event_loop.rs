@@ -427,7 +427,7 @@ impl Core {
         self.routes.add_edge(source, target)
     }
 
-    /// Adds a mapping edge whose values pass through `chain` (doc/config.md section 5); an
+    /// Adds a mapping edge whose values pass through `chain` (doc/config.md section 4.4); an
     /// existing edge keeps its chain ([`NewEdge::Conflict`] if that differs).
     pub fn add_mapping_with(
         &mut self,

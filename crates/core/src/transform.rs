@@ -1,5 +1,5 @@
 //! Value transforms on mapping edges: `invert`, `scale`, `toggle`, `deadband`, `slew` and `fade`
-//! (doc/config.md section 5 is the user's reference; MIDIMonster has none of them).
+//! (doc/config.md section 4.4 is the user's reference; MIDIMonster has none of them).
 //!
 //! Why in the core and not in a script: they are what MIDIMonster users write Lua for most
 //! often, and as edge operations they cost nothing where they are not used. A chain is resolved
@@ -66,7 +66,7 @@ impl fmt::Display for Level {
 }
 
 /// One step of a transform chain. What each does, exactly, is documented on its variant and in
-/// doc/config.md section 5.
+/// doc/config.md section 4.4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Transform {
     /// 1 − x. A raw value keeps its width: `max − raw` (8 bit: 255 − v).
