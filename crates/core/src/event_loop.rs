@@ -1,10 +1,11 @@
 //! The core: instances, channels and mappings at config time, then the mio loop.
 //!
 //! One iteration ([`Core::turn`]): wait (until a source is readable, a shutdown request
-//! arrives, or the earliest backend deadline, at most 1 s) → read the clock once → `process`
-//! every started backend with its ready tags, in registration order, also when none are ready
-//! → route the events in rounds (see [`crate::router`]) → `flush` every started backend, so
-//! output changed by several rounds goes out once per iteration.
+//! arrives, the earliest backend deadline or the next step of a moving `slew`/`fade` output, at
+//! most 1 s) → read the clock once → `process` every started backend with its ready tags, in
+//! registration order, also when none are ready → route the events in rounds, the due steps of
+//! moving outputs first (see [`crate::router`]) → `flush` every started backend, so output
+//! changed by several rounds goes out once per iteration.
 //!
 //! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
 //! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]
