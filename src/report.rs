@@ -8,23 +8,28 @@ use patchbay_core::{ChannelId, Core};
 
 use crate::setup::{EdgeRecord, edge_stats};
 
-/// `SOURCE -> TARGET    (FILE:LINE)`, one line per unique edge in creation order.
+/// `SOURCE -> TARGET [| TRANSFORMS]    (FILE:LINE)`, one line per unique edge in creation order.
 pub fn mapping_list(
     core: &Core,
     sources: &Sources,
     edges: &[EdgeRecord],
     lines: &[Span],
 ) -> String {
+    // `edges` lists the core's edges in the same order, so position i is edge i.
     let rows: Vec<(String, String)> = edges
         .iter()
-        .filter_map(|e| {
+        .enumerate()
+        .filter_map(|(i, e)| {
             let span = lines.get(e.line as usize).copied()?;
             let (line, _) = sources.line_col(span);
-            let arrow = format!(
+            let mut arrow = format!(
                 "{} -> {}",
                 core.channel_label(e.source),
                 core.channel_label(e.target)
             );
+            if let Some(chain) = core.routes().chain_of(i) {
+                let _ = write!(arrow, " | {chain}");
+            }
             Some((
                 arrow,
                 format!("({}:{line})", sources.path(span.file).display()),
@@ -43,24 +48,28 @@ pub fn mapping_list(
     out
 }
 
-/// The routing table grouped by source, sources in order of their first edge.
+/// The routing table grouped by source, sources in order of their first edge; a target whose
+/// edge has transforms is followed by them in brackets.
 pub fn dump_text(core: &Core, edges: &[EdgeRecord]) -> String {
     let mut order: Vec<ChannelId> = Vec::new();
-    let mut targets: HashMap<ChannelId, Vec<ChannelId>> = HashMap::new();
-    for e in edges {
+    let mut targets: HashMap<ChannelId, Vec<(usize, ChannelId)>> = HashMap::new();
+    for (i, e) in edges.iter().enumerate() {
         targets
             .entry(e.source)
             .or_insert_with(|| {
                 order.push(e.source);
                 Vec::new()
             })
-            .push(e.target);
+            .push((i, e.target));
     }
     let mut out = String::new();
     for source in &order {
         let list: Vec<String> = targets[source]
             .iter()
-            .map(|&t| core.channel_label(t))
+            .map(|&(i, t)| match core.routes().chain_of(i) {
+                Some(chain) => format!("{} [{chain}]", core.channel_label(t)),
+                None => core.channel_label(t),
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -116,8 +125,16 @@ pub fn dump_dot(core: &Core, edges: &[EdgeRecord]) -> String {
         }
         out.push_str("  }\n");
     }
-    for e in edges {
-        let _ = writeln!(out, "  c{} -> c{};", e.source.0, e.target.0);
+    for (i, e) in edges.iter().enumerate() {
+        match core.routes().chain_of(i) {
+            Some(chain) => {
+                let label = quote(&chain.to_string());
+                let _ = writeln!(out, "  c{} -> c{} [label={label}];", e.source.0, e.target.0);
+            }
+            None => {
+                let _ = writeln!(out, "  c{} -> c{};", e.source.0, e.target.0);
+            }
+        }
     }
     out.push_str("}\n");
     out

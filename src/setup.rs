@@ -13,7 +13,8 @@ use patchbay_config::{
     Config, Diagnostic, Item, LoadOptions, Mapping, Override, Side, Sources, Span, Spanned,
 };
 use patchbay_core::{
-    Backend, ChannelId, ConfigCtx, Core, Direction, InstanceId, OptionError, Part, StartError,
+    Backend, Chain, ChannelId, ConfigCtx, Core, Direction, InstanceId, Level, NewEdge, OptionError,
+    Part, StartError, Transform,
 };
 
 /// One unique mapping edge and the line that created it.
@@ -277,9 +278,17 @@ impl Builder<'_> {
     }
 
     fn mapping(&mut self, core: &mut Core, sources: &Sources, mapping: &Mapping) {
+        let chain = match chain_of(mapping) {
+            Ok(chain) => chain,
+            Err(d) => {
+                self.diagnostics.push(d);
+                return;
+            }
+        };
         // A failing side is reported once per line, not once per edge it takes part in.
         let mut failed: Vec<(*const Side, usize, Direction)> = Vec::new();
         let mut duplicates: Vec<(ChannelId, ChannelId)> = Vec::new();
+        let mut conflicts: Vec<(ChannelId, ChannelId)> = Vec::new();
         // The instances of the two sides, looked up once per line rather than per edge.
         let left = self.instances.get(&mapping.left.instance.value).copied();
         let right = self.instances.get(&mapping.right.instance.value).copied();
@@ -310,19 +319,24 @@ impl Builder<'_> {
             let (Some(source), Some(target)) = (source, target) else {
                 continue;
             };
-            if core.add_mapping(source, target) {
-                if self.lines.last() != Some(&mapping.span) {
-                    self.lines.push(mapping.span);
+            match core.add_mapping_with(source, target, &chain) {
+                NewEdge::Added => {
+                    if self.lines.last() != Some(&mapping.span) {
+                        self.lines.push(mapping.span);
+                    }
+                    let line = u32::try_from(self.lines.len() - 1).unwrap_or(u32::MAX);
+                    self.edges.push(EdgeRecord {
+                        source,
+                        target,
+                        line,
+                    });
                 }
-                let line = u32::try_from(self.lines.len() - 1).unwrap_or(u32::MAX);
-                self.edges.push(EdgeRecord {
-                    source,
-                    target,
-                    line,
-                });
-            } else {
-                duplicates.push((source, target));
+                NewEdge::Duplicate => duplicates.push((source, target)),
+                NewEdge::Conflict => conflicts.push((source, target)),
             }
+        }
+        if let Some(&(source, target)) = conflicts.first() {
+            self.conflict(core, sources, mapping, source, target, conflicts.len());
         }
         for w in self.line_warnings.drain(..) {
             self.diagnostics.push(w.diagnostic());
@@ -352,6 +366,49 @@ impl Builder<'_> {
             }
             self.diagnostics.push(d);
         }
+    }
+
+    /// One error per line for its edges that exist already with another transform chain.
+    fn conflict(
+        &mut self,
+        core: &Core,
+        sources: &Sources,
+        mapping: &Mapping,
+        source: ChannelId,
+        target: ChannelId,
+        count: usize,
+    ) {
+        let pair = format!(
+            "{} -> {}",
+            core.channel_label(source),
+            core.channel_label(target)
+        );
+        let existing = core
+            .routes()
+            .edge_index(source, target)
+            .and_then(|e| core.routes().chain_of(e))
+            .map_or_else(
+                || "without transforms".to_string(),
+                |c| format!("with transforms '{c}'"),
+            );
+        let what = match count {
+            1 => format!("mapping {pair} already exists {existing}"),
+            n => format!(
+                "{n} mappings of this line already exist with other transforms (first: {pair}, {existing})"
+            ),
+        };
+        let mut d = Diagnostic::error(
+            mapping.span,
+            format!("{what}; an edge has one transform chain, so write each edge on one line"),
+        );
+        if let Some(first) = self.edge_span(core, source, target) {
+            let (line, _) = sources.line_col(first);
+            d = d.with_note(format!(
+                "first created at {}:{line}",
+                sources.path(first.file).display()
+            ));
+        }
+        self.diagnostics.push(d);
     }
 
     fn lookup(
@@ -408,10 +465,14 @@ impl Builder<'_> {
             Ok(channel) => Some(channel),
             Err(e) => {
                 failed.push(key);
-                self.diagnostics.push(
-                    Diagnostic::error(side.channel.span, format!("{what}: {e}{which}"))
-                        .with_inline_comment_hint(&side.channel.value),
-                );
+                let mut d = Diagnostic::error(side.channel.span, format!("{what}: {e}{which}"))
+                    .with_inline_comment_hint(&side.channel.value);
+                if side.channel.value.contains('|') {
+                    d = d.with_note(
+                        "a transform chain starts at a '|' with white space before it (out.1 | invert); without it the '|' is part of the channel name",
+                    );
+                }
+                self.diagnostics.push(d);
                 None
             }
         }
@@ -508,6 +569,32 @@ impl Builder<'_> {
             ));
         }
     }
+}
+
+/// The core's chain for a mapping line's transforms (empty for a plain mapping).
+fn chain_of(mapping: &Mapping) -> Result<Chain, Diagnostic> {
+    let level = |ppb: u32, span: Span| {
+        Level::from_ppb(ppb)
+            .ok_or_else(|| Diagnostic::error(span, "level above full scale (expected 0..1)"))
+    };
+    let mut ops = Vec::with_capacity(mapping.transforms.len());
+    for t in &mapping.transforms {
+        ops.push(match t.value {
+            patchbay_config::Transform::Invert => Transform::Invert,
+            patchbay_config::Transform::Toggle => Transform::Toggle,
+            patchbay_config::Transform::Scale { min, max } => Transform::Scale {
+                min: level(min, t.span)?,
+                max: level(max, t.span)?,
+            },
+            patchbay_config::Transform::Deadband(d) => Transform::Deadband(level(d, t.span)?),
+            patchbay_config::Transform::Slew(d) => Transform::Slew(d),
+            patchbay_config::Transform::Fade(d) => Transform::Fade(d),
+        });
+    }
+    Chain::new(ops).map_err(|e| {
+        let span = mapping.transforms.first().map_or(mapping.span, |t| t.span);
+        Diagnostic::error(span, e.to_string())
+    })
 }
 
 /// Cycle warnings listed one by one; the rest are counted.

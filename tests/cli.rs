@@ -48,6 +48,8 @@ check_snapshot!(check_include_cycle, "include_cycle.cfg");
 check_snapshot!(check_fold, "fold.cfg");
 check_snapshot!(check_parity, "parity.cfg");
 check_snapshot!(check_bom, "bom.cfg");
+check_snapshot!(check_transforms, "transforms.cfg");
+check_snapshot!(check_transforms_errors, "transforms_errors.cfg");
 
 #[test]
 fn check_exit_codes() {
@@ -92,6 +94,16 @@ fn dump_text_and_dot() {
     insta::assert_snapshot!("dump_stage_text", transcript(&text));
     let dot = patchbay(&["--dump=dot", "stage.cfg"]);
     insta::assert_snapshot!("dump_stage_dot", transcript(&dot));
+}
+
+#[test]
+fn dump_shows_transforms_on_edges() {
+    let text = patchbay(&["--dump", "transforms.cfg"]);
+    insta::assert_snapshot!("dump_transforms_text", transcript(&text));
+    let dot = patchbay(&["--dump=dot", "transforms.cfg"]);
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    assert!(dot.contains("c0 -> c1 [label=\"invert\"];"), "{dot}");
+    assert!(dot.contains("c15 [label=\"fx.a|b\"]"), "{dot}");
 }
 
 #[test]

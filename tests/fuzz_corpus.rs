@@ -32,6 +32,20 @@ fn config_corpus() {
             if path.file_name().is_some_and(|n| n == "stage.cfg") {
                 assert!(work >= 19, "{}: {work}", path.display());
             }
+            // The transform seeds: the valid one loads with its chains.
+            if path.file_name().is_some_and(|n| n == "transforms-ok.cfg") {
+                let (cfg, diags) = patchbay_config::load_str(
+                    "transforms-ok.cfg",
+                    text,
+                    &patchbay_config::LoadOptions {
+                        known_backends: vec!["sacn".into(), "loopback".into()],
+                        ..Default::default()
+                    },
+                );
+                assert!(!patchbay_config::has_errors(&diags), "{diags:#?}");
+                let chains = cfg.mappings().filter(|m| !m.transforms.is_empty()).count();
+                assert_eq!(chains, 7, "{}", path.display());
+            }
         }
     }
 }

@@ -106,7 +106,7 @@ fn midimonster_midi_configs_pass_check() {
         .filter(|p| p.extension().is_some_and(|e| e == "cfg"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files.len() >= 2, "{files:?}");
     let checked = check_all(&files);
     if unavailable(&["midi".into(), "sacn".into()]).is_none() {
         assert!(

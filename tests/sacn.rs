@@ -16,7 +16,8 @@
 //! start code, short packets, packets off the standard that sources send, discovery of
 //! transmitting universes only), `robustness` (malformed input,
 //! own CID, wildcard bind, sequence numbers, bind failures), `timing`, `shutdown` (SIGTERM/SIGINT),
-//! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check).
+//! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check),
+//! `transforms` (invert, scale, toggle through loopback, deadband, fade and slew on the wire).
 //!
 //! Ports: tests that use 5568 for unicast or the python peer hold [`util::serial`]; the others use
 //! private ports and universes of their own and run in parallel. The suite takes about 75 s on
@@ -48,5 +49,7 @@ mod scale;
 mod shutdown;
 #[path = "sacn/timing.rs"]
 mod timing;
+#[path = "sacn/transforms.rs"]
+mod transforms;
 #[path = "sacn/values.rs"]
 mod values;

@@ -17,7 +17,9 @@
 //!   or `LEFT <> RIGHT`, each side `INSTANCE.CHANNEL` naming an instance
 //!   defined earlier. Channels may hold globs, `{1..4}`, `{4..1}` or
 //!   `{a,b}`, several of which form a product (rightmost fastest); the sides
-//!   must have equal channel counts or one side exactly one channel.
+//!   must have equal channel counts or one side exactly one channel. A patchbay extension: a
+//!   transform chain after the right side, from the first `|` that follows white space
+//!   (`a.1 > b.1 | invert | slew 500ms`), for `>` and `<` lines; see [`Transform`].
 //! - `[include PATH]`: the file's lines stand in place of this line (parser
 //!   state carries over both ways); relative paths are relative to the
 //!   including file's directory.
@@ -30,7 +32,7 @@
 //!
 //! This crate checks the *language*: header forms, backend names against
 //! [`LoadOptions::known_backends`], instance names and duplicates, option
-//! line syntax, mapping syntax, instance references, globs, side sizes,
+//! line syntax, mapping syntax, transform chains, instance references, globs, side sizes,
 //! includes (unreadable, cycles) and unused overrides. It reports every error
 //! it finds, not just the first, and never panics on any input.
 //!
@@ -50,6 +52,7 @@ mod names;
 mod overrides;
 mod parse;
 mod source;
+mod transform;
 
 use std::path::Path;
 
@@ -61,6 +64,7 @@ pub use mapping::{Arrow, Edge, Mapping, Side};
 pub use names::Names;
 pub use overrides::{COMMAND_LINE, Override, OverrideKind};
 pub use source::{FileId, Sources, Span, Spanned};
+pub use transform::Transform;
 
 /// Most channels one side of a mapping may expand to; keeps a typo like
 /// `{0..4000000000}` from exhausting memory.
@@ -179,6 +183,7 @@ pub fn fuzz_load_str(text: &str) -> usize {
             for e in m.edges() {
                 n += e.source_channel().len() + e.target_channel().len() + 1;
             }
+            n += m.transforms.len();
         }
     }
     for d in &diags {

@@ -2,6 +2,7 @@
 
 use crate::names::Names;
 use crate::source::{Span, Spanned};
+use crate::transform::Transform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arrow {
@@ -56,6 +57,10 @@ pub struct Mapping {
     pub arrow_span: Span,
     pub left: Side,
     pub right: Side,
+    /// The transform chain after the right side (`| invert | slew 500ms`), applied to every
+    /// edge of the line in the direction of its arrow; empty for a MIDIMonster mapping, and
+    /// always empty for `<>` (doc/config.md section 4.4).
+    pub transforms: Vec<Spanned<Transform>>,
 }
 
 /// One directed edge created by a mapping line. Indexes are 0-based positions

@@ -11,6 +11,7 @@ use crate::mapping::{Arrow, Mapping, Side};
 use crate::names::Names;
 use crate::overrides::{COMMAND_LINE, Override, OverrideKind};
 use crate::source::{FileId, Sources, Span, Spanned};
+use crate::transform::{chain_start, parse_chain};
 use crate::{Item, LoadOptions};
 
 /// ASCII whitespace as doc/config.md section 1 defines it (includes VT, unlike
@@ -617,9 +618,12 @@ impl<'o> Loader<'o> {
         };
         let arrow_text = &t[p..p + alen];
         let arrow_span = Span::new(file, ts + p, ts + p + alen);
+        // The right side ends where a transform chain starts (crate::transform says why there).
+        let right_end = chain_start(&t[p + alen..]).map_or(te, |c| ts + p + alen + c);
+        let transforms = self.chain(file, text, right_end, te, arrow);
         let left = self.side(file, text, ts, ts + p, arrow_text, true);
-        let right = self.side(file, text, ts + p + alen, te, arrow_text, false);
-        let (Some(left), Some(right)) = (left, right) else {
+        let right = self.side(file, text, ts + p + alen, right_end, arrow_text, false);
+        let (Some(left), Some(right), Some(transforms)) = (left, right, transforms) else {
             return;
         };
         let (lc, rc) = (left.2.count(), right.2.count());
@@ -682,7 +686,46 @@ impl<'o> Loader<'o> {
             arrow_span,
             left: mk(left),
             right: mk(right),
+            transforms,
         }));
+    }
+
+    /// The transform chain in `text[start..end]` (empty when `start == end`), reporting every
+    /// problem; `None` if there was one.
+    fn chain(
+        &mut self,
+        file: FileId,
+        text: &str,
+        start: usize,
+        end: usize,
+        arrow: Arrow,
+    ) -> Option<Vec<Spanned<crate::Transform>>> {
+        if start >= end {
+            return Some(Vec::new());
+        }
+        let chain = &text[start..end];
+        let at = |s: usize, e: usize| Span::new(file, start + s, start + e);
+        if arrow == Arrow::Both {
+            self.diags.push(Diagnostic::error(
+                at(0, chain.len()),
+                "transforms need one direction, but '<>' maps both ways (write the two directions on two lines, 'a > b | ...' and 'a < b | ...', each with its own chain)",
+            ));
+            return None;
+        }
+        match parse_chain(chain) {
+            Ok(list) => Some(
+                list.into_iter()
+                    .map(|(t, s, e)| Spanned::new(t, at(s, e)))
+                    .collect(),
+            ),
+            Err(errors) => {
+                for e in errors {
+                    self.diags
+                        .push(Diagnostic::error(at(e.start, e.end), e.message));
+                }
+                None
+            }
+        }
     }
 
     /// Parses one side in `text[start..end]`, reporting every problem.

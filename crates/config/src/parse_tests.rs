@@ -286,6 +286,176 @@ fn arrows() {
     );
 }
 
+/// Each mapping's chain as (line, transforms).
+fn chains(cfg: &Config) -> Vec<(u32, Vec<Transform>)> {
+    cfg.mappings()
+        .map(|m| {
+            let (line, _) = cfg.sources.line_col(m.span);
+            (line, m.transforms.iter().map(|t| t.value).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn transform_chains_follow_the_right_side() {
+    use std::time::Duration;
+    let (cfg, d) = run("[loopback a]\n[map]\n\
+        a.1 > a.2 | invert\n\
+        a.{1..8} > a.{11..18} | scale 0.2 0.8 | slew 500ms\n\
+        a.btn > a.light\t|toggle\n\
+        a.f < a.x | deadband 2% | fade 1.5s\n\
+        a.p|q > a.r|s\n\
+        a.g > a.h | scale 12.5% 1 | fade 2s\n");
+    assert!(d.is_empty(), "{d:#?}");
+    let ppb = |v: f64| (v * 1e9).round() as u32;
+    assert_eq!(
+        chains(&cfg),
+        vec![
+            (3, vec![Transform::Invert]),
+            (
+                4,
+                vec![
+                    Transform::Scale {
+                        min: ppb(0.2),
+                        max: ppb(0.8)
+                    },
+                    Transform::Slew(Duration::from_millis(500))
+                ]
+            ),
+            (5, vec![Transform::Toggle]),
+            (
+                6,
+                vec![
+                    Transform::Deadband(ppb(0.02)),
+                    Transform::Fade(Duration::from_millis(1500))
+                ]
+            ),
+            // No white space before '|': part of the channel names, as in MIDIMonster.
+            (7, vec![]),
+            (
+                8,
+                vec![
+                    Transform::Scale {
+                        min: 125_000_000,
+                        max: 1_000_000_000
+                    },
+                    Transform::Fade(Duration::from_secs(2))
+                ]
+            ),
+        ]
+    );
+    // The right side ends before the chain; `<` chains run from the right side to the left.
+    let e = edges(&cfg);
+    assert_eq!(e[0], "a.1 -> a.2 (3)");
+    assert_eq!(e[1], "a.1 -> a.11 (4)");
+    assert!(e.contains(&"a.x -> a.f (6)".to_string()));
+    assert!(e.contains(&"a.p|q -> a.r|s (7)".to_string()));
+    // Spans point at each transform, arguments included.
+    let m = cfg.mappings().nth(1).expect("line 4");
+    let spans: Vec<(u32, u32)> = m
+        .transforms
+        .iter()
+        .map(|t| cfg.sources.line_col(t.span))
+        .collect();
+    assert_eq!(spans, [(4, 25), (4, 41)]);
+    let span = m.transforms[0].span;
+    assert_eq!(
+        &cfg.sources.text(span.file)[span.start..span.end],
+        "scale 0.2 0.8"
+    );
+}
+
+#[test]
+fn transform_chain_errors() {
+    let e = |line: &str| one_err(&format!("[loopback a]\n[map]\n{line}\n"));
+    assert_eq!(
+        e("a.1 > a.2 | inverse"),
+        "3:13: error: unknown transform 'inverse' (transforms: invert, scale MIN MAX, toggle, deadband D, slew TIME, fade TIME)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 |"),
+        "3:11: error: empty transform after '|' (transforms: invert, scale MIN MAX, toggle, deadband D, slew TIME, fade TIME)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | invert 1"),
+        "3:20: error: 'invert' takes no argument"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | scale 0.2"),
+        "3:13: error: 'scale' takes two levels, MIN and MAX (e.g. scale 0.2 0.8 or scale 20% 80%)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | scale 0.2 1.5"),
+        "3:23: error: level '1.5' in 'scale' is above full scale: expected a number in 0..1 or a percentage in 0%..100% (e.g. 0.25 or 25%)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | scale 255 0"),
+        "3:19: error: level '255' in 'scale' is above full scale: expected a number in 0..1 or a percentage in 0%..100% (e.g. 0.25 or 25%)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | scale -0.1 1"),
+        "3:19: error: invalid level '-0.1' in 'scale': expected a number in 0..1 or a percentage in 0%..100% (e.g. 0.25 or 25%)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | deadband 0.0000000001"),
+        "3:22: error: level '0.0000000001' in 'deadband' has more than 9 digits after the point (levels are held to a billionth of full scale)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | deadband 0%"),
+        "3:22: error: a dead band of 0 passes every value: expected a level above 0 (e.g. 0.02 or 2%)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | slew 500"),
+        "3:18: error: invalid time '500' in 'slew': expected a number and a unit, ms or s, from 1ms to 3600s (e.g. 500ms or 1.5s)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | fade 0.5ms"),
+        "3:18: error: time '0.5ms' in 'fade' is not a whole number of milliseconds: expected a number and a unit, ms or s, from 1ms to 3600s (e.g. 500ms or 1.5s)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | fade 2h"),
+        "3:18: error: invalid time '2h' in 'fade': expected a number and a unit, ms or s, from 1ms to 3600s (e.g. 500ms or 1.5s)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | fade 3601s"),
+        "3:18: error: time '3601s' in 'fade' is out of range: expected a number and a unit, ms or s, from 1ms to 3600s (e.g. 500ms or 1.5s)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | slew 0ms"),
+        "3:18: error: time '0ms' in 'slew' is out of range: expected a number and a unit, ms or s, from 1ms to 3600s (e.g. 500ms or 1.5s)"
+    );
+    assert_eq!(
+        e("a.1 > a.2 | slew 1s | invert"),
+        "3:13: error: 'slew' must be the last transform of a chain (it produces values over time; put the other transforms before it)"
+    );
+    assert_eq!(
+        e("a.1 <> a.2 | invert"),
+        "3:12: error: transforms need one direction, but '<>' maps both ways (write the two directions on two lines, 'a > b | ...' and 'a < b | ...', each with its own chain)"
+    );
+    // Every problem of a line is reported, the sides' too.
+    let all = errs("[loopback a]\n[map]\nb.1 > a.2 | flip | scale 2 0\n");
+    assert_eq!(all.len(), 3, "{all:#?}");
+    assert!(
+        all[0].starts_with("3:13: error: unknown transform 'flip'"),
+        "{all:#?}"
+    );
+    assert!(
+        all[1].starts_with("3:26: error: level '2' in 'scale'"),
+        "{all:#?}"
+    );
+    assert!(
+        all[2].starts_with("3:1: error: no instance named 'b'"),
+        "{all:#?}"
+    );
+    // An inline comment after a chain gets the usual note.
+    let (cfg, d) = run("[loopback a]\n[map]\na.1 > a.2 | invert ; flip it\n");
+    assert_eq!(
+        diags_of(&cfg, &d),
+        ["3:20: error: 'invert' takes no argument"]
+    );
+    assert!(d[0].notes[0].starts_with("inline comments are not supported"));
+}
+
 #[test]
 fn fan_in_and_fan_out_sizes() {
     let (cfg, d) = run("[loopback a]\n[map]\na.{1..3} < a.x\na.y > a.{c,d}\n");
@@ -790,6 +960,7 @@ fn line_strategy() -> impl Strategy<Value = String> {
         Just("[jack j]".to_string()),
         "[a-z =.{}<>,;\\[\\]0-9é\t\r]{0,24}",
         "(a|b|j|c)\\.[a-z0-9{}.,]{0,10} ?(<|>|<>|><) ?(a|b|c)\\.[a-z0-9{}.,]{0,10}",
+        "(a|b)\\.[a-z0-9{}.,]{0,6} ?(<|>|<>) ?(a|b)\\.[a-z0-9{}]{0,6}( ?\\| ?(invert|toggle|scale|deadband|slew|fade)( [0-9.%ms]{0,6}){0,3}){0,3}",
     ]
 }
 

@@ -1,10 +1,11 @@
 //! The core: instances, channels and mappings at config time, then the mio loop.
 //!
 //! One iteration ([`Core::turn`]): wait (until a source is readable, a shutdown request
-//! arrives, or the earliest backend deadline, at most 1 s) → read the clock once → `process`
-//! every started backend with its ready tags, in registration order, also when none are ready
-//! → route the events in rounds (see [`crate::router`]) → `flush` every started backend, so
-//! output changed by several rounds goes out once per iteration.
+//! arrives, the earliest backend deadline or the next step of a moving `slew`/`fade` output, at
+//! most 1 s) → read the clock once → `process` every started backend with its ready tags, in
+//! registration order, also when none are ready → route the events in rounds, the due steps of
+//! moving outputs first (see [`crate::router`]) → `flush` every started backend, so output
+//! changed by several rounds goes out once per iteration.
 //!
 //! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
 //! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]
@@ -39,9 +40,10 @@ use crate::frames::{FrameBuf, FrameRoutes};
 use crate::reactor::Reactor;
 use crate::registry::ChannelRegistry;
 use crate::router::{Counters, Routed, Router};
-use crate::routing::{RoutingBuilder, RoutingTable};
+use crate::routing::{NewEdge, RoutingBuilder, RoutingTable};
 use crate::sink::{Event, Sink};
 use crate::stats::{StatGroup, StatsReporter, StatsTrigger};
+use crate::transform::Chain;
 
 /// Longest wait when no backend has a deadline (MIDIMonster's default interval).
 pub const MAX_WAIT: Duration = Duration::from_secs(1);
@@ -426,6 +428,17 @@ impl Core {
         self.routes.add_edge(source, target)
     }
 
+    /// Adds a mapping edge whose values pass through `chain` (doc/config.md section 4.4); an
+    /// existing edge keeps its chain ([`NewEdge::Conflict`] if that differs).
+    pub fn add_mapping_with(
+        &mut self,
+        source: ChannelId,
+        target: ChannelId,
+        chain: &Chain,
+    ) -> NewEdge {
+        self.routes.add_edge_with(source, target, chain)
+    }
+
     /// The mappings added so far.
     pub fn routes(&self) -> &RoutingBuilder {
         &self.routes
@@ -475,6 +488,7 @@ impl Core {
         }
         (self.table, self.frame_routes) = self.routes.freeze(&self.registry);
         self.router = Router::new(self.instances.len());
+        self.router.prepare(&self.table);
         let now = self.clock.now();
         for b in 0..self.backends.len() {
             if !self.instance_backend.contains(&b) {
@@ -608,8 +622,9 @@ impl Core {
         self.finished()
     }
 
-    /// How long the next wait may last: until the earliest backend deadline (or the end of
-    /// the shutdown grace period), at most [`MAX_WAIT`] and `max_wait`.
+    /// How long the next wait may last: until the earliest backend deadline, the next value of
+    /// a moving `slew`/`fade` output (or the end of the shutdown grace period), at most
+    /// [`MAX_WAIT`] and `max_wait`.
     pub fn wait_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Duration {
         let mut t = max_wait.map_or(MAX_WAIT, |m| m.min(MAX_WAIT));
         if let Some(at) = self.hooks.next_due() {
@@ -622,6 +637,11 @@ impl Core {
         }
         if let Phase::Draining { deadline } = self.phase {
             t = t.min(deadline.saturating_duration_since(now));
+        }
+        if let Some(at) = self.router.next_step()
+            && self.phase == Phase::Running
+        {
+            t = t.min(at.saturating_duration_since(now));
         }
         if let Some(at) = self.next_stats
             && self.phase == Phase::Running
@@ -704,6 +724,7 @@ impl Core {
             ..
         } = self;
         let outcome = router.route_all(
+            now,
             table,
             frame_routes,
             events,

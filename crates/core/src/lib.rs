@@ -4,7 +4,9 @@
 //! Data flow: config → instances/channels (dense [`ChannelId`]s, [`ChannelRegistry`]) →
 //! routing table ([`RoutingBuilder`], frozen into a compact table at start) → event loop
 //! ([`Core`], mio) → [`Backend`]s, with deliveries grouped per instance per routing round.
-//! Nothing here knows any protocol.
+//! A mapping edge may carry a [`Chain`] of value [`Transform`]s (`invert`, `scale`, `toggle`,
+//! `deadband`, `slew`, `fade`), which the router runs with the edge's own state. Nothing here
+//! knows any protocol.
 //!
 //! # For a backend author
 //! Implement [`Backend`] (its docs walk through a whole backend). Configuration calls get a
@@ -32,6 +34,7 @@ mod sink;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transform;
 mod value;
 
 // What a backend implements and uses.
@@ -47,11 +50,14 @@ pub use sink::{Event, Sink};
 pub use stats::{Stat, StatScope};
 pub use value::Value;
 
+// Value transforms on mapping edges (what the daemon resolves a `| ...` chain into).
+pub use transform::{Chain, ChainError, Level, MOTION_STEP, Transform};
+
 // What the daemon uses to run them.
 pub use event_loop::{
     Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, ShutdownHandle,
 };
 pub use registry::ChannelRegistry;
 pub use router::{Counters, MAX_ROUNDS};
-pub use routing::RoutingBuilder;
+pub use routing::{NewEdge, RoutingBuilder};
 pub use stats::{StatGroup, StatsReporter, StatsTrigger};

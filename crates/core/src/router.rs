@@ -9,11 +9,19 @@
 //! Events reported during `handle` (re-emitting backends) are routed in a further round, at
 //! most [`MAX_ROUNDS`] per loop iteration; what is left after that is dropped and reported
 //! in the [`RouteOutcome`] so that the caller can log it once.
+//!
+//! Transform chains ([`crate::transform`]) run here, per edge, as an event crosses it; the
+//! values of moving `slew`/`fade` outputs that are due join the first round of the iteration,
+//! before the events, so an event that retargets a motion acts on where the output is now.
+
+use std::time::Instant;
 
 use crate::backend::{Delivery, InstanceId};
 use crate::frames::{FrameBuf, FrameCopies, FrameRoutes};
-use crate::routing::RoutingTable;
+use crate::routing::{ChainedEdge, RoutingTable, TRANSFORMED};
 use crate::sink::{Event, Sink};
+use crate::transform::state::Transforms;
+use crate::value::Value;
 
 /// Routing rounds per loop iteration before a cascade is cut (the backend contract in crates/core/src/backend.rs, "Cascade").
 pub const MAX_ROUNDS: usize = 20;
@@ -35,6 +43,11 @@ pub struct Counters {
     pub dropped_by_round_limit: u64,
     /// Iterations in which the round limit cut a cascade.
     pub round_limit_hits: u64,
+    /// Values a transform chain did not pass on when they arrived: dropped by `toggle` or
+    /// `deadband`, or taken over by a `slew`/`fade` (not counted in `deliveries`).
+    pub withheld: u64,
+    /// Values emitted by moving `slew`/`fade` outputs (also counted in `deliveries`).
+    pub steps: u64,
 }
 
 /// What one call of [`Router::route`] did.
@@ -68,6 +81,8 @@ pub struct Router {
     spare: Vec<Event>,
     spare_frames: FrameBuf,
     counters: Counters,
+    /// State of the table's transformed edges (made for the table on first use).
+    transforms: Transforms,
 }
 
 impl Router {
@@ -85,6 +100,19 @@ impl Router {
         self.counters
     }
 
+    /// Makes the transform state for `table` now rather than on the first route (so the
+    /// first iteration does not allocate it).
+    pub fn prepare(&mut self, table: &RoutingTable) {
+        if !self.transforms.fits(table) {
+            self.transforms = Transforms::for_table(table);
+        }
+    }
+
+    /// When a moving `slew`/`fade` output next emits a value; the loop must turn by then.
+    pub fn next_step(&self) -> Option<Instant> {
+        self.transforms.next_step()
+    }
+
     /// Routes `events` (no frames) and every cascade they cause, calling `handle` once per
     /// instance with deliveries per round. `events` is left empty (its capacity is kept).
     #[cfg(any(test, feature = "testing"))]
@@ -92,10 +120,23 @@ impl Router {
         &mut self,
         table: &RoutingTable,
         events: &mut Vec<Event>,
+        handle: impl FnMut(InstanceId, &[Delivery], &mut Sink<'_>),
+    ) -> RouteOutcome {
+        self.route_at(Instant::now(), table, events, handle)
+    }
+
+    /// [`Router::route`] at the time `now` (what transforms that keep time see).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn route_at(
+        &mut self,
+        now: Instant,
+        table: &RoutingTable,
+        events: &mut Vec<Event>,
         mut handle: impl FnMut(InstanceId, &[Delivery], &mut Sink<'_>),
     ) -> RouteOutcome {
         let mut frames = FrameBuf::new();
         self.route_all(
+            now,
             table,
             &FrameRoutes::default(),
             events,
@@ -108,11 +149,12 @@ impl Router {
         )
     }
 
-    /// Routes `events` and `frames` and every cascade they cause. Per round, instances are
-    /// handled in ascending id order, each with its frame copies first, then its deliveries.
-    /// Both inputs are left empty (capacity kept).
+    /// Routes `events` and `frames` and every cascade they cause, at the time `now`. Per
+    /// round, instances are handled in ascending id order, each with its frame copies first,
+    /// then its deliveries. Both inputs are left empty (capacity kept).
     pub fn route_all(
         &mut self,
+        now: Instant,
         table: &RoutingTable,
         routes: &FrameRoutes,
         events: &mut Vec<Event>,
@@ -120,7 +162,9 @@ impl Router {
         mut handle: impl FnMut(InstanceId, Routed<'_>, &mut Sink<'_>),
     ) -> RouteOutcome {
         let mut outcome = RouteOutcome::default();
-        while !events.is_empty() || !frames.is_empty() {
+        self.prepare(table);
+        self.collect_steps(table, now);
+        while !events.is_empty() || !frames.is_empty() || !self.touched.is_empty() {
             if outcome.rounds == MAX_ROUNDS {
                 let dropped = events.len() + frames.len();
                 outcome.dropped = dropped;
@@ -132,7 +176,7 @@ impl Router {
                 break;
             }
             outcome.rounds += 1;
-            self.collect(table, events);
+            self.collect(table, events, now);
             events.clear();
             self.collect_frames(routes, frames);
             let Router {
@@ -189,7 +233,7 @@ impl Router {
 
     /// Turns events into deliveries appended to the per-instance batches.
     #[inline]
-    fn collect(&mut self, table: &RoutingTable, events: &[Event]) {
+    fn collect(&mut self, table: &RoutingTable, events: &[Event], now: Instant) {
         self.counters.events += events.len() as u64;
         for ev in events {
             let targets = table.targets(ev.channel);
@@ -199,6 +243,10 @@ impl Router {
             }
             self.counters.deliveries += targets.len() as u64;
             for t in targets {
+                if t.instance == TRANSFORMED {
+                    self.transformed(table, t.key, ev.value, now);
+                    continue;
+                }
                 let i = self.touch(t.instance);
                 self.batches[i].push(Delivery {
                     channel: t.channel,
@@ -207,6 +255,55 @@ impl Router {
                 });
             }
         }
+    }
+
+    /// An event crossing an edge with a transform chain (kept out of line: plain edges are the
+    /// hot path).
+    #[inline(never)]
+    fn transformed(&mut self, table: &RoutingTable, index: u64, value: Value, now: Instant) {
+        let Some(edge) = table.chained(index) else {
+            self.counters.deliveries -= 1;
+            return;
+        };
+        let ops = table.ops_of(edge);
+        match self
+            .transforms
+            .apply(index as u32, edge.slots, ops, value, now)
+        {
+            Some(value) => self.deliver(edge, value),
+            None => {
+                self.counters.deliveries -= 1;
+                self.counters.withheld += 1;
+            }
+        }
+    }
+
+    /// The values of moving outputs that are due at `now`, as deliveries.
+    fn collect_steps(&mut self, table: &RoutingTable, now: Instant) {
+        if self.transforms.next_step().is_none_or(|at| now < at) {
+            return;
+        }
+        // The scratch list is taken out and put back so `deliver` can borrow the batches.
+        let mut transforms = std::mem::take(&mut self.transforms);
+        for &(index, value) in transforms.step(now) {
+            if let Some(edge) = table.chained(u64::from(index)) {
+                self.deliver(edge, value);
+                self.counters.deliveries += 1;
+                self.counters.steps += 1;
+            }
+        }
+        self.transforms = transforms;
+    }
+
+    #[inline]
+    fn deliver(&mut self, edge: &ChainedEdge, value: Value) {
+        let t = edge.target;
+        let i = self.touch(t.instance);
+        self.batches[i].push(Delivery {
+            channel: t.channel,
+            key: t.key,
+            value,
+        });
     }
 
     /// Turns frames into copies appended to the per-instance copy lists.
@@ -360,6 +457,87 @@ mod tests {
         assert_eq!(seen, vec![(out, 5), (out, 6)]);
     }
 
+    fn chain(ops: Vec<crate::Transform>) -> crate::Chain {
+        crate::Chain::new(ops).expect("chain")
+    }
+
+    #[test]
+    fn transformed_edges_run_their_chain_beside_plain_ones() {
+        use crate::Transform;
+        // s > a | invert, s > b (plain), s > c | toggle: one source, three targets.
+        let mut reg = ChannelRegistry::new();
+        let s = reg.resolve(InstanceId(0), 0);
+        let a = reg.resolve(InstanceId(1), 10);
+        let b = reg.resolve(InstanceId(1), 11);
+        let c = reg.resolve(InstanceId(2), 12);
+        let mut rb = RoutingBuilder::new();
+        rb.add_edge_with(s, a, &chain(vec![Transform::Invert]));
+        rb.add_edge(s, b);
+        rb.add_edge_with(s, c, &chain(vec![Transform::Toggle]));
+        let table = rb.build(&reg);
+        // Made without the table: the state is made on the first route.
+        let mut router = Router::new(3);
+        let mut got = Vec::new();
+        let now = std::time::Instant::now();
+        for v in [200, 0] {
+            router.route_at(now, &table, &mut vec![ev(s, v)], |inst, d, _| {
+                got.extend(
+                    d.iter()
+                        .map(|d| (inst.0, d.channel, d.key, d.value.to_raw(8))),
+                );
+            });
+        }
+        assert_eq!(
+            got,
+            vec![
+                (1, a, 10, 55),
+                (1, b, 11, 200),
+                (2, c, 12, 255),
+                (1, a, 10, 255),
+                (1, b, 11, 0),
+            ]
+        );
+        let n = router.counters();
+        assert_eq!((n.events, n.deliveries, n.withheld), (2, 5, 1));
+    }
+
+    #[test]
+    fn moving_outputs_are_delivered_without_events_and_end_exactly() {
+        use crate::Transform;
+        use std::time::{Duration, Instant};
+        let mut reg = ChannelRegistry::new();
+        let s = reg.resolve(InstanceId(0), 0);
+        let t = reg.resolve(InstanceId(1), 0);
+        let mut rb = RoutingBuilder::new();
+        rb.add_edge_with(
+            s,
+            t,
+            &chain(vec![Transform::Fade(Duration::from_millis(40))]),
+        );
+        let table = rb.build(&reg);
+        let mut router = Router::new(2);
+        router.prepare(&table);
+        let t0 = Instant::now();
+        let mut got = Vec::new();
+        let mut at = |router: &mut Router, ms: u64, events: Vec<Event>| {
+            let mut events = events;
+            let now = t0 + Duration::from_millis(ms);
+            router.route_at(now, &table, &mut events, |_, d, _| {
+                got.extend(d.iter().map(|d| (ms, d.value.to_raw(8))));
+            });
+        };
+        at(&mut router, 0, vec![ev(s, 0)]);
+        at(&mut router, 0, vec![ev(s, 255)]);
+        assert_eq!(router.next_step(), Some(t0 + Duration::from_millis(10)));
+        for ms in [5, 10, 20, 30, 40, 50] {
+            at(&mut router, ms, Vec::new());
+        }
+        assert_eq!(got, vec![(0, 0), (10, 64), (20, 128), (30, 191), (40, 255)]);
+        assert_eq!(router.next_step(), None);
+        let n = router.counters();
+        assert_eq!((n.deliveries, n.steps, n.withheld), (5, 4, 1));
+    }
+
     /// (channels, instances, edges, events as (channel, value)).
     type Case = (usize, usize, Vec<(u32, u32)>, Vec<(u32, u8)>);
 
@@ -473,7 +651,7 @@ mod tests {
             let mut got = vec![0u64; n];
             let mut output = vec![vec![0u8; n]; k];
             let mut router = Router::new(k);
-            router.route_all(&table, &routes, &mut batch, &mut frames, |inst, routed, _| {
+            router.route_all(Instant::now(), &table, &routes, &mut batch, &mut frames, |inst, routed, _| {
                 match routed {
                     Routed::Values(d) => {
                         for d in d {

@@ -4,12 +4,19 @@
 //! each target entry already carries its instance and backend key, so routing touches two
 //! arrays and no hash map. Targets of a source keep the order in which the mappings were
 //! created (doc/config.md 4.1, "Fan-out").
+//!
+//! An edge with a transform chain ([`crate::transform`]) is a target entry like any other, but
+//! its instance is [`TRANSFORMED`] and its key the index of a [`ChainedEdge`] that holds the
+//! real instance and key, its ops and where its state lives. Why a marker in the entry rather
+//! than a field: plain edges keep their 16-byte entries and their one comparison per target,
+//! so configurations without transforms route exactly as fast as before.
 
 use rustc_hash::FxHashMap;
 
 use crate::backend::{ChannelId, InstanceId};
 use crate::frames::FrameRoutes;
 use crate::registry::ChannelRegistry;
+use crate::transform::{Chain, Transform};
 
 /// One target of a source channel, with what the router needs to build a delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +27,33 @@ pub struct Target {
     pub instance: InstanceId,
     /// Its backend's key.
     pub key: u64,
+}
+
+/// The instance of a [`Target`] entry whose edge has a transform chain; no instance has this id.
+/// The entry's key is then the index of its [`ChainedEdge`].
+pub(crate) const TRANSFORMED: InstanceId = InstanceId(u32::MAX);
+
+/// An edge with a transform chain, as the router runs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainedEdge {
+    /// Where its values go.
+    pub target: Target,
+    /// Its ops: `RoutingTable::ops[a..b]`.
+    ops: (u32, u32),
+    /// Its first state slot (one per op).
+    pub(crate) slots: u32,
+}
+
+/// What [`RoutingBuilder::add_edge_with`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewEdge {
+    /// The edge is new.
+    Added,
+    /// The edge existed already with the same chain (MIDIMonster ignores duplicates silently;
+    /// the daemon reports them as notes).
+    Duplicate,
+    /// The edge existed already with another chain, which it keeps (an edge has one chain).
+    Conflict,
 }
 
 /// Sources with up to this many edges are checked for duplicates by walking their edges; more
@@ -47,6 +81,11 @@ pub struct RoutingBuilder {
     fan_out: Vec<u32>,
     /// Edge → its index, for sources with more than [`SCAN_LIMIT`] edges.
     wide: FxHashMap<(ChannelId, ChannelId), u32>,
+    /// The distinct transform chains, in order of first use.
+    transform_chains: Vec<Chain>,
+    /// (edge index, index in `transform_chains`) of every edge with a chain, by ascending edge index.
+    /// Sparse, so configurations without transforms pay nothing.
+    edge_chains: Vec<(u32, u32)>,
 }
 
 impl RoutingBuilder {
@@ -58,9 +97,47 @@ impl RoutingBuilder {
     /// Adds the edge source → target. Returns false if it already exists (MIDIMonster ignores
     /// duplicates silently; the caller reports them as notes).
     pub fn add_edge(&mut self, source: ChannelId, target: ChannelId) -> bool {
-        if self.edge_index(source, target).is_some() {
-            return false;
+        self.add_edge_with(source, target, &Chain::default()) == NewEdge::Added
+    }
+
+    /// Adds the edge source → target whose values pass through `chain` (empty: a plain edge).
+    pub fn add_edge_with(
+        &mut self,
+        source: ChannelId,
+        target: ChannelId,
+        chain: &Chain,
+    ) -> NewEdge {
+        if let Some(e) = self.edge_index(source, target) {
+            let existing = self.chain_of(e).map_or(&[][..], Chain::ops);
+            return if existing == chain.ops() {
+                NewEdge::Duplicate
+            } else {
+                NewEdge::Conflict
+            };
         }
+        let edge = self.push_edge(source, target);
+        if !chain.is_empty() {
+            // A glob line gives all its edges the same chain: compare with the last one only.
+            if self.transform_chains.last() != Some(chain) {
+                self.transform_chains.push(chain.clone());
+            }
+            let c = u32::try_from(self.transform_chains.len() - 1).unwrap_or(u32::MAX);
+            self.edge_chains.push((edge, c));
+        }
+        NewEdge::Added
+    }
+
+    /// The transform chain of the edge with index `edge`, if it has one.
+    pub fn chain_of(&self, edge: usize) -> Option<&Chain> {
+        let i = self
+            .edge_chains
+            .binary_search_by_key(&edge, |&(e, _)| e as usize)
+            .ok()?;
+        self.transform_chains.get(self.edge_chains[i].1 as usize)
+    }
+
+    /// Appends a new edge; returns its index.
+    fn push_edge(&mut self, source: ChannelId, target: ChannelId) -> u32 {
         let next = u32::try_from(self.edges.len()).unwrap_or(NO_EDGE - 1);
         let s = source.0 as usize;
         if self.newest.len() <= s {
@@ -85,7 +162,7 @@ impl RoutingBuilder {
             }
             _ => {}
         }
-        true
+        next
     }
 
     /// Index (in creation order, as in [`RoutingBuilder::edges`]) of the edge source → target.
@@ -133,10 +210,16 @@ impl RoutingBuilder {
         // One pass decides every edge (the table build below reads the flags, so lanes are
         // looked up once per edge: this runs for half a million edges at start-up).
         let mut copies = Vec::new();
+        let mut chained = self.edge_chains.iter().peekable();
         let copied: Vec<bool> = self
             .edges
             .iter()
-            .map(|&(s, t)| {
+            .enumerate()
+            .map(|(e, &(s, t))| {
+                // An edge with a transform changes values, so it is never a byte copy.
+                if chained.next_if(|&&(c, _)| c as usize == e).is_some() {
+                    return false;
+                }
                 if sources.get(t.0 as usize) != Some(&1) {
                     return false;
                 }
@@ -182,22 +265,57 @@ impl RoutingBuilder {
             key: 0,
         };
         let mut targets = vec![placeholder; offsets[channels] as usize];
+        // Every distinct chain's ops once, in order.
+        let mut ops: Vec<Transform> = Vec::new();
+        let ranges: Vec<(u32, u32)> = self
+            .transform_chains
+            .iter()
+            .map(|c| {
+                let start = ops.len() as u32;
+                ops.extend_from_slice(c.ops());
+                (start, ops.len() as u32)
+            })
+            .collect();
+        let mut chained_edges = Vec::new();
+        let mut slots = 0u32;
+        let mut chained = self.edge_chains.iter().peekable();
         for (e, &(s, t)) in self.edges.iter().enumerate() {
+            let chain = chained
+                .next_if(|&&(c, _)| c as usize == e)
+                .and_then(|&(_, c)| ranges.get(c as usize).copied());
             if !valid(e, s, t) {
                 continue;
             }
             let (Some(instance), Some(key)) = (registry.instance_of(t), registry.key_of(t)) else {
                 continue;
             };
-            let slot = &mut fill[s.0 as usize];
-            targets[*slot as usize] = Target {
+            let mut target = Target {
                 channel: t,
                 instance,
                 key,
             };
+            if let Some(range) = chain {
+                let index = chained_edges.len() as u64;
+                chained_edges.push(ChainedEdge {
+                    target,
+                    ops: range,
+                    slots,
+                });
+                slots += range.1 - range.0;
+                target.instance = TRANSFORMED;
+                target.key = index;
+            }
+            let slot = &mut fill[s.0 as usize];
+            targets[*slot as usize] = target;
             *slot += 1;
         }
-        RoutingTable { offsets, targets }
+        RoutingTable {
+            offsets,
+            targets,
+            chained: chained_edges,
+            ops,
+            slots: slots as usize,
+        }
     }
 }
 
@@ -206,6 +324,12 @@ impl RoutingBuilder {
 pub struct RoutingTable {
     offsets: Vec<u32>,
     targets: Vec<Target>,
+    /// The edges with transform chains, indexed by their entries' keys.
+    chained: Vec<ChainedEdge>,
+    /// The ops of every distinct chain.
+    ops: Vec<Transform>,
+    /// State slots all chained edges need together.
+    slots: usize,
 }
 
 impl RoutingTable {
@@ -217,6 +341,38 @@ impl RoutingTable {
             (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         }
+    }
+
+    /// The edge with a transform chain behind an entry whose instance is [`TRANSFORMED`].
+    #[inline]
+    pub fn chained(&self, index: u64) -> Option<&ChainedEdge> {
+        self.chained.get(usize::try_from(index).ok()?)
+    }
+
+    /// The ops of chained edge `index`.
+    pub(crate) fn chain_ops(&self, index: u32) -> &[Transform] {
+        self.chained
+            .get(index as usize)
+            .and_then(|c| self.ops.get(c.ops.0 as usize..c.ops.1 as usize))
+            .unwrap_or(&[])
+    }
+
+    /// The ops of `edge`.
+    #[inline]
+    pub(crate) fn ops_of(&self, edge: &ChainedEdge) -> &[Transform] {
+        self.ops
+            .get(edge.ops.0 as usize..edge.ops.1 as usize)
+            .unwrap_or(&[])
+    }
+
+    /// Number of edges with transform chains.
+    pub(crate) fn transformed_edges(&self) -> usize {
+        self.chained.len()
+    }
+
+    /// State slots the chained edges need.
+    pub(crate) fn transform_slots(&self) -> usize {
+        self.slots
     }
 
     /// Number of channels the table covers.
@@ -478,6 +634,77 @@ mod tests {
         let cycles = t.cycles(|_| true);
         assert_eq!(cycles.len(), 1);
         assert_eq!(cycles[0].len(), c.len());
+    }
+
+    #[test]
+    fn an_edge_has_one_chain() {
+        use crate::transform::{Chain, Transform};
+        let mut reg = ChannelRegistry::new();
+        let c = ids(&mut reg, 0, &[1, 2]);
+        let invert = Chain::new(vec![Transform::Invert]).expect("chain");
+        let toggle = Chain::new(vec![Transform::Toggle]).expect("chain");
+        let mut rb = RoutingBuilder::new();
+        assert_eq!(rb.add_edge_with(c[0], c[1], &invert), NewEdge::Added);
+        assert_eq!(rb.add_edge_with(c[0], c[1], &invert), NewEdge::Duplicate);
+        assert_eq!(rb.add_edge_with(c[0], c[1], &toggle), NewEdge::Conflict);
+        assert!(
+            !rb.add_edge(c[0], c[1]),
+            "a plain duplicate of a chained edge is refused"
+        );
+        assert_eq!(
+            rb.add_edge_with(c[1], c[0], &Chain::default()),
+            NewEdge::Added
+        );
+        assert_eq!(rb.add_edge_with(c[1], c[0], &toggle), NewEdge::Conflict);
+        assert_eq!(rb.chain_of(0), Some(&invert));
+        assert_eq!(rb.chain_of(1), None);
+        let t = rb.build(&reg);
+        let entry = t.targets(c[0])[0];
+        assert_eq!((entry.channel, entry.instance), (c[1], TRANSFORMED));
+        let chained = t.chained(entry.key).expect("chained edge");
+        assert_eq!(chained.target.instance, InstanceId(0));
+        assert_eq!(chained.target.key, 2);
+        assert_eq!(t.ops_of(chained), &[Transform::Invert]);
+        assert_eq!(t.targets(c[1])[0].instance, InstanceId(0));
+    }
+
+    #[test]
+    fn transformed_lane_edges_are_never_frame_routes() {
+        use crate::transform::{Chain, Transform};
+        let mut reg = ChannelRegistry::new();
+        let a = ids(&mut reg, 0, &[1, 2, 3]);
+        let b = ids(&mut reg, 1, &[1, 2, 3]);
+        for (i, (&x, &y)) in a.iter().zip(&b).enumerate() {
+            reg.set_lane(x, i as u16);
+            reg.set_lane(y, i as u16);
+        }
+        let invert = Chain::new(vec![Transform::Invert]).expect("chain");
+        let mut rb = RoutingBuilder::new();
+        rb.add_edge(a[0], b[0]);
+        rb.add_edge_with(a[1], b[1], &invert);
+        rb.add_edge(a[2], b[2]);
+        let (table, frames) = rb.freeze(&reg);
+        // Lanes 0 and 2 are copied (two runs), lane 1 stays an event edge with its chain.
+        assert_eq!(frames.len(), 1);
+        assert_eq!(
+            frames.runs(0),
+            &[
+                crate::frames::Run {
+                    from: 0,
+                    to: 0,
+                    len: 1
+                },
+                crate::frames::Run {
+                    from: 2,
+                    to: 2,
+                    len: 1
+                }
+            ]
+        );
+        assert!(table.targets(a[0]).is_empty());
+        assert_eq!(table.targets(a[1]).len(), 1);
+        assert_eq!(table.targets(a[1])[0].instance, TRANSFORMED);
+        assert!(table.targets(a[2]).is_empty());
     }
 
     proptest::proptest! {

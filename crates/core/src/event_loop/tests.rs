@@ -9,6 +9,7 @@ use mio::unix::pipe;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::routing::NewEdge;
 use crate::value::Value;
 use crate::{Delivery, Io, Ready};
 
@@ -584,6 +585,58 @@ fn feedback_loop_is_cut_each_iteration_without_spinning() {
     tx.write_all(&[2]).expect("write");
     core.turn(Some(Duration::from_secs(5))).expect("turn");
     assert_eq!(core.counters().dropped_by_round_limit, 2);
+}
+
+#[test]
+fn a_moving_output_bounds_the_wait_and_steps_from_idle_turns() {
+    let log = log();
+    let (mut tx, rx) = pipe::new().expect("pipe");
+    let s = ChannelId(0);
+    let mut src = Probe::new("src", &log);
+    src.rx = Some(rx);
+    src.emit_on = Some(s);
+    let dst = Probe::new("dst", &log);
+    let t0 = Instant::now();
+    let clock = ManualClock::new(t0);
+    let mut core = Core::new(vec![Box::new(src), Box::new(dst)])
+        .expect("core")
+        .with_clock(clock.clone());
+    let a = core.add_instance(0, "a").expect("instance");
+    let b = core.add_instance(1, "b").expect("instance");
+    assert_eq!(channel(&mut core, a, "1", Direction::Input), s);
+    let t = channel(&mut core, b, "1", Direction::Output);
+    let fade = Chain::new(vec![crate::Transform::Fade(Duration::from_millis(20))]).expect("chain");
+    assert_eq!(core.add_mapping_with(s, t, &fade), NewEdge::Added);
+    assert_eq!(core.add_mapping_with(s, t, &fade), NewEdge::Duplicate);
+    assert_eq!(
+        core.add_mapping_with(s, t, &Chain::default()),
+        NewEdge::Conflict
+    );
+    core.start().expect("start");
+
+    // The first value passes at once; nothing moves, so the wait is the 1 s cap.
+    tx.write_all(&[0]).expect("write");
+    core.turn(Some(Duration::from_secs(5))).expect("turn");
+    assert_eq!(core.wait_timeout(clock.now(), None), MAX_WAIT);
+    tx.write_all(&[200]).expect("write");
+    core.turn(Some(Duration::from_secs(5))).expect("turn");
+    // Moving: the next step is 10 ms away, and it comes from turns without any event.
+    assert_eq!(
+        core.wait_timeout(clock.now(), None),
+        Duration::from_millis(10)
+    );
+    for _ in 0..3 {
+        clock.advance(Duration::from_millis(10));
+        core.turn(Some(Duration::ZERO)).expect("turn");
+    }
+    let values: Vec<u64> = log
+        .borrow()
+        .handled
+        .iter()
+        .flat_map(|(_, _, d)| d.iter().map(|&(_, v)| v))
+        .collect();
+    assert_eq!(values, vec![0, 100, 200]);
+    assert_eq!(core.wait_timeout(clock.now(), None), MAX_WAIT);
 }
 
 #[test]
