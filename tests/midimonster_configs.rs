@@ -132,6 +132,12 @@ fn check_fails_only_for_backends_patchbay_lacks() {
             assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
             continue;
         }
+        if out.status.code() == Some(0) {
+            // Every backend it uses is in this build (e.g. midi and sacn with --features
+            // midi-alsa): accepted as it is.
+            assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+            continue;
+        }
         let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(": error: ")).collect();
         assert!(!errors.is_empty(), "{name}: {stderr}");
         for e in errors {
