@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use patchbay_core::{Io, Sink};
-use patchbay_net::{SocketId, unicast_owner};
+use patchbay_net::SocketId;
 use patchbay_sacn::receiver::{Discard, DropCause, Dropped, Event, Handled};
 use patchbay_sacn::{Cid, DropReason, Packet};
 
@@ -172,7 +172,7 @@ impl Runtime {
             batch,
             c.next,
             b,
-            &mut self.binds,
+            &mut self.binds[b],
             turn,
             &mut self.split,
             io,
@@ -199,10 +199,11 @@ impl Runtime {
         instances: &mut [Instance],
     ) -> bool {
         let (b, sid) = untag(t);
-        let Some(v6) = self.binds.get(b).map(|x| x.v6) else {
+        let Some(v6) = self.binds.get(b).map(|x| x.ep.is_ipv6(sid)) else {
             return false;
         };
-        // One batch per address family: a batch's headers are sized for its family.
+        // One batch per address family of the socket (a dual-stack bind has both): a batch's
+        // headers are sized for its family.
         let batch = if v6 {
             self.rx_v6.get_or_insert_with(Box::default)
         } else {
@@ -227,7 +228,7 @@ impl Runtime {
                 batch,
                 0,
                 b,
-                &mut self.binds,
+                &mut self.binds[b],
                 turn,
                 &mut self.split,
                 io,
@@ -252,14 +253,16 @@ impl Runtime {
     }
 }
 
-/// Feeds datagrams `from..` of a batch read from a socket of bind `b`, in order. Returns the
-/// index of the datagram the turn ends at (not fed), if any.
+/// Feeds datagrams `from..` of a batch read from a socket of bind `b`, in order. A socket's
+/// datagrams are its bind's: unicast reaches the socket bound to its destination (or a wildcard
+/// one), multicast the socket bound to its group. Returns the index of the datagram the turn
+/// ends at (not fed), if any.
 #[allow(clippy::too_many_arguments)] // the disjoint parts of `Runtime` it needs, borrowed apart
 fn feed_batch(
     batch: &RxBatch,
     from: usize,
     b: usize,
-    binds: &mut [BindRt],
+    bind: &mut BindRt,
     turn: &mut Turn,
     split: &mut TurnSplit,
     io: &mut Io<'_>,
@@ -269,21 +272,10 @@ fn feed_batch(
         let Some((meta, bytes)) = batch.get(i) else {
             continue;
         };
-        let owner = if binds[b].ep.accepts(meta) {
-            Some(b)
-        } else {
-            let port = binds[b].ep.local_addr().port();
-            meta.dst
-                .and_then(|dst| unicast_owner(binds.iter().map(|x| &x.ep), port, dst))
-        };
-        let Some(owner) = owner else {
-            continue;
-        };
-        let bind = &mut binds[owner];
         if meta.truncated {
             turn.fed += 1;
             bind.counters.datagrams += 1;
-            count_malformed(bind, owner, turn.now, DropReason::Oversize);
+            count_malformed(bind, b, turn.now, DropReason::Oversize);
             continue;
         }
         if let Some(waited) = meta.waited {
@@ -307,7 +299,7 @@ fn feed_batch(
         if split.coalescing {
             bind.counters.coalesce_mode_datagrams += 1;
         }
-        feed(bind, owner, turn, bytes, packet, io, instances);
+        feed(bind, b, turn, bytes, packet, io, instances);
     }
     None
 }
@@ -565,24 +557,26 @@ fn on_event(
             if inst.opts.unicast {
                 return;
             }
-            let group = group_ip(bind.v6, sync_address);
-            match bind.ep.join(group) {
-                Ok(j) if j.already => {}
-                Ok(j) => {
-                    tracing::info!(target: "sacn",
-                        "instance '{}': source {cid} synchronizes on universe {sync_address}; joined {group}",
-                        inst.name);
-                    if j.new_socket {
-                        let id = SocketId::Receiver(j.socket);
-                        if let Some(sock) = bind.ep.socket_mut(id)
-                            && let Err(e) = io.register(sock, tag(b, id))
-                        {
-                            tracing::warn!(target: "sacn", "bind {b}: cannot watch a new receive socket: {e}");
+            for &v6 in bind.families {
+                let group = group_ip(v6, sync_address);
+                match bind.ep.join(group) {
+                    Ok(j) if j.already => {}
+                    Ok(j) => {
+                        tracing::info!(target: "sacn",
+                            "instance '{}': source {cid} synchronizes on universe {sync_address}; joined {group}",
+                            inst.name);
+                        if j.new_socket {
+                            let id = SocketId::Receiver(j.socket);
+                            if let Some(sock) = bind.ep.socket_mut(id)
+                                && let Err(e) = io.register(sock, tag(b, id))
+                            {
+                                tracing::warn!(target: "sacn", "bind {b}: cannot watch a new receive socket: {e}");
+                            }
                         }
                     }
+                    Err(e) => tracing::warn!(target: "sacn",
+                        "instance '{}': cannot join sync universe {sync_address}: {e}", inst.name),
                 }
-                Err(e) => tracing::warn!(target: "sacn",
-                    "instance '{}': cannot join sync universe {sync_address}: {e}", inst.name),
             }
         }
         Event::SourceLimitExceeded { universe } => {

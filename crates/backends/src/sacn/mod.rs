@@ -38,6 +38,7 @@ use channels::{SlotMap, parse_spec};
 use counters::Throttle;
 pub use counters::{BindCounters, InstanceCounters};
 use options::{BindOption, Detect};
+pub use start::route_probes;
 
 /// Settings of one `[sacn NAME]` instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

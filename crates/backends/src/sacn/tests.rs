@@ -435,11 +435,11 @@ fn unicast_in_events_and_unicast_out_bytes() {
     let mut rig = Rig::new(s, reg);
     // Output-only and input universes on a unicast bind join nothing... except input `in`,
     // which is multicast by default: exactly one group (universe 1), not universe 2 (D13).
-    let pool = rig.sacn.rt.as_ref().unwrap().binds[0]
+    let joined = rig.sacn.rt.as_ref().unwrap().binds[0]
         .ep
-        .pool()
-        .map(|p| p.group_count());
-    assert_eq!(pool.unwrap_or(0), 1);
+        .memberships()
+        .group_count();
+    assert_eq!(joined, 1);
 
     let mut slots = [0u8; 512];
     slots[0] = 255;
@@ -582,7 +582,7 @@ fn discovery_lists(rig: &Rig, sock: &UdpSocket) -> Vec<Vec<u16>> {
 }
 
 /// Multicast on a bind to a specific address (Linux delivers no multicast to such sockets; the
-/// endpoint's wildcard receive sockets must), output to the groups, own output mirrored into own
+/// endpoint's group-bound receive sockets must), output to the groups, own output mirrored into own
 /// input with `local`,
 /// output-only universes not joined, discovery listing exactly the output universes.
 #[test]
@@ -608,13 +608,13 @@ fn ipv4_multicast_on_a_specific_bind() {
         let ep = &rig.sacn.rt.as_ref().unwrap().binds[0].ep;
         let i = ep.interface().unwrap();
         assert_eq!(i.name, "sacn0");
-        let pool = ep.pool().unwrap();
+        let groups = ep.memberships();
         assert_eq!(
-            pool.group_count(),
+            groups.group_count(),
             2,
             "universes 1 and 3, not output-only 2 (D13)"
         );
-        assert!(pool.socket_of("239.255.0.2".parse().unwrap()).is_none());
+        assert!(groups.socket_of("239.255.0.2".parse().unwrap()).is_none());
         (i.addr, i.index)
     };
     let listener = group_listener(false, 5568, &[2, 3, 64214], iface_addr, ifindex);
@@ -826,8 +826,8 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
     assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }
 
-/// 1,000 input universes on one bind with the default membership limit: memberships are
-/// sharded over receive sockets, all registered, and every universe delivers exactly once.
+/// 1,000 input universes on one bind: one receive socket per group, all registered, and every
+/// universe delivers exactly once.
 #[test]
 fn thousand_input_universes_on_one_bind() {
     patchbay_net::netns::require_private_netns();
@@ -843,12 +843,16 @@ fn thousand_input_universes_on_one_bind() {
         ids.push(chan(&mut s, &mut reg, i, "1", Direction::Input).0.unwrap());
     }
     let mut rig = Rig::new(s, reg);
-    let sockets = {
-        let pool = rig.sacn.rt.as_ref().unwrap().binds[0].ep.pool().unwrap();
-        assert_eq!(pool.group_count(), usize::from(N));
-        pool.len()
-    };
-    assert!(sockets >= usize::from(N) / 20, "{sockets} receive sockets");
+    {
+        let ep = &rig.sacn.rt.as_ref().unwrap().binds[0].ep;
+        assert_eq!(ep.memberships().group_count(), usize::from(N));
+        assert_eq!(ep.socket_ids().count(), usize::from(N) + 1);
+        assert_eq!(
+            rig.reactor.registered(),
+            usize::from(N) + 1,
+            "every socket registered"
+        );
+    }
     let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
     let desk = Cid([5; 16]);
     let mut slots = [0u8; 1];
@@ -925,8 +929,8 @@ fn synchronization_out_and_sync_group_join_in() {
     let joined = |rig: &Rig| {
         rig.sacn.rt.as_ref().unwrap().binds[0]
             .ep
-            .pool()
-            .and_then(|p| p.socket_of(sync_group))
+            .memberships()
+            .socket_of(sync_group)
             .is_some()
     };
     assert!(!joined(&rig));
