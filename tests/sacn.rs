@@ -12,7 +12,8 @@
 //! Modules: `python` (interop with python `sacn`: multicast, unicast, priority takeover,
 //! termination, loss, 16-bit, no flash at start), `values` (every 8/16-bit value), `scale` (1,000
 //! input universes, discovery paging), `interfaces` (sacn0 vs lo, IPv6, strict unicast), `features`
-//! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `robustness` (malformed input,
+//! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `coexist` (sharing the
+//! port with programs that do not, error naming the holder), `robustness` (malformed input,
 //! own CID, wildcard bind, sequence numbers, bind failures), `timing`, `shutdown` (SIGTERM/SIGINT),
 //! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check).
 //!
@@ -26,6 +27,8 @@ mod util;
 
 #[path = "sacn/check.rs"]
 mod check;
+#[path = "sacn/coexist.rs"]
+mod coexist;
 #[path = "sacn/examples.rs"]
 mod examples;
 #[path = "sacn/features.rs"]
