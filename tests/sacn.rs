@@ -13,7 +13,8 @@
 //! termination, loss, 16-bit, no flash at start), `values` (every 8/16-bit value), `scale` (1,000
 //! input universes, discovery paging), `interfaces` (sacn0 vs lo, IPv6, strict unicast), `features`
 //! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `coexist` (sharing the
-//! port with programs that do not, error naming the holder), `robustness` (malformed input,
+//! port with programs that do not, error naming the holder), `dualstack` (`bind = ::`
+//! in both families, `v6only`), `robustness` (malformed input,
 //! own CID, wildcard bind, sequence numbers, bind failures), `timing`, `shutdown` (SIGTERM/SIGINT),
 //! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check).
 //!
@@ -29,6 +30,8 @@ mod util;
 mod check;
 #[path = "sacn/coexist.rs"]
 mod coexist;
+#[path = "sacn/dualstack.rs"]
+mod dualstack;
 #[path = "sacn/examples.rs"]
 mod examples;
 #[path = "sacn/features.rs"]

@@ -1259,3 +1259,29 @@ fn input_that_waited_too_long_coalesces_and_the_last_value_wins() {
     assert_eq!(f.stat("turns_split"), 2);
     assert_eq!(f.stat("coalesced_in"), 9);
 }
+
+/// `bind = HOST PORT ttl=N` reaches the socket: multicast TTL of the bind's family, and for a
+/// dual-stack `::` bind the IPv4 TTL too (the kernel applies it: crates/net/tests/ttl.rs).
+#[test]
+fn bind_ttl_sets_the_multicast_ttl_of_the_socket() {
+    patchbay_net::netns::require_private_netns();
+    for (bind, v4, v6) in [
+        ("127.0.0.1 15731", Some(1), None),
+        ("127.0.0.1 15732 ttl=16", Some(16), None),
+        ("::1 15733 ttl=32", None, Some(32)),
+        (":: 15734 ttl=64", Some(64), Some(64)),
+    ] {
+        let mut s = Sacn::new();
+        global(&mut s, "bind", bind).unwrap();
+        let mut rig = Rig::new(s, ChannelRegistry::new());
+        let ep = &mut rig.sacn.rt.as_mut().unwrap().binds[0].ep;
+        assert_eq!(ep.spec().multicast_ttl, v4.or(v6).unwrap(), "{bind}");
+        let sock = socket2::SockRef::from(&*ep.socket_mut(patchbay_net::SocketId::Main).unwrap());
+        if let Some(t) = v4 {
+            assert_eq!(sock.multicast_ttl_v4().unwrap(), t, "{bind}");
+        }
+        if let Some(t) = v6 {
+            assert_eq!(sock.multicast_hops_v6().unwrap(), t, "{bind}");
+        }
+    }
+}
