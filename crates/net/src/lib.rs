@@ -1,6 +1,6 @@
 //! Sockets for patchbay's backends: UDP binds with multicast, interface choice, receive with
-//! destination info and batch reads/sends; the facts of Linux they rely on; who holds a port when
-//! a bind fails; and the private-netns test guard. Protocol-neutral: sACN, Art-Net and OSC use
+//! destination info and batch reads/sends; TCP listeners and connections; the facts of Linux
+//! they rely on; who holds a port when a bind fails; and the private-netns test guard. Protocol-neutral: sACN, Art-Net and OSC use
 //! the same [`UdpEndpoint`]; what is a protocol's (its port, its group layout, which group's route
 //! names a wildcard bind's interface) is the backend's.
 //!
@@ -44,6 +44,13 @@
 //! ([`OpenError::Bind`], [`JoinError::Open`]) names that program and what to change
 //! ([`holder`]). Each group costs a descriptor: a join that runs out raises the soft open-file
 //! limit to the hard one ([`fdlimit`]) and says so when even that is short.
+//!
+//! TCP ([`tcp`]): a [`TcpListener`] and [`TcpConn`]s (accepted, or connecting out without
+//! blocking) for a caller's mio poll. Register a connection for `READABLE | WRITABLE` once:
+//! write readiness completes a connect and drains the bounded write buffer
+//! ([`TcpConn::on_writable`]), read readiness brings bytes ([`TcpConn::read`]; framing is the
+//! caller's), and hang-ups and errors come back as values ([`tcp::Read::Closed`],
+//! [`TcpError`]).
 //!
 //! ```no_run
 //! use patchbay_net::{BindSpec, SocketId, UdpEndpoint};
@@ -121,6 +128,7 @@
 //! (198.18.0.1/2, 2001:db8:5ac::1/2); some need it. Run anywhere else, every one fails at once
 //! with [`netns::REFUSAL`]. Every test in the workspace that opens a socket calls
 //! [`netns::require_private_netns`] first.
+#![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod batch;
@@ -135,6 +143,7 @@ pub mod recv;
 pub mod send_batch;
 mod socket;
 pub mod sysctl;
+pub mod tcp;
 pub mod udp;
 
 pub use batch::RecvBatch;
@@ -145,4 +154,5 @@ pub use memberships::{Joined, Memberships};
 pub use recv::{DestKind, RecvMeta};
 pub use send_batch::SendBatch;
 pub use socket::{GROUP_RECV_BUFFER, RECV_BUFFER};
+pub use tcp::{TcpConn, TcpError, TcpListener};
 pub use udp::{BindSpec, DEFAULT_MULTICAST_TTL, SocketId, UdpEndpoint};
