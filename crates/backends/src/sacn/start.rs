@@ -3,8 +3,8 @@
 //! socket with the loop.
 //!
 //! Why joins depend on channels: an output-only universe needs no membership (D13), and joining
-//! it would waste one of the 20 IPv4 memberships per socket and, with `local`, feed our own output
-//! back as input.
+//! it would cost a socket (each group has its own) and, with `local`, feed our own output back
+//! as input.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -77,17 +77,22 @@ pub(super) fn untag(tag: u32) -> (usize, SocketId) {
     (bind, id)
 }
 
-/// Families of the groups a bind joins and sends to, its own first (`true` = IPv6).
-fn group_families(ep: &UdpEndpoint) -> &'static [bool] {
-    match (
-        ep.local_addr().is_ipv6(),
-        ep.carries(false),
-        ep.carries(true),
-    ) {
-        (true, true, true) => &[true, false],
-        (true, true, false) => &[false],
-        (true, _, _) | (false, false, true) => &[true],
-        _ => &[false],
+/// Families of the groups bind `i` joins and sends to, its own first (`true` = IPv6). A
+/// dual-stack bind's IPv4 side is left out, with a warning, when it has no IPv4 multicast
+/// interface (no IPv4 route on an IPv6 host): the bind's own family decides whether it works.
+fn group_families(ep: &UdpEndpoint, i: usize) -> &'static [bool] {
+    if !ep.local_addr().is_ipv6() || !ep.carries(true) {
+        return &[false];
+    }
+    match ep.interface_for(false) {
+        None => &[true],
+        Some(Ok(_) | Err(patchbay_net::IfaceError::NotChosenYet)) => &[true, false],
+        Some(Err(e)) => {
+            tracing::warn!(target: "sacn",
+                "bind {i} ({}): no IPv4 multicast ({e}); IPv4 groups are not joined or sent to \
+                 (add v6only to the bind line to say so)", ep.local_addr());
+            &[true]
+        }
     }
 }
 
@@ -230,7 +235,7 @@ impl Runtime {
             })?;
             tracing::info!(target: "sacn", "bind {i}: {ep}");
             binds.push(BindRt {
-                families: group_families(&ep),
+                families: group_families(&ep, i),
                 ep,
                 source: None,
                 groups: Vec::new(),
