@@ -9,7 +9,7 @@
 //! re-joins groups after an outage, [`fuzz`] is the socket-free pipeline the fuzzer drives.
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
-//! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
+//! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `UdpEndpoint` per bind);
 //! this module wires them to the core.
 
 pub mod channels;
