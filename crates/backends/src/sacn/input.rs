@@ -57,6 +57,38 @@ pub(super) const COALESCE_AFTER: Duration = Duration::from_millis(8);
 /// so that the mode does not flip at every datagram near the threshold.
 pub(super) const SPLIT_BELOW: Duration = Duration::from_millis(1);
 
+/// Sockets to read again next turn, in order, each once. Why a set beside the list: a bind has a
+/// socket per joined group, so a turn that ends early can leave a thousand ready sockets, and
+/// checking each against the list would cost a million comparisons.
+#[derive(Debug, Default)]
+pub(super) struct Backlog {
+    order: Vec<u32>,
+    queued: rustc_hash::FxHashSet<u32>,
+}
+
+impl Backlog {
+    /// Adds socket `tag` unless it is queued already.
+    pub(super) fn push(&mut self, tag: u32) {
+        if self.queued.insert(tag) {
+            self.order.push(tag);
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &u32> {
+        self.order.iter()
+    }
+
+    /// Empties it, keeping the storage.
+    fn clear(&mut self) {
+        self.order.clear();
+        self.queued.clear();
+    }
+}
+
 /// State of turns that end early (see the module docs).
 #[derive(Debug, Default)]
 pub(super) struct TurnSplit {
@@ -139,9 +171,7 @@ impl Runtime {
         }
         // Sockets this turn did not reach: mio is edge-triggered, they would not be reported again.
         for &t in rest {
-            if !self.backlog.contains(&t) {
-                self.backlog.push(t);
-            }
+            self.backlog.push(t);
         }
         todo.clear();
         self.spare = todo;
@@ -180,9 +210,7 @@ impl Runtime {
         ) {
             Some(next) => {
                 self.split.carry = Some(Carry { next, ..c });
-                if !self.backlog.contains(&c.tag) {
-                    self.backlog.push(c.tag);
-                }
+                self.backlog.push(c.tag);
                 true
             }
             None => false,
@@ -235,9 +263,7 @@ impl Runtime {
                 instances,
             ) {
                 self.split.carry = Some(Carry { tag: t, v6, next });
-                if !self.backlog.contains(&t) {
-                    self.backlog.push(t);
-                }
+                self.backlog.push(t);
                 return true;
             }
             if n < asked {
@@ -246,9 +272,7 @@ impl Runtime {
                 return false;
             }
         }
-        if !self.backlog.contains(&t) {
-            self.backlog.push(t);
-        }
+        self.backlog.push(t);
         false
     }
 }

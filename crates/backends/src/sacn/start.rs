@@ -173,8 +173,8 @@ pub(super) struct Runtime {
     pub tx_buf: Box<[u8; MAX_PACKET_LEN]>,
     /// Sockets that may still hold data (their receive budget ran out, or the turn ended early
     /// before or while reading them); read again next turn, which `poll_timeout` makes immediate.
-    pub backlog: Vec<u32>,
-    pub spare: Vec<u32>,
+    pub backlog: super::input::Backlog,
+    pub spare: super::input::Backlog,
     /// Turns that end at a repeated universe, and the batch they leave ([`super::input`]).
     pub split: super::input::TurnSplit,
     pub last_now: Instant,
@@ -291,8 +291,8 @@ impl Runtime {
             rx_v4: Box::default(),
             rx_v6,
             tx_buf: Box::new([0; MAX_PACKET_LEN]),
-            backlog: Vec::with_capacity(64),
-            spare: Vec::with_capacity(64),
+            backlog: super::input::Backlog::default(),
+            spare: super::input::Backlog::default(),
             split: super::input::TurnSplit::default(),
             last_now: now,
             recv_budget: super::input::RECV_BUDGET,
