@@ -25,8 +25,8 @@
 //!   `INADDR_ANY`). The interface is the one the configuration names
 //!   ([`BindSpec::interface`]), else the one holding the bind address, else for a wildcard the
 //!   route of a probe group the backend gives ([`BindSpec::route_probes`]) or of the first
-//!   group joined. `Display` says which: `0.0.0.0:5568, multicast via sacn0 (index 3,
-//!   198.18.0.1, default route for 239.255.0.1)`.
+//!   group joined. `Display` says which once it is known: `0.0.0.0:5568, multicast via sacn0
+//!   (index 3, 198.18.0.1, default route for 239.255.0.1)`.
 //!
 //! Every socket is a non-blocking `mio::net::UdpSocket`: register `UdpEndpoint::socket_mut(id)`
 //! for each of [`UdpEndpoint::socket_ids`], and again when [`Joined::new_socket`] is set. Read

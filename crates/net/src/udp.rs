@@ -678,12 +678,9 @@ impl fmt::Display for UdpEndpoint {
             let label = if k == primary { "" } else { "IPv4 " };
             match side {
                 Ok(i) => write!(f, ", {label}multicast via {i}")?,
-                Err(IfaceError::NotChosenYet) => {
-                    write!(
-                        f,
-                        ", {label}multicast via the route of the first group joined"
-                    )?;
-                }
+                // Nothing to say before a group is joined (a protocol without multicast never
+                // joins one).
+                Err(IfaceError::NotChosenYet) => {}
                 Err(e) => write!(f, " (no {label}multicast: {e})")?,
             }
         }
