@@ -123,6 +123,32 @@ pub fn interface_of(addr: IpAddr) -> Result<Interface, IfaceError> {
     Err(IfaceError::NotLocal { addr })
 }
 
+/// The directed broadcast address of the subnet of `addr`, an IPv4 address of this host: its
+/// host bits all set, as the kernel's local routing table has it whether or not the address
+/// was configured with `brd` (`None` for a /31 or /32, or an address not found).
+///
+/// # Errors
+/// [`IfaceError::Os`] if listing fails.
+pub fn broadcast_of(addr: std::net::Ipv4Addr) -> Result<Option<std::net::Ipv4Addr>, IfaceError> {
+    for ifa in nix::ifaddrs::getifaddrs()? {
+        if ifa.address.as_ref().and_then(ip_of) != Some(IpAddr::V4(addr)) {
+            continue;
+        }
+        let Some(mask) = ifa
+            .netmask
+            .as_ref()
+            .and_then(|m| m.as_sockaddr_in())
+            .map(|m| u32::from(m.ip()))
+        else {
+            return Ok(None);
+        };
+        return Ok(
+            (mask.leading_ones() < 31).then(|| std::net::Ipv4Addr::from(u32::from(addr) | !mask))
+        );
+    }
+    Ok(None)
+}
+
 /// Interface `name` with one of its addresses of the family (`v6`): for IPv6 a global one
 /// before a link-local one, which multicast sends need no scope for.
 ///

@@ -16,7 +16,10 @@
 //!   TTL/hops [`BindSpec::multicast_ttl`] (default [`DEFAULT_MULTICAST_TTL`]), the multicast
 //!   egress interface set explicitly, `IP_MULTICAST_ALL` off and no joins. All output leaves
 //!   through it ([`UdpEndpoint::send_to`], [`UdpEndpoint::send_batch`]), so the source address is
-//!   the bound one; unicast and broadcast input arrive on it. An IPv6 wildcard (`::`) is
+//!   the bound one; unicast input arrives on it, and broadcast input when it is a wildcard
+//!   (a bind to one IPv4 address hears its interface's broadcasts on two more sockets, bound
+//!   to the subnet's and the limited broadcast address and to the interface, with
+//!   [`BindSpec::broadcast_in`]: Art-Net's ArtPoll). An IPv6 wildcard (`::`) is
 //!   dual-stack unless [`BindSpec::dual_stack`] is off: it then carries IPv4 unicast,
 //!   broadcast and groups as well.
 //! - **one receive socket per joined group**, bound to the group's address and the same port
@@ -108,8 +111,10 @@
 //!    adds no `ff00::/8` route for loopback devices), so the IPv6 tests use the veth pair.
 //! 7. Unicast to a port that several `SO_REUSEADDR` sockets share goes to exactly one socket: one
 //!    bound to the destination address if any, else a wildcard one; never to a group-bound
-//!    socket. Broadcast goes to every socket bound to the wildcard (or the broadcast address),
-//!    so of a bind only a wildcard main socket sees it.
+//!    socket. Broadcast goes to every socket bound to the wildcard or the broadcast address
+//!    (and to the arrival interface, if bound to one: `SO_BINDTODEVICE`); the subnet broadcast
+//!    address (host bits all ones) counts even when the address was configured without `brd`
+//!    (`tests/broadcast.rs`).
 //! 8. `IP_PKTINFO`: `ipi_addr` is the header destination; `ipi_spec_dst` equals it only for plain local
 //!    delivery (for broadcast it is the answering interface address). That tells unicast from
 //!    broadcast without a table of netmasks. An IPv4 datagram on a dual-stack IPv6 socket carries both

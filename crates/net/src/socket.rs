@@ -147,6 +147,23 @@ pub(crate) fn open_group(group: IpAddr, port: u16) -> io::Result<Socket> {
     Ok(sock)
 }
 
+/// A receive-only socket for the broadcasts of one interface: bound to `addr` (the subnet's
+/// directed broadcast address, or 255.255.255.255) and the bind's port, and to the interface
+/// (`SO_BINDTODEVICE`, allowed unprivileged since Linux 5.7), so broadcasts arriving elsewhere
+/// are not delivered to it. Linux delivers broadcast only to sockets bound to the wildcard or
+/// the broadcast address, so this is how a bind to one address hears broadcasts without holding
+/// the wildcard.
+pub(crate) fn open_broadcast(addr: SocketAddr, device: &str) -> io::Result<Socket> {
+    let sock = new_udp(&addr)?;
+    sock.set_reuse_address(true)?;
+    sock.set_nonblocking(true)?;
+    pktinfo(&sock, false)?;
+    sock.bind_device(Some(device.as_bytes()))?;
+    tune_receive(&sock, GROUP_RECV_BUFFER);
+    sock.bind(&addr.into())?;
+    Ok(sock)
+}
+
 /// Receive buffer asked for on a main socket, and the most [`crate::rcvbuf`] grows it back to.
 ///
 /// Why: the kernel default (`net.core.rmem_default`, 208 KiB) holds about 90 sACN datagrams on

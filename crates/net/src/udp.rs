@@ -47,6 +47,12 @@ pub struct BindSpec {
     /// groups are joined and sent to. Off: `IPV6_V6ONLY`, IPv6 alone. Meaningless for other
     /// addresses.
     pub dual_stack: bool,
+    /// A bind to one IPv4 address also hears the broadcasts that arrive on its interface
+    /// (to the subnet's broadcast address and to 255.255.255.255), on sockets of their own
+    /// ([`SocketId::Broadcast`]). Linux gives broadcasts only to sockets bound to the wildcard or
+    /// the broadcast address, so without this a specific bind hears none (MIDIMonster's Art-Net
+    /// documents that limit). A wildcard bind hears them on its main socket anyway.
+    pub broadcast_in: bool,
 }
 
 impl BindSpec {
@@ -60,6 +66,7 @@ impl BindSpec {
             interface: None,
             route_probes: Vec::new(),
             dual_stack: true,
+            broadcast_in: false,
         }
     }
 
@@ -88,6 +95,9 @@ pub enum SocketId {
     Main,
     /// The receive socket of one multicast group ([`Joined::socket`]).
     Receiver(usize),
+    /// Broadcast receive socket `n` of a specific bind ([`BindSpec::broadcast_in`]): 0 for the
+    /// subnet's broadcast address (when it has one), then 255.255.255.255.
+    Broadcast(usize),
 }
 
 /// An opened bind.
@@ -105,8 +115,10 @@ pub struct UdpEndpoint {
     /// traffic.
     ifaces: [Option<Result<Interface, IfaceError>>; 2],
     groups: Memberships,
+    /// Broadcast receive sockets ([`BindSpec::broadcast_in`]).
+    broadcast: Vec<mio::net::UdpSocket>,
     cmsg: CmsgBuf,
-    /// Per socket read so far (0 = main, n + 1 = receiver n); `None` until its first read.
+    /// Per socket read so far ([`slot_of`]); `None` until its first read.
     intake: Vec<Option<Intake>>,
     /// Kernel drops counted on group sockets closed since.
     closed_drops: u64,
@@ -114,11 +126,16 @@ pub struct UdpEndpoint {
     shrink_logged: Option<Duration>,
 }
 
-/// Index of socket `id` in the per-socket list `UdpEndpoint::intake`: 0 = main, n + 1 = receiver n.
+/// Broadcast sockets a bind can have: the subnet's and the limited broadcast address.
+const BROADCAST_SOCKETS: usize = 2;
+
+/// Index of socket `id` in the per-socket list `UdpEndpoint::intake`: 0 = main, then the
+/// broadcast sockets, then the receivers.
 fn slot_of(id: SocketId) -> usize {
     match id {
         SocketId::Main => 0,
-        SocketId::Receiver(i) => i + 1,
+        SocketId::Broadcast(k) => 1 + k.min(BROADCAST_SOCKETS - 1),
+        SocketId::Receiver(i) => 1 + BROADCAST_SOCKETS + i,
     }
 }
 
@@ -160,6 +177,41 @@ fn set_egress(main: &mio::net::UdpSocket, v6: bool, i: &Interface) -> io::Result
         (false, IpAddr::V4(a)) => s.set_multicast_if_v4(&a),
         (false, IpAddr::V6(_)) => Ok(()),
     }
+}
+
+/// The broadcast receive sockets of a bind to `bound` on `iface` ([`BindSpec::broadcast_in`]):
+/// none for a wildcard or IPv6 bind.
+fn open_broadcasts(
+    bound: SocketAddr,
+    iface: Option<&Interface>,
+) -> Result<Vec<mio::net::UdpSocket>, OpenError> {
+    let IpAddr::V4(ip) = unmap(bound.ip()) else {
+        return Ok(Vec::new());
+    };
+    if ip.is_unspecified() {
+        return Ok(Vec::new());
+    }
+    let Some(iface) = iface else {
+        return Ok(Vec::new());
+    };
+    let directed = iface::broadcast_of(ip).map_err(|source| OpenError::Interface {
+        addr: bound,
+        source,
+    })?;
+    let mut out = Vec::with_capacity(BROADCAST_SOCKETS);
+    for b in directed.into_iter().chain([std::net::Ipv4Addr::BROADCAST]) {
+        let addr = SocketAddr::new(IpAddr::V4(b), bound.port());
+        let sock = crate::socket::open_broadcast(addr, &iface.name).map_err(|source| {
+            let held = if source.raw_os_error() == Some(libc::EADDRINUSE) {
+                PortUse::lookup(Proto::Udp, addr)
+            } else {
+                PortUse::none()
+            };
+            OpenError::Bind { addr, source, held }
+        })?;
+        out.push(into_mio(sock));
+    }
+    Ok(out)
 }
 
 impl UdpEndpoint {
@@ -220,6 +272,11 @@ impl UdpEndpoint {
                 what: "read the bound address",
                 source: io::Error::other("not an inet address"),
             })?;
+        let broadcast = if spec.broadcast_in {
+            open_broadcasts(local_addr, ok(primary))?
+        } else {
+            Vec::new()
+        };
         let (rcvbuf, sndbuf) = buffer_sizes(&socket2::SockRef::from(&sock));
         // Linux reports twice what it granted; less than the request means the sysctl capped it.
         if rcvbuf / 2 < RECV_BUFFER || sndbuf / 2 < SEND_BUFFER {
@@ -244,6 +301,7 @@ impl UdpEndpoint {
             local_addr,
             main: into_mio(sock),
             ifaces,
+            broadcast,
             cmsg: CmsgBuf::new(),
             intake: Vec::new(),
             closed_drops: 0,
@@ -325,6 +383,7 @@ impl UdpEndpoint {
     fn socket(&self, id: SocketId) -> Option<&mio::net::UdpSocket> {
         match id {
             SocketId::Main => Some(&self.main),
+            SocketId::Broadcast(k) => self.broadcast.get(k),
             SocketId::Receiver(i) => self.groups.socket(i),
         }
     }
@@ -333,6 +392,7 @@ impl UdpEndpoint {
     pub fn is_ipv6(&self, id: SocketId) -> bool {
         match id {
             SocketId::Main => self.local_addr.is_ipv6(),
+            SocketId::Broadcast(_) => false,
             SocketId::Receiver(i) => self.groups.group_of(i).is_some_and(|g| g.is_ipv6()),
         }
     }
@@ -427,16 +487,19 @@ impl UdpEndpoint {
         }
     }
 
-    /// All socket ids: `Main`, then the open `Receiver`s in order.
+    /// All socket ids: `Main`, the `Broadcast` sockets, then the open `Receiver`s in order.
     pub fn socket_ids(&self) -> impl Iterator<Item = SocketId> + use<> {
         let open: Vec<usize> = self.groups.open_sockets().collect();
-        std::iter::once(SocketId::Main).chain(open.into_iter().map(SocketId::Receiver))
+        std::iter::once(SocketId::Main)
+            .chain((0..self.broadcast.len()).map(SocketId::Broadcast))
+            .chain(open.into_iter().map(SocketId::Receiver))
     }
 
     /// A socket for mio registration.
     pub fn socket_mut(&mut self, id: SocketId) -> Option<&mut mio::net::UdpSocket> {
         match id {
             SocketId::Main => Some(&mut self.main),
+            SocketId::Broadcast(k) => self.broadcast.get_mut(k),
             SocketId::Receiver(i) => self.groups.socket_mut(i),
         }
     }
@@ -592,6 +655,10 @@ impl UdpEndpoint {
     pub fn recv(&mut self, id: SocketId, buf: &mut [u8]) -> Result<Option<RecvMeta>, RecvError> {
         let fd = match id {
             SocketId::Main => self.main.as_raw_fd(),
+            SocketId::Broadcast(k) => match self.broadcast.get(k) {
+                Some(s) => s.as_raw_fd(),
+                None => return Ok(None),
+            },
             SocketId::Receiver(i) => match self.groups.raw_fd(i) {
                 Some((fd, _)) => fd,
                 None => return Ok(None),
@@ -654,6 +721,10 @@ impl UdpEndpoint {
                 }
                 batch.len()
             }
+            SocketId::Broadcast(k) => match self.broadcast.get(k) {
+                Some(s) => batch.fill(s.as_raw_fd(), false, max)?,
+                None => return Ok(0),
+            },
             SocketId::Receiver(i) => match self.groups.raw_fd(i) {
                 Some((fd, v6)) => batch.fill(fd, v6, max)?,
                 None => return Ok(0),
@@ -689,6 +760,9 @@ impl fmt::Display for UdpEndpoint {
             && !self.spec.dual_stack
         {
             f.write_str(", IPv6 only")?;
+        }
+        if !self.broadcast.is_empty() {
+            f.write_str(", broadcast in")?;
         }
         if self.spec.local {
             f.write_str(", local")?;

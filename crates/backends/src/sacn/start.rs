@@ -59,19 +59,24 @@ pub(super) fn bind_spec(bo: &super::options::BindOption) -> BindSpec {
 /// enough for `MAX_BINDS`).
 const SOCKET_BITS: u32 = 20;
 
-/// Io tag of one socket: bind index in the high 12 bits, 0 = main socket, n + 1 = receiver n.
+const SOCKET_MASK: u32 = (1 << SOCKET_BITS) - 1;
+
+/// Io tag of one socket: bind index in the high 12 bits; 0 = main socket, n + 1 = receiver n,
+/// the top values broadcast sockets (which sACN binds do not open; mapped for completeness).
 pub(super) fn tag(bind: usize, id: SocketId) -> u32 {
     let sock = match id {
         SocketId::Main => 0,
         SocketId::Receiver(n) => n as u32 + 1,
+        SocketId::Broadcast(k) => SOCKET_MASK - (k as u32).min(1),
     };
-    ((bind as u32) << SOCKET_BITS) | (sock & ((1 << SOCKET_BITS) - 1))
+    ((bind as u32) << SOCKET_BITS) | (sock & SOCKET_MASK)
 }
 
 pub(super) fn untag(tag: u32) -> (usize, SocketId) {
     let bind = (tag >> SOCKET_BITS) as usize;
-    let id = match tag & ((1 << SOCKET_BITS) - 1) {
+    let id = match tag & SOCKET_MASK {
         0 => SocketId::Main,
+        n if n >= SOCKET_MASK - 1 => SocketId::Broadcast((SOCKET_MASK - n) as usize),
         n => SocketId::Receiver(n as usize - 1),
     };
     (bind, id)
@@ -472,6 +477,8 @@ mod tests {
             (3, SocketId::Receiver(49)),
             (4095, SocketId::Main),
             (4095, SocketId::Receiver(2 * 63_999)),
+            (7, SocketId::Broadcast(0)),
+            (7, SocketId::Broadcast(1)),
         ] {
             assert_eq!(untag(tag(b, id)), (b, id));
         }
