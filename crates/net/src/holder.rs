@@ -7,7 +7,7 @@
 //! other socket does not share its port: Linux then refuses any overlapping bind, i.e. the same
 //! address or a wildcard on either side.
 //!
-//! Only the error path reads `/proc`; the parser ([`parse_line`]) is pure and tested on text.
+//! Only the error path reads `/proc`; the parser of its tables is pure and tested on text.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -56,7 +56,7 @@ pub struct Holder {
 
 /// One entry of a `/proc/net` socket table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Local address.
     pub local: SocketAddr,
     /// Kernel state (`0x0A` = TCP listen, `0x07` = UDP unconnected).
@@ -75,7 +75,7 @@ const TCP_LISTEN: u8 = 0x0A;
 ///
 /// Addresses are printed as the raw network-order words in host order (`%08X` of an
 /// `__be32`), so the bytes come back with `to_ne_bytes`.
-pub fn parse_line(line: &str, v6: bool) -> Option<Entry> {
+pub(crate) fn parse_line(line: &str, v6: bool) -> Option<Entry> {
     let mut f = line.split_ascii_whitespace();
     let _slot = f.next().filter(|s| s.ends_with(':'))?;
     let (addr, port) = f.next()?.split_once(':')?;
@@ -118,7 +118,7 @@ pub fn parse_line(line: &str, v6: bool) -> Option<Entry> {
 /// Whether a socket bound to `theirs` stops a bind to `ours` (same port assumed) when it does
 /// not share the port: the same address, or a wildcard on either side. An IPv6 wildcard is
 /// taken as dual-stack (`/proc` does not show `IPV6_V6ONLY`).
-pub fn overlaps(ours: IpAddr, theirs: IpAddr) -> bool {
+pub(crate) fn overlaps(ours: IpAddr, theirs: IpAddr) -> bool {
     let any = |a: IpAddr| a.is_unspecified();
     match (ours, theirs) {
         (a, b) if a == b => true,

@@ -62,7 +62,7 @@ pub struct Memberships {
 
 impl Memberships {
     /// No memberships yet, for groups on `port`.
-    pub fn new(port: u16) -> Self {
+    pub(crate) fn new(port: u16) -> Self {
         Self {
             port,
             sockets: Vec::new(),
@@ -71,7 +71,7 @@ impl Memberships {
         }
     }
 
-    /// Socket slots (open sockets and slots left free by [`Memberships::leave`]).
+    /// Socket slots (open sockets and slots left free by [`crate::UdpEndpoint::leave`]).
     pub fn len(&self) -> usize {
         self.sockets.len()
     }
@@ -97,7 +97,7 @@ impl Memberships {
     }
 
     /// Receive socket `i`, for registering with mio.
-    pub fn socket_mut(&mut self, i: usize) -> Option<&mut mio::net::UdpSocket> {
+    pub(crate) fn socket_mut(&mut self, i: usize) -> Option<&mut mio::net::UdpSocket> {
         self.sockets
             .get_mut(i)
             .and_then(Option::as_mut)
@@ -125,7 +125,7 @@ impl Memberships {
     ///
     /// # Errors
     /// See [`JoinError`]; nothing is kept open then.
-    pub fn join(&mut self, group: IpAddr, iface: &Interface) -> Result<Joined, JoinError> {
+    pub(crate) fn join(&mut self, group: IpAddr, iface: &Interface) -> Result<Joined, JoinError> {
         if !group.is_multicast() {
             return Err(JoinError::NotMulticast { group });
         }
@@ -234,7 +234,7 @@ impl Memberships {
     /// # Errors
     /// [`JoinError::Os`] if the kernel refuses to drop the membership; the socket is closed
     /// anyway, which drops it.
-    pub fn leave(&mut self, group: IpAddr) -> Result<bool, JoinError> {
+    pub(crate) fn leave(&mut self, group: IpAddr) -> Result<bool, JoinError> {
         let Some(i) = self.by_group.remove(&group) else {
             return Ok(false);
         };
@@ -262,7 +262,7 @@ impl Memberships {
     /// was re-created under a new index (memberships on the old index are dropped first).
     /// Sockets stay the same, so mio registrations stay valid. Returns how many groups are
     /// joined now and the failures.
-    pub fn rejoin<'a>(
+    pub(crate) fn rejoin<'a>(
         &mut self,
         iface: impl Fn(bool) -> Option<&'a Interface>,
     ) -> (usize, Vec<JoinError>) {

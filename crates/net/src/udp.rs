@@ -562,7 +562,7 @@ impl UdpEndpoint {
 
     /// After an interface came back: looks up each multicast interface's index again (it
     /// changes when the interface was re-created), points multicast output at it and re-joins
-    /// every group ([`Memberships::rejoin`]). Returns the groups joined and the failures.
+    /// every group. Returns the groups joined and the failures.
     pub fn rejoin(&mut self) -> (usize, Vec<JoinError>) {
         for (k, side) in self.ifaces.iter_mut().enumerate() {
             let Some(Ok(i)) = side else {
@@ -580,10 +580,14 @@ impl UdpEndpoint {
             .rejoin(|v6| ifaces[fam(v6)].as_ref().and_then(|r| r.as_ref().ok()))
     }
 
-    /// Leaves `group` and closes its socket; `Ok(false)` if it was not joined.
+    /// Leaves `group` and closes its socket; `Ok(false)` if it was not joined. Deregister the
+    /// socket (`SocketId::Receiver(memberships().socket_of(group))`) from the poll first: a
+    /// registry that keeps tokens, such as the core's `Io`, does not notice the close. A later
+    /// join may reuse the index ([`Joined::new_socket`]: register again under the same token).
     ///
     /// # Errors
-    /// See [`Memberships::leave`].
+    /// [`JoinError::Os`] if the kernel refuses to drop the membership; the socket is closed
+    /// anyway, which drops it.
     pub fn leave(&mut self, group: IpAddr) -> Result<bool, JoinError> {
         if let Some(i) = self.groups.socket_of(group)
             && let Some(x) = self
