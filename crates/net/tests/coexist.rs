@@ -117,13 +117,18 @@ fn holder_process() {
     let _ = std::io::stdin().read_line(&mut line);
 }
 
-/// Another process holding `addr` without sharing it, until dropped.
-struct Held(Child);
+/// Another process holding `addr` without sharing it, until dropped. Its stdout stays open
+/// until it has exited, so the test harness in it can still report.
+struct Held(
+    Child,
+    Option<std::io::Lines<BufReader<std::process::ChildStdout>>>,
+);
 
 impl Drop for Held {
     fn drop(&mut self) {
         drop(self.0.stdin.take());
         let _ = self.0.wait();
+        drop(self.1.take());
     }
 }
 
@@ -148,7 +153,7 @@ fn hold(addr: SocketAddr) -> Held {
             break;
         }
     }
-    Held(child)
+    Held(child, Some(lines))
 }
 
 /// The holder's name as `/proc/PID/comm` shows it (the executable's name, at most 15 bytes).
