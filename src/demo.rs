@@ -168,7 +168,7 @@ pub fn run() -> ExitCode {
         let stop = Arc::clone(&watch_stop);
         thread::spawn(move || {
             let cfg = watch_config();
-            let mut on_open = |_: &patchbay_net::Endpoint, _: &[String]| {};
+            let mut on_open = |_: &patchbay_net::UdpEndpoint, _: &[String]| {};
             let mut on_wake = |m: &mut Monitor, now, wake| {
                 let mut out = std::io::stdout().lock();
                 while let Some(r) = m.poll_report() {

@@ -14,7 +14,9 @@
 //! input universes, discovery paging), `interfaces` (sacn0 vs lo, IPv6, strict unicast), `features`
 //! (preview, `from`, 0xDD, sync in/out, `local`, detect, htp/ltp), `receive` (termination of any
 //! start code, short packets, packets off the standard that sources send, discovery of
-//! transmitting universes only), `robustness` (malformed input,
+//! transmitting universes only), `coexist` (sharing the port with programs that do not, error
+//! naming the holder), `dualstack` (`bind = ::` in both families, `v6only`), `robustness`
+//! (malformed input,
 //! own CID, wildcard bind, sequence numbers, bind failures), `timing`, `shutdown` (SIGTERM/SIGINT),
 //! `identity` (CID, name, overrides), `examples` (examples/sacn-*.cfg run), `check` (--check),
 //! `transforms` (invert, scale, toggle through loopback, deadband, fade and slew on the wire).
@@ -29,6 +31,10 @@ mod util;
 
 #[path = "sacn/check.rs"]
 mod check;
+#[path = "sacn/coexist.rs"]
+mod coexist;
+#[path = "sacn/dualstack.rs"]
+mod dualstack;
 #[path = "sacn/examples.rs"]
 mod examples;
 #[path = "sacn/features.rs"]

@@ -158,7 +158,7 @@ fn run_watch(a: &WatchArgs) -> ExitCode {
     let header = std::cell::RefCell::new(String::new());
     let mut recent: VecDeque<String> = VecDeque::new();
     let json = a.json;
-    let on_open = |ep: &patchbay_net::Endpoint, warnings: &[String]| {
+    let on_open = |ep: &patchbay_net::UdpEndpoint, warnings: &[String]| {
         let what = if cfg.universes.is_empty() {
             "discovery and unicast".to_string()
         } else {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use patchbay_net::{BindSpec, Endpoint, SendError};
+use patchbay_net::{BindSpec, SendError, UdpEndpoint};
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{
     Cid, DISCOVERY_UNIVERSE, PORT, Source, SourceConfig, SourceError, TransmitKind, UniverseConfig,
@@ -78,7 +78,7 @@ pub fn run(cfg: &SendConfig, stop: &AtomicBool) -> Result<SendSummary, SendToolE
     let period = Duration::from_secs_f64(1.0 / cfg.rate);
     let endpoint =
         // Multicast loopback on: a watcher or patchbay on this host should see the test source.
-        Endpoint::open(BindSpec::new(cfg.bind, true)).map_err(|source| SendToolError::Open {
+        UdpEndpoint::open(BindSpec::new(cfg.bind, true).with_route_probes(patchbay_backends::sacn::route_probes())).map_err(|source| SendToolError::Open {
             addr: cfg.bind,
             source,
         })?;
@@ -157,7 +157,7 @@ pub fn run(cfg: &SendConfig, stop: &AtomicBool) -> Result<SendSummary, SendToolE
 }
 
 struct Output<'a> {
-    endpoint: &'a Endpoint,
+    endpoint: &'a UdpEndpoint,
     destinations: &'a [SocketAddr],
     v6: bool,
     summary: SendSummary,

@@ -1,4 +1,4 @@
-//! The socket loop of `patchbay sacn watch`: one [`Endpoint`] (the same socket setup as the
+//! The socket loop of `patchbay sacn watch`: one [`UdpEndpoint`] (the same socket setup as the
 //! backend), the universes' multicast groups and discovery's joined on its interface, every
 //! datagram into a [`Monitor`], and a callback once per wake-up and once per period.
 
@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
-use patchbay_net::{BindSpec, Endpoint, SocketId};
+use patchbay_net::{BindSpec, SocketId, UdpEndpoint};
 use patchbay_sacn::receiver::ReceiverConfig;
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, ipv4_multicast, ipv6_multicast};
@@ -66,7 +66,7 @@ fn group(bind: SocketAddr, universe: u16) -> IpAddr {
 /// Joins a universe discovery announced (watch without a universe list), registering the receive
 /// socket the pool opened for it, if any.
 fn join_discovered(
-    endpoint: &mut Endpoint,
+    endpoint: &mut UdpEndpoint,
     poll: &Poll,
     ids: &mut Vec<SocketId>,
     bind: SocketAddr,
@@ -100,14 +100,16 @@ fn join_discovered(
 pub fn run(
     cfg: &WatchConfig,
     stop: &AtomicBool,
-    on_open: &mut dyn FnMut(&Endpoint, &[String]),
+    on_open: &mut dyn FnMut(&UdpEndpoint, &[String]),
     on_wake: &mut dyn FnMut(&mut Monitor, Instant, Wake),
 ) -> Result<(), WatchError> {
-    let mut endpoint =
-        Endpoint::open(BindSpec::new(cfg.bind, false)).map_err(|source| WatchError::Open {
-            addr: cfg.bind,
-            source,
-        })?;
+    let mut endpoint = UdpEndpoint::open(
+        BindSpec::new(cfg.bind, false).with_route_probes(patchbay_backends::sacn::route_probes()),
+    )
+    .map_err(|source| WatchError::Open {
+        addr: cfg.bind,
+        source,
+    })?;
     let mut warnings = Vec::new();
     let groups = cfg
         .universes
@@ -158,7 +160,7 @@ pub fn run(
             loop {
                 match endpoint.recv(id, &mut buf) {
                     Ok(Some(meta)) => {
-                        if meta.truncated || !endpoint.accepts(&meta) {
+                        if meta.truncated {
                             continue;
                         }
                         monitor.handle_datagram(Instant::now(), &buf[..meta.len]);

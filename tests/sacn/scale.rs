@@ -1,5 +1,5 @@
-//! 1,000 input universes on one bind with the default `net.ipv4.igmp_max_memberships` (20): every
-//! universe delivers. Universe 1001 + i (i = 0..1000) maps its slot 1 to slot i+1 of two output
+//! 1,000 input universes on one bind, far more than the default `net.ipv4.igmp_max_memberships`
+//! (20) lets one socket join: every universe delivers (each group has a socket of its own). Universe 1001 + i (i = 0..1000) maps its slot 1 to slot i+1 of two output
 //! universes (512 + 488 slots), each input carrying a different non-zero level.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -131,8 +131,8 @@ fn thousand_input_universes_on_one_bind_all_deliver() {
             "{p:?}"
         );
     }
-    // Each datagram was read once and used once: a second copy (another receive socket of the
-    // pool, or the main socket) would be counted in and dropped as a sequence duplicate.
+    // Each datagram was read once and used once: a second copy (another group's socket, or the
+    // main socket) would be counted in and dropped as a sequence duplicate.
     let mut pb = pb;
     let sum = pb.stop_with_summary(0);
     assert_eq!(

@@ -153,7 +153,7 @@ pub struct Core {
     table: RoutingTable,
     frame_routes: FrameRoutes,
     router: Router,
-    reactor: Reactor,
+    pub(crate) reactor: Reactor,
     events: Vec<Event>,
     frames: FrameBuf,
     clock: Box<dyn Clock>,

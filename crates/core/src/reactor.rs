@@ -291,7 +291,7 @@ impl Reactor {
     }
 
     /// Number of sources currently registered by backends.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "testing"))]
     pub fn registered(&self) -> usize {
         self.regs.slots.iter().filter(|s| s.is_some()).count()
     }

@@ -558,6 +558,11 @@ impl<B: Backend + 'static> Rig<B> {
         self.core.frame_routes()
     }
 
+    /// How many sources (sockets, pipes) the backends have registered with the loop.
+    pub fn registered(&self) -> usize {
+        self.core.reactor.registered()
+    }
+
     /// The core, for what the rig does not wrap (counters, labels, cycles).
     pub fn core(&self) -> &Core {
         &self.core

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use divan::Bencher;
-use patchbay_net::{BindSpec, Endpoint, RecvBatch, SocketId};
+use patchbay_net::{BindSpec, RecvBatch, SocketId, UdpEndpoint};
 
 const PER_ITER: usize = 64;
 const GROUP: IpAddr = IpAddr::V4(Ipv4Addr::new(239, 255, 0, 1));
@@ -16,15 +16,15 @@ fn main() {
     divan::main();
 }
 
-fn setup() -> (Endpoint, Endpoint, SocketAddr) {
-    let mut rx = Endpoint::open(BindSpec::new("127.0.0.1:0".parse().unwrap(), false)).unwrap();
+fn setup() -> (UdpEndpoint, UdpEndpoint, SocketAddr) {
+    let mut rx = UdpEndpoint::open(BindSpec::new("127.0.0.1:0".parse().unwrap(), false)).unwrap();
     rx.join(GROUP).unwrap();
-    let tx = Endpoint::open(BindSpec::new("127.0.0.1:0".parse().unwrap(), false)).unwrap();
+    let tx = UdpEndpoint::open(BindSpec::new("127.0.0.1:0".parse().unwrap(), false)).unwrap();
     let dst = SocketAddr::new(GROUP, rx.local_addr().port());
     (rx, tx, dst)
 }
 
-fn send_all(tx: &Endpoint, dst: SocketAddr) {
+fn send_all(tx: &UdpEndpoint, dst: SocketAddr) {
     let packet = [0u8; 638];
     for _ in 0..PER_ITER {
         tx.send_to(&packet, dst).unwrap();

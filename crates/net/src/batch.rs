@@ -15,7 +15,7 @@ use crate::error::RecvError;
 use crate::recv::{CmsgBuf, RecvMeta, meta_of};
 
 /// Storage for up to `N` datagrams of up to `SIZE` bytes each, reused for every call of
-/// [`crate::Endpoint::recv_batch`].
+/// [`crate::UdpEndpoint::recv_batch`].
 pub struct RecvBatch<const N: usize, const SIZE: usize> {
     bufs: Box<[[u8; SIZE]; N]>,
     metas: [RecvMeta; N],
@@ -143,27 +143,6 @@ impl<const N: usize, const SIZE: usize> RecvBatch<N, SIZE> {
             *m = meta;
             self.len += 1;
         }
-    }
-
-    /// Keeps only the datagrams from index `from` on that `keep` accepts, in order (those before
-    /// stay); returns how many were dropped.
-    pub(crate) fn retain_from(&mut self, from: usize, keep: impl Fn(&RecvMeta) -> bool) -> usize {
-        let start = from.min(self.len);
-        let mut out = start;
-        for i in start..self.len {
-            if keep(&self.metas[i]) {
-                if out != i {
-                    self.metas[out] = self.metas[i];
-                    let len = self.metas[i].len.min(SIZE);
-                    let (lo, hi) = self.bufs.split_at_mut(i);
-                    lo[out][..len].copy_from_slice(&hi[0][..len]);
-                }
-                out += 1;
-            }
-        }
-        let dropped = self.len - out;
-        self.len = out;
-        dropped
     }
 
     pub(crate) fn clear(&mut self) {

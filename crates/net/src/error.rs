@@ -4,6 +4,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::holder::PortUse;
 use crate::iface::IfaceError;
 
 /// Opening a bind socket failed.
@@ -20,12 +21,14 @@ pub enum OpenError {
         source: io::Error,
     },
     /// `bind` failed (address not local, port taken without SO_REUSEADDR on the other socket, ...).
-    #[error("cannot bind {addr}: {source}")]
+    #[error("cannot bind {addr}: {source}{held}")]
     Bind {
         /// The bind address.
         addr: SocketAddr,
         /// What the kernel said.
         source: io::Error,
+        /// For `EADDRINUSE`: who holds the port, and what to change.
+        held: PortUse,
     },
     /// The bound address does not map to an interface.
     #[error("cannot find the interface of {addr}: {source}")]
@@ -46,8 +49,11 @@ pub enum JoinError {
         /// The address given.
         group: IpAddr,
     },
-    /// IPv4 group on an IPv6 bind or the other way round.
-    #[error("{group} cannot be joined through the {bind} bind: address families differ")]
+    /// IPv6 group on an IPv4 bind, or IPv4 group on an IPv6 bind that is not dual-stack.
+    #[error(
+        "{group} cannot be joined through the {bind} bind: address families differ (only a \
+         dual-stack wildcard bind, ::, takes groups of both)"
+    )]
     FamilyMismatch {
         /// The group.
         group: IpAddr,
@@ -62,10 +68,11 @@ pub enum JoinError {
         /// Why the interface could not be found.
         reason: String,
     },
-    /// Even a fresh receive socket could not take the membership.
+    /// The kernel refused the membership for its per-socket limit (every group has a socket of
+    /// its own, so the limit must be 0 or the option memory tiny).
     #[error(
-        "cannot join {group} on {interface}: per-socket membership limit reached even on a fresh socket \
-         (check sysctl {sysctl}): {source}"
+        "cannot join {group} on {interface}: the kernel's per-socket membership limit refuses even \
+         one (check sysctl {sysctl}): {source}"
     )]
     Limit {
         /// The group.
@@ -77,14 +84,34 @@ pub enum JoinError {
         /// What the kernel said (`ENOBUFS` for IPv4, `ENOMEM` for IPv6).
         source: io::Error,
     },
-    /// A receive socket for more memberships could not be opened.
-    #[error("cannot open a receive socket on port {port} for {group}: {source}")]
+    /// The group's receive socket could not be opened.
+    #[error("cannot open a receive socket on {group} port {port}: {source}{held}")]
     Open {
         /// The group that needed it.
         group: IpAddr,
         /// The port.
         port: u16,
         /// The setup error.
+        source: io::Error,
+        /// For `EADDRINUSE`: who holds the port, and what to change.
+        held: PortUse,
+    },
+    /// The process is out of file descriptors: every group needs a socket.
+    #[error(
+        "cannot open a receive socket for {group}: {source} ({open} group socket(s) open; the \
+         open-file limit is {soft}, raised to the hard limit {hard} already: raise the hard limit, \
+         e.g. `ulimit -Hn` before starting or LimitNOFILE= in a systemd unit)"
+    )]
+    TooManyFiles {
+        /// The group that needed a socket.
+        group: IpAddr,
+        /// Group sockets this bind has open.
+        open: usize,
+        /// Soft `RLIMIT_NOFILE` now.
+        soft: u64,
+        /// Hard `RLIMIT_NOFILE`.
+        hard: u64,
+        /// `EMFILE` or `ENFILE`.
         source: io::Error,
     },
     /// Any other kernel refusal.

@@ -1,21 +1,16 @@
-//! Which network interface a bind address stands for, and which one is the default for multicast.
+//! Which network interface a bind's multicast goes through, chosen by what the user configured.
 //!
-//! Joins and multicast sends are pinned to one interface per `bind` (the sACN backend README and E1.31-2018 9.3). For a specific
-//! address that is the interface holding it; for a wildcard it is the interface the routing table picks
-//! for the sACN group range, found by routing a probe address (see [`default_multicast_interface`]).
+//! Joins and multicast sends are pinned to one interface per bind and address family. In order:
+//! an interface named in the configuration ([`interface_named`]); the interface holding the bind
+//! address ([`interface_of`]); for a wildcard bind, the interface the routing table picks for a
+//! group ([`route_interface`]): one the caller names as typical of its traffic, or else the first
+//! group joined. The protocol decides which group is typical (sACN: its universe 1 group); this
+//! crate knows no protocol.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 use nix::sys::socket::SockaddrLike;
-
-/// Probe destination used to ask the kernel for the IPv4 multicast default: universe 1's group.
-pub const PROBE_V4: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 255, 0, 1)), 5568);
-/// IPv6 probe: universe 1's group in the ETC layout (`ff18::8300:1`, E1.31-2018 9.3).
-pub const PROBE_V6: SocketAddr = SocketAddr::new(
-    IpAddr::V6(Ipv6Addr::new(0xff18, 0, 0, 0, 0, 0, 0x8300, 1)),
-    5568,
-);
 
 /// One interface, identified by name and index, with the address that selected it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +19,8 @@ pub struct Interface {
     pub name: String,
     /// Kernel interface index (`ip_mreqn.imr_ifindex`, `ipv6_mreq.ipv6mr_interface`).
     pub index: u32,
-    /// The interface address used for `IP_MULTICAST_IF` and as the log's identification.
+    /// The interface address used for `IP_MULTICAST_IF` and as the log's identification; its
+    /// family is the family of the traffic this choice is for.
     pub addr: IpAddr,
     /// Why this interface was chosen.
     pub chosen: Chosen,
@@ -35,7 +31,9 @@ pub struct Interface {
 pub enum Chosen {
     /// The bind address is assigned to this interface.
     BoundAddress,
-    /// Wildcard bind: the routing table sends this probe group out of this interface.
+    /// The configuration names this interface.
+    Named,
+    /// Wildcard bind: the routing table sends this group out of this interface.
     DefaultRoute {
         /// The group whose route decided.
         probe: IpAddr,
@@ -47,6 +45,7 @@ impl fmt::Display for Interface {
         write!(f, "{} (index {}, {}", self.name, self.index, self.addr)?;
         match self.chosen {
             Chosen::BoundAddress => f.write_str(")"),
+            Chosen::Named => f.write_str(", configured)"),
             Chosen::DefaultRoute { probe } => write!(f, ", default route for {probe})"),
         }
     }
@@ -61,17 +60,48 @@ pub enum IfaceError {
         /// The address looked for.
         addr: IpAddr,
     },
+    /// No interface of that name exists.
+    #[error("there is no interface named '{name}'")]
+    NoSuchInterface {
+        /// The name given.
+        name: String,
+    },
+    /// The named interface has no address of the family needed.
+    #[error("interface '{name}' has no {family} address")]
+    NoAddress {
+        /// The name given.
+        name: String,
+        /// `IPv4` or `IPv6`.
+        family: &'static str,
+    },
     /// The routing table has no route to the probe group, so there is no default multicast interface.
     #[error("no route to {probe}, so there is no default multicast interface: {source}")]
     NoRoute {
         /// The probe group.
-        probe: SocketAddr,
+        probe: IpAddr,
         /// What the kernel said.
         source: std::io::Error,
     },
+    /// A wildcard bind with neither an interface name nor a probe group: the route of the first
+    /// group joined will decide.
+    #[error("wildcard bind: the interface is the route of the first group joined")]
+    NotChosenYet,
     /// `getifaddrs` or `if_nametoindex` failed.
     #[error("cannot list interfaces: {0}")]
     Os(#[from] nix::Error),
+}
+
+/// The address of an `ifaddrs` entry, if it is an IPv4 or IPv6 one.
+fn ip_of(sa: &nix::sys::socket::SockaddrStorage) -> Option<IpAddr> {
+    match sa.family() {
+        Some(nix::sys::socket::AddressFamily::Inet) => {
+            sa.as_sockaddr_in().map(|s| IpAddr::V4(s.ip()))
+        }
+        Some(nix::sys::socket::AddressFamily::Inet6) => {
+            sa.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip()))
+        }
+        _ => None,
+    }
 }
 
 /// The interface holding `addr`.
@@ -80,19 +110,7 @@ pub enum IfaceError {
 /// [`IfaceError::NotLocal`] if no interface has it, [`IfaceError::Os`] if listing fails.
 pub fn interface_of(addr: IpAddr) -> Result<Interface, IfaceError> {
     for ifa in nix::ifaddrs::getifaddrs()? {
-        let Some(sa) = ifa.address else { continue };
-        let found = match sa.family() {
-            Some(nix::sys::socket::AddressFamily::Inet) => sa
-                .as_sockaddr_in()
-                .map(|s| IpAddr::V4(s.ip()))
-                .filter(|a| *a == addr),
-            Some(nix::sys::socket::AddressFamily::Inet6) => sa
-                .as_sockaddr_in6()
-                .map(|s| IpAddr::V6(s.ip()))
-                .filter(|a| *a == addr),
-            _ => None,
-        };
-        if found.is_some() {
+        if ifa.address.as_ref().and_then(ip_of) == Some(addr) {
             let index = nix::net::if_::if_nametoindex(ifa.interface_name.as_str())?;
             return Ok(Interface {
                 name: ifa.interface_name,
@@ -105,21 +123,97 @@ pub fn interface_of(addr: IpAddr) -> Result<Interface, IfaceError> {
     Err(IfaceError::NotLocal { addr })
 }
 
-/// The interface the kernel would send `probe` out of (connecting a UDP socket sends nothing).
+/// The directed broadcast address of the subnet of `addr`, an IPv4 address of this host: its
+/// host bits all set, as the kernel's local routing table has it whether or not the address
+/// was configured with `brd` (`None` for a /31 or /32, or an address not found).
+///
+/// # Errors
+/// [`IfaceError::Os`] if listing fails.
+pub fn broadcast_of(addr: std::net::Ipv4Addr) -> Result<Option<std::net::Ipv4Addr>, IfaceError> {
+    for ifa in nix::ifaddrs::getifaddrs()? {
+        if ifa.address.as_ref().and_then(ip_of) != Some(IpAddr::V4(addr)) {
+            continue;
+        }
+        let Some(mask) = ifa
+            .netmask
+            .as_ref()
+            .and_then(|m| m.as_sockaddr_in())
+            .map(|m| u32::from(m.ip()))
+        else {
+            return Ok(None);
+        };
+        return Ok(
+            (mask.leading_ones() < 31).then(|| std::net::Ipv4Addr::from(u32::from(addr) | !mask))
+        );
+    }
+    Ok(None)
+}
+
+/// Interface `name` with one of its addresses of the family (`v6`): for IPv6 a global one
+/// before a link-local one, which multicast sends need no scope for.
+///
+/// # Errors
+/// [`IfaceError::NoSuchInterface`], [`IfaceError::NoAddress`], or [`IfaceError::Os`].
+pub fn interface_named(name: &str, v6: bool) -> Result<Interface, IfaceError> {
+    let mut seen = false;
+    let mut best: Option<IpAddr> = None;
+    for ifa in nix::ifaddrs::getifaddrs()? {
+        if ifa.interface_name != name {
+            continue;
+        }
+        seen = true;
+        let Some(a) = ifa.address.as_ref().and_then(ip_of) else {
+            continue;
+        };
+        let better = match (a, best) {
+            (IpAddr::V4(_), None) => !v6,
+            (IpAddr::V6(_), None) => v6,
+            (IpAddr::V6(x), Some(IpAddr::V6(b))) => {
+                b.is_unicast_link_local() && !x.is_unicast_link_local()
+            }
+            _ => false,
+        };
+        if better {
+            best = Some(a);
+        }
+    }
+    let Some(addr) = best else {
+        return Err(if seen {
+            IfaceError::NoAddress {
+                name: name.to_string(),
+                family: if v6 { "IPv6" } else { "IPv4" },
+            }
+        } else {
+            IfaceError::NoSuchInterface {
+                name: name.to_string(),
+            }
+        });
+    };
+    let index = nix::net::if_::if_nametoindex(name)?;
+    Ok(Interface {
+        name: name.to_string(),
+        index,
+        addr,
+        chosen: Chosen::Named,
+    })
+}
+
+/// The interface the kernel would send to `probe` out of (connecting a UDP socket sends nothing).
 ///
 /// # Errors
 /// [`IfaceError::NoRoute`] without a route; others as [`interface_of`].
-pub fn default_multicast_interface(probe: SocketAddr) -> Result<Interface, IfaceError> {
+pub fn route_interface(probe: IpAddr) -> Result<Interface, IfaceError> {
     let any: SocketAddr = match probe {
-        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let no_route = |source| IfaceError::NoRoute { probe, source };
     let sock = UdpSocket::bind(any).map_err(no_route)?;
-    sock.connect(probe).map_err(no_route)?;
+    // Any port: the route depends on the address.
+    sock.connect((probe, 9)).map_err(no_route)?;
     let local = sock.local_addr().map_err(no_route)?;
     let mut iface = interface_of(local.ip())?;
-    iface.chosen = Chosen::DefaultRoute { probe: probe.ip() };
+    iface.chosen = Chosen::DefaultRoute { probe };
     Ok(iface)
 }
 
@@ -180,12 +274,7 @@ pub fn link_state(name: &str, addr: IpAddr) -> Result<LinkState, IfaceError> {
         seen = true;
         state.up |= ifa.flags.contains(InterfaceFlags::IFF_UP);
         state.running |= ifa.flags.contains(InterfaceFlags::IFF_RUNNING);
-        let a = ifa.address.and_then(|sa| {
-            sa.as_sockaddr_in()
-                .map(|s| IpAddr::V4(s.ip()))
-                .or_else(|| sa.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())))
-        });
-        state.has_addr |= a == Some(addr);
+        state.has_addr |= ifa.address.as_ref().and_then(ip_of) == Some(addr);
     }
     if seen {
         state.index = nix::net::if_::if_nametoindex(name).ok();
@@ -207,16 +296,13 @@ mod tests {
         };
         assert_eq!(i.to_string(), "sacn0 (index 3, 198.18.0.1)");
         i.chosen = Chosen::DefaultRoute {
-            probe: PROBE_V4.ip(),
+            probe: "239.255.0.1".parse().unwrap(),
         };
         assert_eq!(
             i.to_string(),
             "sacn0 (index 3, 198.18.0.1, default route for 239.255.0.1)"
         );
-    }
-
-    #[test]
-    fn probe_v6_is_etc_layout_of_universe_1() {
-        assert_eq!(PROBE_V6.ip().to_string(), "ff18::8300:1");
+        i.chosen = Chosen::Named;
+        assert_eq!(i.to_string(), "sacn0 (index 3, 198.18.0.1, configured)");
     }
 }

@@ -31,7 +31,7 @@
 //! [`STALE`] are marked stale, and the protocol may skip their payload.
 //!
 //! Sans-IO: [`RcvBuf::observe`] takes the times and returns the size to set; the
-//! [`crate::Endpoint`] owns one per socket, makes the system call and marks stale datagrams.
+//! [`crate::UdpEndpoint`] owns one per socket, makes the system call and marks stale datagrams.
 
 use std::time::Duration;
 

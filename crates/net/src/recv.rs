@@ -20,8 +20,8 @@ pub enum DestKind {
     /// IPv4 limited or subnet broadcast. Every matching socket gets a copy.
     Broadcast,
     /// No packet info arrived: every socket here asks for it, but a batch read can lose a
-    /// datagram's control messages ([`crate::RecvBatch`]). Treated as wanted, since a datagram
-    /// dropped for it would be lost and a broadcast read twice is only a duplicate.
+    /// datagram's control messages ([`crate::RecvBatch`]). Treat it as wanted: a datagram
+    /// dropped for it would be lost.
     Unknown,
 }
 
@@ -48,10 +48,10 @@ pub struct RecvMeta {
     /// the reader is behind its input.
     pub received: Option<std::time::Duration>,
     /// How long it waited in the kernel ([`RecvMeta::received`] to the time of the read, set by
-    /// the [`crate::Endpoint`]): how far the reader is behind its input.
+    /// the [`crate::UdpEndpoint`]): how far the reader is behind its input.
     pub waited: Option<std::time::Duration>,
     /// It waited longer than [`crate::rcvbuf::STALE`] in a queue that stood: the reader is far
-    /// behind, and newer input is queued behind it. Set by the [`crate::Endpoint`]; what to do
+    /// behind, and newer input is queued behind it. Set by the [`crate::UdpEndpoint`]; what to do
     /// with it is the protocol's choice (sACN keeps its source alive but skips its levels).
     pub stale: bool,
 }

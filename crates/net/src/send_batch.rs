@@ -18,7 +18,7 @@ const UNSPECIFIED: SocketAddr =
     SocketAddr::V4(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0));
 
 /// Up to `N` datagrams of up to `SIZE` bytes each waiting to be sent by
-/// [`crate::Endpoint::send_batch`], with a caller tag each (e.g. the universe, to count per
+/// [`crate::UdpEndpoint::send_batch`], with a caller tag each (e.g. the universe, to count per
 /// instance what went out). Storage is allocated once.
 pub struct SendBatch<const N: usize, const SIZE: usize> {
     bufs: Box<[[u8; SIZE]; N]>,
@@ -63,6 +63,11 @@ impl<const N: usize, const SIZE: usize> SendBatch<N, SIZE> {
         self.len == N
     }
 
+    /// Room for this many more datagrams.
+    pub fn free(&self) -> usize {
+        N - self.len
+    }
+
     /// The buffer of the next datagram, to build it in place; `None` when full. It becomes part of
     /// the batch only with [`SendBatch::commit`].
     pub fn slot(&mut self) -> Option<&mut [u8; SIZE]> {
@@ -91,6 +96,22 @@ impl<const N: usize, const SIZE: usize> SendBatch<N, SIZE> {
             }
             _ => false,
         }
+    }
+
+    /// Adds a copy of the last datagram for another destination (a packet that goes to several
+    /// receivers, e.g. a group of each address family). Returns false (and adds nothing) when
+    /// full or empty.
+    pub fn repeat_last(&mut self, dst: SocketAddr, tag: u32) -> bool {
+        let Some(last) = self.len.checked_sub(1) else {
+            return false;
+        };
+        if self.len == N {
+            return false;
+        }
+        let len = self.lens[last];
+        let (lo, hi) = self.bufs.split_at_mut(self.len);
+        hi[0][..len].copy_from_slice(&lo[last][..len]);
+        self.commit(len, dst, tag)
     }
 
     /// Datagram `i`: payload, destination and tag.

@@ -54,14 +54,18 @@ fn a_thousand_universe_burst_is_not_dropped() {
     assert_eq!(seen, (0..1000).collect::<Vec<_>>());
 }
 
+/// A group's socket holds one group: 1 MiB (capped by the sysctl) instead of the main socket's 4.
 #[test]
-fn receive_sockets_ask_for_large_buffers_too() {
+fn group_sockets_ask_for_a_megabyte() {
     guard();
     let mut rx = open("0.0.0.0:0", false);
     rx.join(IpAddr::V4(Ipv4Addr::new(239, 255, 0, 1))).unwrap();
     let sock = rx.socket_mut(SocketId::Receiver(0)).unwrap();
     let rcv = socket2::SockRef::from(&*sock).recv_buffer_size().unwrap();
-    assert_eq!(rcv, expected(sysctl("rmem_max")));
+    assert_eq!(
+        rcv,
+        2 * sysctl("rmem_max").min(patchbay_net::GROUP_RECV_BUFFER)
+    );
 }
 
 #[test]

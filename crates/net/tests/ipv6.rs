@@ -48,9 +48,9 @@ fn ipv6_specific_bind_receives_its_group_on_the_veth() {
 }
 
 #[test]
-fn ipv6_wildcard_bind_uses_the_route_of_the_sacn_groups() {
+fn ipv6_wildcard_bind_uses_the_route_of_its_probe() {
     veth();
-    let mut rx = open("[::]:0", false);
+    let mut rx = open_probed("[::]:0", false, &["ff18::8300:1", "239.255.0.1"]);
     let iface = rx.interface().unwrap();
     assert_eq!(iface.name, "sacn0");
     assert_eq!(
@@ -62,7 +62,7 @@ fn ipv6_wildcard_bind_uses_the_route_of_the_sacn_groups() {
     for u in 1..=200 {
         rx.join(group_v6(u)).unwrap();
     }
-    let tx = open("[::]:0", true);
+    let tx = open_probed("[::]:0", true, &["ff18::8300:1"]);
     let mut seen = vec![0u32; 201];
     for u in 1..=200u16 {
         tx.send_to(
@@ -116,4 +116,79 @@ fn dual_stack_main_socket_sees_no_foreign_ipv4_multicast() {
         .unwrap();
     assert_eq!(collect(&mut member, QUIET).len(), 1);
     assert!(collect(&mut dual, QUIET).is_empty());
+}
+
+/// A dual-stack `::` bind joins IPv4 groups too (an AF_INET socket bound to the group, on the
+/// IPv4 route's interface) and sends to them with its own TTL, loopback and egress.
+#[test]
+fn dual_stack_bind_joins_and_sends_ipv4_groups() {
+    veth();
+    let mut rx = open_probed("[::]:0", false, &["ff18::8300:1", "239.255.0.1"]);
+    let port = rx.local_addr().port();
+    assert!(rx.carries(false) && rx.carries(true));
+    let v4 = rx.interface_for(false).unwrap().unwrap().clone();
+    assert_eq!((v4.name.as_str(), v4.addr), ("sacn0", ip("198.18.0.1")));
+    let shown = rx.to_string();
+    assert!(shown.contains("IPv4 multicast via sacn0 (index"), "{shown}");
+    let j4 = rx.join(ip("239.255.0.5")).unwrap();
+    let j6 = rx.join(group_v6(5)).unwrap();
+    assert!(!rx.is_ipv6(SocketId::Receiver(j4.socket)));
+    assert!(rx.is_ipv6(SocketId::Receiver(j6.socket)));
+
+    // Both families sent from one dual-stack bind, looped back on the veth with `local`.
+    let tx = open_probed("[::]:0", true, &["ff18::8300:1", "239.255.0.1"]);
+    tx.send_to(b"four", sa(&format!("239.255.0.5:{port}")))
+        .unwrap();
+    tx.send_to(b"six", SocketAddr::new(group_v6(5), port))
+        .unwrap();
+    let mut got: Vec<(Vec<u8>, Option<IpAddr>, u32, SocketId)> = collect(&mut rx, QUIET)
+        .into_iter()
+        .map(|g| (g.payload, g.meta.dst, g.meta.ifindex, g.socket))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                b"four".to_vec(),
+                Some(ip("239.255.0.5")),
+                ifindex("sacn0"),
+                SocketId::Receiver(j4.socket)
+            ),
+            (
+                b"six".to_vec(),
+                Some(group_v6(5)),
+                ifindex("sacn0"),
+                SocketId::Receiver(j6.socket)
+            ),
+        ]
+    );
+}
+
+/// With dual-stack off (`v6only`), a `::` bind is IPv6 alone: no IPv4 groups, no IPv4 unicast,
+/// and it does not hold IPv4's port.
+#[test]
+fn ipv6_only_bind_takes_no_ipv4() {
+    veth();
+    let mut spec =
+        patchbay_net::BindSpec::new(sa("[::]:0"), false).with_route_probes([ip("ff18::8300:1")]);
+    spec.dual_stack = false;
+    let mut rx = patchbay_net::UdpEndpoint::open(spec).unwrap();
+    let port = rx.local_addr().port();
+    assert!(!rx.carries(false));
+    assert!(rx.to_string().ends_with("IPv6 only"), "{rx}");
+    let err = rx.join(ip("239.255.0.5")).unwrap_err();
+    assert!(
+        matches!(err, patchbay_net::JoinError::FamilyMismatch { .. }),
+        "{err}"
+    );
+    // IPv4's port stays free for another program that does not share it.
+    let v4 = std::net::UdpSocket::bind(format!("0.0.0.0:{port}")).unwrap();
+    let tx = open("127.0.0.1:0", false);
+    tx.send_to(b"v4", sa(&format!("127.0.0.1:{port}"))).unwrap();
+    assert!(collect(&mut rx, QUIET).is_empty());
+    v4.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 8];
+    std::thread::sleep(QUIET);
+    assert_eq!(v4.recv(&mut buf).unwrap(), 2);
 }

@@ -7,7 +7,7 @@ mod util;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use patchbay_net::{DestKind, Endpoint, JoinError, SocketId, unicast_owner};
+use patchbay_net::{DestKind, JoinError, SocketId, UdpEndpoint};
 use socket2::{Domain, Protocol, Socket, Type};
 use util::*;
 
@@ -18,7 +18,7 @@ fn group_v4(universe: u16) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(239, 255, hi, lo))
 }
 
-fn to(group: IpAddr, ep: &Endpoint) -> SocketAddr {
+fn to(group: IpAddr, ep: &UdpEndpoint) -> SocketAddr {
     SocketAddr::new(group, ep.local_addr().port())
 }
 
@@ -114,7 +114,7 @@ fn local_flag_controls_loopback_on_a_real_interface() {
 }
 
 /// A bind to a specific address receives the group joined on its interface and not the same group
-/// arriving on another interface, although both land on wildcard sockets of the same port. A socket
+/// arriving on another interface, although both binds have a socket on the same group and port. A socket
 /// with Linux's default IP_MULTICAST_ALL=1 shows why that option must be off: it gets both copies
 /// without having joined anything.
 #[test]
@@ -166,25 +166,18 @@ fn specific_bind_receives_only_its_own_interface() {
     );
 }
 
-/// 1,000 groups with the default igmp_max_memberships (20): 50 receive sockets, and a packet to every
-/// group arrives exactly once, on the socket that joined it.
+/// 1,000 groups: one socket each, bound to its group, and a packet to every group arrives
+/// exactly once, on the socket of its group.
 #[test]
 fn thousand_groups_each_received_exactly_once() {
     guard();
-    let limit = patchbay_net::sysctl::igmp_max_memberships();
-    let mut rx = open("0.0.0.0:0", false);
-    let mut new_sockets = 0;
+    let mut rx = open_probed("0.0.0.0:0", false, &[G1]);
     for u in 1..=1000u16 {
         let j = rx.join(group_v4(u)).unwrap();
-        new_sockets += usize::from(j.new_socket);
+        assert!(j.new_socket && !j.already);
     }
-    let pool = rx.pool().unwrap();
-    assert_eq!(pool.group_count(), 1000);
-    assert_eq!(pool.len(), 1000usize.div_ceil(limit));
-    assert_eq!(new_sockets, pool.len());
-    if limit == 20 {
-        assert_eq!(pool.len(), 50);
-    }
+    let groups = rx.memberships();
+    assert_eq!((groups.group_count(), groups.len()), (1000, 1000));
 
     // Sent from the interface address with `local`, so it also works when that is a veth.
     let src = rx.interface().unwrap().addr;
@@ -201,7 +194,7 @@ fn thousand_groups_each_received_exactly_once() {
             let SocketId::Receiver(i) = g.socket else {
                 panic!("multicast on the main socket: {g:?}")
             };
-            assert_eq!(rx.pool().unwrap().socket_of(group_v4(u)), Some(i));
+            assert_eq!(rx.memberships().group_of(i), Some(group_v4(u)));
             seen[usize::from(u)] += 1;
         }
     }
@@ -215,8 +208,44 @@ fn thousand_groups_each_received_exactly_once() {
     );
 }
 
+/// Linux fact behind the layout: a socket bound to a group's address receives that group, joined
+/// on it, and nothing else: not another group it did not join (even one a neighbour joined),
+/// not unicast, not broadcast.
+#[test]
+fn group_bound_socket_receives_only_its_group() {
+    guard();
+    let mut rx = open("127.0.0.1:0", false);
+    let port = rx.local_addr().port();
+    rx.join(ip(G1)).unwrap();
+    rx.join(ip("239.255.0.2")).unwrap();
+    let tx = open("127.0.0.1:0", false);
+    for (payload, dst) in [
+        (&b"g1"[..], format!("{G1}:{port}")),
+        (b"g2", format!("239.255.0.2:{port}")),
+        (b"g3", format!("239.255.0.3:{port}")),
+        (b"uni", format!("127.0.0.1:{port}")),
+        (b"bc", format!("255.255.255.255:{port}")),
+    ] {
+        tx.send_to(payload, sa(&dst)).unwrap();
+    }
+    let mut got: Vec<(SocketId, Vec<u8>)> = collect(&mut rx, QUIET)
+        .into_iter()
+        .map(|g| (g.socket, g.payload))
+        .collect();
+    got.sort();
+    let g1 = rx.memberships().socket_of(ip(G1)).unwrap();
+    let g2 = rx.memberships().socket_of(ip("239.255.0.2")).unwrap();
+    let mut want = vec![
+        (SocketId::Main, b"uni".to_vec()),
+        (SocketId::Receiver(g1), b"g1".to_vec()),
+        (SocketId::Receiver(g2), b"g2".to_vec()),
+    ];
+    want.sort();
+    assert_eq!(got, want, "broadcast reaches no socket of a specific bind");
+}
+
 /// A bind that joins nothing (all its instances `unicast`) sees none of the groups another socket on
-/// the same port joined, but does get unicast.
+/// the same port joined, but does get unicast; group sockets never get unicast.
 #[test]
 fn unicast_only_bind_sees_no_foreign_multicast() {
     guard();
@@ -229,29 +258,18 @@ fn unicast_only_bind_sees_no_foreign_multicast() {
     assert_eq!(collect(&mut member, QUIET).len(), 1);
     assert!(collect(&mut unicast_only, QUIET).is_empty());
 
-    // Unicast to 127.0.0.2: `member` is bound to 127.0.0.1, so only the wildcard sockets on the port
-    // match, and Linux picks the most recently bound one: `member`'s receive socket. The datagram is
-    // there exactly once, `member` refuses it, and `unicast_owner` names the wildcard bind.
+    // Unicast to 127.0.0.2: `member` is bound to 127.0.0.1, and its group socket to the group,
+    // so only the wildcard bind matches.
     tx.send_to(b"u", sa(&format!("127.0.0.2:{port}"))).unwrap();
-    let mut got = collect(&mut unicast_only, QUIET);
-    got.extend(collect(&mut member, QUIET));
+    assert!(collect(&mut member, QUIET).is_empty());
+    let got = collect(&mut unicast_only, QUIET);
     assert_eq!(got.len(), 1, "{got:?}");
     let g = &got[0];
+    assert_eq!(g.socket, SocketId::Main);
     assert_eq!(
         (g.meta.kind, g.meta.dst),
         (DestKind::Unicast, Some(ip("127.0.0.2")))
     );
-    assert_eq!(
-        g.socket,
-        SocketId::Receiver(0),
-        "Linux fact: newest wildcard socket gets unicast"
-    );
-    assert!(!member.accepts(&g.meta));
-    assert!(unicast_only.accepts(&g.meta));
-    let eps = [&member, &unicast_only];
-    assert_eq!(unicast_owner(eps, port, ip("127.0.0.2")), Some(1));
-    assert_eq!(unicast_owner(eps, port, ip("127.0.0.1")), Some(0));
-    assert_eq!(unicast_owner(eps, port + 1, ip("127.0.0.1")), None);
 }
 
 /// Unicast to a specific bind goes to its main socket, with the destination reported.
@@ -270,16 +288,14 @@ fn unicast_to_specific_bind_is_reported_as_unicast() {
     assert_eq!(got[0].meta.src, tx.local_addr());
 }
 
-/// A broadcast reaches every wildcard socket on the port; the bind processes it once (main socket)
-/// and its receive sockets skip their copies.
+/// A broadcast reaches a wildcard bind's main socket once, however many groups it joined.
 #[test]
-fn broadcast_is_processed_once_per_bind() {
+fn broadcast_is_read_once_on_the_main_socket() {
     guard();
-    let mut rx = open("0.0.0.0:0", false);
+    let mut rx = open_probed("0.0.0.0:0", false, &[G1]);
     for u in 1..=30 {
         rx.join(group_v4(u)).unwrap();
     }
-    assert!(rx.pool().unwrap().len() >= 2);
     let tx = open("0.0.0.0:0", false);
     tx.send_to(
         b"bc",
@@ -288,9 +304,9 @@ fn broadcast_is_processed_once_per_bind() {
     .unwrap();
     let got = collect(&mut rx, QUIET);
     assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].socket, SocketId::Main);
     assert_eq!(got[0].meta.kind, DestKind::Broadcast);
     assert_eq!(got[0].meta.dst, Some(ip("255.255.255.255")));
-    assert_eq!(rx.dropped(), rx.pool().unwrap().len() as u64);
 }
 
 #[test]
@@ -336,13 +352,56 @@ fn mio_sees_readiness_on_receive_sockets() {
 #[test]
 fn wildcard_bind_names_its_default_interface() {
     guard();
-    let rx = open("0.0.0.0:0", false);
+    let rx = open_probed("0.0.0.0:0", false, &[G1]);
     let iface = rx.interface().unwrap();
     let expected = if has_veth() { "sacn0" } else { "lo" };
     assert_eq!(iface.name, expected);
     let shown = rx.to_string();
     assert!(shown.contains("default route for 239.255.0.1"), "{shown}");
     assert!(shown.contains(expected), "{shown}");
+}
+
+/// Without a probe, a wildcard bind's interface is the route of the first group it joins.
+#[test]
+fn wildcard_bind_without_probe_takes_the_route_of_its_first_group() {
+    guard();
+    let mut rx = open("0.0.0.0:0", false);
+    assert!(rx.interface().is_err());
+    assert!(!rx.to_string().contains("multicast"), "{rx}");
+    rx.join(group_v4(7)).unwrap();
+    assert!(
+        rx.to_string().contains("default route for 239.255.0.7"),
+        "{rx}"
+    );
+    let iface = rx.interface().unwrap();
+    assert_eq!(iface.name, if has_veth() { "sacn0" } else { "lo" });
+    assert_eq!(
+        iface.chosen,
+        patchbay_net::Chosen::DefaultRoute { probe: group_v4(7) }
+    );
+}
+
+/// An interface named in the configuration wins over the route.
+#[test]
+fn named_interface_is_used_for_joins() {
+    guard();
+    let mut spec = patchbay_net::BindSpec::new(sa("0.0.0.0:0"), false).with_route_probes([ip(G1)]);
+    spec.interface = Some("lo".into());
+    let mut rx = UdpEndpoint::open(spec).unwrap();
+    assert_eq!(rx.interface().unwrap().name, "lo");
+    assert_eq!(rx.interface().unwrap().chosen, patchbay_net::Chosen::Named);
+    rx.join(ip(G1)).unwrap();
+    let tx = open("127.0.0.1:0", false);
+    tx.send_to(b"x", to(ip(G1), &rx)).unwrap();
+    assert_eq!(collect(&mut rx, QUIET).len(), 1);
+
+    let mut spec = patchbay_net::BindSpec::new(sa("0.0.0.0:0"), false);
+    spec.interface = Some("nosuch0".into());
+    let err = UdpEndpoint::open(spec).err().unwrap().to_string();
+    assert!(
+        err.contains("there is no interface named 'nosuch0'"),
+        "{err}"
+    );
 }
 
 /// Linux fact behind the receive sockets: a socket bound to a unicast address gets no multicast, even
@@ -362,14 +421,14 @@ fn socket_bound_to_unicast_address_gets_no_multicast() {
         )
         .unwrap();
     let bound: std::net::UdpSocket = bound.into();
-    let mut pool = open(&format!("198.18.0.1:{port}"), false);
-    pool.join(ip(G1)).unwrap();
+    let mut ep = open(&format!("198.18.0.1:{port}"), false);
+    ep.join(ip(G1)).unwrap();
     let tx = open("198.18.0.1:0", true);
     tx.send_to(b"m", SocketAddr::new(ip(G1), port)).unwrap();
     assert_eq!(
-        collect(&mut pool, QUIET).len(),
+        collect(&mut ep, QUIET).len(),
         1,
-        "control: the wildcard receive socket gets it"
+        "control: the group-bound receive socket gets it"
     );
     assert_eq!(drain_std(&bound), 0);
 }

@@ -4,12 +4,13 @@
 use std::net::UdpSocket;
 
 use patchbay_net::netns::require_private_netns;
-use patchbay_net::{BindSpec, DestKind, Endpoint, SocketId};
+use patchbay_net::{BindSpec, DestKind, SocketId, UdpEndpoint};
 
 #[test]
 fn kernel_drops_of_a_full_receive_buffer_are_counted() {
     require_private_netns();
-    let mut ep = Endpoint::open(BindSpec::new("127.0.0.1:15901".parse().unwrap(), false)).unwrap();
+    let mut ep =
+        UdpEndpoint::open(BindSpec::new("127.0.0.1:15901".parse().unwrap(), false)).unwrap();
     assert_eq!(ep.kernel_drops(), 0);
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     // 8,000 × 1,400 bytes is far more than the 4 MiB (or rmem_max) receive buffer.
@@ -38,7 +39,8 @@ fn kernel_drops_of_a_full_receive_buffer_are_counted() {
 #[test]
 fn kernel_drops_are_counted_when_reading_in_batches() {
     require_private_netns();
-    let mut ep = Endpoint::open(BindSpec::new("127.0.0.1:15903".parse().unwrap(), false)).unwrap();
+    let mut ep =
+        UdpEndpoint::open(BindSpec::new("127.0.0.1:15903".parse().unwrap(), false)).unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let payload = [0x55u8; 1400];
     let mut sent = 0u64;

@@ -11,15 +11,15 @@ use std::time::{Duration, Instant};
 
 use patchbay_net::netns::require_private_netns;
 use patchbay_net::rcvbuf::{FLOOR, STALE};
-use patchbay_net::{BindSpec, Endpoint, RecvBatch, SocketId};
+use patchbay_net::{BindSpec, RecvBatch, SocketId, UdpEndpoint};
 
 const ADDR: &str = "127.0.0.1:15902";
 
 /// An endpoint on `addr` and a sender, or `None` when the kernel grants too small a buffer for
 /// the sizing to act (`net.core.rmem_max`).
-fn endpoint(addr: &str) -> Option<(Endpoint, UdpSocket)> {
+fn endpoint(addr: &str) -> Option<(UdpEndpoint, UdpSocket)> {
     require_private_netns();
-    let ep = Endpoint::open(BindSpec::new(addr.parse().unwrap(), false)).unwrap();
+    let ep = UdpEndpoint::open(BindSpec::new(addr.parse().unwrap(), false)).unwrap();
     let full = ep.recv_buffer_size(SocketId::Main).unwrap();
     if full / 2 <= FLOOR {
         eprintln!("skipped: the kernel granted only {full} bytes (net.core.rmem_max)");
@@ -30,7 +30,7 @@ fn endpoint(addr: &str) -> Option<(Endpoint, UdpSocket)> {
 
 /// A standing queue: 30 datagrams ahead of the reader, one sent and one read per ms for 400 ms,
 /// so each datagram read waited about 30 ms (longer if the machine is slow).
-fn stand(ep: &mut Endpoint, tx: &UdpSocket, addr: &str) {
+fn stand(ep: &mut UdpEndpoint, tx: &UdpSocket, addr: &str) {
     let payload = [0x55u8; 638];
     let mut buf = [0u8; 2048];
     for _ in 0..30 {
@@ -87,7 +87,7 @@ fn input_that_waited_too_long_in_a_standing_queue_is_marked_stale() {
         return;
     };
     let mut batch = RecvBatch::<16, 2048>::new();
-    let mut read = |ep: &mut Endpoint| {
+    let mut read = |ep: &mut UdpEndpoint| {
         let mut got = Vec::new();
         while ep.recv_batch(SocketId::Main, &mut batch).unwrap() > 0 {
             got.extend(batch.iter().map(|(m, p)| (m.stale, p[0])));

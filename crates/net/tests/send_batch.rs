@@ -1,4 +1,4 @@
-//! `Endpoint::send_batch` (sendmmsg): order, destinations, partial failure.
+//! `UdpEndpoint::send_batch` (sendmmsg): order, destinations, partial failure.
 #![allow(clippy::unwrap_used)]
 
 mod util;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use patchbay_net::{RecvBatch, SendBatch, SendError, SocketId};
 use util::*;
 
-fn drain(ep: &mut patchbay_net::Endpoint) -> Vec<Vec<u8>> {
+fn drain(ep: &mut patchbay_net::UdpEndpoint) -> Vec<Vec<u8>> {
     std::thread::sleep(Duration::from_millis(20));
     let mut batch: RecvBatch<16, 64> = RecvBatch::new();
     let mut out = Vec::new();
@@ -65,6 +65,20 @@ fn a_refused_datagram_stops_the_call_and_the_rest_can_follow() {
     assert_eq!(batch.get(0).unwrap().0, &[2]);
     assert_eq!(batch.len(), 2);
     assert_eq!(drain(&mut a), vec![vec![1], vec![3]]);
+}
+
+#[test]
+fn repeat_last_copies_a_datagram_for_another_destination() {
+    let mut batch: SendBatch<3, 4> = SendBatch::new();
+    let (d1, d2) = (sa("127.0.0.1:1"), sa("127.0.0.1:2"));
+    assert!(!batch.repeat_last(d1, 0), "nothing to repeat");
+    assert!(batch.push(&[1, 2, 3], d1, 7));
+    assert_eq!(batch.free(), 2);
+    assert!(batch.repeat_last(d2, 8));
+    assert_eq!(batch.get(1).unwrap(), (&[1u8, 2, 3][..], d2, 8));
+    assert!(batch.push(&[4], d1, 9));
+    assert!(!batch.repeat_last(d2, 9), "full");
+    assert_eq!(batch.len(), 3);
 }
 
 #[test]

@@ -115,7 +115,7 @@ impl InstanceCounters {
 impl BindCounters {
     /// Named totals of bind `index`, scope `bind N` (malformed packets are only known per bind,
     /// since their universe cannot be trusted), followed by what its sockets count: datagrams
-    /// the kernel dropped and receive-buffer shrinks (`patchbay_net::Endpoint`).
+    /// the kernel dropped and receive-buffer shrinks (`patchbay_net::UdpEndpoint`).
     pub fn stats(&self, index: usize, kernel_drops: u64, rcvbuf_shrinks: u64, out: &mut Vec<Stat>) {
         let scope = || Cow::Owned(format!("bind {index}"));
         let fixed: [(&'static str, u64); 15] = [

@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use patchbay_core::{Interest, Io, Ready, Sink};
-use patchbay_net::{SocketId, unicast_owner};
+use patchbay_net::SocketId;
 use patchbay_sacn::receiver::{Discard, DropCause, Dropped, Event, Handled};
 use patchbay_sacn::{Cid, DropReason, Packet};
 
@@ -56,6 +56,38 @@ pub(super) const COALESCE_AFTER: Duration = Duration::from_millis(8);
 /// Wait below which coalesce mode ends: the loop has caught up. Lower than [`COALESCE_AFTER`]
 /// so that the mode does not flip at every datagram near the threshold.
 pub(super) const SPLIT_BELOW: Duration = Duration::from_millis(1);
+
+/// Sockets to read again next turn, in order, each once. Why a set beside the list: a bind has a
+/// socket per joined group, so a turn that ends early can leave a thousand ready sockets, and
+/// checking each against the list would cost a million comparisons.
+#[derive(Debug, Default)]
+pub(super) struct Backlog {
+    order: Vec<u32>,
+    queued: rustc_hash::FxHashSet<u32>,
+}
+
+impl Backlog {
+    /// Adds socket `tag` unless it is queued already.
+    pub(super) fn push(&mut self, tag: u32) {
+        if self.queued.insert(tag) {
+            self.order.push(tag);
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &u32> {
+        self.order.iter()
+    }
+
+    /// Empties it, keeping the storage.
+    fn clear(&mut self) {
+        self.order.clear();
+        self.queued.clear();
+    }
+}
 
 /// State of turns that end early (see the module docs).
 #[derive(Debug, Default)]
@@ -142,9 +174,7 @@ impl Runtime {
         }
         // Sockets this turn did not reach: mio is edge-triggered, they would not be reported again.
         for t in rest {
-            if !self.backlog.contains(&t) {
-                self.backlog.push(t);
-            }
+            self.backlog.push(t);
         }
         todo.clear();
         self.spare = todo;
@@ -175,7 +205,7 @@ impl Runtime {
             batch,
             c.next,
             b,
-            &mut self.binds,
+            &mut self.binds[b],
             turn,
             &mut self.split,
             io,
@@ -183,9 +213,7 @@ impl Runtime {
         ) {
             Some(next) => {
                 self.split.carry = Some(Carry { next, ..c });
-                if !self.backlog.contains(&c.tag) {
-                    self.backlog.push(c.tag);
-                }
+                self.backlog.push(c.tag);
                 true
             }
             None => false,
@@ -202,10 +230,11 @@ impl Runtime {
         instances: &mut [Instance],
     ) -> bool {
         let (b, sid) = untag(t);
-        let Some(v6) = self.binds.get(b).map(|x| x.v6) else {
+        let Some(v6) = self.binds.get(b).map(|x| x.ep.is_ipv6(sid)) else {
             return false;
         };
-        // One batch per address family: a batch's headers are sized for its family.
+        // One batch per address family of the socket (a dual-stack bind has both): a batch's
+        // headers are sized for its family.
         let batch = if v6 {
             self.rx_v6.get_or_insert_with(Box::default)
         } else {
@@ -230,16 +259,14 @@ impl Runtime {
                 batch,
                 0,
                 b,
-                &mut self.binds,
+                &mut self.binds[b],
                 turn,
                 &mut self.split,
                 io,
                 instances,
             ) {
                 self.split.carry = Some(Carry { tag: t, v6, next });
-                if !self.backlog.contains(&t) {
-                    self.backlog.push(t);
-                }
+                self.backlog.push(t);
                 return true;
             }
             if n < asked {
@@ -248,21 +275,21 @@ impl Runtime {
                 return false;
             }
         }
-        if !self.backlog.contains(&t) {
-            self.backlog.push(t);
-        }
+        self.backlog.push(t);
         false
     }
 }
 
-/// Feeds datagrams `from..` of a batch read from a socket of bind `b`, in order. Returns the
-/// index of the datagram the turn ends at (not fed), if any.
+/// Feeds datagrams `from..` of a batch read from a socket of bind `b`, in order. A socket's
+/// datagrams are its bind's: unicast reaches the socket bound to its destination (or a wildcard
+/// one), multicast the socket bound to its group. Returns the index of the datagram the turn
+/// ends at (not fed), if any.
 #[allow(clippy::too_many_arguments)] // the disjoint parts of `Runtime` it needs, borrowed apart
 fn feed_batch(
     batch: &RxBatch,
     from: usize,
     b: usize,
-    binds: &mut [BindRt],
+    bind: &mut BindRt,
     turn: &mut Turn,
     split: &mut TurnSplit,
     io: &mut Io<'_>,
@@ -272,21 +299,10 @@ fn feed_batch(
         let Some((meta, bytes)) = batch.get(i) else {
             continue;
         };
-        let owner = if binds[b].ep.accepts(meta) {
-            Some(b)
-        } else {
-            let port = binds[b].ep.local_addr().port();
-            meta.dst
-                .and_then(|dst| unicast_owner(binds.iter().map(|x| &x.ep), port, dst))
-        };
-        let Some(owner) = owner else {
-            continue;
-        };
-        let bind = &mut binds[owner];
         if meta.truncated {
             turn.fed += 1;
             bind.counters.datagrams += 1;
-            count_malformed(bind, owner, turn.now, DropReason::Oversize);
+            count_malformed(bind, b, turn.now, DropReason::Oversize);
             continue;
         }
         if let Some(waited) = meta.waited {
@@ -297,7 +313,7 @@ fn feed_batch(
             turn.fed += 1;
             bind.counters.datagrams += 1;
             bind.counters.stale_skipped += 1;
-            count_irregular(bind, owner, &packet);
+            count_irregular(bind, b, &packet);
             continue;
         }
         if would_coalesce(bind, &packet) {
@@ -311,7 +327,7 @@ fn feed_batch(
         if split.coalescing {
             bind.counters.coalesce_mode_datagrams += 1;
         }
-        feed(bind, owner, turn, bytes, packet, io, instances);
+        feed(bind, b, turn, bytes, packet, io, instances);
     }
     None
 }
@@ -589,24 +605,26 @@ fn on_event(
             if inst.opts.unicast {
                 return;
             }
-            let group = group_ip(bind.v6, sync_address);
-            match bind.ep.join(group) {
-                Ok(j) if j.already => {}
-                Ok(j) => {
-                    tracing::info!(target: "sacn",
-                        "instance '{}': source {cid} synchronizes on universe {sync_address}; joined {group}",
-                        inst.name);
-                    if j.new_socket {
-                        let id = SocketId::Receiver(j.socket);
-                        if let Some(sock) = bind.ep.socket_mut(id)
-                            && let Err(e) = io.register(sock, tag(b, id), Interest::READABLE)
-                        {
-                            tracing::warn!(target: "sacn", "bind {b}: cannot watch a new receive socket: {e}");
+            for &v6 in bind.families {
+                let group = group_ip(v6, sync_address);
+                match bind.ep.join(group) {
+                    Ok(j) if j.already => {}
+                    Ok(j) => {
+                        tracing::info!(target: "sacn",
+                            "instance '{}': source {cid} synchronizes on universe {sync_address}; joined {group}",
+                            inst.name);
+                        if j.new_socket {
+                            let id = SocketId::Receiver(j.socket);
+                            if let Some(sock) = bind.ep.socket_mut(id)
+                                && let Err(e) = io.register(sock, tag(b, id), Interest::READABLE)
+                            {
+                                tracing::warn!(target: "sacn", "bind {b}: cannot watch a new receive socket: {e}");
+                            }
                         }
                     }
+                    Err(e) => tracing::warn!(target: "sacn",
+                        "instance '{}': cannot join sync universe {sync_address}: {e}", inst.name),
                 }
-                Err(e) => tracing::warn!(target: "sacn",
-                    "instance '{}': cannot join sync universe {sync_address}: {e}", inst.name),
             }
         }
         Event::SourceLimitExceeded { universe } => {

@@ -54,7 +54,7 @@ impl Runtime {
                 }
                 (false, true) => {
                     let index = state.index.unwrap_or(old_index);
-                    let (joined, errors) = bind.ep.rejoin(index);
+                    let (joined, errors) = bind.ep.rejoin();
                     bind.counters.rejoins += 1;
                     let renumbered = if index != old_index {
                         format!(", new index {index}")
@@ -70,7 +70,7 @@ impl Runtime {
                 (true, true) => {
                     // Re-created between two checks: same state, different index.
                     if let Some(index) = state.index.filter(|&i| i != old_index) {
-                        let (joined, errors) = bind.ep.rejoin(index);
+                        let (joined, errors) = bind.ep.rejoin();
                         bind.counters.rejoins += 1;
                         tracing::info!(target: "sacn",
                             "bind {b}: interface {name} was re-created (index {old_index} -> {index}); rejoined {joined} multicast group(s)");

@@ -10,7 +10,7 @@
 //! drives (feature `fuzzing`).
 //!
 //! Protocol state lives in `patchbay_sacn` (one `Source` per bind, shared CID and name; one
-//! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `Endpoint` per bind);
+//! `Receiver` per bind and merge setting) and sockets in `patchbay_net` (one `UdpEndpoint` per bind);
 //! this module wires them to the core.
 
 pub mod counters;
@@ -41,6 +41,7 @@ use counters::Throttle;
 pub use counters::{BindCounters, InstanceCounters};
 use options::{BindOption, Destination, Detect};
 use patchbay_kit::dmx_channels::SlotMap;
+pub use start::route_probes;
 
 /// Settings of one `[sacn NAME]` instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

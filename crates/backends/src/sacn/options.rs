@@ -55,6 +55,10 @@ pub struct BindOption {
     pub local: bool,
     /// A host name the backend looks up when it starts (`None` from then on).
     pub pending: Option<String>,
+    /// `ttl=N`: multicast TTL / hop limit ([`DEFAULT_TTL`]).
+    pub ttl: u8,
+    /// `v6only`: a `::` bind carries IPv6 alone (default: IPv4 too).
+    pub v6only: bool,
 }
 
 /// A `destination` line: a socket address, or a host name looked up when the backend starts.
@@ -63,6 +67,13 @@ pub enum Destination {
     Addr(SocketAddr),
     Name(String, u16),
 }
+
+/// Multicast TTL unless `ttl=N` says otherwise: multicast stays on the local network, as with
+/// Linux's default and MIDIMonster (which never sets it). See the backend's README for why.
+pub const DEFAULT_TTL: u8 = 1;
+
+/// Syntax of `bind`, for messages.
+const BIND_SYNTAX: &str = "HOST [PORT] [local] [ttl=N] [v6only]";
 
 fn invalid(key: &str, value: &str, expected: impl Into<String>) -> OptionError {
     OptionError::Invalid {
@@ -229,33 +240,59 @@ fn parse_port(key: &str, value: &str, tok: &str, min: u64) -> Result<u16, Option
 pub fn parse_bind(value: &str) -> Result<BindOption, OptionError> {
     let mut tokens = value.split_ascii_whitespace();
     let Some(host) = tokens.next() else {
-        return Err(invalid("bind", value, "HOST [PORT] [local]"));
+        return Err(invalid("bind", value, BIND_SYNTAX));
     };
     let mut port = patchbay_sacn::PORT;
-    let mut local = false;
+    let mut bind = BindOption {
+        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        local: false,
+        pending: None,
+        ttl: DEFAULT_TTL,
+        v6only: false,
+    };
     for (i, tok) in tokens.enumerate() {
-        if tok == "local" {
-            local = true;
-        } else if i == 0 && tok.bytes().all(|b| b.is_ascii_digit()) {
+        if i == 0 && tok.bytes().all(|b| b.is_ascii_digit()) {
             port = parse_port("bind", value, tok, 0)?;
         } else {
-            return Err(other(format!(
-                "unknown flag '{tok}' in bind = '{value}' (known flags: local; syntax: HOST [PORT] [local])"
-            )));
+            bind_flag(tok, value, &mut bind)?;
         }
     }
-    Ok(match parse_host("bind", value, host)? {
-        Host::Addr(ip) => BindOption {
-            addr: SocketAddr::new(ip, port),
-            local,
-            pending: None,
-        },
-        Host::Name(name) => BindOption {
-            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-            local,
-            pending: Some(name),
-        },
-    })
+    match parse_host("bind", value, host)? {
+        Host::Addr(ip) => bind.addr = SocketAddr::new(ip, port),
+        Host::Name(name) => {
+            bind.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+            bind.pending = Some(name);
+        }
+    }
+    if bind.v6only && !(bind.addr.is_ipv6() && bind.addr.ip().is_unspecified()) {
+        return Err(other(format!(
+            "bind = '{value}': v6only applies to the IPv6 wildcard (bind = :: ... v6only); a \
+             specific IPv6 address carries IPv6 alone anyway"
+        )));
+    }
+    Ok(bind)
+}
+
+/// One flag after `bind = HOST [PORT]`: `local`, `ttl=N` (0..255), `v6only`.
+fn bind_flag(tok: &str, value: &str, bind: &mut BindOption) -> Result<(), OptionError> {
+    if tok == "local" {
+        bind.local = true;
+    } else if tok == "v6only" {
+        bind.v6only = true;
+    } else if let Some(n) = tok.strip_prefix("ttl=") {
+        bind.ttl = decimal(n, 255).map(|t| t as u8).ok_or_else(|| {
+            other(format!(
+                "invalid ttl '{n}' in bind = '{value}': expected a number in 0..255 (how many \
+                 routers multicast output may cross; 1 keeps it on the local network)"
+            ))
+        })?;
+    } else {
+        return Err(other(format!(
+            "unknown flag '{tok}' in bind = '{value}' (known flags: local, ttl=N, v6only; syntax: \
+             {BIND_SYNTAX})"
+        )));
+    }
+    Ok(())
 }
 
 /// `detect`: `on`, `verbose` or `off`; anything else is off with a warning (MIDIMonster: off).
@@ -519,6 +556,8 @@ mod tests {
                 addr: "0.0.0.0:5568".parse().unwrap(),
                 local: true,
                 pending: None,
+                ttl: DEFAULT_TTL,
+                v6only: false,
             }
         );
         assert_eq!(parse_bind("::").unwrap().addr, "[::]:5568".parse().unwrap());
@@ -536,12 +575,12 @@ mod tests {
     fn bind_errors() {
         assert_eq!(
             msg(parse_bind("").unwrap_err()),
-            "invalid value '' for option 'bind': expected HOST [PORT] [local]"
+            "invalid value '' for option 'bind': expected HOST [PORT] [local] [ttl=N] [v6only]"
         );
         assert_eq!(
             msg(parse_bind("0.0.0.0 5568 loopback").unwrap_err()),
-            "unknown flag 'loopback' in bind = '0.0.0.0 5568 loopback' (known flags: local; syntax: \
-             HOST [PORT] [local])"
+            "unknown flag 'loopback' in bind = '0.0.0.0 5568 loopback' (known flags: local, ttl=N, \
+             v6only; syntax: HOST [PORT] [local] [ttl=N] [v6only])"
         );
         assert_eq!(
             msg(parse_bind("0.0.0.0 70000").unwrap_err()),
@@ -561,6 +600,28 @@ mod tests {
         assert!(parse_bind(&"x".repeat(64)).is_err());
         // A port after a flag is not a port.
         assert!(parse_bind("0.0.0.0 local 5568").is_err());
+    }
+
+    #[test]
+    fn bind_ttl_and_v6only() {
+        let b = parse_bind("10.0.0.5 ttl=16").unwrap();
+        assert_eq!((b.addr.port(), b.ttl, b.local), (5568, 16, false));
+        let b = parse_bind("0.0.0.0 5569 local ttl=0").unwrap();
+        assert_eq!((b.addr.port(), b.ttl, b.local), (5569, 0, true));
+        assert_eq!(parse_bind("0.0.0.0").unwrap().ttl, DEFAULT_TTL);
+        let b = parse_bind(":: v6only").unwrap();
+        assert!(b.v6only && b.addr.ip().is_unspecified());
+        assert!(!parse_bind("::").unwrap().v6only, "dual-stack by default");
+        for bad in ["ttl=256", "ttl=", "ttl=-1", "ttl=1x"] {
+            let e = msg(parse_bind(&format!("0.0.0.0 {bad}")).unwrap_err());
+            assert!(e.contains("expected a number in 0..255"), "{e}");
+        }
+        assert_eq!(
+            msg(parse_bind("0.0.0.0 v6only").unwrap_err()),
+            "bind = '0.0.0.0 v6only': v6only applies to the IPv6 wildcard (bind = :: ... v6only); a \
+             specific IPv6 address carries IPv6 alone anyway"
+        );
+        assert!(parse_bind("2001:db8::1 v6only").is_err());
     }
 
     #[test]

@@ -24,10 +24,11 @@ use patchbay_sacn::{DISCOVERY_UNIVERSE, MAX_SLOTS, TransmitKind};
 use patchbay_kit::dmx_channels::write_value;
 
 use super::counters::{LOG_PERIOD, summarize};
-use super::start::{BindRt, Runtime, group_addr, tag};
+use super::start::{BindRt, Runtime, tag};
 use super::{Instance, InstanceOptions};
 
-/// Destination number `i` of a packet (data and discovery have one, sync one per receiver set).
+/// Destination number `i` of a packet: a unicast `destination`, else the universe's group in
+/// each family the bind carries (two for a dual-stack bind); sync packets go to their list.
 fn dest_at(
     bind: &BindRt,
     instances: &[Instance],
@@ -35,19 +36,21 @@ fn dest_at(
     i: usize,
 ) -> Option<SocketAddr> {
     match kind {
-        TransmitKind::Data { universe } => (i == 0).then(|| {
-            bind.output_of(universe)
-                .and_then(|x| instances.get(x))
-                .and_then(|inst| inst.opts.destination)
-                .unwrap_or_else(|| group_addr(bind.v6, universe))
-        }),
-        TransmitKind::Sync { sync_address } => bind
-            .sync_dests
-            .iter()
-            .find(|(s, _)| *s == sync_address)
-            .and_then(|(_, d)| d.get(i).copied())
-            .or_else(|| (i == 0).then(|| group_addr(bind.v6, sync_address))),
-        TransmitKind::Discovery { .. } => (i == 0).then(|| group_addr(bind.v6, DISCOVERY_UNIVERSE)),
+        TransmitKind::Data { universe } => match bind
+            .output_of(universe)
+            .and_then(|x| instances.get(x))
+            .and_then(|inst| inst.opts.destination)
+        {
+            Some(d) => (i == 0).then_some(d),
+            None => bind.group_dest(universe, i),
+        },
+        TransmitKind::Sync { sync_address } => {
+            match bind.sync_dests.iter().find(|(s, _)| *s == sync_address) {
+                Some((_, d)) => d.get(i).copied(),
+                None => bind.group_dest(sync_address, i),
+            }
+        }
+        TransmitKind::Discovery { .. } => bind.group_dest(DISCOVERY_UNIVERSE, i),
     }
 }
 
@@ -294,8 +297,11 @@ fn transmit_bind(
             }
         }
     }
+    // Room for a data packet to each of its destinations (two on a dual-stack bind).
+    let room = bind.families.len();
     while let Some(source) = bind.source.as_mut() {
-        let Some(slot) = bind.out.slot() else {
+        let fits = bind.out.free() >= room;
+        let Some(slot) = bind.out.slot().filter(|_| fits) else {
             if send_batch(bind, b, now, instances) {
                 continue;
             }
@@ -308,6 +314,11 @@ fn transmit_bind(
             && let Some(dst) = dest_at(bind, instances, t.kind, 0)
         {
             bind.out.commit(t.len, dst, u32::from(universe));
+            let mut i = 1;
+            while let Some(dst) = dest_at(bind, instances, t.kind, i) {
+                bind.out.repeat_last(dst, u32::from(universe));
+                i += 1;
+            }
             continue;
         }
         // The packet was built in the batch's free slot; move it out before sending.

@@ -3,14 +3,14 @@
 //! socket with the loop.
 //!
 //! Why joins depend on channels: an output-only universe needs no membership (D13), and joining
-//! it would waste one of the 20 IPv4 memberships per socket and, with `local`, feed our own output
-//! back as input.
+//! it would cost a socket (each group has its own) and, with `local`, feed our own output back
+//! as input.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use patchbay_core::{Interest, Io, StartError};
-use patchbay_net::{BindSpec, Endpoint, SocketId};
+use patchbay_net::{BindSpec, SocketId, UdpEndpoint};
 use patchbay_sacn::receiver::{
     Discard, LossBehavior, MergeMode, Receiver, ReceiverConfig, UniverseConfig as RxUniverse,
 };
@@ -40,22 +40,65 @@ pub(super) fn group_addr(v6: bool, universe: u16) -> SocketAddr {
     SocketAddr::new(group_ip(v6, universe), PORT)
 }
 
-/// Io tag of one socket: bind index in the high 16 bits, 0 = main socket, n + 1 = receiver n.
+/// The groups whose routes name a wildcard bind's multicast interfaces: universe 1's, the
+/// sACN traffic a wildcard bind is most likely for.
+pub fn route_probes() -> [IpAddr; 2] {
+    [group_ip(false, 1), group_ip(true, 1)]
+}
+
+/// The socket spec of a `bind` line.
+pub(super) fn bind_spec(bo: &super::options::BindOption) -> BindSpec {
+    let mut spec = BindSpec::new(bo.addr, bo.local).with_route_probes(route_probes());
+    spec.multicast_ttl = u32::from(bo.ttl);
+    spec.dual_stack = !bo.v6only;
+    spec
+}
+
+/// Bits of an Io tag that number the socket within its bind: one socket per group, so up to
+/// 63,999 universes of each family plus the main socket (bind indices take the other 12 bits,
+/// enough for `MAX_BINDS`).
+const SOCKET_BITS: u32 = 20;
+
+const SOCKET_MASK: u32 = (1 << SOCKET_BITS) - 1;
+
+/// Io tag of one socket: bind index in the high 12 bits; 0 = main socket, n + 1 = receiver n,
+/// the top values broadcast sockets (which sACN binds do not open; mapped for completeness).
 pub(super) fn tag(bind: usize, id: SocketId) -> u32 {
     let sock = match id {
         SocketId::Main => 0,
         SocketId::Receiver(n) => n as u32 + 1,
+        SocketId::Broadcast(k) => SOCKET_MASK - (k as u32).min(1),
     };
-    ((bind as u32) << 16) | (sock & 0xFFFF)
+    ((bind as u32) << SOCKET_BITS) | (sock & SOCKET_MASK)
 }
 
 pub(super) fn untag(tag: u32) -> (usize, SocketId) {
-    let bind = (tag >> 16) as usize;
-    let id = match tag & 0xFFFF {
+    let bind = (tag >> SOCKET_BITS) as usize;
+    let id = match tag & SOCKET_MASK {
         0 => SocketId::Main,
+        n if n >= SOCKET_MASK - 1 => SocketId::Broadcast((SOCKET_MASK - n) as usize),
         n => SocketId::Receiver(n as usize - 1),
     };
     (bind, id)
+}
+
+/// Families of the groups bind `i` joins and sends to, its own first (`true` = IPv6). A
+/// dual-stack bind's IPv4 side is left out, with a warning, when it has no IPv4 multicast
+/// interface (no IPv4 route on an IPv6 host): the bind's own family decides whether it works.
+fn group_families(ep: &UdpEndpoint, i: usize) -> &'static [bool] {
+    if !ep.local_addr().is_ipv6() || !ep.carries(true) {
+        return &[false];
+    }
+    match ep.interface_for(false) {
+        None => &[true],
+        Some(Ok(_) | Err(patchbay_net::IfaceError::NotChosenYet)) => &[true, false],
+        Some(Err(e)) => {
+            tracing::warn!(target: "sacn",
+                "bind {i} ({}): no IPv4 multicast ({e}); IPv4 groups are not joined or sent to \
+                 (add v6only to the bind line to say so)", ep.local_addr());
+            &[true]
+        }
+    }
 }
 
 /// Receivers are per merge setting because merge, preview and loss are receiver-wide in
@@ -78,8 +121,10 @@ pub(super) struct Pending {
 
 /// Run-time state of one `bind`.
 pub(super) struct BindRt {
-    pub ep: Endpoint,
-    pub v6: bool,
+    pub ep: UdpEndpoint,
+    /// Families of its groups, its own first: a dual-stack `::` bind joins and sends to the
+    /// IPv6 and the IPv4 group of each universe.
+    pub families: &'static [bool],
     pub source: Option<Source>,
     pub groups: Vec<RxGroup>,
     /// (universe, group, instance index), sorted by universe.
@@ -103,6 +148,11 @@ pub(super) struct BindRt {
 }
 
 impl BindRt {
+    /// Multicast destination `i` of `universe`: its group in each family the bind carries.
+    pub fn group_dest(&self, universe: u16, i: usize) -> Option<SocketAddr> {
+        self.families.get(i).map(|&v6| group_addr(v6, universe))
+    }
+
     pub fn input_of(&self, universe: u16) -> Option<(usize, usize)> {
         self.inputs
             .binary_search_by_key(&universe, |e| e.0)
@@ -128,8 +178,8 @@ pub(super) struct Runtime {
     pub tx_buf: Box<[u8; MAX_PACKET_LEN]>,
     /// Sockets that may still hold data (their receive budget ran out, or the turn ended early
     /// before or while reading them); read again next turn, which `poll_timeout` makes immediate.
-    pub backlog: Vec<u32>,
-    pub spare: Vec<u32>,
+    pub backlog: super::input::Backlog,
+    pub spare: super::input::Backlog,
     /// Turns that end at a repeated universe, and the batch they leave ([`super::input`]).
     pub split: super::input::TurnSplit,
     pub last_now: Instant,
@@ -175,14 +225,22 @@ impl Runtime {
                 c
             }
         };
+        // One socket per joined group: 1,000 universes need more than the usual soft limit.
+        match patchbay_net::fdlimit::raise() {
+            Ok((before, after)) if after.soft > before.soft => tracing::debug!(target: "sacn",
+                "open-file limit raised from {} to {} (one socket per multicast group)",
+                before.soft, after.soft),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(target: "sacn", "cannot raise the open-file limit: {e}"),
+        }
         let mut binds = Vec::with_capacity(b.binds.len());
         for (i, bo) in b.binds.iter().enumerate() {
-            let ep = Endpoint::open(BindSpec::new(bo.addr, bo.local)).map_err(|e| {
+            let ep = UdpEndpoint::open(bind_spec(bo)).map_err(|e| {
                 StartError::option("bind", i, format!("sacn bind {i} ({}): {e}", bo.addr))
             })?;
             tracing::info!(target: "sacn", "bind {i}: {ep}");
             binds.push(BindRt {
-                v6: ep.local_addr().is_ipv6(),
+                families: group_families(&ep, i),
                 ep,
                 source: None,
                 groups: Vec::new(),
@@ -224,20 +282,23 @@ impl Runtime {
                         })?;
                 }
             }
-            let joined = bind.ep.pool().map_or(0, |p| p.group_count());
+            let joined = bind.ep.memberships().group_count();
             tracing::debug!(target: "sacn",
                 "bind {i}: {} input universe(s), {} output universe(s), {joined} group(s) joined",
                 bind.inputs.len(), bind.outputs.len());
         }
-        let rx_v6 = binds.iter().any(|b| b.v6).then(Box::default);
+        let rx_v6 = binds
+            .iter()
+            .any(|b| b.families.contains(&true))
+            .then(Box::default);
         Ok(Runtime {
             cid,
             binds,
             rx_v4: Box::default(),
             rx_v6,
             tx_buf: Box::new([0; MAX_PACKET_LEN]),
-            backlog: Vec::with_capacity(64),
-            spare: Vec::with_capacity(64),
+            backlog: super::input::Backlog::default(),
+            spare: super::input::Backlog::default(),
             split: super::input::TurnSplit::default(),
             last_now: now,
             recv_budget: super::input::RECV_BUDGET,
@@ -348,8 +409,8 @@ fn setup_instance(
             let pos = match bind.sync_dests.iter().position(|(s, _)| *s == o.sync) {
                 Some(p) => p,
                 None => {
-                    bind.sync_dests
-                        .push((o.sync, vec![group_addr(bind.v6, o.sync)]));
+                    let groups = bind.families.iter().map(|&v6| group_addr(v6, o.sync));
+                    bind.sync_dests.push((o.sync, groups.collect()));
                     bind.sync_dests.len() - 1
                 }
             };
@@ -399,14 +460,16 @@ fn setup_instance(
         if universe == 0 {
             continue;
         }
-        let group = group_ip(bind.v6, universe);
-        bind.ep.join(group).map_err(|e| {
-            fail(format!(
-                "cannot join the multicast group {group} of {what} {universe} on bind {} ({}): {e}",
-                o.interface,
-                bind.ep.local_addr()
-            ))
-        })?;
+        for &v6 in bind.families {
+            let group = group_ip(v6, universe);
+            bind.ep.join(group).map_err(|e| {
+                fail(format!(
+                    "cannot join the multicast group {group} of {what} {universe} on bind {} ({}): {e}",
+                    o.interface,
+                    bind.ep.local_addr()
+                ))
+            })?;
+        }
     }
     Ok(())
 }
@@ -422,6 +485,9 @@ mod tests {
             (0, SocketId::Receiver(0)),
             (3, SocketId::Receiver(49)),
             (4095, SocketId::Main),
+            (4095, SocketId::Receiver(2 * 63_999)),
+            (7, SocketId::Broadcast(0)),
+            (7, SocketId::Broadcast(1)),
         ] {
             assert_eq!(untag(tag(b, id)), (b, id));
         }

@@ -431,11 +431,11 @@ fn unicast_in_events_and_unicast_out_bytes() {
     let mut rig = Net::start(rig);
     // Output-only and input universes on a unicast bind join nothing... except input `in`,
     // which is multicast by default: exactly one group (universe 1), not universe 2 (D13).
-    let pool = rig.backend().rt.as_ref().unwrap().binds[0]
+    let joined = rig.backend().rt.as_ref().unwrap().binds[0]
         .ep
-        .pool()
-        .map(|p| p.group_count());
-    assert_eq!(pool.unwrap_or(0), 1);
+        .memberships()
+        .group_count();
+    assert_eq!(joined, 1);
 
     let mut slots = [0u8; 512];
     slots[0] = 255;
@@ -579,7 +579,7 @@ fn discovery_lists(rig: &Net, sock: &UdpSocket) -> Vec<Vec<u16>> {
 }
 
 /// Multicast on a bind to a specific address (Linux delivers no multicast to such sockets; the
-/// endpoint's wildcard receive sockets must), output to the groups, own output mirrored into own
+/// endpoint's group-bound receive sockets must), output to the groups, own output mirrored into own
 /// input with `local`,
 /// output-only universes not joined, discovery listing exactly the output universes.
 #[test]
@@ -605,13 +605,13 @@ fn ipv4_multicast_on_a_specific_bind() {
         let ep = &s.rt.as_ref().unwrap().binds[0].ep;
         let i = ep.interface().unwrap();
         assert_eq!(i.name, "sacn0");
-        let pool = ep.pool().unwrap();
+        let groups = ep.memberships();
         assert_eq!(
-            pool.group_count(),
+            groups.group_count(),
             2,
             "universes 1 and 3, not output-only 2 (D13)"
         );
-        assert!(pool.socket_of("239.255.0.2".parse().unwrap()).is_none());
+        assert!(groups.socket_of("239.255.0.2".parse().unwrap()).is_none());
         (i.addr, i.index)
     };
     let listener = group_listener(false, 5568, &[2, 3, 64214], iface_addr, ifindex);
@@ -824,8 +824,8 @@ fn output_is_coalesced_per_turn_and_deferred_changes_are_kept() {
     assert_eq!(read(&listener), vec![(120, 9, 0xBE, 0xEF)]);
 }
 
-/// 1,000 input universes on one bind with the default membership limit: memberships are
-/// sharded over receive sockets, all registered, and every universe delivers exactly once.
+/// 1,000 input universes on one bind: one receive socket per group, all registered, and every
+/// universe delivers exactly once.
 #[test]
 fn thousand_input_universes_on_one_bind() {
     patchbay_net::netns::require_private_netns();
@@ -839,13 +839,17 @@ fn thousand_input_universes_on_one_bind() {
         ids.push(rig.input(i, "1").unwrap());
     }
     let mut rig = Net::start(rig);
-    let sockets = {
+    {
         let s = rig.backend();
-        let pool = s.rt.as_ref().unwrap().binds[0].ep.pool().unwrap();
-        assert_eq!(pool.group_count(), usize::from(N));
-        pool.len()
-    };
-    assert!(sockets >= usize::from(N) / 20, "{sockets} receive sockets");
+        let ep = &s.rt.as_ref().unwrap().binds[0].ep;
+        assert_eq!(ep.memberships().group_count(), usize::from(N));
+        assert_eq!(ep.socket_ids().count(), usize::from(N) + 1);
+    }
+    assert_eq!(
+        rig.registered(),
+        usize::from(N) + 1,
+        "every socket registered"
+    );
     let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
     let desk = Cid([5; 16]);
     let mut slots = [0u8; 1];
@@ -922,8 +926,8 @@ fn synchronization_out_and_sync_group_join_in() {
     let joined = |rig: &Net| {
         rig.backend().rt.as_ref().unwrap().binds[0]
             .ep
-            .pool()
-            .and_then(|p| p.socket_of(sync_group))
+            .memberships()
+            .socket_of(sync_group)
             .is_some()
     };
     assert!(!joined(&rig));
@@ -1286,4 +1290,34 @@ fn a_full_send_buffer_is_waited_out_by_writability_not_a_timer() {
         out,
         c.packets_out
     );
+}
+
+/// `bind = HOST PORT ttl=N` reaches the socket: multicast TTL of the bind's family, and for a
+/// dual-stack `::` bind the IPv4 TTL too (the kernel applies it: crates/net/tests/ttl.rs).
+#[test]
+fn bind_ttl_sets_the_multicast_ttl_of_the_socket() {
+    patchbay_net::netns::require_private_netns();
+    for (bind, v4, v6) in [
+        ("127.0.0.1 15741", Some(1), None),
+        ("127.0.0.1 15742 ttl=16", Some(16), None),
+        ("::1 15743 ttl=32", None, Some(32)),
+        (":: 15744 ttl=64", Some(64), Some(64)),
+    ] {
+        let mut rig = rig();
+        global(&mut rig, "bind", bind).unwrap();
+        // The core starts a backend that has an instance.
+        let o = instance(&mut rig, "out");
+        inst_opt(&mut rig, o, "universe", "1").unwrap();
+        let rig = Net::start(rig);
+        let mut s = rig.backend_mut();
+        let ep = &mut s.rt.as_mut().unwrap().binds[0].ep;
+        assert_eq!(ep.spec().multicast_ttl, v4.or(v6).unwrap(), "{bind}");
+        let sock = socket2::SockRef::from(&*ep.socket_mut(patchbay_net::SocketId::Main).unwrap());
+        if let Some(t) = v4 {
+            assert_eq!(sock.multicast_ttl_v4().unwrap(), t, "{bind}");
+        }
+        if let Some(t) = v6 {
+            assert_eq!(sock.multicast_hops_v6().unwrap(), t, "{bind}");
+        }
+    }
 }

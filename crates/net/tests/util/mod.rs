@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use patchbay_net::{BindSpec, Endpoint, RecvMeta, SocketId};
+use patchbay_net::{BindSpec, RecvMeta, SocketId, UdpEndpoint};
 
 /// Refuses to go on outside a private network namespace.
 pub fn guard() {
@@ -33,8 +33,8 @@ pub fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-pub fn open(addr: &str, local: bool) -> Endpoint {
-    Endpoint::open(BindSpec::new(sa(addr), local)).unwrap()
+pub fn open(addr: &str, local: bool) -> UdpEndpoint {
+    UdpEndpoint::open(BindSpec::new(sa(addr), local)).unwrap()
 }
 
 /// One received datagram with its payload.
@@ -46,7 +46,7 @@ pub struct Got {
 }
 
 /// Reads every socket of `ep` until nothing arrived for `quiet`.
-pub fn collect(ep: &mut Endpoint, quiet: Duration) -> Vec<Got> {
+pub fn collect(ep: &mut UdpEndpoint, quiet: Duration) -> Vec<Got> {
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
     let mut last = Instant::now();
@@ -75,4 +75,10 @@ pub const QUIET: Duration = Duration::from_millis(150);
 
 pub fn ifindex(name: &str) -> u32 {
     nix::net::if_::if_nametoindex(name).unwrap()
+}
+
+/// Opens `addr` with `probes` naming a wildcard bind's multicast interface.
+pub fn open_probed(addr: &str, local: bool, probes: &[&str]) -> UdpEndpoint {
+    let spec = BindSpec::new(sa(addr), local).with_route_probes(probes.iter().map(|p| ip(p)));
+    UdpEndpoint::open(spec).unwrap()
 }
