@@ -182,8 +182,10 @@ const MAX_SNIPPET_CHARS: usize = 120;
 /// Characters shown before the span when a long line is cut.
 const SNIPPET_CONTEXT: usize = 30;
 /// Longest message or note printed whole, in characters; a longer one keeps its beginning and
-/// its end (where the explanation is) and says how much was cut.
-const MAX_MESSAGE_CHARS: usize = 300;
+/// its end (where the explanation is) and says how much was cut. Room for patchbay's own longest
+/// explanations (a start error naming the process that holds a port is about 450 characters),
+/// so only quoted configuration text makes a message this long.
+const MAX_MESSAGE_CHARS: usize = 600;
 
 /// The source line as shown: control characters replaced one for one (so carets stay aligned)
 /// and a long line cut to a window around the span.
@@ -421,7 +423,7 @@ mod tests {
         assert!(p.chars().count() < MAX_MESSAGE_CHARS + 40, "{p}");
         assert!(p.starts_with("value 'vvv"), "{p}");
         assert!(p.ends_with("' is wrong (expected 1..512)"), "{p}");
-        assert!(p.contains("…(735 characters cut)…"), "{p}");
+        assert!(p.contains("…(435 characters cut)…"), "{p}");
         assert_eq!(printable("short"), "short");
     }
 
