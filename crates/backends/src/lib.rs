@@ -10,6 +10,8 @@
 
 mod compiled_out;
 pub mod loopback;
+#[cfg(feature = "lua")]
+pub mod lua;
 #[cfg(feature = "sacn")]
 pub mod sacn;
 
@@ -24,6 +26,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(loopback::Loopback::new())];
     #[cfg(feature = "sacn")]
     backends.push(Box::new(sacn::Sacn::new()));
+    #[cfg(feature = "lua")]
+    backends.push(Box::new(lua::LuaBackend::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -34,6 +38,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
 pub const COMPILED_OUT: &[(&str, &str)] = &[
     #[cfg(not(feature = "sacn"))]
     ("sacn", "sacn"),
+    #[cfg(not(feature = "lua"))]
+    ("lua", "lua"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -44,7 +50,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "atem",
     "evdev",
     "jack",
-    "lua",
     "maweb",
     "midi",
     "mqtt",
@@ -70,6 +75,7 @@ mod tests {
         assert_eq!(unique.len(), names.len());
         assert!(names.contains(&"loopback"));
         assert!(names.contains(&"sacn"), "compiled in or a stand-in");
+        assert!(names.contains(&"lua"), "compiled in or a stand-in");
         for n in &names {
             assert!(
                 !UNSUPPORTED.contains(n),
@@ -85,5 +91,6 @@ mod tests {
     fn compiled_out_backends_follow_the_features() {
         let stand_ins: Vec<&str> = COMPILED_OUT.iter().map(|&(n, _)| n).collect();
         assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
+        assert_eq!(stand_ins.contains(&"lua"), !cfg!(feature = "lua"));
     }
 }

@@ -1,0 +1,1 @@
+//! Tests of the lua backend through the rig.
