@@ -124,7 +124,9 @@ pub fn install(lua: &Lua, shared: &Rc<RefCell<Shared>>, budget: &Rc<Budget>) -> 
     let output = lua.create_function(move |lua, (name, value): (LuaValue, LuaValue)| {
         let Some(name) = channel_name(lua, name)? else {
             let at = place(lua);
-            return with(&s, |s| s.misuse(&at, "output() with an invalid channel name"));
+            return with(&s, |s| {
+                s.misuse(&at, "output() with an invalid channel name")
+            });
         };
         if value.is_nil() {
             let at = place(lua);
@@ -244,7 +246,11 @@ pub fn install(lua: &Lua, shared: &Rc<RefCell<Shared>>, budget: &Rc<Budget>) -> 
     // The yield itself must happen in Lua: a Rust function cannot yield its caller.
     lua.load("local mark, yield = ...\nsleep = function(ms) mark(ms) return yield() end")
         .set_name(INTERNAL_CHUNK)
-        .call::<()>((mark_sleep, g.get::<mlua::Table>("coroutine")?.get::<Function>("yield")?))?;
+        .call::<()>((
+            mark_sleep,
+            g.get::<mlua::Table>("coroutine")?
+                .get::<Function>("yield")?,
+        ))?;
 
     let s = Rc::clone(shared);
     let cleanup = lua.create_function(move |lua, f: LuaValue| match f {
@@ -262,7 +268,8 @@ pub fn install(lua: &Lua, shared: &Rc<RefCell<Shared>>, budget: &Rc<Budget>) -> 
 
     let s = Rc::clone(shared);
     let channels = lua.create_function(move |lua, ()| {
-        let names: Vec<Box<str>> = with(&s, |s| s.channels.iter().map(|c| c.name.clone()).collect())?;
+        let names: Vec<Box<str>> =
+            with(&s, |s| s.channels.iter().map(|c| c.name.clone()).collect())?;
         lua.create_sequence_from(names.iter().map(|n| &**n))
     })?;
     g.set("channels", channels)?;
@@ -293,7 +300,16 @@ mod tests {
     fn intervals_round_to_ten_milliseconds_as_midimonster() {
         let ms = |n| round_interval(n).as_millis();
         assert_eq!(
-            [ms(0), ms(4), ms(5), ms(14), ms(15), ms(100), ms(1004), ms(1005)],
+            [
+                ms(0),
+                ms(4),
+                ms(5),
+                ms(14),
+                ms(15),
+                ms(100),
+                ms(1004),
+                ms(1005)
+            ],
             [0, 0, 10, 10, 20, 100, 1000, 1010]
         );
         assert_eq!(round_interval(u64::MAX), LONGEST_WAIT);

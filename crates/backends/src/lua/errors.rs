@@ -90,4 +90,52 @@ mod tests {
         assert_eq!(script_frame(tb), Some("fader.lua:12"));
         assert_eq!(script_frame("stack traceback:\n\t[C]: in ?"), None);
     }
+
+    /// Errors as Lua and mlua produce them, each described from the script line at fault.
+    #[test]
+    fn errors_read_as_file_and_line_of_the_script() {
+        let lua = mlua::Lua::new();
+        let check = lua
+            .create_function(|_, v: mlua::Value| match v {
+                mlua::Value::Number(_) | mlua::Value::Integer(_) => Ok(()),
+                other => Err(Error::RuntimeError(format!(
+                    "bad argument #1 to 'check' (number expected, got {})",
+                    other.type_name()
+                ))),
+            })
+            .expect("function");
+        lua.globals().set("check", check).expect("set");
+        let run = |src: &str| {
+            let f: mlua::Function = lua
+                .load(src)
+                .set_name("@fader.lua")
+                .eval()
+                .expect("compiles");
+            describe(&f.call::<()>(()).expect_err("fails"))
+        };
+        assert_eq!(
+            run("return function()\n  error('too high')\nend"),
+            "fader.lua:2: too high"
+        );
+        assert_eq!(
+            run("return function()\n\n  check({})\nend"),
+            "fader.lua:3: bad argument #1 to 'check' (number expected, got table)"
+        );
+        assert_eq!(
+            run("return function()\n  local t\n  return t.x\nend"),
+            "fader.lua:3: attempt to index a nil value (local 't')"
+        );
+        let limited = mlua::Lua::new();
+        limited.set_memory_limit(1 << 20).expect("limit");
+        let f: mlua::Function = limited
+            .load("return function() local t = {} for i = 1, 1e7 do t[i] = i end end")
+            .eval()
+            .expect("compiles");
+        let e = f.call::<()>(()).expect_err("out of memory");
+        assert!(is_memory(&e));
+        assert_eq!(
+            describe(&e),
+            "out of memory: the interpreter reached its memory-limit"
+        );
+    }
 }

@@ -158,7 +158,10 @@ mod tests {
             .expect_err("stopped");
         let why = budget.stopped().expect("stopped");
         assert!(why.starts_with("stopped at loop.lua:"), "{why}");
-        assert!(err.to_string().contains("after 100000 instructions"), "{err}");
+        assert!(
+            err.to_string().contains("after 100000 instructions"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -185,11 +188,17 @@ mod tests {
             "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
             "while true do coroutine.wrap(function() pcall(function() while true do end end) end)() end",
         ] {
-            let (lua, budget) = lua_with(50_000);
-            budget.arm();
-            let r = lua.load(catcher).set_name("@catch.lua").exec();
-            assert!(r.is_err(), "{catcher} escaped the stop");
-            assert!(budget.is_stopped(), "{catcher}");
+            // On a thread of its own, so that a catcher that escapes fails the test instead of
+            // hanging it.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let (lua, budget) = lua_with(50_000);
+                budget.arm();
+                let r = lua.load(catcher).set_name("@catch.lua").exec();
+                let _ = tx.send((r.is_err(), budget.is_stopped()));
+            });
+            let got = rx.recv_timeout(std::time::Duration::from_secs(20));
+            assert_eq!(got, Ok((true, true)), "{catcher} escaped the stop");
         }
     }
 

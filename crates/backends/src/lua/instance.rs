@@ -141,14 +141,21 @@ impl Instance {
         }
         let (instance, channels): (Box<str>, Vec<(Box<str>, bool)>) = {
             let s = self.shared.borrow();
-            let channels = s.channels.iter().map(|c| (c.name.clone(), c.target)).collect();
+            let channels = s
+                .channels
+                .iter()
+                .map(|c| (c.name.clone(), c.target))
+                .collect();
             (s.instance.clone(), channels)
         };
         let globals = self.lua.globals();
         let function = |name: &str| -> Option<Function> {
             globals.raw_get::<Option<Function>>(name).ok().flatten()
         };
-        let default = self.default_handler.as_deref().map(|name| (name, function(name)));
+        let default = self
+            .default_handler
+            .as_deref()
+            .map(|name| (name, function(name)));
         if let Some((name, None)) = default {
             tracing::warn!(target: "lua",
                 "instance {instance}: default-handler '{name}' is not a global function: events are ignored");
@@ -201,8 +208,16 @@ impl Instance {
                 let mut s = self.shared.borrow_mut();
                 s.current_channel = None;
                 if let Err(e) = result {
-                    let name = s.channels.get(key).map(|c| c.name.clone()).unwrap_or_default();
-                    s.failed(&format!("handler for '{name}'"), Failure::of(&e, &self.budget), &e);
+                    let name = s
+                        .channels
+                        .get(key)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default();
+                    s.failed(
+                        &format!("handler for '{name}'"),
+                        Failure::of(&e, &self.budget),
+                        &e,
+                    );
                 }
             }
             if let Some(c) = self.shared.borrow_mut().channels.get_mut(key) {
@@ -234,9 +249,11 @@ impl Instance {
         if let Some(f) = cleanup {
             self.budget.arm();
             if let Err(e) = f.call::<()>(()) {
-                self.shared
-                    .borrow_mut()
-                    .failed("cleanup handler", Failure::of(&e, &self.budget), &e);
+                self.shared.borrow_mut().failed(
+                    "cleanup handler",
+                    Failure::of(&e, &self.budget),
+                    &e,
+                );
             }
         }
         self.shared.borrow_mut().pending.clear();

@@ -121,12 +121,11 @@ impl Backend for LuaBackend {
 
     fn create_instance(&mut self, id: InstanceId, name: &str) -> Result<(), OptionError> {
         // The clock value is a placeholder until start; nothing runs before it.
-        let instance = Instance::new(id, name, Instant::now()).map_err(|message| {
-            OptionError::Other {
+        let instance =
+            Instance::new(id, name, Instant::now()).map_err(|message| OptionError::Other {
                 at: Part::Key,
                 message,
-            }
-        })?;
+            })?;
         let slot = id.0 as usize;
         if self.by_id.len() <= slot {
             self.by_id.resize(slot + 1, None);

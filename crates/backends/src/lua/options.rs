@@ -67,7 +67,10 @@ mod tests {
         }
         assert_eq!(instruction_limit("instruction-limit", "1000"), Ok(1000));
         for bad in ["999", "1e6", "100000000001"] {
-            assert!(instruction_limit("instruction-limit", bad).is_err(), "{bad}");
+            assert!(
+                instruction_limit("instruction-limit", bad).is_err(),
+                "{bad}"
+            );
         }
     }
 }

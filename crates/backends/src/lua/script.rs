@@ -31,9 +31,9 @@ pub fn compile(lua: &Lua, name: &str, source: &[u8]) -> Result<Function, String>
     match load(lua, name, source) {
         Ok(f) => Ok(f),
         Err(mlua::Error::SyntaxError { message, .. }) => Err(locate(lua, name, source, &message)),
-        Err(mlua::Error::MemoryError(_)) => {
-            Err(format!("{name}: the script does not fit in the memory-limit"))
-        }
+        Err(mlua::Error::MemoryError(_)) => Err(format!(
+            "{name}: the script does not fit in the memory-limit"
+        )),
         Err(e) => Err(format!("{name}: {e}")),
     }
 }
