@@ -56,10 +56,13 @@ impl Counters {
     }
 }
 
-/// One throttle per kind of problem a script can cause at any rate.
+/// One throttle per kind of problem a script can cause at any rate (so an endless loop is
+/// reported even while a handler fails on every event).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Logs {
-    pub errors: Throttle,
+    pub script_errors: Throttle,
+    pub instruction_limit: Throttle,
+    pub memory_limit: Throttle,
     pub unknown_channel: Throttle,
     pub api_misuse: Throttle,
 }

@@ -159,8 +159,8 @@ impl Shared {
         self.counters.unknown_channel += 1;
         if let Some(n) = self.logs.unknown_channel.hit(self.now, LOG_PERIOD) {
             tracing::info!(target: "lua",
-                "instance {}: {function}() on '{}', a channel no mapping uses ({n} such call(s))",
-                self.instance, String::from_utf8_lossy(name));
+                "instance {}: {function}() on '{}', a channel no mapping uses{}",
+                self.instance, String::from_utf8_lossy(name), since(n));
         }
     }
 
@@ -169,22 +169,29 @@ impl Shared {
     pub fn misuse(&mut self, place: &str, what: &str) {
         self.counters.api_misuse += 1;
         if let Some(n) = self.logs.api_misuse.hit(self.now, LOG_PERIOD) {
-            tracing::warn!(target: "lua", "instance {}: {place}{what}, ignored ({n} time(s))",
-                self.instance);
+            tracing::warn!(target: "lua", "instance {}: {place}{what}, ignored{}",
+                self.instance, since(n));
         }
     }
 
     /// A call into Lua (`what`: "handler 'fader'", "interval", ...) failed: count it by why and
     /// log it (rate-limited). The instance keeps running.
     pub fn failed(&mut self, what: &str, failure: Failure, err: &mlua::Error) {
-        match failure {
-            Failure::Script => self.counters.script_errors += 1,
-            Failure::InstructionLimit => self.counters.instruction_limit += 1,
-            Failure::MemoryLimit => self.counters.memory_limit += 1,
-        }
-        if let Some(n) = self.logs.errors.hit(self.now, LOG_PERIOD) {
-            tracing::error!(target: "lua", "instance {}: {what} failed: {} ({n} failure(s) since the last report)",
-                self.instance, describe(err));
+        let (count, log) = match failure {
+            Failure::Script => (
+                &mut self.counters.script_errors,
+                &mut self.logs.script_errors,
+            ),
+            Failure::InstructionLimit => (
+                &mut self.counters.instruction_limit,
+                &mut self.logs.instruction_limit,
+            ),
+            Failure::MemoryLimit => (&mut self.counters.memory_limit, &mut self.logs.memory_limit),
+        };
+        *count += 1;
+        if let Some(n) = log.hit(self.now, LOG_PERIOD) {
+            tracing::error!(target: "lua", "instance {}: {what} failed: {}{}",
+                self.instance, describe(err), since(n));
         }
     }
 
@@ -202,6 +209,15 @@ impl Shared {
             .filter_map(|t| t.wake);
         let waiting = (!self.pending.is_empty()).then_some(self.now);
         timers.chain(threads).chain(waiting).min()
+    }
+}
+
+/// How many times a throttled problem happened since its last log line, when more than once.
+fn since(n: u64) -> String {
+    if n > 1 {
+        format!(" ({n} times since the last report)")
+    } else {
+        String::new()
     }
 }
 
