@@ -248,3 +248,24 @@ fn check_reports_a_syntax_error_at_the_script_line_with_the_scripts_position() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!dir.path().join("ran").exists());
 }
+
+/// Replays the `lua_script` fuzz corpus (fuzz/, FUZZING.md) on the stable toolchain: every file
+/// keeps the target's promises, and the hand-written seeds still compile (`*.lua` copied from
+/// MIDIMonster and examples/) or fail (`bad-*`) as their names say.
+#[test]
+fn lua_script_fuzz_corpus() {
+    let dir = repo("fuzz/corpus/lua_script");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        let compiled = patchbay_backends::lua::script::fuzz_compile(&bytes)
+            .unwrap_or_else(|broken| panic!("{}: {broken}", path.display()));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".lua") {
+            assert_eq!(compiled, !name.starts_with("bad-"), "{name}");
+            n += 1;
+        }
+    }
+    assert!(n >= 17, "{n} named seeds");
+}

@@ -923,3 +923,27 @@ fn counters_are_reported_by_name() {
     assert_eq!(l.stat("unknown_channel"), 1, "b is not mapped");
     assert!(l.stat("memory_bytes") > 10_000);
 }
+
+/// The example in the backend's README does what it says.
+#[test]
+fn the_readme_example_toggles_and_fades() {
+    let readme = include_str!("README.md");
+    let start = readme.find("```lua\n").expect("lua block") + "```lua\n".len();
+    let script = &readme[start..start + readme[start..].find("```").expect("end")];
+    let mut l = Lua::script(script);
+    let (toggle, fade) = (l.to("toggle"), l.to("fade"));
+    let lamp = l.from("lamp");
+    l.start();
+    l.send(toggle, Value::from_normalised(1.0));
+    l.send(toggle, Value::from_normalised(0.0));
+    l.send(toggle, Value::from_normalised(1.0));
+    assert_eq!(l.levels(), [(lamp, 1.0), (lamp, 0.0)]);
+    l.send(fade, Value::from_normalised(1.0));
+    assert_eq!(l.levels(), [(lamp, 0.01)]);
+    for _ in 0..99 {
+        l.advance(MS(20));
+    }
+    let got = l.levels();
+    assert_eq!(got.len(), 99);
+    assert_eq!(got.last(), Some(&(lamp, 1.0)));
+}
