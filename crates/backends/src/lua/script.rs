@@ -28,6 +28,12 @@ pub fn as_loadfile(source: &[u8]) -> &[u8] {
 /// configuration wrote it), in text mode only (precompiled chunks can crash the interpreter).
 /// A syntax error comes back as `name:line:column: what` (the column when it can be found).
 pub fn compile(lua: &Lua, name: &str, source: &[u8]) -> Result<Function, String> {
+    // Lua's own refusal names no file: "attempt to load a binary chunk (mode is 't')".
+    if source.first() == Some(&BINARY_CHUNK) {
+        return Err(format!(
+            "{name}: a precompiled (binary) Lua chunk; patchbay loads Lua source files only"
+        ));
+    }
     match load(lua, name, source) {
         Ok(f) => Ok(f),
         Err(mlua::Error::SyntaxError { message, .. }) => Err(locate(lua, name, source, &message)),
@@ -37,6 +43,9 @@ pub fn compile(lua: &Lua, name: &str, source: &[u8]) -> Result<Function, String>
         Err(e) => Err(format!("{name}: {e}")),
     }
 }
+
+/// The first byte of a precompiled chunk (`LUA_SIGNATURE`, ESC).
+const BINARY_CHUNK: u8 = 0x1b;
 
 fn load(lua: &Lua, name: &str, source: &[u8]) -> mlua::Result<Function> {
     lua.load(source)
@@ -171,6 +180,13 @@ pub fn fuzz_compile(source: &[u8]) -> Result<bool, String> {
     let Some(rest) = e.strip_prefix("f.lua:") else {
         return fail("no chunk name");
     };
+    if rest.starts_with(' ') {
+        // Only a binary chunk is refused without a position.
+        return match source.first() {
+            Some(&BINARY_CHUNK) => Ok(false),
+            _ => fail("no line"),
+        };
+    }
     let Some((line, rest)) = rest.split_once(':') else {
         return fail("no line");
     };
@@ -252,6 +268,10 @@ mod tests {
         let e = error_of("goto nowhere\n");
         assert!(e.starts_with("s.lua:2: "), "{e}");
         assert!(e.contains("no visible label 'nowhere'"), "{e}");
+        assert_eq!(
+            error_of("\x1bLua"),
+            "s.lua: a precompiled (binary) Lua chunk; patchbay loads Lua source files only"
+        );
     }
 
     #[test]
