@@ -269,3 +269,38 @@ fn lua_script_fuzz_corpus() {
     }
     assert!(n >= 17, "{n} named seeds");
 }
+
+/// MIDIMonster's own configurations that use its lua backend (tests/lua/midimonster, unchanged)
+/// also use backends patchbay does not have (artnet, evdev, osc, midi, maweb, python), so they
+/// cannot start; `--check` shows that those are their only problems: every script loads and
+/// compiles, every lua option and channel is accepted.
+#[test]
+fn midimonster_lua_configurations_fail_only_on_backends_patchbay_lacks() {
+    let dir = repo("tests/lua/midimonster");
+    for (cfg, missing) in [
+        ("lua.cfg", 4),
+        ("flying-faders.cfg", 1),
+        ("layering.cfg", 3),
+        ("scripting-example.cfg", 3),
+        ("maweb-flying-faders.cfg", 1),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+            .args(["--check", cfg])
+            .current_dir(&dir)
+            .output()
+            .expect("run --check");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cfg}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
+        assert!(!errors.is_empty(), "{cfg}: {err}");
+        for e in &errors {
+            assert!(e.contains("is not supported by patchbay"), "{cfg}: {e}");
+            assert!(!e.contains("lua instance"), "{cfg}: {e}");
+        }
+        assert!(
+            err.contains(&format!("patchbay: {missing} errors in {cfg}"))
+                || (missing == 1 && err.contains(&format!("patchbay: 1 error in {cfg}"))),
+            "{cfg}: {err}"
+        );
+    }
+}
