@@ -10,11 +10,11 @@
 //! the loop: the backend's deadline is the next of them, and there is no thread of the
 //! operating system.
 //!
-//! Layout: [`instance`] holds an interpreter and makes the calls into Lua, [`api`] is the
-//! script API, [`shared`] the state the API and the backend share, [`runtime`] runs timers and
-//! threads, [`guard`] the instruction budget and the memory limit, [`script`] loading and
-//! syntax error positions, [`errors`] how a failure reads in the log, [`counters`] what is
-//! counted, [`options`] the limit options.
+//! Layout: `instance` holds an interpreter and makes the calls into Lua, [`api`] is the script
+//! API, `shared` the state the API and the backend share, `runtime` runs timers and threads,
+//! [`guard`] the instruction budget and the memory limit, [`script`] loading and syntax error
+//! positions, `errors` how a failure reads in the log, [`counters`] what is counted,
+//! [`options`] the limit options.
 
 pub mod api;
 pub mod counters;
