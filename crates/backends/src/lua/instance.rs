@@ -17,6 +17,26 @@ use super::runtime;
 use super::script;
 use super::shared::{Chan, Shared};
 
+/// Largest script file read (a path such as /dev/zero must not hang the configuration).
+const MAX_SCRIPT: u64 = 16 << 20;
+
+fn read_script(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| format!("cannot read Lua script {}: {e}", path.display());
+    let mut source = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SCRIPT + 1).read_to_end(&mut source))
+        .map_err(fail)?;
+    if source.len() as u64 > MAX_SCRIPT {
+        return Err(format!(
+            "Lua script {} is larger than {} MiB",
+            path.display(),
+            MAX_SCRIPT >> 20
+        ));
+    }
+    Ok(source)
+}
+
 /// A compiled script, run at start.
 struct Script {
     /// The path as the configuration wrote it (the chunk name in messages).
@@ -63,8 +83,7 @@ impl Instance {
 
     /// `script = PATH`: read and compiled now, run at start. `shown` is the path as written.
     pub fn add_script(&mut self, path: &Path, shown: &str) -> Result<(), String> {
-        let source = std::fs::read(path)
-            .map_err(|e| format!("cannot read Lua script {}: {e}", path.display()))?;
+        let source = read_script(path)?;
         let chunk = script::compile(&self.lua, shown, script::as_loadfile(&source))
             .map_err(|e| format!("Lua script does not compile: {e}"))?;
         self.scripts.push(Script {

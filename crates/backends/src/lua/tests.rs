@@ -139,6 +139,10 @@ fn a_missing_script_and_a_syntax_error_are_configuration_errors_at_the_value() {
     assert_eq!(e.part(), Part::Value);
     assert!(e.to_string().contains("cannot read Lua script"), "{e}");
     assert!(e.to_string().contains("nope.lua"), "{e}");
+    let e = rig
+        .configure_instance(lua.inst, "script", "/dev/zero")
+        .expect_err("endless file");
+    assert!(e.to_string().contains("larger than 16 MiB"), "{e}");
 
     let bad = lua.dir.path().join("bad.lua");
     std::fs::write(&bad, "x = 1\nfunction f(v)\n  output('a', = v)\nend\n").expect("write");
