@@ -16,6 +16,10 @@ use patchbay_backends::lua::LuaBackend;
 use patchbay_core::testing::{Rig, sink};
 use patchbay_core::{Backend, Delivery, Event, InstanceId, Value};
 
+/// Shows allocations per benched call.
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
+
 fn main() {
     divan::main();
 }

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use mlua::{Function, Lua, Value as LuaValue};
+use mlua::{Function, Lua, Table, Value as LuaValue};
 
 use super::guard::{Budget, INTERNAL_CHUNK};
 use super::runtime;
@@ -55,13 +55,35 @@ fn with<R>(shared: &RefCell<Shared>, f: impl FnOnce(&mut Shared) -> R) -> mlua::
     }
 }
 
-/// `file:line: ` of the script line that called the running API function.
+/// `file:line: ` of the script line that called the running API function (skipping
+/// patchbay's own Lua wrappers).
 fn place(lua: &Lua) -> String {
-    lua.inspect_stack(1, |d| {
-        let line = d.current_line().unwrap_or(0);
-        format!("{}:{line}: ", d.source().short_src.unwrap_or_default())
-    })
-    .unwrap_or_default()
+    let internal = &INTERNAL_CHUNK[1..];
+    (1..8)
+        .map_while(|level| {
+            lua.inspect_stack(level, |d| {
+                let line = d.current_line().unwrap_or(0);
+                let src = d.source().short_src.unwrap_or_default();
+                (src != internal).then(|| format!("{src}:{line}: "))
+            })
+        })
+        .flatten()
+        .next()
+        .unwrap_or_default()
+}
+
+/// Fills `output`'s table of channel name → key from the instance's channels.
+pub fn fill_keys(keys: &Table, shared: &RefCell<Shared>) -> mlua::Result<()> {
+    let channels: Vec<Box<str>> = shared
+        .borrow()
+        .channels
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    for (key, name) in channels.iter().enumerate() {
+        keys.raw_set(&**name, key)?;
+    }
+    Ok(())
 }
 
 fn bad_argument(n: u8, function: &str, expected: &str, got: &LuaValue) -> mlua::Error {
@@ -116,26 +138,59 @@ pub fn round_interval(ms: u64) -> Duration {
     Duration::from_millis(ms).min(LONGEST_WAIT)
 }
 
-/// Registers the API in `lua`'s globals.
-pub fn install(lua: &Lua, shared: &Rc<RefCell<Shared>>, budget: &Rc<Budget>) -> mlua::Result<()> {
+/// Registers the API in `lua`'s globals. `keys` is the table of channel name → key that
+/// `output` looks names up in; the caller fills it once the channels are known
+/// ([`fill_keys`]).
+pub fn install(
+    lua: &Lua,
+    shared: &Rc<RefCell<Shared>>,
+    budget: &Rc<Budget>,
+    keys: &Table,
+) -> mlua::Result<()> {
     let g = lua.globals();
 
+    // `output` is the script's hot call (512 per frame for a universe), so the channel name is
+    // looked up in Lua, where strings are interned and hashed already: a table of name → key
+    // (`keys`, filled at start) turns it into an integer before Rust sees it, and Rust gets no
+    // string to copy or hash. Names not in it (unmapped, numbers, wrong types) take the slow
+    // path with the name.
     let s = Rc::clone(shared);
-    let output = lua.create_function(move |lua, (name, value): (LuaValue, LuaValue)| {
-        let Some(name) = channel_name(lua, name)? else {
-            let at = place(lua);
-            return with(&s, |s| {
-                s.misuse(&at, "output() with an invalid channel name")
-            });
-        };
-        if value.is_nil() {
-            let at = place(lua);
-            return with(&s, |s| s.misuse(&at, "output() without a value"));
-        }
-        let level = number(lua, value, 2, "output")?;
-        with(&s, |s| s.output(&name.as_bytes(), level))
-    })?;
-    g.set("output", output)?;
+    let raw_output = lua.create_function(
+        move |lua, (key, name, value): (LuaValue, LuaValue, LuaValue)| {
+            let key = match key {
+                LuaValue::Integer(k) => usize::try_from(k).ok(),
+                _ => None,
+            };
+            let name = match key {
+                Some(_) => None,
+                None => match channel_name(lua, name)? {
+                    Some(name) => Some(name),
+                    None => {
+                        let at = place(lua);
+                        return with(&s, |s| {
+                            s.misuse(&at, "output() with an invalid channel name")
+                        });
+                    }
+                },
+            };
+            if value.is_nil() {
+                let at = place(lua);
+                return with(&s, |s| s.misuse(&at, "output() without a value"));
+            }
+            let level = number(lua, value, 2, "output")?;
+            match (key, name) {
+                (Some(key), _) => with(&s, |s| s.output_key(key, level)),
+                (None, Some(name)) => with(&s, |s| s.output(&name.as_bytes(), level)),
+                (None, None) => Ok(()),
+            }
+        },
+    )?;
+    lua.load(
+        "local raw_output, keys = ...\n\
+         output = function(name, value) return raw_output(keys[name], name, value) end",
+    )
+    .set_name(INTERNAL_CHUNK)
+    .call::<()>((raw_output, keys.clone()))?;
 
     for (function, input) in [("input_value", true), ("output_value", false)] {
         let s = Rc::clone(shared);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::Instant;
 
-use mlua::{Function, Lua, LuaOptions, StdLib};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table};
 use patchbay_core::{ChannelId, Delivery, Direction, InstanceId, Sink, Value};
 
 use super::api;
@@ -50,6 +50,8 @@ pub struct Instance {
     lua: Lua,
     shared: Rc<RefCell<Shared>>,
     budget: Rc<Budget>,
+    /// `output`'s table of channel name → key, filled at start.
+    keys: Table,
     scripts: Vec<Script>,
     pub default_handler: Option<Box<str>>,
     /// Per channel key: the function its values are handed to, found at start.
@@ -68,12 +70,14 @@ impl Instance {
         let shared = Rc::new(RefCell::new(Shared::new(name, now)));
         budget.arm();
         guard::install(&lua, &budget).map_err(fail)?;
-        api::install(&lua, &shared, &budget).map_err(fail)?;
+        let keys = lua.create_table().map_err(fail)?;
+        api::install(&lua, &shared, &budget, &keys).map_err(fail)?;
         Ok(Instance {
             id,
             lua,
             shared,
             budget,
+            keys,
             scripts: Vec::new(),
             default_handler: None,
             handlers: Vec::new(),
@@ -148,6 +152,8 @@ impl Instance {
             s.clock = (now, monotonic_ms);
         }
         self.started = true;
+        api::fill_keys(&self.keys, &self.shared)
+            .map_err(|e| format!("cannot set up the channel table: {}", describe(&e)))?;
         for script in &self.scripts {
             self.budget.arm();
             if let Err(e) = script.chunk.call::<()>(()) {

@@ -136,15 +136,29 @@ impl Shared {
             .find(level)
             .unwrap_or_else(|| Value::from_normalised(level));
         match self.key_of(name) {
-            Some(key) => {
-                let chan = &mut self.channels[key];
-                chan.output = value;
-                self.counters.outputs += 1;
-                if chan.source {
-                    self.pending.push((chan.id, value));
-                }
-            }
+            Some(key) => self.set_output(key, value),
             None => self.unknown_channel("output", name),
+        }
+    }
+
+    /// `output` on the channel with key `key` (found by the script API's name table).
+    pub fn output_key(&mut self, key: usize, level: f64) {
+        let level = level.clamp(0.0, 1.0);
+        let value = self
+            .recent
+            .find(level)
+            .unwrap_or_else(|| Value::from_normalised(level));
+        if key < self.channels.len() {
+            self.set_output(key, value);
+        }
+    }
+
+    fn set_output(&mut self, key: usize, value: Value) {
+        let chan = &mut self.channels[key];
+        chan.output = value;
+        self.counters.outputs += 1;
+        if chan.source {
+            self.pending.push((chan.id, value));
         }
     }
 
