@@ -14,7 +14,7 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 ///
 /// Without CONFIG, patchbay.cfg in the current directory is read, or MIDIMonster's monster.cfg
 /// when only that one exists. The configuration language and every backend option are described
-/// in the README and in crates/backends/src/sacn/README.md.
+/// in the README and in each backend's README.md (crates/backends/src/NAME/README.md).
 #[derive(Debug, Parser)]
 #[command(
     name = "patchbay",

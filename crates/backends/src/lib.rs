@@ -12,6 +12,8 @@ mod compiled_out;
 #[cfg(feature = "jack")]
 pub mod jack;
 pub mod loopback;
+#[cfg(feature = "lua")]
+pub mod lua;
 #[cfg(feature = "midi-alsa")]
 pub mod midi;
 #[cfg(any(feature = "jack", feature = "midi-alsa"))]
@@ -34,6 +36,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(jack::Jack::new()));
     #[cfg(feature = "midi-alsa")]
     backends.push(Box::new(midi::Midi::new()));
+    #[cfg(feature = "lua")]
+    backends.push(Box::new(lua::LuaBackend::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -48,6 +52,8 @@ pub const COMPILED_OUT: &[(&str, &str)] = &[
     ("jack", "jack"),
     #[cfg(not(feature = "midi-alsa"))]
     ("midi", "midi-alsa"),
+    #[cfg(not(feature = "lua"))]
+    ("lua", "lua"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -57,7 +63,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "artnet",
     "atem",
     "evdev",
-    "lua",
     "maweb",
     "mqtt",
     "ola",
@@ -82,6 +87,7 @@ mod tests {
         assert_eq!(unique.len(), names.len());
         assert!(names.contains(&"loopback"));
         assert!(names.contains(&"sacn"), "compiled in or a stand-in");
+        assert!(names.contains(&"lua"), "compiled in or a stand-in");
         for n in &names {
             assert!(
                 !UNSUPPORTED.contains(n),
@@ -99,5 +105,6 @@ mod tests {
         assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
         assert_eq!(stand_ins.contains(&"jack"), !cfg!(feature = "jack"));
         assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
+        assert_eq!(stand_ins.contains(&"lua"), !cfg!(feature = "lua"));
     }
 }

@@ -1,0 +1,3 @@
+#!/usr/bin/lua
+﻿x = 3x
+y = [[long

@@ -1,0 +1,4 @@
+x = 1
+function f(v)
+  output("a", = v)
+end
