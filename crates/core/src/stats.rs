@@ -94,6 +94,25 @@ impl StatsTrigger {
 /// Receives every report; installed with [`crate::Core::with_stats_reporter`].
 pub type StatsReporter = Box<dyn FnMut(StatsTrigger, &[StatGroup])>;
 
+/// Every started backend's counters, grouped per instance or backend scope.
+pub(crate) fn collect(
+    backends: &[Box<dyn crate::Backend>],
+    started: &[bool],
+    instance_name: impl Fn(InstanceId) -> String,
+) -> Vec<StatGroup> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for (b, &started) in backends.iter().zip(started) {
+        if !started {
+            continue;
+        }
+        buf.clear();
+        b.stats(&mut buf);
+        group(b.name(), std::mem::take(&mut buf), &instance_name, &mut out);
+    }
+    out
+}
+
 /// Groups stats by scope, keeping the order in which scopes first appear.
 pub(crate) fn group(
     backend: &'static str,
