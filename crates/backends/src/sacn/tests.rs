@@ -1288,20 +1288,17 @@ fn a_full_send_buffer_is_waited_out_by_writability_not_a_timer() {
     );
 }
 
+/// One source as the monitor showed it: id, name, state, priority, [packets, sequence errors,
+/// missed], losses.
+type ShownSource = (String, String, &'static str, Option<u8>, [Option<u64>; 3], u64);
+
 /// What `Backend::monitor` showed of one instance.
 #[derive(Default)]
 struct Shown {
     properties: Vec<(&'static str, String)>,
     frames: Vec<(Direction, Vec<u8>)>,
     /// (id, name, state, priority, packets, sequence errors, missed, losses)
-    sources: Vec<(
-        String,
-        String,
-        &'static str,
-        Option<u8>,
-        [Option<u64>; 3],
-        u64,
-    )>,
+    sources: Vec<ShownSource>,
 }
 
 impl Shown {
