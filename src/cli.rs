@@ -86,6 +86,15 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub stats_format: StatsFormat,
 
+    /// Serve the live web monitor on [ADDRESS:]PORT (default address 127.0.0.1)
+    ///
+    /// Turns on the monitor of [backend web] (or sets its bind): a page showing instances,
+    /// sources, universes, channel values, counters, warnings and the routing graph, and a JSON
+    /// API under /api/. An address other than loopback needs a token or user and password in
+    /// [backend web].
+    #[arg(long, value_name = "[ADDRESS:]PORT")]
+    pub web: Option<String>,
+
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = ArgAction::Version, display_order = 102)]
     pub version: Option<bool>,
