@@ -161,3 +161,12 @@ fn artnet_receiver_corpus() {
         patchbay_artnet::receiver::fuzz_receiver(&bytes);
     }
 }
+
+#[test]
+fn web_request_corpus() {
+    let mut complete = 0;
+    for (_, bytes) in corpus("web_request") {
+        complete += patchbay_web::route::fuzz(&bytes);
+    }
+    assert!(complete >= 7, "the seed requests no longer parse ({complete})");
+}
