@@ -1290,7 +1290,14 @@ fn a_full_send_buffer_is_waited_out_by_writability_not_a_timer() {
 
 /// One source as the monitor showed it: id, name, state, priority, [packets, sequence errors,
 /// missed], losses.
-type ShownSource = (String, String, &'static str, Option<u8>, [Option<u64>; 3], u64);
+type ShownSource = (
+    String,
+    String,
+    &'static str,
+    Option<u8>,
+    [Option<u64>; 3],
+    u64,
+);
 
 /// What `Backend::monitor` showed of one instance.
 #[derive(Default)]
