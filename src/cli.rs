@@ -122,6 +122,8 @@ Examples:
   patchbay -d show.cfg             run with debug output
   patchbay --dump=dot show.cfg | dot -Tsvg > routes.svg
                                    draw the routing graph
+  patchbay --web 9090 show.cfg     run show.cfg with the web monitor on
+                                   http://127.0.0.1:9090/
   patchbay --demo                  a self-contained demo on 127.0.0.1
   patchbay sacn watch 1-4          who sends universes 1-4, at which priority
 
@@ -141,7 +143,7 @@ Signals:
 
 Environment:
   RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
-                   -q/--verbose. Log targets: core, config, loopback, sacn.
+                   -q/--verbose. Log targets: core, config, loopback, sacn, web.
   NOTIFY_SOCKET    set by systemd (Type=notify): patchbay sends READY=1 once
                    every instance is open, STOPPING=1 when it shuts down, and
                    STATUS= lines.
