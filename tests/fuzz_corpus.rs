@@ -168,5 +168,8 @@ fn web_request_corpus() {
     for (_, bytes) in corpus("web_request") {
         complete += patchbay_web::route::fuzz(&bytes);
     }
-    assert!(complete >= 7, "the seed requests no longer parse ({complete})");
+    assert!(
+        complete >= 7,
+        "the seed requests no longer parse ({complete})"
+    );
 }
