@@ -126,9 +126,13 @@ pub(crate) fn group(
             StatScope::Instance(id) => (instance_name(*id), true),
             StatScope::Backend(label) => (label.to_string(), false),
         };
-        let found = out[first..]
-            .iter_mut()
-            .find(|g| g.scope == scope && g.is_instance == is_instance);
+        // Backends list a scope's counters together, so the last group is nearly always the
+        // one: without this shortcut 1,000 instances cost a million scope comparisons.
+        let same = |g: &StatGroup| g.is_instance == is_instance && g.scope == scope;
+        let found = match out[first..].last_mut() {
+            Some(last) if same(last) => Some(last),
+            _ => out[first..].iter_mut().find(|g| same(g)),
+        };
         match found {
             Some(g) => g.counters.push((s.name, s.value)),
             None => out.push(StatGroup {
