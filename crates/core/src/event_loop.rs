@@ -4,7 +4,8 @@
 //! arrives, or the earliest backend deadline, at most 1 s) → read the clock once → `process`
 //! every started backend with its ready tags, in registration order, also when none are ready
 //! → route the events in rounds (see [`crate::router`]) → `flush` every started backend, so
-//! output changed by several rounds goes out once per iteration.
+//! output changed by several rounds goes out once per iteration → the hooks, then the
+//! [`Observer`] (the web monitor) with its readiness and a read-only [`CoreView`].
 //!
 //! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
 //! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]

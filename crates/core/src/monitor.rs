@@ -1,5 +1,5 @@
 //! Looking into a running core from inside its loop: what a backend shows about an instance
-//! ([`Backend::monitor`](crate::Backend::monitor) into a [`MonitorSink`]), and the
+//! ([`Backend::monitor`] into a [`MonitorSink`]), and the
 //! [`Observer`] the loop runs beside the backends with a read-only [`CoreView`] (the web
 //! monitor is one).
 //!
@@ -69,7 +69,7 @@ pub struct Source<'a> {
     pub last_seen: Option<Instant>,
 }
 
-/// Where [`Backend::monitor`](crate::Backend::monitor) describes one instance. Calls may come
+/// Where [`Backend::monitor`] describes one instance. Calls may come
 /// in any order and any number; an observer shows them as they come.
 pub trait MonitorSink {
     /// A fact about the instance worth showing (`universe` = 1, `priority` = 100, `state` =

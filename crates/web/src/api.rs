@@ -607,7 +607,8 @@ impl Api {
     }
 
     /// `{"t","generation","values":{"ID":{"raw","bits","level"}|null}}`: live values of
-    /// `channels` (see [`Api::value`]); `frames` caches instance frames within one snapshot.
+    /// `channels` (the last value routed, else a lane's byte of its frame); `frames` caches
+    /// instance frames within one snapshot.
     pub fn values(
         &mut self,
         view: &CoreView<'_>,
