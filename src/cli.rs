@@ -86,6 +86,15 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub stats_format: StatsFormat,
 
+    /// Serve the live web monitor on [ADDRESS:]PORT (default address 127.0.0.1)
+    ///
+    /// Turns on the monitor of [backend web] (or sets its bind): a page showing instances,
+    /// sources, universes, channel values, counters, warnings and the routing graph, and a JSON
+    /// API under /api/. An address other than loopback needs a token or user and password in
+    /// [backend web].
+    #[arg(long, value_name = "[ADDRESS:]PORT")]
+    pub web: Option<String>,
+
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = ArgAction::Version, display_order = 102)]
     pub version: Option<bool>,
@@ -113,6 +122,8 @@ Examples:
   patchbay -d show.cfg             run with debug output
   patchbay --dump=dot show.cfg | dot -Tsvg > routes.svg
                                    draw the routing graph
+  patchbay --web 9090 show.cfg     run show.cfg with the web monitor on
+                                   http://127.0.0.1:9090/
   patchbay --demo                  a self-contained demo on 127.0.0.1
   patchbay sacn watch 1-4          who sends universes 1-4, at which priority
 
@@ -132,7 +143,7 @@ Signals:
 
 Environment:
   RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
-                   -q/--verbose. Log targets: core, config, loopback, sacn.
+                   -q/--verbose. Log targets: core, config, loopback, sacn, web.
   NOTIFY_SOCKET    set by systemd (Type=notify): patchbay sends READY=1 once
                    every instance is open, STOPPING=1 when it shuts down, and
                    STATUS= lines.

@@ -122,8 +122,9 @@ fn event_line(r: &Report) -> Option<String> {
     Some(format!("{t:>6.1}s   universe {universe}: '{name}' {what}"))
 }
 
-/// Runs the demo until SIGINT/SIGTERM. Exit 0 after a clean shutdown.
-pub fn run() -> ExitCode {
+/// Runs the demo until SIGINT/SIGTERM, with the web monitor when `web` (`--web`) asks for it.
+/// Exit 0 after a clean shutdown.
+pub fn run(web: Option<&str>) -> ExitCode {
     let backends = patchbay_backends::registry();
     let opts = setup::load_options(&backends, Vec::new());
     let (config, diagnostics) = patchbay_config::load_str(DEMO_CONFIG_NAME, DEMO_CONFIG, &opts);
@@ -153,6 +154,20 @@ pub fn run() -> ExitCode {
         error!(target: "core", "cannot install signal handlers: {e}");
         return ExitCode::from(1);
     }
+    let monitor_url = match crate::web::options(setup.web.clone(), web) {
+        Ok(Some(opts)) => match crate::web::attach(&mut setup.core, opts) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                error!(target: "web", "{e}");
+                return ExitCode::from(1);
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("patchbay: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(e) = setup.core.start() {
         error!(target: "core", "{e}");
         return ExitCode::from(1);
@@ -162,6 +177,10 @@ pub fn run() -> ExitCode {
         "patchbay demo: test source -> {PATCHBAY_IN} universe {IN_UNIVERSE} -> patchbay \
 (in.{{1..16}} > out.{{11..26}}) -> universe {OUT_UNIVERSE} -> {WATCH_AT}. Ctrl-C stops."
     );
+    if let Some(url) = monitor_url {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        println!("patchbay demo: live web monitor at {url}{sep}universe=in");
+    }
 
     let watch_stop = Arc::new(AtomicBool::new(false));
     let watcher = {

@@ -8,3 +8,4 @@ pub mod report;
 pub mod service;
 pub mod setup;
 pub mod tools;
+pub mod web;

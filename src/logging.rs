@@ -58,8 +58,10 @@ pub fn init(verbosity: Verbosity) {
     } else {
         layer.boxed()
     };
+    // The web monitor's "recent warnings" (kept whatever the filter says; see patchbay_web::recent).
     tracing_subscriber::registry()
         .with(layer.with_filter(filter(rust_log.as_deref(), verbosity)))
+        .with(patchbay_web::RecentLog::global().layer())
         .init();
 }
 

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         return patchbay::tools::run(tool);
     }
     if args.demo {
-        return patchbay::demo::run();
+        return patchbay::demo::run(args.web.as_deref());
     }
     run(&args, verbosity)
 }
@@ -99,6 +99,14 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
+
+    let web = match patchbay::web::options(setup.web.clone(), args.web.as_deref()) {
+        Ok(web) => web,
+        Err(e) => {
+            eprintln!("patchbay: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
 
     if args.check {
         let list = report::mapping_list(
@@ -162,6 +170,12 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
     }
     if let Err(e) = setup.core.listen_signals() {
         error!(target: "core", "cannot install signal handlers: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    if let Some(web) = web
+        && let Err(e) = patchbay::web::attach(&mut setup.core, web)
+    {
+        error!(target: "web", "{e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
     if let Err(e) = setup.core.start() {

@@ -40,6 +40,8 @@ pub struct Setup {
     pub instance_spans: Vec<Span>,
     /// Every global option line in the order the backends saw them: (backend, key, value span).
     option_spans: Vec<(usize, String, Span)>,
+    /// The web monitor's options when the configuration has a `[backend web]` section.
+    pub web: Option<patchbay_web::Options>,
 }
 
 impl Setup {
@@ -83,7 +85,11 @@ fn problem_span(
 /// the MIDIMonster backends it recognises but lacks, plus the command-line overrides.
 pub fn load_options(backends: &[Box<dyn Backend>], overrides: Vec<Override>) -> LoadOptions {
     LoadOptions {
-        known_backends: backends.iter().map(|b| b.name().to_string()).collect(),
+        known_backends: backends
+            .iter()
+            .map(|b| b.name().to_string())
+            .chain([WEB.to_string()])
+            .collect(),
         unsupported_backends: patchbay_backends::UNSUPPORTED
             .iter()
             .map(|s| s.to_string())
@@ -111,18 +117,22 @@ pub fn build(
         option_spans: Vec::new(),
         edges: Vec::new(),
         lines: Vec::new(),
+        web: None,
+        web_spans: Vec::new(),
         diagnostics: &mut diagnostics,
     };
     for item in &config.items {
         builder.item(&mut core, &config, item);
     }
     builder.validate(&core);
+    builder.validate_web();
     builder.warn_cycles(&core);
     let Builder {
         edges,
         lines,
         instance_spans,
         option_spans,
+        web,
         ..
     } = builder;
     Setup {
@@ -133,8 +143,13 @@ pub fn build(
         lines,
         instance_spans,
         option_spans,
+        web,
     }
 }
+
+/// The section name of the web monitor: `[backend web]` configures it. It is part of the daemon
+/// rather than a protocol backend (it has no instances), so setup handles its lines itself.
+pub const WEB: &str = "web";
 
 /// A channel warning of the mapping line being read: one per side and message, however many of
 /// the side's expansions it was given for (a 512-channel glob would otherwise repeat it 512
@@ -176,13 +191,39 @@ struct Builder<'d> {
     option_spans: Vec<(usize, String, Span)>,
     edges: Vec<EdgeRecord>,
     lines: Vec<Span>,
+    web: Option<patchbay_web::Options>,
+    /// Key spans of the `[backend web]` lines read, for problems found once all are read.
+    web_spans: Vec<(String, Span)>,
     diagnostics: &'d mut Vec<Diagnostic>,
 }
 
 impl Builder<'_> {
     fn item(&mut self, core: &mut Core, config: &Config, item: &Item) {
         match item {
+            Item::BackendSection { backend } if backend.value == WEB => {
+                self.web.get_or_insert_with(patchbay_web::Options::default);
+            }
             Item::BackendSection { .. } => {}
+            Item::Instance { backend, name } if backend.value == WEB => {
+                self.diagnostics.push(Diagnostic::error(
+                    name.span,
+                    format!(
+                        "the web monitor has no instances: [web {}] is not allowed; its options \
+                         go in [backend web]",
+                        name.value
+                    ),
+                ));
+            }
+            Item::BackendOption {
+                backend,
+                key,
+                value,
+            } if backend == WEB => {
+                let web = self.web.get_or_insert_with(patchbay_web::Options::default);
+                let result = web.configure(&key.value, &value.value);
+                self.web_spans.push((key.value.clone(), key.span));
+                self.option_result(result, Vec::new(), "backend web", key.span, value);
+            }
             Item::Instance { backend, name } => {
                 let Some(b) = core.backend_index(&backend.value) else {
                     // The loader already reported unknown backends.
@@ -503,6 +544,28 @@ impl Builder<'_> {
                     },
                 );
             }
+        }
+    }
+
+    /// Problems of `[backend web]` that need all its lines, each at the last line of the
+    /// option it is about (the section header's first option when that option was not given).
+    fn validate_web(&mut self) {
+        let Some(web) = &self.web else {
+            return;
+        };
+        for p in web.validate() {
+            let span = self
+                .web_spans
+                .iter()
+                .rev()
+                .find(|(k, _)| k == p.key)
+                .or(self.web_spans.first())
+                .map(|(_, s)| *s);
+            let message = format!("backend web: {}", p.message);
+            self.diagnostics.push(match span {
+                Some(span) => Diagnostic::error(span, message),
+                None => Diagnostic::new(patchbay_config::Severity::Error, None, message),
+            });
         }
     }
 

@@ -204,3 +204,15 @@ fn mqtt_client_corpus() {
         }
     }
 }
+
+#[test]
+fn web_request_corpus() {
+    let mut complete = 0;
+    for (_, bytes) in corpus("web_request") {
+        complete += patchbay_web::route::fuzz(&bytes);
+    }
+    assert!(
+        complete >= 7,
+        "the seed requests no longer parse ({complete})"
+    );
+}

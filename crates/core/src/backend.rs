@@ -568,4 +568,10 @@ pub trait Backend {
     /// Appends the backend's counters (totals since start, per instance or per shared scope).
     /// Called every `--stats` interval and on SIGUSR1, never per packet; the default has none.
     fn stats(&self, _out: &mut Vec<Stat>) {}
+
+    /// Describes one running instance for a live monitor: its state and settings as
+    /// properties, its frames (what it receives and sends, when the sink wants them) and the
+    /// sources feeding it. Called by an observer a few times a second, never per packet, and
+    /// only after `start`; must not allocate per call. The default shows nothing.
+    fn monitor(&self, _instance: InstanceId, _out: &mut dyn crate::monitor::MonitorSink) {}
 }

@@ -5,7 +5,8 @@
 //! most 1 s) → read the clock once → `process` every started backend with its ready tags, in
 //! registration order, also when none are ready → route the events in rounds, the due steps of
 //! moving outputs first (see [`crate::router`]) → `flush` every started backend, so output
-//! changed by several rounds goes out once per iteration.
+//! changed by several rounds goes out once per iteration → the hooks, then the
+//! [`Observer`] (the web monitor) with its readiness and a read-only [`CoreView`].
 //!
 //! Hooks: [`Core::every`] runs a task from the loop on a fixed period (after the flush of the
 //! iteration it falls due in, in running and shutdown phases alike) and [`Core::on_shutdown`]
@@ -37,6 +38,7 @@ use crate::backend::{
 use crate::clock::{Clock, SystemClock};
 use crate::event_loop::hooks::Hooks;
 use crate::frames::{FrameBuf, FrameRoutes};
+use crate::monitor::{CoreView, InstanceInfo as Instance, Observer};
 use crate::reactor::Reactor;
 use crate::registry::ChannelRegistry;
 use crate::router::{Counters, Routed, Router};
@@ -127,12 +129,6 @@ impl ShutdownHandle {
     }
 }
 
-#[derive(Debug)]
-struct Instance {
-    backend: usize,
-    name: String,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Configuring,
@@ -169,6 +165,11 @@ pub struct Core {
     next_stats: Option<Instant>,
     stats_requested: bool,
     reporter: Option<StatsReporter>,
+    /// Runs after every turn's flush with a view of the core (the web monitor); its sources
+    /// are registered as owner `backends.len()` of the reactor.
+    observer: Option<Box<dyn Observer>>,
+    /// Changes when the configuration is replaced ([`CoreView::generation`]).
+    generation: u64,
 }
 
 impl Core {
@@ -186,7 +187,8 @@ impl Core {
             table: RoutingTable::default(),
             frame_routes: FrameRoutes::default(),
             router: Router::new(0),
-            reactor: Reactor::new(n)?,
+            // One owner more than there are backends: the observer.
+            reactor: Reactor::new(n + 1)?,
             events: Vec::new(),
             frames: FrameBuf::new(),
             clock: Box::new(SystemClock),
@@ -202,6 +204,8 @@ impl Core {
             next_stats: None,
             stats_requested: false,
             reporter: None,
+            observer: None,
+            generation: 0,
         })
     }
 
@@ -242,22 +246,16 @@ impl Core {
 
     /// Every started backend's counters, grouped per instance or backend scope.
     pub fn stats(&self) -> Vec<StatGroup> {
-        let mut out = Vec::new();
-        let mut buf = Vec::new();
-        for (b, &started) in self.backends.iter().zip(&self.started) {
-            if !started {
-                continue;
-            }
-            buf.clear();
-            b.stats(&mut buf);
-            crate::stats::group(
-                b.name(),
-                std::mem::take(&mut buf),
-                |id| self.instance_name(id).unwrap_or("?").to_string(),
-                &mut out,
-            );
-        }
-        out
+        crate::stats::collect(&self.backends, &self.started, |id| {
+            self.instance_name(id).unwrap_or("?").to_string()
+        })
+    }
+
+    /// Installs the [`Observer`] (one per core; a second replaces the first), before
+    /// [`Core::start`]. The router then keeps the last value of every channel for it
+    /// ([`CoreView::value`]).
+    pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(observer);
     }
 
     /// Hands the current counters to the reporter now.
@@ -505,6 +503,16 @@ impl Core {
             }
             self.started[b] = true;
         }
+        if let Some(observer) = self.observer.as_mut() {
+            self.router.track_values(self.registry.len());
+            let mut io = self.reactor.io(self.backends.len());
+            if let Err(source) = observer.start(now, &mut io) {
+                let backend = observer.name();
+                self.shutdown_all(now);
+                self.phase = Phase::Finished(Exit::Clean);
+                return Err(CoreError::Start { backend, source });
+            }
+        }
         self.next_stats = self.stats_interval.map(|i| now + i);
         self.phase = Phase::Running;
         Ok(())
@@ -589,6 +597,7 @@ impl Core {
             }
         }
         self.hooks.run_due(now);
+        self.observe(now);
 
         if let Phase::Draining { deadline } = self.phase {
             let complete = self
@@ -643,6 +652,9 @@ impl Core {
         {
             t = t.min(at.saturating_duration_since(now));
         }
+        if let Some(at) = self.observer.as_ref().and_then(|o| o.poll_timeout()) {
+            t = t.min(at.saturating_duration_since(now));
+        }
         if let Some(at) = self.next_stats
             && self.phase == Phase::Running
         {
@@ -690,6 +702,26 @@ impl Core {
             },
             _ => Ok(None),
         }
+    }
+
+    /// The observer's part of a turn: its readiness and a view of everything else.
+    fn observe(&mut self, now: Instant) {
+        let Some(observer) = self.observer.as_mut() else {
+            return;
+        };
+        let (ready, mut io) = self.reactor.ready_and_io(self.backends.len());
+        let view = CoreView {
+            backends: &self.backends,
+            started: &self.started,
+            instances: &self.instances,
+            registry: &self.registry,
+            edges: self.routes.edges(),
+            router: &self.router,
+            generation: self.generation,
+            turns: self.turns,
+            shutting_down: !matches!(self.phase, Phase::Running),
+        };
+        observer.observe(now, ready, &mut io, &view);
     }
 
     fn process_all(&mut self, now: Instant) {

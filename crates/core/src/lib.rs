@@ -19,13 +19,15 @@
 //!
 //! # For the daemon
 //! [`Core`] holds the backends, instances, channels and mappings, starts the backends and
-//! turns the loop; [`stats`] formats their counters.
+//! turns the loop; [`stats`] formats their counters. An [`monitor::Observer`] (the web monitor)
+//! runs in the same loop and reads the core through a [`monitor::CoreView`].
 #![warn(missing_docs)]
 
 mod backend;
 mod clock;
 mod event_loop;
 mod frames;
+pub mod monitor;
 mod reactor;
 mod registry;
 mod router;
@@ -45,6 +47,7 @@ pub use backend::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use frames::{FrameCopies, FrameCopy, Run};
 pub use mio::{Interest, Waker};
+pub use monitor::MonitorSink;
 pub use reactor::{Io, Ready};
 pub use sink::{Event, Sink};
 pub use stats::{Stat, StatScope};

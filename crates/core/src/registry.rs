@@ -124,6 +124,18 @@ impl ChannelRegistry {
         }
     }
 
+    /// Writes [`ChannelRegistry::label`] without allocating.
+    pub fn write_label(
+        &self,
+        channel: ChannelId,
+        out: &mut dyn std::fmt::Write,
+    ) -> std::fmt::Result {
+        match self.label_str(channel) {
+            Some(label) => out.write_str(label),
+            None => write!(out, "#{}", channel.0),
+        }
+    }
+
     /// The byte offset of `channel` in its instance's frame, if its backend declared it a lane.
     #[inline]
     pub fn lane_of(&self, channel: ChannelId) -> Option<u16> {

@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use crate::backend::{Delivery, InstanceId};
+use crate::backend::{ChannelId, Delivery, InstanceId};
 use crate::frames::{FrameBuf, FrameCopies, FrameRoutes};
 use crate::routing::{ChainedEdge, RoutingTable, TRANSFORMED};
 use crate::sink::{Event, Sink};
@@ -83,6 +83,10 @@ pub struct Router {
     counters: Counters,
     /// State of the table's transformed edges (made for the table on first use).
     transforms: Transforms,
+    /// Per channel: the last value routed on it (event or delivery), [`Value::UNSET`] before
+    /// the first. Empty unless [`Router::track_values`] asked: only an observer reads it, and
+    /// a million-channel configuration should not pay 24 MB for nobody.
+    values: Vec<Value>,
 }
 
 impl Router {
@@ -111,6 +115,19 @@ impl Router {
     /// When a moving `slew`/`fade` output next emits a value; the loop must turn by then.
     pub fn next_step(&self) -> Option<Instant> {
         self.transforms.next_step()
+    }
+
+    /// Keeps the last value of each of `channels` channels from now on ([`Router::last_value`]).
+    pub fn track_values(&mut self, channels: usize) {
+        self.values = vec![Value::UNSET; channels];
+    }
+
+    /// The last value reported on `channel` or delivered to it, while values are tracked.
+    pub fn last_value(&self, channel: ChannelId) -> Option<Value> {
+        self.values
+            .get(channel.0 as usize)
+            .copied()
+            .filter(|v| !v.is_unset())
     }
 
     /// Routes `events` (no frames) and every cascade they cause, calling `handle` once per
@@ -234,8 +251,27 @@ impl Router {
     /// Turns events into deliveries appended to the per-instance batches.
     #[inline]
     fn collect(&mut self, table: &RoutingTable, events: &[Event], now: Instant) {
+        // Two copies of the loop, so that routing without an observer does not even test
+        // whether values are tracked.
+        if self.values.is_empty() {
+            self.collect_with::<false>(table, events, now);
+        } else {
+            self.collect_with::<true>(table, events, now);
+        }
+    }
+
+    #[inline]
+    fn collect_with<const TRACK: bool>(
+        &mut self,
+        table: &RoutingTable,
+        events: &[Event],
+        now: Instant,
+    ) {
         self.counters.events += events.len() as u64;
         for ev in events {
+            if TRACK && let Some(v) = self.values.get_mut(ev.channel.0 as usize) {
+                *v = ev.value;
+            }
             let targets = table.targets(ev.channel);
             if targets.is_empty() {
                 self.counters.unrouted += 1;
@@ -246,6 +282,9 @@ impl Router {
                 if t.instance == TRANSFORMED {
                     self.transformed(table, t.key, ev.value, now);
                     continue;
+                }
+                if TRACK && let Some(v) = self.values.get_mut(t.channel.0 as usize) {
+                    *v = ev.value;
                 }
                 let i = self.touch(t.instance);
                 self.batches[i].push(Delivery {
@@ -298,6 +337,10 @@ impl Router {
     #[inline]
     fn deliver(&mut self, edge: &ChainedEdge, value: Value) {
         let t = edge.target;
+        // Transformed values and motion steps are what the target gets: the monitor shows those.
+        if let Some(v) = self.values.get_mut(t.channel.0 as usize) {
+            *v = value;
+        }
         let i = self.touch(t.instance);
         self.batches[i].push(Delivery {
             channel: t.channel,
@@ -328,10 +371,9 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{ChannelId, ChannelIds};
+    use crate::backend::ChannelIds;
     use crate::registry::ChannelRegistry;
     use crate::routing::RoutingBuilder;
-    use crate::value::Value;
     use proptest::prelude::*;
 
     fn ev(c: ChannelId, v: u64) -> Event {
@@ -376,6 +418,30 @@ mod tests {
             ]
         );
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn last_values_are_kept_only_when_asked() {
+        let mut reg = ChannelRegistry::new();
+        let a = reg.resolve(InstanceId(0), 1);
+        let b = reg.resolve(InstanceId(1), 1);
+        let lone = reg.resolve(InstanceId(0), 2);
+        let mut rb = RoutingBuilder::new();
+        rb.add_edge(a, b);
+        let table = rb.build(&reg);
+        let mut router = Router::new(2);
+        router.route(&table, &mut vec![ev(a, 3)], |_, _, _| {});
+        assert_eq!(router.last_value(a), None, "not tracked");
+        router.track_values(reg.len());
+        assert_eq!(router.last_value(b), None, "nothing routed since");
+        router.route(
+            &table,
+            &mut vec![ev(a, 5), ev(lone, 9), ev(a, 6)],
+            |_, _, _| {},
+        );
+        let raw = |c| router.last_value(c).map(|v| v.to_raw(8));
+        assert_eq!((raw(a), raw(b), raw(lone)), (Some(6), Some(6), Some(9)));
+        assert_eq!(router.last_value(ChannelId(99)), None);
     }
 
     #[test]

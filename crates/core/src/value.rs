@@ -39,6 +39,18 @@ impl Value {
         bits: 0,
     };
 
+    /// "No value yet", for tables of last values: NaN, which no public constructor makes.
+    pub(crate) const UNSET: Value = Value {
+        normalised: f64::NAN,
+        raw: 0,
+        bits: 0,
+    };
+
+    /// Whether this is [`Value::UNSET`].
+    pub(crate) fn is_unset(&self) -> bool {
+        self.normalised.is_nan()
+    }
+
     /// A value read as a `bits`-wide integer (e.g. 8 for a DMX slot, 16 for a coarse/fine pair).
     ///
     /// `bits` outside 1..=64 is clamped into that range and `raw` above the width's maximum is

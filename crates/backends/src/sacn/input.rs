@@ -569,6 +569,7 @@ fn on_event(
         } => {
             if let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get_mut(i)) {
                 inst.counters.sources_added += 1;
+                inst.sources.appeared(cid, name, priority);
                 if detect == Detect::Off {
                     tracing::debug!(target: "sacn",
                         "instance '{}' (universe {universe}): new source '{name}' (CID {cid}, priority {priority})",
@@ -583,6 +584,7 @@ fn on_event(
         Event::SourceLost { universe, cid } => {
             if let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get_mut(i)) {
                 inst.counters.sources_lost += 1;
+                inst.sources.lost(cid);
                 tracing::info!(target: "sacn",
                     "instance '{}' (universe {universe}): source {cid} lost (nothing for 2.5 s)", inst.name);
             }
@@ -590,6 +592,7 @@ fn on_event(
         Event::SourceTerminated { universe, cid } => {
             if let Some(inst) = inst_of(bind, universe).and_then(|i| instances.get_mut(i)) {
                 inst.counters.sources_terminated += 1;
+                inst.sources.terminated(cid);
                 tracing::debug!(target: "sacn",
                     "instance '{}' (universe {universe}): source {cid} terminated its stream", inst.name);
             }

@@ -22,6 +22,7 @@ pub mod fuzz;
 pub mod identity;
 mod input;
 mod link;
+mod monitor;
 pub mod options;
 mod output;
 mod start;
@@ -84,6 +85,8 @@ struct Instance {
     send_error_log: Throttle,
     /// A change is in the output buffer that no packet has carried yet.
     unsent_change: bool,
+    /// Sources seen on its universe, for the live monitor.
+    sources: monitor::SourceLog,
 }
 
 impl Instance {
@@ -352,6 +355,7 @@ impl Backend for Sacn {
             no_priority_log: Throttle::default(),
             send_error_log: Throttle::default(),
             unsent_change: false,
+            sources: monitor::SourceLog::default(),
         });
         Ok(())
     }
@@ -567,6 +571,12 @@ impl Backend for Sacn {
                 b.counters
                     .stats(i, b.ep.kernel_drops(), b.ep.rcvbuf_shrinks(), out);
             }
+        }
+    }
+
+    fn monitor(&self, instance: InstanceId, out: &mut dyn patchbay_core::MonitorSink) {
+        if let Some(i) = self.index_of(instance) {
+            self.describe(&self.instances[i], out);
         }
     }
 }

@@ -1321,3 +1321,135 @@ fn bind_ttl_sets_the_multicast_ttl_of_the_socket() {
         }
     }
 }
+/// One source as the monitor showed it: id, name, state, priority, [packets, sequence errors,
+/// missed], losses.
+type ShownSource = (
+    String,
+    String,
+    &'static str,
+    Option<u8>,
+    [Option<u64>; 3],
+    u64,
+);
+
+/// What `Backend::monitor` showed of one instance.
+#[derive(Default)]
+struct Shown {
+    properties: Vec<(&'static str, String)>,
+    frames: Vec<(Direction, Vec<u8>)>,
+    /// (id, name, state, priority, packets, sequence errors, missed, losses)
+    sources: Vec<ShownSource>,
+}
+
+impl Shown {
+    fn of(rig: &Net, id: InstanceId) -> Shown {
+        let mut shown = Shown::default();
+        patchbay_core::Backend::monitor(&*rig.backend(), id, &mut shown);
+        shown
+    }
+
+    fn property(&self, name: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl patchbay_core::MonitorSink for Shown {
+    fn property(&mut self, name: &'static str, value: &dyn std::fmt::Display) {
+        self.properties.push((name, value.to_string()));
+    }
+    fn wants_frames(&self) -> bool {
+        true
+    }
+    fn frame(&mut self, direction: Direction, bytes: &[u8]) {
+        self.frames.push((direction, bytes.to_vec()));
+    }
+    fn source(&mut self, s: &patchbay_core::monitor::Source<'_>) {
+        self.sources.push((
+            s.id.to_string(),
+            s.name.to_string(),
+            s.state.as_str(),
+            s.priority,
+            [s.packets, s.sequence_errors, s.missed],
+            s.losses,
+        ));
+    }
+}
+
+/// The monitor shows the input universe's source with its traffic (a gap and a duplicate
+/// counted), the merged levels, and the output levels once values were delivered; a terminated
+/// source stays listed as terminated.
+#[test]
+fn monitor_shows_sources_traffic_and_both_frames() {
+    patchbay_net::netns::require_private_netns();
+    let (rig, [_, _, out1, _]) = in_out_config("127.0.0.1 15611", None);
+    let mut rig = Net::start(rig);
+    let before = Shown::of(&rig, InstanceId(0));
+    assert_eq!(before.property("universe"), Some("1"));
+    assert_eq!(before.property("state"), Some("sampling"));
+    assert!(before.sources.is_empty());
+
+    let desk = Cid([7; 16]);
+    let mut slots = [0u8; 512];
+    slots[0] = 200;
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let end = Instant::now() + Duration::from_secs(4);
+    let mut seq = 0u8;
+    while rig.events().is_empty() && Instant::now() < end {
+        tx.send_to(&data_packet(desk, 1, seq, &slots, false), "127.0.0.1:15611")
+            .unwrap();
+        seq += 1;
+        for _ in 0..10 {
+            rig.turn(Duration::from_millis(5));
+        }
+    }
+    assert!(!rig.events().is_empty(), "the source's levels arrived");
+    // A gap of 4, then a duplicate.
+    for s in [seq + 4, seq + 4] {
+        tx.send_to(&data_packet(desk, 1, s, &slots, false), "127.0.0.1:15611")
+            .unwrap();
+    }
+    for _ in 0..20 {
+        rig.turn(Duration::from_millis(5));
+    }
+    let shown = Shown::of(&rig, InstanceId(0));
+    assert_eq!(shown.property("state"), Some("receiving"));
+    assert_eq!(
+        shown.sources,
+        [(
+            desk.to_string(),
+            "test desk".to_string(),
+            "active",
+            Some(100),
+            [Some(u64::from(seq) + 1), Some(1), Some(4)],
+            0
+        )]
+    );
+    let input = shown.frames.iter().find(|(d, _)| *d == Direction::Input);
+    assert_eq!(input.map(|(_, f)| f[0]), Some(200));
+
+    rig.deliver(&[(out1, Value::from_raw(77, 8))]);
+    rig.turn(Duration::from_millis(5));
+    let out = Shown::of(&rig, InstanceId(1));
+    assert_eq!(out.property("priority"), Some("100"));
+    assert_eq!(out.property("state"), Some("sending"));
+    let output = out.frames.iter().find(|(d, _)| *d == Direction::Output);
+    assert_eq!(output.map(|(_, f)| (f.len(), f[0])), Some((512, 77)));
+
+    tx.send_to(
+        &data_packet(desk, 1, seq + 5, &slots, true),
+        "127.0.0.1:15611",
+    )
+    .unwrap();
+    for _ in 0..20 {
+        rig.turn(Duration::from_millis(5));
+    }
+    let gone = Shown::of(&rig, InstanceId(0));
+    assert_eq!(gone.sources.len(), 1);
+    assert_eq!(
+        (gone.sources[0].2, gone.sources[0].4),
+        ("terminated", [None, None, None])
+    );
+}

@@ -747,3 +747,134 @@ fn sigusr1_reports_stats_and_the_loop_keeps_running() {
     assert_eq!(r.first().map(|x| x.0), Some(StatsTrigger::Signal), "{r:?}");
     assert!(!core.is_shutting_down());
 }
+
+/// What the test observer saw at each call.
+#[derive(Default, Debug)]
+struct Seen {
+    ready: Vec<Vec<u32>>,
+    values: Vec<Option<u64>>,
+    labels: Vec<String>,
+    properties: Vec<String>,
+    stats: usize,
+}
+
+/// An observer with a pipe of its own, recording what the view shows.
+struct Watcher {
+    seen: Rc<RefCell<Seen>>,
+    rx: Option<pipe::Receiver>,
+    watch: ChannelId,
+    fail: bool,
+}
+
+impl crate::monitor::MonitorSink for Seen {
+    fn property(&mut self, name: &'static str, value: &dyn std::fmt::Display) {
+        self.properties.push(format!("{name}={value}"));
+    }
+    fn wants_frames(&self) -> bool {
+        false
+    }
+    fn frame(&mut self, _: Direction, _: &[u8]) {}
+    fn source(&mut self, _: &crate::monitor::Source<'_>) {}
+}
+
+impl crate::monitor::Observer for Watcher {
+    fn name(&self) -> &'static str {
+        "watcher"
+    }
+    fn start(&mut self, _: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
+        if self.fail {
+            return Err(StartError::backend("port in use"));
+        }
+        if let Some(rx) = self.rx.as_mut() {
+            io.register(rx, 9, crate::Interest::READABLE)
+                .map_err(|e| StartError::backend(e.to_string()))?;
+        }
+        Ok(())
+    }
+    fn observe(
+        &mut self,
+        _: Instant,
+        ready: &[Ready],
+        _: &mut Io<'_>,
+        core: &crate::monitor::CoreView<'_>,
+    ) {
+        if let Some(rx) = self.rx.as_mut() {
+            let mut buf = [0u8; 16];
+            while let Ok(1..) = rx.read(&mut buf) {}
+        }
+        let mut seen = self.seen.borrow_mut();
+        seen.ready.push(ready.iter().map(|r| r.tag).collect());
+        seen.values
+            .push(core.value(self.watch).map(|v| v.to_raw(8)));
+        let mut label = String::new();
+        core.write_channel_label(self.watch, &mut label)
+            .expect("label");
+        seen.labels.push(label);
+        seen.stats = core.stats().len();
+        seen.properties.clear();
+        if let Some(a) = core.instance("a") {
+            core.monitor(a, &mut *seen);
+        }
+    }
+}
+
+/// The observer gets its own readiness at the end of every turn, and the view shows the
+/// values the turn routed (source and target), labels, counters and what backends describe.
+#[test]
+fn observer_sees_its_readiness_and_the_routed_values() {
+    let log = log();
+    let (mut tx, rx) = pipe::new().expect("pipe");
+    let (mut obs_tx, obs_rx) = pipe::new().expect("pipe");
+    let s = ChannelId(0);
+    let mut src = Probe::new("src", &log);
+    src.rx = Some(rx);
+    src.emit_on = Some(s);
+    let mut core = Core::new(vec![Box::new(src), Box::new(Probe::new("dst", &log))]).expect("core");
+    let a = core.add_instance(0, "a").expect("instance");
+    let b = core.add_instance(1, "b").expect("instance");
+    assert_eq!(channel(&mut core, a, "1", Direction::Input), s);
+    let t = channel(&mut core, b, "7", Direction::Output);
+    core.add_mapping(s, t);
+    let seen = Rc::new(RefCell::new(Seen::default()));
+    core.set_observer(Box::new(Watcher {
+        seen: Rc::clone(&seen),
+        rx: Some(obs_rx),
+        watch: t,
+        fail: false,
+    }));
+    core.start().expect("start");
+    core.turn(Some(Duration::ZERO)).expect("turn");
+    assert_eq!(seen.borrow().values, [None], "nothing routed yet");
+    tx.write_all(&[42]).expect("write");
+    core.turn(Some(Duration::from_secs(5))).expect("turn");
+    obs_tx.write_all(b"x").expect("write");
+    core.turn(Some(Duration::from_secs(5))).expect("turn");
+    let seen = seen.borrow();
+    assert_eq!(seen.values, [None, Some(42), Some(42)]);
+    assert_eq!(seen.ready, [vec![], vec![], vec![9]], "only its own tags");
+    assert_eq!(seen.labels[0], "b.7");
+    assert!(seen.stats > 0);
+    assert!(seen.properties.is_empty(), "the probe shows nothing");
+    assert_eq!(core.counters().deliveries, 1);
+}
+
+#[test]
+fn observer_start_failure_stops_the_start() {
+    let log = log();
+    let mut core = Core::new(vec![Box::new(Probe::new("p", &log))]).expect("core");
+    core.add_instance(0, "a").expect("instance");
+    core.set_observer(Box::new(Watcher {
+        seen: Rc::default(),
+        rx: None,
+        watch: ChannelId(0),
+        fail: true,
+    }));
+    match core.start() {
+        Err(CoreError::Start {
+            backend: "watcher",
+            source,
+        }) => assert_eq!(source.message, "port in use"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(calls(&log), ["p:start", "p:shutdown"]);
+}

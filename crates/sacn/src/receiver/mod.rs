@@ -61,7 +61,7 @@ pub use name::SourceName;
 pub use outcome::{Counters, Discard, DropCause, Dropped, Event, EventQueue, Handled};
 pub use patchbay_dmx::{SlotSet, SlotSetIter};
 pub use sequence::{SequenceTracker, sequence_accepts};
-pub use universe::{SourceView, SyncStatus, UniverseOutcome, UniverseReceiver};
+pub use universe::{SourceView, SyncStatus, Traffic, UniverseOutcome, UniverseReceiver};
 
 use sync::SyncTable;
 

@@ -355,6 +355,32 @@ fn source_lost_at_exactly_the_timeout() {
     }
 }
 
+/// Per-source counts as `patchbay sacn watch` makes them: accepted packets, out-of-sequence
+/// discards, gaps; a source that was lost starts counting again.
+#[test]
+fn traffic_counts_packets_sequence_errors_and_gaps_per_source() {
+    let mut h = H::new(immediate());
+    for seq in [0u8, 1, 2, 1, 2, 6, 7] {
+        let _ = h.send(0, pkt(3, seq), &[1]);
+    }
+    h.send(0, pkt(4, 200), &[1]).expect("data");
+    h.send(0, pkt(4, 201).pap(), &[100])
+        .expect("0xDD counts too");
+    let traffic = |h: &H, c: u8| h.u().source(cid(c)).map(|s| s.traffic);
+    let t = traffic(&h, 3).expect("tracked");
+    assert_eq!((t.packets, t.sequence_errors, t.missed), (5, 2, 3));
+    let t = traffic(&h, 4).expect("tracked");
+    assert_eq!((t.packets, t.sequence_errors, t.missed), (2, 0, 0));
+    // A jump of 128 or more is a restart, not a gap.
+    h.send(10, pkt(4, 201u8.wrapping_add(130)), &[1])
+        .expect("restart");
+    assert_eq!(traffic(&h, 4).map(|t| t.missed), Some(0));
+    // Lost, then back: a new source with fresh counts.
+    h.send(3000, pkt(3, 8), &[1]).expect("new again");
+    let t = traffic(&h, 3).expect("tracked");
+    assert_eq!((t.packets, t.sequence_errors, t.missed), (1, 0, 0));
+}
+
 #[test]
 fn late_packet_after_loss_is_a_new_source() {
     let mut h = H::new(immediate());

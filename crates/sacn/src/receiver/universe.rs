@@ -72,6 +72,7 @@ struct Source {
     name: SourceName,
     priority: u8,
     seq: SequenceTracker,
+    traffic: Traffic,
     last_levels: Instant,
     has_levels: bool,
     pap: Pap,
@@ -87,6 +88,14 @@ struct Source {
 }
 
 impl Source {
+    /// Applies the sequence window to an accepted packet and counts it.
+    #[inline]
+    fn take_sequence(&mut self, seq: u8) {
+        let last = self.seq.last();
+        self.seq.accept(seq);
+        self.traffic.accepted(last, seq);
+    }
+
     #[inline]
     fn eligible(&self) -> bool {
         self.in_use && self.has_levels && !matches!(self.pap, Pap::Waiting { .. })
@@ -114,6 +123,35 @@ pub struct SourceView<'a> {
     pub levels: &'a [u8; MAX_SLOTS],
     /// Slots its last applied levels packet carried (0..=512): the slots it drives.
     pub slot_count: usize,
+    /// What arrived from it since it (last) appeared.
+    pub traffic: Traffic,
+}
+
+/// Packets of one source on one universe since it (last) appeared: what a monitor shows to tell
+/// a flaky sender or network (`patchbay sacn watch` counts the same).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Data packets taken in (levels and 0xDD, applied, held or skipped as stale).
+    pub packets: u64,
+    /// Data packets discarded as out of sequence (duplicates, reordering).
+    pub sequence_errors: u64,
+    /// Packets never seen: forward gaps in the sequence numbers (a jump of 128 or more is a
+    /// restart, not a gap).
+    pub missed: u64,
+}
+
+impl Traffic {
+    /// Counts a packet numbered `seq` that the sequence window accepted after `last`.
+    #[inline]
+    fn accepted(&mut self, last: Option<u8>, seq: u8) {
+        self.packets += 1;
+        if let Some(last) = last {
+            let step = seq.wrapping_sub(last);
+            if (2..128).contains(&step) {
+                self.missed += u64::from(step - 1);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -313,6 +351,7 @@ impl UniverseReceiver {
                 last_heard: s.last_levels,
                 levels: &s.levels,
                 slot_count: usize::from(s.slot_count),
+                traffic: s.traffic,
             })
     }
 
@@ -434,7 +473,7 @@ impl UniverseReceiver {
             return false;
         }
         let s = &mut self.sources[i];
-        s.seq.accept(pkt.sequence());
+        s.take_sequence(pkt.sequence());
         s.last_levels = now;
         true
     }
@@ -502,9 +541,15 @@ impl UniverseReceiver {
         let cid = pkt.cid();
         let start_code = pkt.start_code();
         let opts = pkt.options();
-        let i = match self.screen(pkt)? {
+        let screened = self.screen(pkt);
+        if screened == Err(Discard::OutOfSequence)
+            && let Some(i) = self.find(cid)
+        {
+            self.sources[i].traffic.sequence_errors += 1;
+        }
+        let i = match screened? {
             Some(i) => {
-                self.sources[i].seq.accept(pkt.sequence());
+                self.sources[i].take_sequence(pkt.sequence());
                 i
             }
             None => {
@@ -710,7 +755,9 @@ impl UniverseReceiver {
         let s = &mut self.sources[i];
         s.zombie = false;
         s.seq = SequenceTracker::new();
-        s.seq.accept(pkt.sequence());
+        // Reported lost, so it appears anew: its counts start again.
+        s.traffic = Traffic::default();
+        s.take_sequence(pkt.sequence());
         s.last_levels = now;
         s.sync_address = 0;
         self.zombies -= 1;
@@ -752,6 +799,10 @@ impl UniverseReceiver {
             name,
             priority: pkt.priority(),
             seq,
+            traffic: Traffic {
+                packets: 1,
+                ..Traffic::default()
+            },
             last_levels: now,
             has_levels: false,
             pap,
