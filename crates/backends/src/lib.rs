@@ -16,6 +16,8 @@ pub mod loopback;
 pub mod midi;
 #[cfg(any(feature = "jack", feature = "midi-alsa"))]
 pub mod midi_common;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
 #[cfg(feature = "sacn")]
 pub mod sacn;
 
@@ -34,6 +36,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(jack::Jack::new()));
     #[cfg(feature = "midi-alsa")]
     backends.push(Box::new(midi::Midi::new()));
+    #[cfg(feature = "mqtt")]
+    backends.push(Box::new(mqtt::Mqtt::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -48,6 +52,8 @@ pub const COMPILED_OUT: &[(&str, &str)] = &[
     ("jack", "jack"),
     #[cfg(not(feature = "midi-alsa"))]
     ("midi", "midi-alsa"),
+    #[cfg(not(feature = "mqtt"))]
+    ("mqtt", "mqtt"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -59,7 +65,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "evdev",
     "lua",
     "maweb",
-    "mqtt",
     "ola",
     "openpixelcontrol",
     "osc",
@@ -99,5 +104,6 @@ mod tests {
         assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
         assert_eq!(stand_ins.contains(&"jack"), !cfg!(feature = "jack"));
         assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
+        assert_eq!(stand_ins.contains(&"mqtt"), !cfg!(feature = "mqtt"));
     }
 }
