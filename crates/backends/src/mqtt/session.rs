@@ -53,6 +53,21 @@ pub struct Target {
 }
 
 impl Target {
+    /// A TCP failure for a log line that names the broker already: what the kernel said,
+    /// and which address it was when the host is a name.
+    fn describe(&self, e: &TcpError) -> String {
+        match e {
+            TcpError::Connect { peer, source } | TcpError::Io { peer, source } => {
+                if self.literal == Some(peer.ip()) {
+                    source.to_string()
+                } else {
+                    format!("{source} ({peer})")
+                }
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// `host:port` for logs, IPv6 addresses in brackets.
     pub fn label(&self) -> String {
         match self.literal {
@@ -265,14 +280,14 @@ impl Session {
                 }
                 Ok(_) => return,
                 Err(e) => {
-                    self.connect_failed(now, io, e.to_string());
+                    self.connect_failed(now, io, self.target.describe(&e));
                     self.drain(now, io, cx);
                     return;
                 }
             }
         } else if ready.writable {
             if let Err(e) = c.tcp.on_writable() {
-                self.lost(now, io, e.to_string(), cx);
+                self.lost(now, io, self.target.describe(&e), cx);
                 return;
             }
             self.write(now, io, cx);
@@ -300,7 +315,7 @@ impl Session {
                     return;
                 }
                 Err(e) => {
-                    self.lost(now, io, e.to_string(), cx);
+                    self.lost(now, io, self.target.describe(&e), cx);
                     return;
                 }
             };
@@ -348,7 +363,7 @@ impl Session {
             return;
         };
         if let Err(e) = pump(c, &mut self.client) {
-            self.lost(now, io, e.to_string(), cx);
+            self.lost(now, io, self.target.describe(&e), cx);
         }
     }
 
@@ -432,7 +447,8 @@ impl Session {
             }
             None => Transport::Plain,
         };
-        let mut tcp = TcpConn::connect(addr, DEFAULT_WRITE_LIMIT).map_err(|e| e.to_string())?;
+        let mut tcp =
+            TcpConn::connect(addr, DEFAULT_WRITE_LIMIT).map_err(|e| self.target.describe(&e))?;
         self.generation = self.generation.wrapping_add(1);
         let tag = SocketTag::new(self.group, self.generation).tag();
         io.register(
