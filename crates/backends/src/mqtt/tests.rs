@@ -627,3 +627,79 @@ fn a_name_that_does_not_resolve_is_retried() {
         assert!(Instant::now() < end, "no second look-up");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Any configuration text
+// ---------------------------------------------------------------------------------------------
+
+mod any_text {
+    use std::path::Path;
+
+    use patchbay_core::{Backend, ChannelCtx, ChannelIds, ConfigCtx, Direction, InstanceId};
+    use proptest::prelude::*;
+
+    use super::super::Mqtt;
+
+    struct Ids(u32);
+
+    impl ChannelIds for Ids {
+        fn resolve(&mut self, _: InstanceId, _: u64) -> patchbay_core::ChannelId {
+            self.0 += 1;
+            patchbay_core::ChannelId(self.0)
+        }
+    }
+
+    /// Text made of what URIs, topics and settings are made of, and anything else now and then.
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::string::string_regex(&format!("[a-z0-9/+#!:@. \\[\\]-]{{0,{max}}}"))
+                .expect("regex"),
+            proptest::string::string_regex(&format!("(range|discrete|mqtts?://)[ -~]{{0,{max}}}"))
+                .expect("regex"),
+            proptest::string::string_regex(&format!("\\PC{{0,{max}}}")).expect("regex"),
+        ]
+    }
+
+    proptest! {
+        /// Every option line, channel name and the validation that follows is accepted or
+        /// refused with a message, never a panic; a refused line changes nothing for the next.
+        #[test]
+        fn any_line_and_channel_is_accepted_or_refused(
+            lines in proptest::collection::vec(
+                (prop_oneof![
+                    Just("host".to_string()), Just("qos".to_string()), Just("retain".to_string()),
+                    Just("cafile".to_string()), Just("clientid".to_string()),
+                    Just("protocol".to_string()), text(12)
+                ], text(30)),
+                0..8,
+            ),
+            channels in proptest::collection::vec((text(20), any::<bool>()), 0..6),
+        ) {
+            let mut m = Mqtt::new();
+            let id = InstanceId(0);
+            m.create_instance(id, "mq").unwrap();
+            let mut warnings = Vec::new();
+            for (k, v) in &lines {
+                let mut ctx = ConfigCtx {
+                    base_dir: Path::new("/etc"),
+                    config_path: Path::new("/etc/x.cfg"),
+                    warnings: &mut warnings,
+                };
+                if let Err(e) = m.configure_instance(id, k, v, &mut ctx) {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+            let mut ids = Ids(0);
+            let mut w = Vec::new();
+            for (name, input) in &channels {
+                let d = if *input { Direction::Input } else { Direction::Output };
+                let mut ctx = ChannelCtx { ids: &mut ids, warnings: &mut w };
+                if let Err(e) = m.channel(id, name, d, &mut ctx) {
+                    prop_assert!(!e.message.is_empty());
+                    prop_assert!(!*input || name.is_empty() || name.contains(['+', '#', '\0']));
+                }
+            }
+            let _ = m.validate();
+        }
+    }
+}
