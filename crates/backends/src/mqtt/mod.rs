@@ -30,7 +30,7 @@ use patchbay_core::{
 use patchbay_kit::SocketTag;
 use patchbay_mqtt::client::{Backoff, default_client_id};
 use patchbay_mqtt::mapping::MappingError;
-use patchbay_mqtt::transport::{ClientConfig, Roots, client_config};
+use patchbay_mqtt::transport::{ClientConfig, Roots, Transport, client_config};
 use patchbay_mqtt::{Client, Config};
 
 pub use counters::{InstanceCounters, LinkState};
@@ -182,6 +182,13 @@ impl Mqtt {
             } else {
                 None
             };
+            if let Some(c) = &tls_config {
+                // The name every connection's certificate is checked against: refused now rather
+                // than at every attempt.
+                Transport::tls(Arc::clone(c), &b.host).map_err(|e| {
+                    StartError::instance(inst.id, format!("host = '{}': {e}", b.host)).about("host")
+                })?;
+            }
             let literal = b.host.parse::<IpAddr>().ok();
             needs_resolver |= literal.is_none();
             let cfg = Self::client_config(inst, random());

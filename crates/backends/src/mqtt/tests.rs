@@ -116,6 +116,19 @@ fn a_missing_ca_file_fails_the_start_at_its_option() {
     assert!(e.contains("/nonexistent/ca.pem"), "{e}");
 }
 
+#[test]
+fn a_tls_host_no_certificate_can_name_fails_the_start() {
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mqtt/tests/certs/ca.pem");
+    let mut rig = Rig::new(Mqtt::new());
+    let a = rig.add_instance("a").unwrap();
+    rig.configure_instance(a, "host", "mqtts://a..b").unwrap();
+    rig.configure_instance(a, "cafile", ca.to_str().unwrap())
+        .unwrap();
+    let e = rig.start().unwrap_err().to_string();
+    assert!(e.contains("host = 'a..b'"), "{e}");
+    assert!(e.contains("certificate"), "{e}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // A scripted broker
 // ---------------------------------------------------------------------------------------------

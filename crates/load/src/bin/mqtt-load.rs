@@ -152,7 +152,10 @@ fn messages_in(pid: u32, log: &std::path::Path) -> Option<u64> {
     loop {
         let text = std::fs::read_to_string(log).ok()?;
         if count(&text) > before {
-            let line = text.lines().rev().find(|l| l.contains("\"instance\":\"mq\""))?;
+            let line = text
+                .lines()
+                .rev()
+                .find(|l| l.contains("\"instance\":\"mq\""))?;
             let v = line.split("\"messages_in\":").nth(1)?;
             return v.split([',', '}']).next()?.parse().ok();
         }
@@ -290,7 +293,11 @@ fn run(cli: &Cli) -> Result<()> {
             qos,
             retain: false,
             topic: &names[topic],
-            packet_id: if cli.qos == 1 { (k % 65535) as u16 + 1 } else { 0 },
+            packet_id: if cli.qos == 1 {
+                (k % 65535) as u16 + 1
+            } else {
+                0
+            },
             properties: Properties::EMPTY,
             payload: payload.as_bytes(),
         })
