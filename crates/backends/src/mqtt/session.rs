@@ -239,7 +239,7 @@ impl Session {
         topics: &Topics,
         key: u64,
         value: Value,
-        cx_name: &str,
+        name: &str,
         k: &mut InstanceCounters,
     ) {
         let Some(t) = topics.by_key(key) else { return };
@@ -254,7 +254,7 @@ impl Session {
                 k.out_no_discrete_match += 1;
                 if let Some(n) = self.encode_log.hit(now, LOG_PERIOD) {
                     tracing::warn!(target: "mqtt",
-                        "instance '{cx_name}': topic '{}': {e} ({:.6}); nothing sent ({n} value(s) since the last report)",
+                        "instance '{name}': topic '{}': {e} ({:.6}); nothing sent ({n} value(s) since the last report)",
                         t.name, value.normalised());
                 }
             }
