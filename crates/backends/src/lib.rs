@@ -18,6 +18,8 @@ pub mod lua;
 pub mod midi;
 #[cfg(any(feature = "jack", feature = "midi-alsa"))]
 pub mod midi_common;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
 #[cfg(feature = "sacn")]
 pub mod sacn;
 
@@ -38,6 +40,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(midi::Midi::new()));
     #[cfg(feature = "lua")]
     backends.push(Box::new(lua::LuaBackend::new()));
+    #[cfg(feature = "mqtt")]
+    backends.push(Box::new(mqtt::Mqtt::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -54,6 +58,8 @@ pub const COMPILED_OUT: &[(&str, &str)] = &[
     ("midi", "midi-alsa"),
     #[cfg(not(feature = "lua"))]
     ("lua", "lua"),
+    #[cfg(not(feature = "mqtt"))]
+    ("mqtt", "mqtt"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -64,7 +70,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "atem",
     "evdev",
     "maweb",
-    "mqtt",
     "ola",
     "openpixelcontrol",
     "osc",
@@ -106,5 +111,6 @@ mod tests {
         assert_eq!(stand_ins.contains(&"jack"), !cfg!(feature = "jack"));
         assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
         assert_eq!(stand_ins.contains(&"lua"), !cfg!(feature = "lua"));
+        assert_eq!(stand_ins.contains(&"mqtt"), !cfg!(feature = "mqtt"));
     }
 }

@@ -21,7 +21,11 @@ use std::time::Instant;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls::{ClientConnection, RootCertStore};
+
+/// rustls's client configuration, as [`client_config`] returns it: owners keep one per set of
+/// roots and hand it to [`Transport::tls`] for every connection.
+pub use rustls::ClientConfig;
 
 use crate::Client;
 
