@@ -8,6 +8,8 @@
 //! New backends start from [`loopback`], the template (`doc/backends.md` in the repository is
 //! the guide).
 
+#[cfg(feature = "artnet")]
+pub mod artnet;
 mod compiled_out;
 #[cfg(feature = "jack")]
 pub mod jack;
@@ -34,6 +36,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(loopback::Loopback::new())];
     #[cfg(feature = "sacn")]
     backends.push(Box::new(sacn::Sacn::new()));
+    #[cfg(feature = "artnet")]
+    backends.push(Box::new(artnet::Artnet::new()));
     #[cfg(feature = "jack")]
     backends.push(Box::new(jack::Jack::new()));
     #[cfg(feature = "midi-alsa")]
@@ -52,6 +56,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
 pub const COMPILED_OUT: &[(&str, &str)] = &[
     #[cfg(not(feature = "sacn"))]
     ("sacn", "sacn"),
+    #[cfg(not(feature = "artnet"))]
+    ("artnet", "artnet"),
     #[cfg(not(feature = "jack"))]
     ("jack", "jack"),
     #[cfg(not(feature = "midi-alsa"))]
@@ -66,7 +72,6 @@ pub const COMPILED_OUT: &[(&str, &str)] = &[
 /// "not supported yet" instead of "unknown backend". Remove a name when its backend lands in
 /// [`registry`].
 pub const UNSUPPORTED: &[&str] = &[
-    "artnet",
     "atem",
     "evdev",
     "maweb",
@@ -108,6 +113,7 @@ mod tests {
     fn compiled_out_backends_follow_the_features() {
         let stand_ins: Vec<&str> = COMPILED_OUT.iter().map(|&(n, _)| n).collect();
         assert_eq!(stand_ins.contains(&"sacn"), !cfg!(feature = "sacn"));
+        assert_eq!(stand_ins.contains(&"artnet"), !cfg!(feature = "artnet"));
         assert_eq!(stand_ins.contains(&"jack"), !cfg!(feature = "jack"));
         assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
         assert_eq!(stand_ins.contains(&"lua"), !cfg!(feature = "lua"));

@@ -4,6 +4,8 @@
 //! * [`dmx_channels`]: the channels of a DMX universe (`N`, `N+M`, slots 1..512), the
 //!   per-instance slot table, lanes and frame routes, events from a received universe and
 //!   values written into one (sACN, Art-Net).
+//! * [`net_options`]: option values network backends share (hosts, ports, `strtoul` numbers,
+//!   switches, `detect`, `HOST [PORT]` destinations), parsed strictly.
 //! * [`throttle`]: at most one log line per period for problems the network can cause at any
 //!   rate.
 //! * [`tag`]: `Io` tags naming one socket of one bind or connection.
@@ -15,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod dmx_channels;
+pub mod net_options;
 pub mod read_queue;
 pub mod tag;
 pub mod throttle;

@@ -5,9 +5,14 @@
 //! would have been accepted; nothing has effects (host names are only checked for syntax and
 //! looked up when the backend starts, nothing is bound).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use patchbay_core::{OptionError, Part};
+use patchbay_core::OptionError;
+// Shared with the other network backends; re-exported because callers name them here.
+pub use patchbay_kit::net_options::{
+    Destination, Detect, Host, c_number, decimal, invalid, lookup, other, parse_detect, parse_host,
+    parse_port, parse_switch,
+};
 use patchbay_sacn::Cid;
 use patchbay_sacn::receiver::{LossBehavior, MergeMode};
 
@@ -35,17 +40,6 @@ pub const MAX_BINDS: usize = 4096;
 /// Longest source name in bytes (the 64-byte field keeps a NUL).
 pub const MAX_NAME_LEN: usize = 63;
 
-/// The `detect` diagnostic level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Detect {
-    #[default]
-    Off,
-    /// Log every new source once.
-    On,
-    /// Also log every discarded packet and data for universes nobody listens to.
-    Verbose,
-}
-
 /// A `bind` line; the socket is only opened at start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindOption {
@@ -61,57 +55,12 @@ pub struct BindOption {
     pub v6only: bool,
 }
 
-/// A `destination` line: a socket address, or a host name looked up when the backend starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
-    Addr(SocketAddr),
-    Name(String, u16),
-}
-
 /// Multicast TTL unless `ttl=N` says otherwise: multicast stays on the local network, as with
 /// Linux's default and MIDIMonster (which never sets it). See the backend's README for why.
 pub const DEFAULT_TTL: u8 = 1;
 
 /// Syntax of `bind`, for messages.
 const BIND_SYNTAX: &str = "HOST [PORT] [local] [ttl=N] [v6only]";
-
-fn invalid(key: &str, value: &str, expected: impl Into<String>) -> OptionError {
-    OptionError::Invalid {
-        key: key.to_string(),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
-}
-
-fn other(message: String) -> OptionError {
-    OptionError::Other {
-        at: Part::Value,
-        message,
-    }
-}
-
-/// Digits only (no sign, no blanks, no trailing text), at most `max`.
-fn decimal(value: &str, max: u64) -> Option<u64> {
-    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    value.parse::<u64>().ok().filter(|&v| v <= max)
-}
-
-/// One token in C `strtoul(.., 0)` notation (`0x1f`, `017`, `31`), the whole token, no sign.
-pub fn c_number(tok: &str) -> Option<u64> {
-    let (digits, radix) = if let Some(h) = tok.strip_prefix("0x").or(tok.strip_prefix("0X")) {
-        (h, 16)
-    } else if tok.len() > 1 && tok.starts_with('0') {
-        (&tok[1..], 8)
-    } else {
-        (tok, 10)
-    };
-    if digits.is_empty() || digits.len() > 22 || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(digits, radix).ok()
-}
 
 /// `name`: text of at most 63 bytes.
 pub fn parse_name(value: &str) -> Result<String, OptionError> {
@@ -158,82 +107,6 @@ pub fn parse_cid(key: &str, value: &str) -> Result<Cid, OptionError> {
         ));
     }
     Ok(Cid(bytes))
-}
-
-/// HOST of a `bind` or `destination` line, as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Host {
-    /// An address (`10.0.0.5`, `::1`, `[::1]`; `*` is `0.0.0.0`).
-    Addr(IpAddr),
-    /// A host name, looked up only when the backend starts ([`lookup`]): `--check` reads the
-    /// configuration and queries no resolver.
-    Name(String),
-}
-
-/// Longest host name (RFC 1035: 253 characters of labels and dots).
-const MAX_HOST_NAME: usize = 253;
-
-/// HOST: an address, `*`, or a syntactically valid host name (letters, digits, `-` and `_` in
-/// dot-separated labels of 1..63 characters). `HOST:PORT` gets its own explanation, since
-/// both MIDIMonster and patchbay want the port as a separate word.
-fn parse_host(key: &str, value: &str, host: &str) -> Result<Host, OptionError> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if bare == "*" {
-        return Ok(Host::Addr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
-    }
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(Host::Addr(ip));
-    }
-    if let Some((h, port)) = host.rsplit_once(':')
-        && !h.is_empty()
-        && !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
-    {
-        let h = h
-            .strip_prefix('[')
-            .and_then(|x| x.strip_suffix(']'))
-            .unwrap_or(h);
-        return Err(other(format!(
-            "{key} = '{value}': '{host}' is HOST:PORT, but the port is a separate word after the \
-             host: write {key} = {h} {port} (syntax: {key} = HOST [PORT])"
-        )));
-    }
-    let label_ok = |l: &str| {
-        (1..=63).contains(&l.len())
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if bare.len() <= MAX_HOST_NAME && bare.split('.').all(label_ok) {
-        return Ok(Host::Name(bare.to_string()));
-    }
-    Err(other(format!(
-        "{key} = '{value}': '{host}' is neither an IP address nor a host name (expected e.g. \
-         10.0.0.5, ::1, * or a name such as node1.lan)"
-    )))
-}
-
-/// Looks `name` up with `port` like a passive `getaddrinfo` and takes the first address.
-pub fn lookup(name: &str, port: u16) -> Result<SocketAddr, String> {
-    match (name, port).to_socket_addrs() {
-        Ok(mut addrs) => addrs
-            .next()
-            .ok_or_else(|| format!("host '{name}' has no address")),
-        Err(e) => Err(format!("cannot resolve host '{name}': {e}")),
-    }
-}
-
-fn parse_port(key: &str, value: &str, tok: &str, min: u64) -> Result<u16, OptionError> {
-    decimal(tok, 65535)
-        .filter(|&p| p >= min)
-        .map(|p| p as u16)
-        .ok_or_else(|| {
-            other(format!(
-                "invalid port '{tok}' in option '{key}' = '{value}': expected a number in {min}..65535"
-            ))
-        })
 }
 
 /// `bind = HOST [PORT] [local]`.
@@ -293,21 +166,6 @@ fn bind_flag(tok: &str, value: &str, bind: &mut BindOption) -> Result<(), Option
         )));
     }
     Ok(())
-}
-
-/// `detect`: `on`, `verbose` or `off`; anything else is off with a warning (MIDIMonster: off).
-pub fn parse_detect(value: &str) -> (Detect, Option<String>) {
-    match value {
-        "on" => (Detect::On, None),
-        "verbose" => (Detect::Verbose, None),
-        "off" => (Detect::Off, None),
-        _ => (
-            Detect::Off,
-            Some(format!(
-                "detect = '{value}' is not one of on, verbose, off; detection stays off"
-            )),
-        ),
-    }
 }
 
 /// `universe`: 1..63999, and a warning when text follows the number.
@@ -377,49 +235,9 @@ pub fn parse_priority(value: &str) -> Result<u8, OptionError> {
         .ok_or_else(|| invalid("priority", value, "a number in 0..200 (0 disables output)"))
 }
 
-/// `destination = HOST [PORT]`.
+/// `destination = HOST [PORT]` (port 5568 unless given).
 pub fn parse_destination(value: &str) -> Result<Destination, OptionError> {
-    let tokens: Vec<&str> = value.split_ascii_whitespace().collect();
-    let (host, port) = match tokens.as_slice() {
-        [h] => (*h, patchbay_sacn::PORT),
-        [h, p] => (*h, parse_port("destination", value, p, 1)?),
-        _ => return Err(invalid("destination", value, "HOST [PORT]")),
-    };
-    match parse_host("destination", value, host)? {
-        Host::Addr(ip) if ip.is_unspecified() => Err(invalid(
-            "destination",
-            value,
-            "a host to send to (a wildcard address is not a destination)",
-        )),
-        Host::Addr(ip) => Ok(Destination::Addr(SocketAddr::new(ip, port))),
-        Host::Name(name) => Ok(Destination::Name(name, port)),
-    }
-}
-
-/// `unicast`, `realtime`: a number, 0 for off and anything else for on, as MIDIMonster reads it.
-///
-/// Words are refused: MIDIMonster reads these options with `strtoul`, so `yes`, `true` or `on`
-/// are 0 there and switch the option *off*. Accepting them as on would make the same file do
-/// the opposite in the two programs without a word; following MIDIMonster would do the opposite
-/// of what the line says. An error that names the number to write is the only safe choice.
-pub fn parse_switch(key: &str, value: &str) -> Result<bool, OptionError> {
-    if let Some(n) = decimal(value, u64::MAX) {
-        return Ok(n != 0);
-    }
-    let word = value.to_ascii_lowercase();
-    let meant = match word.as_str() {
-        "on" | "true" | "yes" | "enable" | "enabled" => Some("on"),
-        "off" | "false" | "no" | "disable" | "disabled" => Some("off"),
-        _ => None,
-    };
-    Err(match meant {
-        Some(meant) => other(format!(
-            "{key} = '{value}': write {} for {meant}; this option is a number (0 off, 1 on), and \
-             MIDIMonster reads any word as 0, i.e. off",
-            if meant == "on" { 1 } else { 0 }
-        )),
-        None => invalid(key, value, "0 (off) or 1 (on)"),
-    })
+    patchbay_kit::net_options::parse_destination("destination", value, patchbay_sacn::PORT)
 }
 
 /// `merge = htp|ltp`.

@@ -1,0 +1,244 @@
+//! Option values that several network backends share, parsed strictly (`doc/backends.md`):
+//! numbers, C `strtoul` notation, hosts and ports, on/off switches, `detect` levels, and
+//! `HOST [PORT]` destinations.
+//!
+//! Why strict: MIDIMonster reads numbers with unchecked `strtoul`, so typos silently become 0 or
+//! wrap. Here every value is either fully understood or an error naming what would have been
+//! accepted; nothing has effects (host names are only checked for syntax and looked up when the
+//! backend starts, so `--check` queries no resolver).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+
+use patchbay_core::{OptionError, Part};
+
+/// The `detect` diagnostic level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Detect {
+    /// No diagnostics.
+    #[default]
+    Off,
+    /// Log every new source once.
+    On,
+    /// Also log every discarded packet and data for universes nobody listens to.
+    Verbose,
+}
+
+/// A `destination` line: a socket address, or a host name looked up when the backend starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// An address and port.
+    Addr(SocketAddr),
+    /// A host name and port, looked up when the backend starts ([`lookup`]).
+    Name(String, u16),
+}
+
+/// The error "invalid value V for option K: expected E".
+pub fn invalid(key: &str, value: &str, expected: impl Into<String>) -> OptionError {
+    OptionError::Invalid {
+        key: key.to_string(),
+        value: value.to_string(),
+        expected: expected.into(),
+    }
+}
+
+/// An error about the value with its own wording.
+pub fn other(message: String) -> OptionError {
+    OptionError::Other {
+        at: Part::Value,
+        message,
+    }
+}
+
+/// Digits only (no sign, no blanks, no trailing text), at most `max`.
+pub fn decimal(value: &str, max: u64) -> Option<u64> {
+    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse::<u64>().ok().filter(|&v| v <= max)
+}
+
+/// One token in C `strtoul(.., 0)` notation (`0x1f`, `017`, `31`), the whole token, no sign.
+pub fn c_number(tok: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = tok.strip_prefix("0x").or(tok.strip_prefix("0X")) {
+        (h, 16)
+    } else if tok.len() > 1 && tok.starts_with('0') {
+        (&tok[1..], 8)
+    } else {
+        (tok, 10)
+    };
+    if digits.is_empty() || digits.len() > 22 || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// HOST of a `bind` or `destination` line, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// An address (`10.0.0.5`, `::1`, `[::1]`; `*` is `0.0.0.0`).
+    Addr(IpAddr),
+    /// A host name, looked up only when the backend starts ([`lookup`]): `--check` reads the
+    /// configuration and queries no resolver.
+    Name(String),
+}
+
+/// Longest host name (RFC 1035: 253 characters of labels and dots).
+const MAX_HOST_NAME: usize = 253;
+
+/// HOST: an address, `*`, or a syntactically valid host name (letters, digits, `-` and `_` in
+/// dot-separated labels of 1..63 characters). `HOST:PORT` gets its own explanation, since
+/// both MIDIMonster and patchbay want the port as a separate word.
+pub fn parse_host(key: &str, value: &str, host: &str) -> Result<Host, OptionError> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if bare == "*" {
+        return Ok(Host::Addr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+    }
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(Host::Addr(ip));
+    }
+    if let Some((h, port)) = host.rsplit_once(':')
+        && !h.is_empty()
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+    {
+        let h = h
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(h);
+        return Err(other(format!(
+            "{key} = '{value}': '{host}' is HOST:PORT, but the port is a separate word after the \
+             host: write {key} = {h} {port} (syntax: {key} = HOST [PORT])"
+        )));
+    }
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if bare.len() <= MAX_HOST_NAME && bare.split('.').all(label_ok) {
+        return Ok(Host::Name(bare.to_string()));
+    }
+    Err(other(format!(
+        "{key} = '{value}': '{host}' is neither an IP address nor a host name (expected e.g. \
+         10.0.0.5, ::1, * or a name such as node1.lan)"
+    )))
+}
+
+/// Looks `name` up with `port` like a passive `getaddrinfo` and takes the first address.
+pub fn lookup(name: &str, port: u16) -> Result<SocketAddr, String> {
+    match (name, port).to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("host '{name}' has no address")),
+        Err(e) => Err(format!("cannot resolve host '{name}': {e}")),
+    }
+}
+
+/// A port number `min..=65535` (token `tok` of option `key` = `value`).
+pub fn parse_port(key: &str, value: &str, tok: &str, min: u64) -> Result<u16, OptionError> {
+    decimal(tok, 65535)
+        .filter(|&p| p >= min)
+        .map(|p| p as u16)
+        .ok_or_else(|| {
+            other(format!(
+                "invalid port '{tok}' in option '{key}' = '{value}': expected a number in {min}..65535"
+            ))
+        })
+}
+
+/// `detect`: `on`, `verbose` or `off`; anything else is off with a warning (MIDIMonster: off).
+pub fn parse_detect(value: &str) -> (Detect, Option<String>) {
+    match value {
+        "on" => (Detect::On, None),
+        "verbose" => (Detect::Verbose, None),
+        "off" => (Detect::Off, None),
+        _ => (
+            Detect::Off,
+            Some(format!(
+                "detect = '{value}' is not one of on, verbose, off; detection stays off"
+            )),
+        ),
+    }
+}
+
+/// `unicast`, `realtime`: a number, 0 for off and anything else for on, as MIDIMonster reads it.
+///
+/// Words are refused: MIDIMonster reads these options with `strtoul`, so `yes`, `true` or `on`
+/// are 0 there and switch the option *off*. Accepting them as on would make the same file do
+/// the opposite in the two programs without a word; following MIDIMonster would do the opposite
+/// of what the line says. An error that names the number to write is the only safe choice.
+pub fn parse_switch(key: &str, value: &str) -> Result<bool, OptionError> {
+    if let Some(n) = decimal(value, u64::MAX) {
+        return Ok(n != 0);
+    }
+    let word = value.to_ascii_lowercase();
+    let meant = match word.as_str() {
+        "on" | "true" | "yes" | "enable" | "enabled" => Some("on"),
+        "off" | "false" | "no" | "disable" | "disabled" => Some("off"),
+        _ => None,
+    };
+    Err(match meant {
+        Some(meant) => other(format!(
+            "{key} = '{value}': write {} for {meant}; this option is a number (0 off, 1 on), and \
+             MIDIMonster reads any word as 0, i.e. off",
+            if meant == "on" { 1 } else { 0 }
+        )),
+        None => invalid(key, value, "0 (off) or 1 (on)"),
+    })
+}
+
+/// `destination = HOST [PORT]` with `default_port` when the port is left out; a wildcard
+/// address is refused (it is no destination).
+pub fn parse_destination(
+    key: &str,
+    value: &str,
+    default_port: u16,
+) -> Result<Destination, OptionError> {
+    let tokens: Vec<&str> = value.split_ascii_whitespace().collect();
+    let (host, port) = match tokens.as_slice() {
+        [h] => (*h, default_port),
+        [h, p] => (*h, parse_port(key, value, p, 1)?),
+        _ => return Err(invalid(key, value, "HOST [PORT]")),
+    };
+    match parse_host(key, value, host)? {
+        Host::Addr(ip) if ip.is_unspecified() => Err(invalid(
+            key,
+            value,
+            "a host to send to (a wildcard address is not a destination)",
+        )),
+        Host::Addr(ip) => Ok(Destination::Addr(SocketAddr::new(ip, port))),
+        Host::Name(name) => Ok(Destination::Name(name, port)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_take_a_default_port_and_refuse_wildcards() {
+        assert_eq!(
+            parse_destination("dest", "10.0.0.5", 6454),
+            Ok(Destination::Addr("10.0.0.5:6454".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_destination("dest", "255.255.255.255 7000", 6454),
+            Ok(Destination::Addr("255.255.255.255:7000".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_destination("dest", "node1.lan", 6454),
+            Ok(Destination::Name("node1.lan".into(), 6454))
+        );
+        assert!(parse_destination("dest", "0.0.0.0", 6454).is_err());
+        assert!(parse_destination("dest", "10.0.0.5 0", 6454).is_err());
+        assert!(
+            parse_destination("dest", "10.0.0.5:6454", 6454)
+                .unwrap_err()
+                .to_string()
+                .contains("dest = 10.0.0.5 6454")
+        );
+    }
+}
