@@ -306,9 +306,13 @@ impl Runtime {
                 if o.sync && !bind.sync_dests.contains(&dest) {
                     bind.sync_dests.push(dest);
                 }
+                let mut pacer = Pacer::new();
+                // The universe goes out at start (zeros until values come) and is refreshed
+                // from then on, as MIDIMonster does: a node sees its controller at once.
+                pacer.change(now, &limited_pacing());
                 inst.out = Some(Box::new(Output {
                     slots: [0; MAX_SLOTS],
-                    pacer: Pacer::new(),
+                    pacer,
                     sequence: SequenceCounter::new(),
                     dest,
                     address,
