@@ -143,7 +143,8 @@ Signals:
 
 Environment:
   RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
-                   -q/--verbose. Log targets: core, config, loopback, sacn, web.
+                   -q/--verbose. Log targets: core, config, loopback, sacn, artnet,
+                   mqtt, web.
   NOTIFY_SOCKET    set by systemd (Type=notify): patchbay sends READY=1 once
                    every instance is open, STOPPING=1 when it shuts down, and
                    STATUS= lines.
@@ -165,8 +166,9 @@ Exit status:
   2  usage or configuration error; nothing was opened
 
 See also:
-  patchbay sacn send --help, patchbay sacn watch --help
-  patchbay-sacn-send(1), patchbay-sacn-watch(1), systemd.service(5)";
+  patchbay sacn send --help, patchbay sacn watch --help, patchbay artnet --help
+  patchbay-sacn-send(1), patchbay-sacn-watch(1), patchbay-artnet-send(1),
+  patchbay-artnet-watch(1), systemd.service(5)";
 
 /// Tools besides the daemon.
 #[derive(Debug, Subcommand)]
@@ -183,6 +185,19 @@ take over universe 5 at full")]
     Sacn {
         #[command(subcommand)]
         tool: crate::tools::SacnCommand,
+    },
+    /// Art-Net diagnostic tools: a test controller and a live monitor
+    ///
+    /// patchbay artnet send sends a test pattern on one Port-Address; patchbay artnet watch
+    /// shows the sources, nodes and merged levels on the network. Both use patchbay's own
+    /// Art-Net implementation and open no configuration.
+    #[cfg(feature = "artnet")]
+    #[command(after_help = "Examples:\n  \
+patchbay artnet watch --poll     who sends what, and which nodes answer\n  \
+patchbay artnet send 0:0:1 --to 10.0.0.20 --pattern static:255")]
+    Artnet {
+        #[command(subcommand)]
+        tool: crate::tools::artnet::ArtnetCommand,
     },
 }
 

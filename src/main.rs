@@ -37,6 +37,14 @@ fn main() -> ExitCode {
         Verbosity::Normal
     };
     logging::init(verbosity);
+    #[cfg(feature = "artnet")]
+    if let Some(Command::Artnet { tool }) = &args.command {
+        if args.config.is_some() || args.check || args.dump.is_some() || args.demo {
+            eprintln!("patchbay: 'patchbay artnet' takes no CONFIG, --check, --dump or --demo");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        return patchbay::tools::artnet::run(tool);
+    }
     if let Some(Command::Sacn { tool }) = &args.command {
         if args.config.is_some() || args.check || args.dump.is_some() || args.demo {
             eprintln!("patchbay: 'patchbay sacn' takes no CONFIG, --check, --dump or --demo");

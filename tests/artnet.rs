@@ -299,3 +299,57 @@ fn sacn_to_artnet_to_sacn_every_slot() {
         );
     }
 }
+
+/// `patchbay artnet send` feeds patchbay; `patchbay artnet watch --json` sees its output.
+#[test]
+fn tools_send_into_patchbay_and_watch_its_output() {
+    guard();
+    let port = free_port();
+    let watch_port = free_port();
+    let cfg = format!(
+        "[backend artnet]\nbind = 127.0.0.1 {port}\n\n[artnet in]\nuni = 1\n\n\
+         [artnet out]\nnet = 3\nuni = 2\ndest = 127.0.0.1 {watch_port}\n\n[map]\nin.{{1..3}} > out.{{1..3}}\n"
+    );
+    let pb = start(&cfg, port);
+    let bin = env!("CARGO_BIN_EXE_patchbay");
+    let watch = Command::new(bin)
+        .args(["artnet", "watch", "3:0:2", "--json", "--duration", "3"])
+        .args(["--bind", &format!("127.0.0.1:{watch_port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let send = Command::new(bin)
+        .args([
+            "artnet",
+            "send",
+            "1",
+            "--pattern",
+            "static:9,8,7",
+            "--duration",
+            "2",
+        ])
+        .args(["--to", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert!(
+        send.status.success(),
+        "{}",
+        String::from_utf8_lossy(&send.stderr)
+    );
+    let out = watch.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let seen = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .any(|v| {
+            v["event"] == "universe"
+                && v["address"] == "3:0:2"
+                && v["slots"].as_array().is_some_and(|s| s[..3] == [9, 8, 7])
+        });
+    assert!(
+        seen,
+        "watch did not see 9, 8, 7 on 3:0:2:\n{text}\n{}",
+        pb.log()
+    );
+}

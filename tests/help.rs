@@ -35,6 +35,8 @@ fn help_texts() {
         ("help_sacn_send_short", &["sacn", "send", "-h"]),
         ("help_sacn_watch_long", &["sacn", "watch", "--help"]),
         ("help_sacn_watch_short", &["sacn", "watch", "-h"]),
+        ("help_artnet_send_long", &["artnet", "send", "--help"]),
+        ("help_artnet_watch_long", &["artnet", "watch", "--help"]),
     ] {
         insta::assert_snapshot!(name, help(args));
     }
@@ -160,7 +162,10 @@ fn man_pages_are_up_to_date() {
             "patchbay.1",
             "patchbay-sacn.1",
             "patchbay-sacn-send.1",
-            "patchbay-sacn-watch.1"
+            "patchbay-sacn-watch.1",
+            "patchbay-artnet.1",
+            "patchbay-artnet-send.1",
+            "patchbay-artnet-watch.1"
         ]
     );
     let update = std::env::var_os("UPDATE_MAN").is_some();

@@ -207,7 +207,7 @@ pub fn parse_universes(args: &[String]) -> Result<Vec<u16>, UsageError> {
     Ok(out)
 }
 
-fn seconds(v: Option<f64>, what: &'static str) -> Result<Option<Duration>, UsageError> {
+pub(super) fn seconds(v: Option<f64>, what: &'static str) -> Result<Option<Duration>, UsageError> {
     v.map(|s| Duration::try_from_secs_f64(s).map_err(|_| UsageError::Seconds(what)))
         .transpose()
 }

@@ -7,9 +7,12 @@
 //!   diagnosis to the [`patchbay_sacn::receiver::Receiver`]; [`watch::run`] feeds it from sockets.
 //! * [`view`]: the text view; `--json` prints [`monitor::Report`]s as JSON lines.
 //! * [`args`]: the command line.
+//! * `artnet`: `patchbay artnet send` and `patchbay artnet watch` (feature `artnet`).
 
 pub mod addr;
 pub mod args;
+#[cfg(feature = "artnet")]
+pub mod artnet;
 pub mod monitor;
 pub mod pattern;
 pub mod send;

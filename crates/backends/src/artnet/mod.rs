@@ -15,6 +15,9 @@ pub mod counters;
 pub mod options;
 mod runtime;
 
+/// Output timing, shared with `patchbay artnet send` so the tool paces as the backend does.
+pub use runtime::{MIN_GAP, POLL_INTERVAL, limited_pacing, realtime_pacing};
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
