@@ -109,13 +109,13 @@ impl BindCounters {
             push(name.into(), value);
         }
         for r in DropReason::ALL {
-            push(format!("malformed.{}", r.as_str()).into(), rx.malformed(*r));
+            push(format!("malformed.{}", r.as_str()).into(), rx.malformed(r));
         }
         for d in Discard::ALL {
-            push(format!("discarded.{}", d.as_str()).into(), rx.discarded(*d));
+            push(format!("discarded.{}", d.as_str()).into(), rx.discarded(d));
         }
         for q in Quirk::ALL {
-            push(format!("quirk.{}", q.as_str()).into(), rx.quirk(*q));
+            push(format!("quirk.{}", q.as_str()).into(), rx.quirk(q));
         }
         push("kernel_drops".into(), kernel_drops);
         push("rcvbuf_shrinks".into(), rcvbuf_shrinks);

@@ -153,6 +153,15 @@ fn artdmx_in_events_out_frames_and_merge_of_two_sources() {
     rig.start().unwrap();
     let to = rig.backend().bind_addr(0).unwrap();
     let u1 = PortAddress::new(1).unwrap();
+    // The output universe goes out at start, zeros, as MIDIMonster's does.
+    turn_until(&mut rig, |r| r.stat("out", "frames_out") == Some(1));
+    let mut buf = [0u8; 1024];
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    let Ok(Packet::Dmx(p)) = Packet::parse(&buf[..n]) else {
+        panic!("not ArtDmx: {:?}", &buf[..n]);
+    };
+    assert_eq!((p.sequence(), p.length()), (1, 512));
+    assert!(p.slots().iter().all(|&v| v == 0));
 
     peer.send_to(&dmx(u1, 1, &[200, 0, 0x12, 0x34]), to)
         .unwrap();
@@ -188,14 +197,13 @@ fn artdmx_in_events_out_frames_and_merge_of_two_sources() {
     // Output: values in, an even-length ArtDmx with a sequence number out.
     rig.set(out1, Value::from_raw(255, 8));
     rig.set(out_wide, Value::from_raw(0xABCD, 16));
-    rig.turn(Duration::ZERO).unwrap();
-    let mut buf = [0u8; 1024];
+    turn_until(&mut rig, |r| r.stat("out", "frames_out") == Some(2));
     let (n, _) = peer.recv_from(&mut buf).unwrap();
     let Ok(Packet::Dmx(p)) = Packet::parse(&buf[..n]) else {
         panic!("not ArtDmx: {:?}", &buf[..n]);
     };
     assert_eq!(p.port_address(), PortAddress::new(2).unwrap());
-    assert_eq!((p.length(), p.sequence()), (512, 1));
+    assert_eq!((p.length(), p.sequence()), (512, 2));
     assert_eq!(
         (p.slots()[0], p.slots()[510], p.slots()[511]),
         (255, 0xAB, 0xCD)
@@ -207,12 +215,12 @@ fn artdmx_in_events_out_frames_and_merge_of_two_sources() {
     rig.turn(Duration::ZERO).unwrap();
     assert!(peer.recv_from(&mut buf).is_err(), "rate limited");
     let t = Instant::now();
-    turn_until(&mut rig, |r| r.stat("out", "frames_out") == Some(2));
+    turn_until(&mut rig, |r| r.stat("out", "frames_out") == Some(3));
     let (n, _) = peer.recv_from(&mut buf).unwrap();
     let Ok(Packet::Dmx(p)) = Packet::parse(&buf[..n]) else {
         panic!("not ArtDmx");
     };
-    assert_eq!((p.sequence(), p.slots()[0]), (2, 2));
+    assert_eq!((p.sequence(), p.slots()[0]), (3, 2));
     assert!(t.elapsed() < Duration::from_millis(40));
     rig.shutdown();
     let _ = rig.turn(Duration::ZERO);
