@@ -190,6 +190,32 @@ pub fn parse_switch(key: &str, value: &str) -> Result<bool, OptionError> {
     })
 }
 
+/// `interface` of a backend whose `[backend NAME]` section has `bind` lines: the index of one
+/// read before (`binds` so far), as `number` reads it (decimal, or `strtoul` base 0).
+pub fn parse_bind_index(
+    key: &str,
+    value: &str,
+    binds: usize,
+    backend: &str,
+    number: impl Fn(&str) -> Option<u64>,
+) -> Result<usize, OptionError> {
+    let expected = if binds == 0 {
+        format!(
+            "the index of a bind line, but no bind line has been read yet (the [backend \
+             {backend}] bind lines must come before the instances that use them)"
+        )
+    } else {
+        format!(
+            "the index of a bind line read before this one (0..{}, in order of appearance)",
+            binds - 1
+        )
+    };
+    number(value)
+        .filter(|&i| (i as usize) < binds)
+        .map(|i| i as usize)
+        .ok_or_else(|| invalid(key, value, expected))
+}
+
 /// `destination = HOST [PORT]` with `default_port` when the port is left out; a wildcard
 /// address is refused (it is no destination).
 pub fn parse_destination(

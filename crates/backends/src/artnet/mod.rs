@@ -92,8 +92,8 @@ pub struct Artnet {
     default_net: u8,
     detect: Detect,
     instances: Vec<Instance>,
-    /// `InstanceId.0` → index into `instances` (`u32::MAX`: not ours).
-    by_id: Vec<u32>,
+    /// `InstanceId` → index into `instances`.
+    by_id: patchbay_kit::InstanceIndex,
     rt: Option<runtime::Runtime>,
     /// Cached for `poll_timeout`, which cannot borrow mutably.
     deadline: Option<Instant>,
@@ -106,10 +106,7 @@ impl Artnet {
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
-        self.by_id
-            .get(id.0 as usize)
-            .filter(|&&i| i != u32::MAX)
-            .map(|&i| i as usize)
+        self.by_id.get(id)
     }
 
     /// The options of an instance as configured.
@@ -219,11 +216,7 @@ impl Backend for Artnet {
     }
 
     fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError> {
-        let slot = instance.0 as usize;
-        if self.by_id.len() <= slot {
-            self.by_id.resize(slot + 1, u32::MAX);
-        }
-        self.by_id[slot] = self.instances.len() as u32;
+        self.by_id.insert(instance, self.instances.len());
         self.instances.push(Instance {
             id: instance,
             name: name.to_string(),

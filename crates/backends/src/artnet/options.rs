@@ -115,20 +115,7 @@ pub fn parse_universe(key: &str, value: &str) -> Result<u8, OptionError> {
 
 /// `interface`/`iface`: the index of a `bind` line read before.
 pub fn parse_interface(key: &str, value: &str, binds: usize) -> Result<usize, OptionError> {
-    let expected = if binds == 0 {
-        "the index of a bind line, but no bind line has been read yet (the [backend artnet] \
-         bind lines must come before the instances that use them)"
-            .to_string()
-    } else {
-        format!(
-            "the index of a bind line read before this one (0..{}, in order of appearance)",
-            binds - 1
-        )
-    };
-    c_number(value.trim())
-        .filter(|&i| (i as usize) < binds)
-        .map(|i| i as usize)
-        .ok_or_else(|| invalid(key, value, expected))
+    patchbay_kit::net_options::parse_bind_index(key, value, binds, "artnet", |v| c_number(v.trim()))
 }
 
 #[cfg(test)]

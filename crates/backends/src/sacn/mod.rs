@@ -108,8 +108,8 @@ pub struct Sacn {
     detect: Detect,
     config_path: Option<PathBuf>,
     instances: Vec<Instance>,
-    /// `InstanceId.0` → index into `instances` (`u32::MAX`: not ours).
-    by_id: Vec<u32>,
+    /// `InstanceId` → index into `instances`.
+    by_id: patchbay_kit::InstanceIndex,
     rt: Option<start::Runtime>,
     /// Held while running, so a second patchbay with the same CID can tell ([`identity::claim`]).
     cid_claim: Option<identity::CidClaim>,
@@ -208,7 +208,7 @@ impl Sacn {
             detect: Detect::Off,
             config_path: None,
             instances: Vec::new(),
-            by_id: Vec::new(),
+            by_id: patchbay_kit::InstanceIndex::new(),
             rt: None,
             cid_claim: None,
             deadline: None,
@@ -224,10 +224,7 @@ impl Sacn {
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
-        self.by_id
-            .get(id.0 as usize)
-            .filter(|&&i| i != u32::MAX)
-            .map(|&i| i as usize)
+        self.by_id.get(id)
     }
 
     /// The CID in use: the configured one, or once started the default one.
@@ -341,11 +338,7 @@ impl Backend for Sacn {
     }
 
     fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError> {
-        let slot = instance.0 as usize;
-        if self.by_id.len() <= slot {
-            self.by_id.resize(slot + 1, u32::MAX);
-        }
-        self.by_id[slot] = self.instances.len() as u32;
+        self.by_id.insert(instance, self.instances.len());
         self.instances.push(Instance {
             id: instance,
             name: name.to_string(),

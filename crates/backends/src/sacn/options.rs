@@ -212,20 +212,9 @@ pub fn parse_sync(value: &str) -> Result<u16, OptionError> {
 
 /// `interface`: the index of a `bind` line read before.
 pub fn parse_interface(value: &str, binds: usize) -> Result<usize, OptionError> {
-    let expected = if binds == 0 {
-        "the index of a bind line, but no bind line has been read yet (the [backend sacn] \
-         bind lines must come before the instances that use them)"
-            .to_string()
-    } else {
-        format!(
-            "the index of a bind line read before this one (0..{}, in order of appearance)",
-            binds - 1
-        )
-    };
-    decimal(value, u64::MAX)
-        .filter(|&i| (i as usize) < binds)
-        .map(|i| i as usize)
-        .ok_or_else(|| invalid("interface", value, expected))
+    patchbay_kit::net_options::parse_bind_index("interface", value, binds, "sacn", |v| {
+        decimal(v, u64::MAX)
+    })
 }
 
 /// `priority`: 0..200 (0 = no output).
