@@ -12,6 +12,9 @@
 #[allow(dead_code)]
 mod util;
 
+#[path = "artnet/ola.rs"]
+mod ola;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -19,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use util::{Capture, Patchbay, RawSender, free_port, guard, peers_dir, poll, test_cid};
 
-const HINT: &str =
-    "scripts/setup installs the test peers (python3, stupidArtnet 1.6.0, pyartnet 2.0)";
+const HINT: &str = "scripts/setup installs the test peers (python3, stupidArtnet 1.6.0, pyartnet 2.0, ola, tshark)";
 
 /// tests/peers/artnet_check.py, one datagram per question.
 struct Checker {
