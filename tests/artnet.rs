@@ -355,3 +355,70 @@ fn tools_send_into_patchbay_and_watch_its_output() {
         pb.log()
     );
 }
+
+/// examples/sacn-artnet.cfg as shipped: sACN universe 1 reaches the Art-Net node, Art-Net
+/// 0:0:1 reaches sACN universe 2, every slot.
+#[test]
+fn example_bridges_sacn_and_artnet_both_ways() {
+    guard();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sacn-artnet.cfg");
+    let node = UdpSocket::bind("127.0.0.2:6454").unwrap();
+    node.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let stage = Capture::v4(5568, Ipv4Addr::LOCALHOST, &[util::group_v4(2)]);
+    let pb = Patchbay::start_file(&path, 6454);
+    let mut checker = Checker::new();
+    // sACN -> Art-Net.
+    let console: Vec<u8> = (0..512).map(|i| (i % 251) as u8).collect();
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(210));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 5568));
+    let got = poll(Duration::from_secs(8), || {
+        tx.send(to, 1, 100, &console);
+        let mut buf = [0u8; 1024];
+        let mut last = None;
+        while let Ok((n, _)) = node.recv_from(&mut buf) {
+            let v = checker.check(&buf[..n]);
+            if v["op"] == "dmx" && v["port_address"] == 0 {
+                last = Some(util::unhex(v["slots"].as_str().unwrap()));
+            }
+        }
+        last.filter(|s| s == &console)
+    });
+    assert!(
+        got.is_some(),
+        "the node never got the console's universe\n{}",
+        pb.log()
+    );
+    // Art-Net -> sACN.
+    let desk_levels: Vec<u8> = (0..512).map(|i| 255 - (i % 256) as u8).collect();
+    let desk = UdpSocket::bind("127.0.0.3:0").unwrap();
+    let mut seq = 0u8;
+    let got = poll(Duration::from_secs(8), || {
+        seq = seq % 255 + 1;
+        let mut b = [0u8; 530];
+        let h = patchbay_artnet::DmxHeader {
+            sequence: seq,
+            physical: 0,
+            address: patchbay_artnet::PortAddress::new(1).unwrap(),
+        };
+        let n = patchbay_artnet::write_dmx(&mut b, &h, &desk_levels).unwrap();
+        desk.send_to(&b[..n], "127.0.0.1:6454").unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        stage
+            .all()
+            .iter()
+            .rev()
+            .filter_map(|c| {
+                c.data()
+                    .filter(|d| d.universe() == 2)
+                    .map(|d| d.slots().to_vec())
+            })
+            .next()
+            .filter(|s| s == &desk_levels)
+    });
+    assert!(
+        got.is_some(),
+        "sACN universe 2 never carried the desk's levels\n{}",
+        pb.log()
+    );
+}
