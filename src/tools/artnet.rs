@@ -28,7 +28,7 @@ pub enum ArtnetCommand {
     ///
     /// Sends ArtDmx for UNIVERSE to --to (default: the limited broadcast 255.255.255.255, port
     /// 6454) with a pattern that changes --rate times per second, paced as patchbay's Art-Net
-    /// output is: at most 44 packets/s (none with --realtime), a refresh within 1 s when
+    /// output is: at most one packet per 20 ms (none with --realtime), a refresh within 1 s when
     /// nothing changes, whole universes with sequence numbers.
     #[command(after_help = "Examples:\n  \
 patchbay artnet send 1                      a ramp on Port-Address 0:0:1 to everyone\n  \

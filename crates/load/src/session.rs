@@ -16,7 +16,7 @@ use patchbay_sacn::Cid;
 use crate::histogram::Histogram;
 use crate::net::{self, BATCH, RxBatch, TxBatch};
 use crate::pacing::{Schedule, now_ns, wait_until};
-use crate::packet::{self, Kind, PACKET_LEN, SEQUENCE, SLOTS_AT};
+use crate::packet::{self, Kind, Wire};
 use crate::pattern::{self, FrameTag, SLOTS, Verdict};
 use crate::procfs::{self, ProcSample, UdpState};
 use crate::report::PhaseReport;
@@ -69,6 +69,8 @@ pub struct Setup {
     pub chunks: u16,
     /// Process whose CPU, memory and socket drops are reported.
     pub pid: Option<u32>,
+    /// What the tool sends (unicast only for Art-Net); what comes back is recognised either way.
+    pub input: Wire,
 }
 
 impl Setup {
@@ -150,6 +152,9 @@ pub enum SessionError {
     /// A universe number outside 1..63999.
     #[error("universe {0} outside 1..63999")]
     Universe(u16),
+    /// Art-Net input over multicast (Art-Net has none).
+    #[error("Art-Net input is unicast only (--mode unicast)")]
+    ArtnetMulticast,
 }
 
 fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> SessionError {
@@ -177,7 +182,7 @@ pub struct Session {
     epoch: Instant,
     tx: UdpSocket,
     tx_batch: TxBatch,
-    packets: Vec<[u8; PACKET_LEN]>,
+    packets: Vec<Vec<u8>>,
     addrs: Vec<Option<SockaddrIn>>,
     counters: Vec<u64>,
     shared: Arc<Shared>,
@@ -206,6 +211,9 @@ impl Session {
     /// network namespace.
     pub fn start(setup: Setup) -> Result<Self, SessionError> {
         let n = usize::from(setup.universes);
+        if setup.input == Wire::Artnet && setup.mode == Mode::Multicast {
+            return Err(SessionError::ArtnetMulticast);
+        }
         for u in [setup.first, setup.first.wrapping_add(setup.universes - 1)] {
             for u in [u, u.wrapping_add(setup.offset)] {
                 if !patchbay_sacn::DATA_UNIVERSES.contains(&u) {
@@ -256,7 +264,10 @@ impl Session {
         let mut addrs = Vec::with_capacity(n);
         for i in 0..setup.universes {
             let wire = wire_first + i;
-            let p = packet::template(cid, wire).map_err(|_| SessionError::Universe(wire))?;
+            let p = setup
+                .input
+                .template(cid, wire)
+                .ok_or(SessionError::Universe(wire))?;
             packets.push(p);
             let dst = match (setup.mode, setup.self_test) {
                 (Mode::Unicast, false) => setup.target,
@@ -403,10 +414,12 @@ impl Session {
             return;
         };
         *c += 1;
-        p[SEQUENCE] = p[SEQUENCE].wrapping_add(1);
+        let wire = self.setup.input;
+        let (seq, at) = (wire.sequence_at(), wire.slots_at());
+        p[seq] = wire.next_sequence(p[seq]);
         match self.setup.pattern {
             PatternKind::Full => {
-                if let Ok(slots) = <&mut [u8; SLOTS]>::try_from(&mut p[SLOTS_AT..]) {
+                if let Ok(slots) = <&mut [u8; SLOTS]>::try_from(&mut p[at..]) {
                     let universe = self.setup.first.wrapping_add(i as u16);
                     let tag = FrameTag {
                         id: *c as u32,
@@ -417,7 +430,7 @@ impl Session {
             }
             PatternKind::Single => {
                 let v = pattern::single_value(*c - 1);
-                p[SLOTS_AT] = v;
+                p[at] = v;
                 if let Some(t) = self.shared.ring.get(i * 256 + usize::from(v)) {
                     t.store(now, Ordering::Release);
                 }

@@ -11,6 +11,7 @@ use patchbay_load::workloads::{RunPlan, TargetSpec, run};
 
 fn setup(mode: Mode, pattern: PatternKind, target_port: u16, listen_port: u16) -> Setup {
     Setup {
+        input: patchbay_load::packet::Wire::Sacn,
         universes: 10,
         first: 1,
         offset: 1000,

@@ -8,7 +8,8 @@
 //!
 //! An instance is one Port-Address (`net` × 256 + `universe`) on one bind. It receives when one
 //! of its channels is a mapping source and sends when it has a `destination`; output is paced
-//! by `patchbay_dmx::Pacer` (44 packets/s per universe, a keep-alive every second, `realtime`
+//! by `patchbay_dmx::Pacer` (one packet per 20 ms per universe, as MIDIMonster, a keep-alive
+//! every second, `realtime`
 //! lifts the limit).
 
 pub mod counters;

@@ -208,7 +208,7 @@ fn artdmx_in_events_out_frames_and_merge_of_two_sources() {
         (p.slots()[0], p.slots()[510], p.slots()[511]),
         (255, 0xAB, 0xCD)
     );
-    // A second change right after waits for the 44/s slot; only the newest values go.
+    // A second change right after waits for its slot (20 ms); only the newest values go.
     rig.set(out1, Value::from_raw(1, 8));
     rig.turn(Duration::ZERO).unwrap();
     rig.set(out1, Value::from_raw(2, 8));

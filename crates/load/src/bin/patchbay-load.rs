@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use patchbay_load::config::{PatchSpec, patchbay_config};
 use patchbay_load::pacing::tighten_timer_slack;
+use patchbay_load::packet::Wire;
 use patchbay_load::session::{Mode, PatternKind, Setup};
 use patchbay_load::workloads::{self, CeilingPlan, RunPlan, TargetSpec};
 
@@ -123,6 +124,25 @@ struct PatchArgs {
     /// The tool's receive address (unicast)
     #[arg(long, default_value = "127.0.0.1:6000")]
     listen: SocketAddrV4,
+    /// Protocol the tool sends (artnet: unicast only; the universe is the Port-Address)
+    #[arg(long, value_enum, default_value_t = WireArg::Sacn)]
+    input: WireArg,
+    /// Protocol patchbay sends back (config only: the tool recognises both)
+    #[arg(long, value_enum, default_value_t = WireArg::Sacn)]
+    output: WireArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WireArg {
+    Sacn,
+    Artnet,
+}
+
+fn wire(w: WireArg) -> Wire {
+    match w {
+        WireArg::Sacn => Wire::Sacn,
+        WireArg::Artnet => Wire::Artnet,
+    }
 }
 
 #[derive(Args, Clone)]
@@ -222,6 +242,7 @@ impl Common {
             spin_ns: self.spin_us * 1000,
             chunks: self.chunks.max(1),
             pid: self.target_args.pid,
+            input: wire(self.patch.input),
         }
     }
 }
@@ -262,6 +283,8 @@ fn main() -> ExitCode {
                 bind: *bind,
                 listen: patch.listen,
                 realtime: *realtime,
+                input: wire(patch.input),
+                output: wire(patch.output),
             })
         );
         return ExitCode::SUCCESS;
