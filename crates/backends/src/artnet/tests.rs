@@ -298,3 +298,53 @@ fn artpoll_is_answered_with_one_reply_per_instance() {
     );
     assert_eq!(rig.stat("bind 0", "poll"), Some(1));
 }
+
+#[test]
+fn artsync_holds_input_until_the_next_and_follows_output_with_sync_on() {
+    patchbay_net::netns::require_private_netns();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut rig = rig();
+    rig.configure("bind", "127.0.0.1 0").unwrap();
+    let i = rig.add_instance("in").unwrap();
+    rig.configure_instance(i, "uni", "3").unwrap();
+    let o = rig.add_instance("out").unwrap();
+    rig.configure_instance(o, "uni", "4").unwrap();
+    rig.configure_instance(o, "sync", "1").unwrap();
+    let dest = peer.local_addr().unwrap();
+    rig.configure_instance(o, "dest", &format!("127.0.0.1 {}", dest.port()))
+        .unwrap();
+    rig.input(i, "1").unwrap();
+    rig.start().unwrap();
+    let to = rig.backend().bind_addr(0).unwrap();
+    // Output: the start frame, then ArtSync after it.
+    let mut buf = [0u8; 1024];
+    let mut ops = Vec::new();
+    turn_until(&mut rig, |r| r.stat("bind 0", "syncs_sent") == Some(1));
+    while let Ok((n, _)) = peer.recv_from(&mut buf) {
+        ops.push(Packet::parse(&buf[..n]).map(|p| p.opcode()).unwrap());
+        if ops.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        ops,
+        [patchbay_artnet::OpCode::DMX, patchbay_artnet::OpCode::SYNC]
+    );
+    // Input: after an ArtSync from the peer, its ArtDmx waits for the next one.
+    let mut sync = [0u8; 14];
+    let n = patchbay_artnet::write_sync(&mut sync).unwrap();
+    peer.send_to(&sync[..n], to).unwrap();
+    peer.send_to(&dmx(PortAddress::new(3).unwrap(), 1, &[77, 0]), to)
+        .unwrap();
+    let end = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < end {
+        rig.turn(Duration::from_millis(5)).unwrap();
+    }
+    assert!(rig.events().is_empty(), "held until ArtSync");
+    assert_eq!(rig.stat("bind 0", "dmx"), Some(1));
+    peer.send_to(&sync[..n], to).unwrap();
+    turn_until(&mut rig, |r| !r.events().is_empty());
+    assert_eq!(rig.events()[0].value.raw(), Some((77, 8)));
+}
