@@ -422,3 +422,55 @@ fn example_bridges_sacn_and_artnet_both_ways() {
         pb.log()
     );
 }
+
+/// Malformed datagrams are dropped, counted by reason and shown in the JSON stats (SIGUSR1),
+/// and patchbay keeps running.
+#[test]
+fn malformed_datagrams_are_counted_by_reason_in_the_json_stats() {
+    guard();
+    let port = free_port();
+    let cfg = format!(
+        "[backend artnet]\nbind = 127.0.0.1 {port}\n\n[artnet in]\nuni = 1\n\n[loopback l]\n\n[map]\nin.1 > l.x\n"
+    );
+    let mut pb = start(&cfg, port);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut long_length = dmx_packet(1, &[1, 2]);
+    long_length[16..18].copy_from_slice(&600u16.to_be_bytes());
+    for bad in [
+        &b"Art-Net"[..],
+        b"Not-Art\0\x00\x50\x00\x0e",
+        &long_length,
+        &dmx_packet(1, &[1, 2])[..17],
+    ] {
+        sock.send_to(bad, to).unwrap();
+    }
+    let line = poll(Duration::from_secs(5), || {
+        pb.signal("USR1");
+        std::thread::sleep(Duration::from_millis(200));
+        pb.log()
+            .lines()
+            .rev()
+            .find(|l| l.contains("\"scope\":\"bind 0\"") && l.contains("\"malformed\":4"))
+            .map(str::to_string)
+    });
+    let line = line.unwrap_or_else(|| panic!("no stats line with 4 malformed\n{}", pb.log()));
+    let v: serde_json::Value = serde_json::from_str(&line).expect("json stats line");
+    let c = &v["counters"];
+    assert_eq!(c["malformed.truncated_header"], 1, "{line}");
+    assert_eq!(c["malformed.bad_id"], 1, "{line}");
+    assert_eq!(c["malformed.dmx_length_out_of_range"], 1, "{line}");
+    assert_eq!(c["malformed.truncated_dmx"], 1, "{line}");
+    pb.assert_running();
+}
+
+fn dmx_packet(universe: u16, slots: &[u8]) -> Vec<u8> {
+    let mut b = [0u8; 530];
+    let h = patchbay_artnet::DmxHeader {
+        sequence: 1,
+        physical: 0,
+        address: patchbay_artnet::PortAddress::new(universe).unwrap(),
+    };
+    let n = patchbay_artnet::write_dmx(&mut b, &h, slots).unwrap();
+    b[..n].to_vec()
+}
