@@ -142,6 +142,15 @@ fn ola_polls_lists_sends_to_and_receives_from_patchbay() {
         tshark,
         _dir: dir,
     };
+    // unshare may not have made its namespace yet: moving the link before would move it into
+    // ours, a no-op.
+    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let entered = poll(Duration::from_secs(5), || {
+        std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .ok()
+            .filter(|ns| *ns != own)
+    });
+    assert!(entered.is_some(), "olad's namespace was not made");
     let moved = sh(&format!("ip link set pbola1 netns {pid}"));
     assert!(moved.status.success(), "{moved:?}");
     let olad_log = || std::fs::read_to_string(ola._dir.path().join("olad.log")).unwrap_or_default();

@@ -67,6 +67,9 @@ pub struct BindCounters {
     pub send_errors: u64,
     /// Sends deferred because the send buffer was full.
     pub send_would_block: u64,
+    /// Turns ended early at an ArtDmx that would have merged into an unreported change of its
+    /// universe (it is taken in next turn, so every frame is forwarded).
+    pub turns_split: u64,
 }
 
 impl BindCounters {
@@ -104,6 +107,7 @@ impl BindCounters {
             ("packets_out", self.packets_out),
             ("send_errors", self.send_errors),
             ("send_would_block", self.send_would_block),
+            ("turns_split", self.turns_split),
             ("ignored", rx.ignored.iter().sum()),
         ] {
             push(name.into(), value);

@@ -141,6 +141,8 @@ pub(super) struct Runtime {
     binds: Vec<BindRt>,
     reads: ReadQueue,
     rx_batch: Box<RxBatch>,
+    /// The rest of `rx_batch` after a turn that ended early ([`Carry`]).
+    carry: Option<Carry>,
     last_now: Instant,
 }
 
@@ -366,6 +368,7 @@ impl Runtime {
             binds: rts,
             reads: ReadQueue::new(RECV_BUDGET),
             rx_batch: Box::default(),
+            carry: None,
             last_now: now,
         })
     }
@@ -425,7 +428,7 @@ impl Runtime {
                     .and_then(Output::deadline));
             }
         }
-        if self.reads.is_waiting() {
+        if self.reads.is_waiting() || self.carry.is_some() {
             at(Some(self.last_now));
         }
         t
@@ -446,24 +449,50 @@ impl Runtime {
             binds,
             reads,
             rx_batch,
+            carry,
             ..
         } = self;
-        reads.run(ready, |t, budget| {
-            let t = SocketTag::from_tag(t);
+        let mut turn = Turn {
+            now,
+            detect,
+            fed: 0,
+            ended: false,
+        };
+        // What the last turn left in the batch goes first.
+        if let Some(c) = carry.take() {
+            let t = SocketTag::from_tag(c.tag);
             let b = usize::from(t.group);
-            match binds.get_mut(b) {
-                Some(bind) => drain(
-                    bind,
-                    b,
-                    socket_id(t.socket),
-                    budget,
-                    rx_batch,
-                    now,
-                    instances,
-                    detect,
-                ),
-                None => Drained::Dry,
+            if let Some(bind) = binds.get_mut(b)
+                && let Some(next) = feed_batch(bind, b, rx_batch, c.next, instances, &mut turn)
+            {
+                *carry = Some(Carry { next, ..c });
+                turn.ended = true;
             }
+        }
+        reads.run(ready, |tag, budget| {
+            if turn.ended {
+                return Drained::More; // read next turn, which follows at once
+            }
+            let t = SocketTag::from_tag(tag);
+            let b = usize::from(t.group);
+            let Some(bind) = binds.get_mut(b) else {
+                return Drained::Dry;
+            };
+            let (drained, split) = drain(
+                bind,
+                b,
+                socket_id(t.socket),
+                budget,
+                rx_batch,
+                instances,
+                &mut turn,
+            );
+            if let Some(next) = split {
+                *carry = Some(Carry { tag, next });
+                turn.ended = true;
+                return Drained::More;
+            }
+            drained
         });
         for bind in binds.iter_mut() {
             bind.rx.handle_timeout(now);
@@ -472,42 +501,97 @@ impl Runtime {
     }
 }
 
-/// Reads socket `sid` of bind `b` in batches until it is dry or `budget` is spent.
-#[allow(clippy::too_many_arguments)] // the disjoint parts of `Runtime` it needs, borrowed apart
+/// How long a datagram may have waited in the kernel before frames of one universe read in one
+/// turn are merged instead of ending the turn (as the sACN backend: input this far behind is
+/// load the loop cannot keep up with, where the latest values beat every frame).
+const COALESCE_AFTER: Duration = Duration::from_millis(8);
+
+/// Where the rest of a receive batch starts, after a turn that ended early.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Carry {
+    /// The socket the batch was read from.
+    tag: u32,
+    /// The first datagram not fed yet.
+    next: usize,
+}
+
+/// What one turn's reads share.
+struct Turn {
+    now: Instant,
+    detect: Detect,
+    /// Datagrams taken this turn: a turn never ends before its first.
+    fed: usize,
+    /// The turn ended at a repeated universe: nothing more is read.
+    ended: bool,
+}
+
+/// Whether `bytes` is ArtDmx that would merge into a change of its universe this turn has not
+/// reported yet. Why the turn ends there: the core routes once per turn and the output sends
+/// one packet per universe per turn, so the earlier frame would never be forwarded.
+fn would_coalesce(bind: &BindRt, bytes: &[u8]) -> bool {
+    match patchbay_artnet::Packet::parse(bytes) {
+        Ok(patchbay_artnet::Packet::Dmx(p)) => bind.rx.has_pending_change(p.port_address()),
+        _ => false,
+    }
+}
+
+/// Feeds datagrams `from..` of the batch; returns the one the turn ends at (not fed), if any.
+fn feed_batch(
+    bind: &mut BindRt,
+    b: usize,
+    batch: &RxBatch,
+    from: usize,
+    instances: &mut [Instance],
+    turn: &mut Turn,
+) -> Option<usize> {
+    for i in from..batch.len() {
+        let Some((meta, bytes)) = batch.get(i) else {
+            continue;
+        };
+        let behind = meta.waited.is_some_and(|w| w > COALESCE_AFTER);
+        if turn.fed > 0 && !meta.truncated && !behind && would_coalesce(bind, bytes) {
+            bind.counters.turns_split += 1;
+            return Some(i);
+        }
+        turn.fed += 1;
+        feed(bind, b, turn.now, meta, bytes, instances, turn.detect);
+    }
+    None
+}
+
+/// Reads socket `sid` of bind `b` in batches until it is dry, `budget` is spent or the turn
+/// ends at a repeated universe (then the index of the batch's first datagram not fed).
 fn drain(
     bind: &mut BindRt,
     b: usize,
     sid: SocketId,
     budget: usize,
     batch: &mut RxBatch,
-    now: Instant,
     instances: &mut [Instance],
-    detect: Detect,
-) -> Drained {
+    turn: &mut Turn,
+) -> (Drained, Option<usize>) {
     let mut left = budget;
     while left > 0 {
         let asked = left.min(RX_BATCH);
         let n = match bind.ep.recv_batch_max(sid, batch, asked) {
-            Ok(0) => return Drained::Dry,
+            Ok(0) => return (Drained::Dry, None),
             Ok(n) => n,
             Err(e) => {
-                if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {
+                if let Some(n) = bind.error_log.hit(turn.now, LOG_PERIOD) {
                     tracing::warn!(target: "artnet", "bind {b}: {e} ({n} time(s))");
                 }
-                return Drained::Dry;
+                return (Drained::Dry, None);
             }
         };
         left = left.saturating_sub(n);
-        for i in 0..batch.len() {
-            if let Some((meta, bytes)) = batch.get(i) {
-                feed(bind, b, now, meta, bytes, instances, detect);
-            }
+        if let Some(next) = feed_batch(bind, b, batch, 0, instances, turn) {
+            return (Drained::More, Some(next));
         }
         if n < asked {
-            return Drained::Dry;
+            return (Drained::Dry, None);
         }
     }
-    Drained::More
+    (Drained::More, None)
 }
 
 /// One datagram: checked and merged by the receiver, a poll answered.
