@@ -4,6 +4,7 @@
 //! * [`dmx_channels`]: the channels of a DMX universe (`N`, `N+M`, slots 1..512), the
 //!   per-instance slot table, lanes and frame routes, events from a received universe and
 //!   values written into one (sACN, Art-Net).
+//! * [`host`]: HOST and PORT words of `bind` and `destination` lines, looked up at start.
 //! * [`throttle`]: at most one log line per period for problems the network can cause at any
 //!   rate.
 //! * [`tag`]: `Io` tags naming one socket of one bind or connection.
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod dmx_channels;
+pub mod host;
 pub mod read_queue;
 pub mod tag;
 pub mod throttle;
