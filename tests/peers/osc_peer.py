@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""python-osc on the network, for tests/osc.rs (the osc backend through the binary).
+
+  osc_peer.py send HOST PORT   stdin: [SPEC, ...]; each packet built by python-osc's builders
+                               and sent as one datagram, 20 ms apart
+  osc_peer.py serve PORT IDLE  binds 127.0.0.1:PORT, prints "ready", then one JSON line per
+                               datagram received (python-osc's OscPacket must accept it; the
+                               line describes it as python-osc reads it), until IDLE seconds
+                               pass without one
+
+SPEC and the descriptions are those of crates/osc/tests/peers/python_osc_peer.py (imported, so
+both tests read python-osc the same way). Needs python-osc 1.10.2.
+"""
+import json
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../crates/osc/tests/peers"))
+from python_osc_peer import build, describe  # noqa: E402
+from pythonosc.osc_packet import OscPacket  # noqa: E402
+
+
+def main():
+    mode = sys.argv[1]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if mode == "send":
+        host, port = sys.argv[2], int(sys.argv[3])
+        for spec in json.load(sys.stdin):
+            s.sendto(build(spec).dgram, (host, port))
+            time.sleep(0.02)
+    elif mode == "serve":
+        port, idle = int(sys.argv[2]), float(sys.argv[3])
+        s.bind(("127.0.0.1", port))
+        s.settimeout(idle)
+        print("ready", flush=True)
+        while True:
+            try:
+                dgram = s.recv(65536)
+            except socket.timeout:
+                break
+            OscPacket(dgram)
+            print(json.dumps(describe(dgram)), flush=True)
+    else:
+        sys.exit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()
