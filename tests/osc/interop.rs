@@ -167,3 +167,35 @@ fn bundle_out_reaches_python_as_one_bundle() {
         pb.log()
     );
 }
+
+/// liblo over TCP (its length-prefixed framing) into an instance with `transport = tcp-length`.
+#[test]
+fn liblo_over_tcp_length_prefixed() {
+    let (pin, pready, ppy) = (free_port(), free_port(), free_port());
+    let py = Receiver::python(ppy);
+    let config = format!(
+        "[osc in]\ntransport = tcp-length\nbind = 127.0.0.1 {pin}\n\n\
+         [osc ready]\nbind = 127.0.0.1 {pready}\n\n\
+         [osc py]\ndestination = 127.0.0.1 {ppy}\n/o = f 0.0 1.0\n\n\
+         [map]\nin./a > py./o\n"
+    );
+    // The UDP instance says when patchbay is up (the TCP listener opened before it).
+    let mut pb = Patchbay::start(&config, pready);
+    let out = std::process::Command::new("oscsend")
+        .args([&format!("osc.tcp://127.0.0.1:{pin}"), "/a", "f", "0.75"])
+        .output()
+        .unwrap_or_else(|e| panic!("oscsend: {e}; {SETUP}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = parse(&py.wait(1));
+    pb.assert_running();
+    assert_eq!(
+        got,
+        vec![message("/o", json!([{"float": float_bits(0.75)}]))],
+        "{}",
+        pb.log()
+    );
+}

@@ -27,13 +27,14 @@ use patchbay_kit::SocketTag;
 use patchbay_kit::host::lookup;
 use patchbay_kit::read_queue::{Drained, ReadQueue};
 use patchbay_kit::throttle::Throttle;
-use patchbay_net::{BindSpec, SocketId, UdpEndpoint};
+use patchbay_net::{BindSpec, SocketId, TcpListener, UdpEndpoint};
+use patchbay_osc::framing::Framing;
 use patchbay_osc::value::{Level, Param, denormalise};
 use patchbay_osc::wire::write_message;
 
 pub use counters::InstanceCounters;
 use input::{Held, Input, Wall};
-use link::Link;
+use link::{Link, StreamEvent, Tcp};
 use options::{Addr, Destination, GLOBAL_OPTIONS, InstanceOptions, Transport};
 use output::{MAX_DATAGRAM, Output, Sent};
 use paths::{Paths, split_key};
@@ -140,7 +141,7 @@ impl Osc {
     /// The address an instance's socket is bound to (after start).
     pub fn local_addr(&self, id: InstanceId) -> Option<SocketAddr> {
         let i = self.index_of(id)?;
-        self.instances[i].link.as_ref().map(Link::local_addr)
+        self.instances[i].link.as_ref().and_then(Link::local_addr)
     }
 
     /// Where an instance sends now (fixed, or learned).
@@ -157,7 +158,11 @@ impl Osc {
     fn refresh_deadline(&mut self, now: Instant) {
         let mut d = self.reads.is_waiting().then_some(now);
         for inst in &self.instances {
-            for t in [inst.held.first().map(|h| h.due), inst.next_keepalive]
+            let retry = match &inst.link {
+                Some(Link::Tcp(t)) => t.retry_at,
+                _ => None,
+            };
+            for t in [inst.held.first().map(|h| h.due), inst.next_keepalive, retry]
                 .into_iter()
                 .flatten()
             {
@@ -187,24 +192,62 @@ impl Osc {
                     StartError::instance(inst.id, format!("bind = '{a}': {e}")).about("bind")
                 })?),
                 // Output without `bind` (MIDIMonster needs one, cbdevnet/midimonster#133).
-                None if inst.opts.destination.is_some() => Some(options::ephemeral_bind(inst.dest)),
+                None if inst.opts.destination.is_some()
+                    && inst.opts.transport == Transport::Udp =>
+                {
+                    Some(options::ephemeral_bind(inst.dest))
+                }
                 None => None,
             };
-            let Some(bind) = bind else {
-                tracing::info!(target: "osc", "instance '{}': no bind and no destination, nothing to do", inst.name);
-                continue;
-            };
-            let mut ep = UdpEndpoint::open(BindSpec::new(bind, false)).map_err(|e| {
-                StartError::instance(inst.id, format!("instance '{}': {e}", inst.name))
-                    .about("bind")
-            })?;
             let tag = Instance::tag(index);
-            if let Some(s) = ep.socket_mut(SocketId::Main) {
-                io.register(s, tag, Interest::READABLE).map_err(|e| {
-                    StartError::instance(inst.id, format!("cannot register the socket: {e}"))
-                })?;
-            }
-            let link = Link::Udp(ep);
+            let link = match inst.opts.transport {
+                Transport::Udp => {
+                    let Some(bind) = bind else {
+                        tracing::info!(target: "osc", "instance '{}': no bind and no destination, nothing to do", inst.name);
+                        continue;
+                    };
+                    let mut ep = UdpEndpoint::open(BindSpec::new(bind, false)).map_err(|e| {
+                        StartError::instance(inst.id, format!("instance '{}': {e}", inst.name))
+                            .about("bind")
+                    })?;
+                    if let Some(s) = ep.socket_mut(SocketId::Main) {
+                        io.register(s, tag, Interest::READABLE).map_err(|e| {
+                            StartError::instance(
+                                inst.id,
+                                format!("cannot register the socket: {e}"),
+                            )
+                        })?;
+                    }
+                    Link::Udp(Box::new(ep))
+                }
+                Transport::TcpSlip | Transport::TcpLength => {
+                    let framing = if inst.opts.transport == Transport::TcpSlip {
+                        Framing::Slip
+                    } else {
+                        Framing::LengthPrefix
+                    };
+                    let mut t = Tcp::new(framing);
+                    if let Some(bind) = bind {
+                        let mut l = TcpListener::bind(bind).map_err(|e| {
+                            StartError::instance(inst.id, format!("instance '{}': {e}", inst.name))
+                                .about("bind")
+                        })?;
+                        io.register(l.source_mut(), tag, Interest::READABLE)
+                            .map_err(|e| {
+                                StartError::instance(
+                                    inst.id,
+                                    format!("cannot register the socket: {e}"),
+                                )
+                            })?;
+                        t.listener = Some(l);
+                    }
+                    t.target = inst.dest;
+                    if let Err(e) = t.connect(index as u16, now, io) {
+                        tracing::warn!(target: "osc", "instance '{}': {e}; trying again every {} s", inst.name, link::RECONNECT.as_secs());
+                    }
+                    Link::Tcp(t)
+                }
+            };
             let dest = match &inst.opts.destination {
                 None => "nowhere".to_string(),
                 Some(Destination::Fixed(_)) => inst.dest.map_or(String::new(), |d| d.to_string()),
@@ -214,9 +257,9 @@ impl Osc {
                 }
             };
             tracing::info!(target: "osc",
-                "instance '{}': {} on {}, sending to {dest}{}, {} path(s) ({} with output), root '{}'",
-                inst.name, if inst.opts.bind.is_some() { "bound" } else { "sending" },
-                link.local_addr(), if inst.opts.bundle { " in bundles" } else { "" },
+                "instance '{}': {} {} on {}, sending to {dest}{}, {} path(s) ({} with output), root '{}'",
+                inst.name, inst.opts.transport, if inst.opts.bind.is_some() { "bound" } else { "sending" },
+                link.local_addr().map_or("-".to_string(), |a| a.to_string()), if inst.opts.bundle { " in bundles" } else { "" },
                 inst.paths.entries.len(), inst.paths.outputs(), inst.opts.root.as_str());
             inst.link = Some(link);
             inst.next_keepalive = inst.opts.keepalive.as_ref().map(|_| now);
@@ -224,13 +267,21 @@ impl Osc {
         Ok(())
     }
 
-    /// Reads instance `index`'s socket, at most `budget` datagrams.
-    fn read(&mut self, index: usize, budget: usize, now: Instant, sink: &mut Sink<'_>) -> Drained {
+    /// Reads socket `socket` of instance `index`, at most `budget` datagrams (or stream reads).
+    fn read(
+        &mut self,
+        tag: SocketTag,
+        budget: usize,
+        now: Instant,
+        io: &mut Io<'_>,
+        sink: &mut Sink<'_>,
+    ) -> Drained {
         let Some(wall) = self.wall else {
             return Drained::Dry;
         };
+        let (group, socket) = (tag.group, usize::from(tag.socket));
         let detect = self.detect;
-        let Some(inst) = self.instances.get_mut(index) else {
+        let Some(inst) = self.instances.get_mut(usize::from(group)) else {
             return Drained::Dry;
         };
         let Instance {
@@ -244,9 +295,6 @@ impl Osc {
             throttle,
             ..
         } = inst;
-        let Some(Link::Udp(ep)) = link.as_mut() else {
-            return Drained::Dry;
-        };
         let learn = match opts.destination {
             Some(Destination::Learn { port }) => Some(port),
             _ => None,
@@ -260,31 +308,100 @@ impl Osc {
             throttle,
             detect,
         };
-        for _ in 0..budget {
-            match ep.recv(SocketId::Main, &mut self.buf) {
-                Ok(Some(meta)) => {
-                    if meta.truncated {
-                        input.k.truncated += 1;
-                        continue;
-                    }
-                    if let Some(port) = learn {
-                        let mut src = meta.src;
-                        if let Some(p) = port {
-                            src.set_port(p);
+        match link.as_mut() {
+            Some(Link::Udp(ep)) => {
+                for _ in 0..budget {
+                    match ep.recv(SocketId::Main, &mut self.buf) {
+                        Ok(Some(meta)) => {
+                            if meta.truncated {
+                                input.k.truncated += 1;
+                                continue;
+                            }
+                            if let Some(port) = learn {
+                                let mut src = meta.src;
+                                if let Some(p) = port {
+                                    src.set_port(p);
+                                }
+                                *learned = Some(src);
+                            }
+                            input.packet(&self.buf[..meta.len], now, wall, sink);
                         }
-                        *learned = Some(src);
+                        Ok(None) => return Drained::Dry,
+                        Err(e) => {
+                            input.k.recv_errors += 1;
+                            tracing::debug!(target: "osc", "instance '{}': {e}", input.name);
+                            return Drained::Dry;
+                        }
                     }
-                    input.packet(&self.buf[..meta.len], now, wall, sink);
                 }
-                Ok(None) => return Drained::Dry,
-                Err(e) => {
-                    input.k.recv_errors += 1;
-                    tracing::debug!(target: "osc", "instance '{name}': {e}");
-                    return Drained::Dry;
+                Drained::More
+            }
+            Some(Link::Tcp(t)) if socket == 0 => {
+                let (n, dry) = t.accept(group, budget, io);
+                input.k.connections += n;
+                if n > 0 {
+                    tracing::info!(target: "osc", "instance '{}': {n} connection(s) accepted", input.name);
                 }
+                if dry { Drained::Dry } else { Drained::More }
+            }
+            Some(Link::Tcp(t)) => {
+                let slot = socket - 1;
+                for _ in 0..budget {
+                    let r = t.read(slot, &mut self.buf, |e| match e {
+                        StreamEvent::Frame(f) => input.packet(f, now, wall, sink),
+                        StreamEvent::Bad(e) => input.k.framing[e.index()] += 1,
+                    });
+                    match r {
+                        Ok(true) => return Drained::Dry,
+                        Ok(false) => {}
+                        Err(()) => {
+                            tracing::info!(target: "osc", "instance '{}': a connection closed", input.name);
+                            t.drop_conn(slot, group, now, io);
+                            return Drained::Dry;
+                        }
+                    }
+                }
+                Drained::More
+            }
+            None => Drained::Dry,
+        }
+    }
+
+    /// Write readiness of TCP streams, and connections out that are due.
+    fn streams(&mut self, now: Instant, ready: &[Ready], io: &mut Io<'_>) {
+        for r in ready.iter().filter(|r| r.writable) {
+            let tag = SocketTag::from_tag(r.tag);
+            let Some(inst) = self.instances.get_mut(usize::from(tag.group)) else {
+                continue;
+            };
+            match inst.link.as_mut() {
+                Some(Link::Tcp(t)) if tag.socket > 0 => {
+                    // A stream that had no room has drained: send the latest values.
+                    inst.blocked = false;
+                    let slot = usize::from(tag.socket) - 1;
+                    match t.writable(slot) {
+                        Ok(true) => {
+                            inst.counters.connections += 1;
+                            tracing::info!(target: "osc", "instance '{}': connected to {}", inst.name, t.target.map_or(String::new(), |a| a.to_string()));
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(target: "osc", "instance '{}': {e}", inst.name);
+                            t.drop_conn(slot, tag.group, now, io);
+                        }
+                    }
+                }
+                _ => inst.blocked = false,
             }
         }
-        Drained::More
+        for (index, inst) in self.instances.iter_mut().enumerate() {
+            if let Some(Link::Tcp(t)) = inst.link.as_mut()
+                && t.retry_at.is_some_and(|at| at <= now)
+                && let Err(e) = t.connect(index as u16, now, io)
+            {
+                tracing::debug!(target: "osc", "instance '{}': {e}", inst.name);
+            }
+        }
     }
 
     /// Sends the keep-alive message of every instance whose time has come.
@@ -298,7 +415,11 @@ impl Osc {
             }
             let next = due + ka.every;
             inst.next_keepalive = Some(if next <= now { now + ka.every } else { next });
-            let (Some(dst), Some(link)) = (inst.destination(), inst.link.as_mut()) else {
+            let udp_dest = inst.destination();
+            let Some(link) = inst.link.as_mut() else {
+                continue;
+            };
+            let Some(dst) = link.target(udp_dest) else {
                 continue;
             };
             let Ok(n) = write_message(&mut self.out, &ka.path, []) else {
@@ -456,17 +577,30 @@ impl Backend for Osc {
                     .about("destination"),
                 );
             }
-            if o.transport == Transport::TcpSlip {
-                problems.push(
-                    StartError::instance(
-                        inst.id,
-                        format!(
-                            "instance '{}': transport = tcp is not available yet; use udp",
-                            inst.name
-                        ),
-                    )
-                    .about("transport"),
-                );
+            if o.transport != Transport::Udp {
+                if matches!(o.destination, Some(Destination::Learn { .. })) {
+                    problems.push(
+                        StartError::instance(
+                            inst.id,
+                            format!(
+                                "instance '{}': over TCP, output goes to every connected peer; destination = learn is for UDP: remove it, or set destination = HOST PORT to connect out",
+                                inst.name
+                            ),
+                        )
+                        .about("destination"),
+                    );
+                } else if o.bind.is_none() && o.destination.is_none() {
+                    problems.push(
+                        StartError::instance(
+                            inst.id,
+                            format!(
+                                "instance '{}': transport = tcp needs bind = HOST PORT (listen) or destination = HOST PORT (connect)",
+                                inst.name
+                            ),
+                        )
+                        .about("transport"),
+                    );
+                }
             }
         }
         problems
@@ -498,22 +632,10 @@ impl Backend for Osc {
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
-        for r in ready {
-            if r.writable {
-                let index = usize::from(SocketTag::from_tag(r.tag).group);
-                if let Some(inst) = self.instances.get_mut(index) {
-                    inst.blocked = false;
-                }
-            }
-        }
+        self.streams(now, ready, io);
         let mut reads = std::mem::replace(&mut self.reads, ReadQueue::new(1));
         reads.run(ready, |tag, budget| {
-            self.read(
-                usize::from(SocketTag::from_tag(tag).group),
-                budget,
-                now,
-                sink,
-            )
+            self.read(SocketTag::from_tag(tag), budget, now, io, sink)
         });
         self.reads = reads;
         let detect = self.detect;
@@ -541,7 +663,6 @@ impl Backend for Osc {
             }
         }
         self.keepalives(now);
-        let _ = io;
         self.refresh_deadline(now);
         Ok(())
     }
@@ -587,7 +708,8 @@ impl Backend for Osc {
             if inst.dirty.is_empty() || inst.blocked {
                 continue;
             }
-            let Some(dst) = inst.destination() else {
+            let udp_dest = inst.destination();
+            let Some(dst) = inst.link.as_ref().and_then(|l| l.target(udp_dest)) else {
                 inst.counters.no_destination += inst.dirty.len() as u64;
                 for &p in &inst.dirty {
                     inst.paths.entries[p as usize].dirty = false;

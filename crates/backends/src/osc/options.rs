@@ -65,6 +65,18 @@ pub enum Transport {
     Udp,
     /// A TCP stream with SLIP framing (OSC 1.1): `bind` listens, `destination` connects.
     TcpSlip,
+    /// A TCP stream with a 32-bit length before each packet (OSC 1.0, liblo's default).
+    TcpLength,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Udp => "udp",
+            Transport::TcpSlip => "tcp (SLIP)",
+            Transport::TcpLength => "tcp (length-prefixed)",
+        })
+    }
 }
 
 /// A periodic message (`keepalive = PATH SECONDS`).
@@ -221,11 +233,13 @@ pub fn parse_keepalive(value: &str) -> Result<Keepalive, OptionError> {
 pub fn parse_transport(value: &str) -> Result<Transport, OptionError> {
     match value {
         "udp" => Ok(Transport::Udp),
-        "tcp" | "tcp-slip" | "slip" => Ok(Transport::TcpSlip),
+        "tcp" => Ok(Transport::TcpSlip),
+        "tcp-length" => Ok(Transport::TcpLength),
         _ => Err(invalid(
             "transport",
             value,
-            "udp (datagrams, the default) or tcp (a TCP stream with SLIP framing, OSC 1.1)",
+            "udp (datagrams, the default), tcp (a TCP stream with SLIP framing, OSC 1.1) or \
+             tcp-length (a TCP stream with a length before each packet, OSC 1.0)",
         )),
     }
 }
@@ -370,6 +384,7 @@ mod tests {
         assert_eq!(parse_switch("bundle", "off"), Ok(false));
         assert!(parse_switch("bundle", "maybe").is_err());
         assert_eq!(parse_transport("tcp"), Ok(Transport::TcpSlip));
+        assert_eq!(parse_transport("tcp-length"), Ok(Transport::TcpLength));
         assert!(parse_transport("sctp").is_err());
     }
 

@@ -418,3 +418,105 @@ fn bundle_output_learn_and_keepalive() {
     let k = n.counters();
     assert_eq!((k.bundles_out, k.messages_out, k.keepalives_out), (1, 3, 1));
 }
+
+fn slip_frames(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut d = patchbay_osc::framing::Decoder::new(patchbay_osc::framing::Framing::Slip, 4096);
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (used, ev) = d.feed(rest);
+        if let Some(Ok(f)) = ev {
+            out.push(f.to_vec());
+        }
+        rest = &rest[used..];
+    }
+    out
+}
+
+fn slip(packet: &[u8]) -> Vec<u8> {
+    let f = patchbay_osc::framing::Framing::Slip;
+    let mut out = vec![0u8; f.encoded_len(packet)];
+    let n = f.write(packet, &mut out).expect("fits");
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn tcp_slip_listens_and_connects_out() {
+    use std::io::{Read, Write};
+    patchbay_net::netns::require_private_netns();
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let dest = peer
+        .local_addr()
+        .expect("addr")
+        .to_string()
+        .replace(':', " ");
+    let mut r = rig();
+    let a = instance(
+        &mut r,
+        "a",
+        &[
+            ("transport", "tcp"),
+            ("bind", "127.0.0.1 0"),
+            ("dest", &dest),
+            ("/out", "i 0 255"),
+        ],
+    );
+    let input = r.input(a, "/in").expect("c");
+    let out = r.output(a, "/out").expect("c");
+    r.start().expect("start");
+    // The instance connects out to the peer...
+    let (mut outgoing, _) = peer.accept().expect("accept");
+    outgoing
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    // ... and a client connects to the instance's listener.
+    let listen = r.backend().local_addr(a).expect("listening");
+    let mut client = std::net::TcpStream::connect(listen).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    for _ in 0..10 {
+        r.turn(Duration::from_millis(10)).expect("turn");
+    }
+    assert_eq!(r.backend().instance_counters(a).expect("a").connections, 2);
+    // A frame split across writes, with bytes that need escaping in the argument.
+    let framed = slip(&msg("/in", &[Arg::Int(0xC0)]));
+    client.write_all(&framed[..5]).expect("write");
+    r.turn(Duration::from_millis(10)).expect("turn");
+    client.write_all(&framed[5..]).expect("write");
+    for _ in 0..20 {
+        if !r.events().is_empty() {
+            break;
+        }
+        r.turn(Duration::from_millis(10)).expect("turn");
+    }
+    let got: Vec<_> = r
+        .take_events()
+        .iter()
+        .map(|e| (e.channel, e.value))
+        .collect();
+    assert_eq!(got, vec![(input, Value::from_raw(0xC0, 8))]);
+    // Output reaches both streams, framed.
+    r.set(out, Value::from_raw(0xDB, 8));
+    r.turn(Duration::ZERO).expect("turn");
+    for stream in [&mut outgoing, &mut client] {
+        let mut buf = [0u8; 256];
+        let n = stream.read(&mut buf).expect("read");
+        let frames = slip_frames(&buf[..n]);
+        assert_eq!(frames, vec![msg("/out", &[Arg::Int(0xDB)])]);
+    }
+    // The peer goes away: the instance connects again later.
+    drop(outgoing);
+    for _ in 0..10 {
+        r.turn(Duration::from_millis(10)).expect("turn");
+    }
+    r.advance(link::RECONNECT);
+    r.turn(Duration::ZERO).expect("turn");
+    peer.set_nonblocking(false).expect("blocking");
+    let (_again, _) = peer.accept().expect("reconnected");
+    for _ in 0..5 {
+        r.turn(Duration::from_millis(10)).expect("turn");
+    }
+    assert_eq!(r.backend().instance_counters(a).expect("a").connections, 3);
+}
