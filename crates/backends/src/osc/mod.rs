@@ -268,20 +268,23 @@ impl Osc {
     }
 
     /// Reads socket `socket` of instance `index`, at most `budget` datagrams (or stream reads).
+    #[allow(clippy::too_many_arguments)]
     fn read(
-        &mut self,
+        instances: &mut [Instance],
+        buf: &mut [u8],
+        wall: Option<Wall>,
+        detect: bool,
         tag: SocketTag,
         budget: usize,
         now: Instant,
         io: &mut Io<'_>,
         sink: &mut Sink<'_>,
     ) -> Drained {
-        let Some(wall) = self.wall else {
+        let Some(wall) = wall else {
             return Drained::Dry;
         };
         let (group, socket) = (tag.group, usize::from(tag.socket));
-        let detect = self.detect;
-        let Some(inst) = self.instances.get_mut(usize::from(group)) else {
+        let Some(inst) = instances.get_mut(usize::from(group)) else {
             return Drained::Dry;
         };
         let Instance {
@@ -311,7 +314,7 @@ impl Osc {
         match link.as_mut() {
             Some(Link::Udp(ep)) => {
                 for _ in 0..budget {
-                    match ep.recv(SocketId::Main, &mut self.buf) {
+                    match ep.recv(SocketId::Main, buf) {
                         Ok(Some(meta)) => {
                             if meta.truncated {
                                 input.k.truncated += 1;
@@ -324,7 +327,7 @@ impl Osc {
                                 }
                                 *learned = Some(src);
                             }
-                            input.packet(&self.buf[..meta.len], now, wall, sink);
+                            input.packet(&buf[..meta.len], now, wall, sink);
                         }
                         Ok(None) => return Drained::Dry,
                         Err(e) => {
@@ -347,7 +350,7 @@ impl Osc {
             Some(Link::Tcp(t)) => {
                 let slot = socket - 1;
                 for _ in 0..budget {
-                    let r = t.read(slot, &mut self.buf, |e| match e {
+                    let r = t.read(slot, buf, |e| match e {
                         StreamEvent::Frame(f) => input.packet(f, now, wall, sink),
                         StreamEvent::Bad(e) => input.k.framing[e.index()] += 1,
                     });
@@ -633,11 +636,27 @@ impl Backend for Osc {
         sink: &mut Sink<'_>,
     ) -> Result<(), FatalError> {
         self.streams(now, ready, io);
-        let mut reads = std::mem::replace(&mut self.reads, ReadQueue::new(1));
+        let Osc {
+            reads,
+            instances,
+            buf,
+            wall,
+            detect,
+            ..
+        } = self;
         reads.run(ready, |tag, budget| {
-            self.read(SocketTag::from_tag(tag), budget, now, io, sink)
+            Self::read(
+                instances,
+                buf,
+                *wall,
+                *detect,
+                SocketTag::from_tag(tag),
+                budget,
+                now,
+                io,
+                sink,
+            )
         });
-        self.reads = reads;
         let detect = self.detect;
         for inst in &mut self.instances {
             if inst.held.first().is_some_and(|h| h.due <= now) {
