@@ -44,17 +44,12 @@ fn peer(
             }
         };
         sock.send_to(&buf[..n], to).unwrap();
-        loop {
-            match sock.recv(&mut rx) {
-                Ok(len) => {
-                    if let Ok(Packet::Message(m)) = Packet::parse(&rx[..len])
-                        && m.address() == "/out/g"
-                    {
-                        echoes.fetch_add(1, Ordering::SeqCst);
-                        break;
-                    }
-                }
-                Err(_) => break,
+        while let Ok(len) = sock.recv(&mut rx) {
+            if let Ok(Packet::Message(m)) = Packet::parse(&rx[..len])
+                && m.address() == "/out/g"
+            {
+                echoes.fetch_add(1, Ordering::SeqCst);
+                break;
             }
             if stop.load(Ordering::SeqCst) {
                 return;
