@@ -16,3 +16,6 @@ mod peers;
 
 #[path = "osc/interop.rs"]
 mod interop;
+
+#[path = "osc/tools.rs"]
+mod tools;
