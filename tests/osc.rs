@@ -19,3 +19,6 @@ mod interop;
 
 #[path = "osc/tools.rs"]
 mod tools;
+
+#[path = "osc/examples.rs"]
+mod examples;
