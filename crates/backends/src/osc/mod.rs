@@ -36,7 +36,7 @@ pub use counters::InstanceCounters;
 use input::{Held, Input, Wall};
 use link::{Link, StreamEvent, Tcp};
 use options::{Addr, Destination, GLOBAL_OPTIONS, InstanceOptions, Transport};
-use output::{MAX_DATAGRAM, Output, Sent};
+use output::{Batch, MAX_DATAGRAM, Output, Sent};
 use paths::{Paths, split_key};
 
 /// Receive buffer: the largest UDP payload.
@@ -96,6 +96,8 @@ pub struct Osc {
     out: Vec<u8>,
     wall: Option<Wall>,
     deadline: Option<Instant>,
+    /// Messages of one flush, sent with one system call (allocated at start).
+    batch: Option<Box<Batch>>,
 }
 
 impl Default for Osc {
@@ -109,6 +111,7 @@ impl Default for Osc {
             out: Vec::new(),
             wall: None,
             deadline: None,
+            batch: None,
         }
     }
 }
@@ -612,6 +615,7 @@ impl Backend for Osc {
     fn start(&mut self, now: Instant, io: &mut Io<'_>) -> Result<(), StartError> {
         self.buf = vec![0; RECV_BUF];
         self.out = vec![0; MAX_DATAGRAM.max(1024)];
+        self.batch = Some(Box::new(Batch(patchbay_net::SendBatch::new())));
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -723,6 +727,9 @@ impl Backend for Osc {
     }
 
     fn flush(&mut self, now: Instant, io: &mut Io<'_>) {
+        let Some(batch) = self.batch.as_deref_mut() else {
+            return;
+        };
         for (index, inst) in self.instances.iter_mut().enumerate() {
             if inst.dirty.is_empty() || inst.blocked {
                 continue;
@@ -746,6 +753,7 @@ impl Backend for Osc {
                 k: &mut inst.counters,
                 link,
                 bundle: inst.opts.bundle,
+                batch,
             }
             .flush(dst, &mut self.out);
             // Watch for room only while something waits (see doc/backends.md, Writing).
