@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use patchbay_core::{Sink, Value};
 use patchbay_kit::throttle::{LOG_PERIOD, Throttle};
-use patchbay_osc::address::is_pattern;
+use patchbay_osc::address::{PatternCache, is_pattern};
 use patchbay_osc::channel::Root;
 use patchbay_osc::value::{Level, message_levels};
 use patchbay_osc::wire::{DropReason, Message, Packet, TimeTag};
@@ -53,6 +53,7 @@ pub struct Input<'a> {
     pub name: &'a str,
     pub root: &'a Root,
     pub paths: &'a Paths,
+    pub cache: &'a mut PatternCache,
     pub k: &'a mut InstanceCounters,
     pub held: &'a mut Vec<Held>,
     pub throttle: &'a mut Throttle,
@@ -138,7 +139,7 @@ impl Input<'_> {
         let paths = self.paths;
         let k = &mut *self.k;
         let count = m.value_count();
-        let found = paths.space.lookup(address, |pid| {
+        let found = self.cache.lookup(&paths.space, address, |pid| {
             let e = &paths.entries[pid.index()];
             if e.inputs.is_empty() {
                 return;

@@ -28,6 +28,7 @@ use patchbay_kit::host::lookup;
 use patchbay_kit::read_queue::{Drained, ReadQueue};
 use patchbay_kit::throttle::Throttle;
 use patchbay_net::{BindSpec, SocketId, TcpListener, UdpEndpoint};
+use patchbay_osc::address::PatternCache;
 use patchbay_osc::framing::Framing;
 use patchbay_osc::value::{Level, Param, denormalise};
 use patchbay_osc::wire::write_message;
@@ -67,6 +68,8 @@ struct Instance {
     watching: bool,
     throttle: Throttle,
     send_throttle: Throttle,
+    /// Matches of incoming address patterns seen before.
+    cache: PatternCache,
 }
 
 impl Instance {
@@ -299,6 +302,7 @@ impl Osc {
             learned,
             held,
             throttle,
+            cache,
             ..
         } = inst;
         let learn = match opts.destination {
@@ -309,6 +313,7 @@ impl Osc {
             name,
             root: &opts.root,
             paths,
+            cache,
             k: counters,
             held,
             throttle,
@@ -495,6 +500,7 @@ impl Backend for Osc {
             watching: false,
             throttle: Throttle::default(),
             send_throttle: Throttle::default(),
+            cache: PatternCache::new(),
         });
         Ok(())
     }
@@ -671,12 +677,14 @@ impl Backend for Osc {
                     counters,
                     held,
                     throttle,
+                    cache,
                     ..
                 } = inst;
                 Input {
                     name,
                     root: &opts.root,
                     paths,
+                    cache,
                     k: counters,
                     held,
                     throttle,
