@@ -22,3 +22,6 @@ mod tools;
 
 #[path = "osc/examples.rs"]
 mod examples;
+
+#[path = "osc/midimonster.rs"]
+mod midimonster;
