@@ -25,6 +25,7 @@ use patchbay_core::{
 };
 use patchbay_kit::SocketTag;
 use patchbay_kit::host::lookup;
+use patchbay_kit::instances::InstanceIndex;
 use patchbay_kit::read_queue::{Drained, ReadQueue};
 use patchbay_kit::throttle::Throttle;
 use patchbay_net::{BindSpec, SocketId, TcpListener, UdpEndpoint};
@@ -92,8 +93,8 @@ impl Instance {
 pub struct Osc {
     detect: bool,
     instances: Vec<Instance>,
-    /// `InstanceId.0` → index into `instances` (`u32::MAX`: not ours).
-    by_id: Vec<u32>,
+    /// `InstanceId` → index into `instances`.
+    by_id: InstanceIndex,
     reads: ReadQueue,
     buf: Vec<u8>,
     out: Vec<u8>,
@@ -108,7 +109,7 @@ impl Default for Osc {
         Osc {
             detect: false,
             instances: Vec::new(),
-            by_id: Vec::new(),
+            by_id: InstanceIndex::new(),
             reads: ReadQueue::new(READ_BUDGET),
             buf: Vec::new(),
             out: Vec::new(),
@@ -133,10 +134,7 @@ impl Osc {
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
-        self.by_id
-            .get(id.0 as usize)
-            .filter(|&&i| i != u32::MAX)
-            .map(|&i| i as usize)
+        self.by_id.get(id)
     }
 
     /// Totals of one instance since start.
@@ -479,11 +477,7 @@ impl Backend for Osc {
     }
 
     fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError> {
-        let slot = instance.0 as usize;
-        if self.by_id.len() <= slot {
-            self.by_id.resize(slot + 1, u32::MAX);
-        }
-        self.by_id[slot] = self.instances.len() as u32;
+        self.by_id.insert(instance, self.instances.len());
         self.instances.push(Instance {
             id: instance,
             name: name.to_string(),
