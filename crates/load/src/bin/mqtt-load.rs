@@ -280,13 +280,11 @@ fn run(cli: &Cli) -> Result<()> {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {total} | {} | {lost} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {cpu:.1} % |",
+        "| {total} | {} | {lost} | {} | {} | {} | {cpu:.1} % |",
         seen.delivered,
         seen.wrong,
         taken_in.map_or("?".to_string(), |v| v.to_string()),
-        ms(seen.latency.percentile(50.0)),
-        ms(seen.latency.percentile(99.0)),
-        ms(seen.latency.max()),
+        seen.latency.latency_cells(),
     );
     if lost > 0 || seen.wrong > 0 {
         bail!("{lost} message(s) lost, {} wrong", seen.wrong);

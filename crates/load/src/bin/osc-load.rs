@@ -336,13 +336,11 @@ fn run(cli: &Cli) -> Result<()> {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {sent} | {expected} | {} | {lost} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {cpu:.1} % |",
+        "| {sent} | {expected} | {} | {lost} | {} | {} | {} | {cpu:.1} % |",
         seen.delivered,
         seen.wrong,
         counted.map_or("?".to_string(), |v| v.to_string()),
-        ms(seen.latency.percentile(50.0)),
-        ms(seen.latency.percentile(99.0)),
-        ms(seen.latency.max()),
+        seen.latency.latency_cells(),
     );
     if lost > 0 || seen.wrong > 0 {
         bail!("{lost} lost, {} wrong", seen.wrong);
