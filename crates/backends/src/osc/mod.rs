@@ -795,6 +795,42 @@ impl Backend for Osc {
             inst.counters.stats(inst.id, out);
         }
     }
+
+    /// Transport, addresses and what the instance is doing, for the web monitor.
+    fn monitor(&self, instance: InstanceId, out: &mut dyn patchbay_core::MonitorSink) {
+        let Some(i) = self.index_of(instance) else {
+            return;
+        };
+        let inst = &self.instances[i];
+        out.property("transport", &inst.opts.transport);
+        if let Some(a) = inst.link.as_ref().and_then(Link::local_addr) {
+            out.property("bind", &a);
+        }
+        if !inst.opts.root.as_str().is_empty() {
+            out.property("root", &inst.opts.root.as_str());
+        }
+        let udp_dest = inst.destination();
+        match inst.link.as_ref().and_then(|l| l.target(udp_dest)) {
+            Some(d) => out.property("destination", &d),
+            None if matches!(inst.opts.destination, Some(Destination::Learn { .. })) => {
+                out.property("destination", &"learn (nobody heard yet)")
+            }
+            None => {}
+        }
+        let k = &inst.counters;
+        out.property("paths", &inst.paths.entries.len());
+        out.property("messages_in", &k.messages_in);
+        out.property("messages_out", &k.messages_out);
+        out.property("malformed", &k.malformed_total());
+        let state = if inst.link.is_none() {
+            "idle"
+        } else if k.messages_in > 0 || k.messages_out > 0 {
+            "active"
+        } else {
+            "waiting"
+        };
+        out.property("state", &state);
+    }
 }
 
 #[cfg(test)]

@@ -520,3 +520,46 @@ fn tcp_slip_listens_and_connects_out() {
     }
     assert_eq!(r.backend().instance_counters(a).expect("a").connections, 3);
 }
+
+/// The properties `Backend::monitor` shows of one instance.
+#[derive(Default)]
+struct Properties(Vec<(&'static str, String)>);
+
+impl patchbay_core::MonitorSink for Properties {
+    fn property(&mut self, name: &'static str, value: &dyn std::fmt::Display) {
+        self.0.push((name, value.to_string()));
+    }
+    fn wants_frames(&self) -> bool {
+        false
+    }
+    fn frame(&mut self, _: Direction, _: &[u8]) {}
+    fn source(&mut self, _: &patchbay_core::monitor::Source<'_>) {}
+}
+
+#[test]
+fn monitor_shows_transport_addresses_and_state() {
+    patchbay_net::netns::require_private_netns();
+    let mut r = rig();
+    let a = instance(
+        &mut r,
+        "a",
+        &[
+            ("bind", "127.0.0.1 0"),
+            ("dest", "learn@9000"),
+            ("root", "/4"),
+        ],
+    );
+    r.input(a, "/x").expect("c");
+    let n = Net::start(r, a);
+    let mut p = Properties::default();
+    patchbay_core::Backend::monitor(&*n.rig.backend(), a, &mut p);
+    let get = |k: &str| p.0.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("transport").as_deref(), Some("udp"));
+    assert_eq!(get("bind"), Some(n.addr.to_string()));
+    assert_eq!(get("root").as_deref(), Some("/4"));
+    assert_eq!(
+        get("destination").as_deref(),
+        Some("learn (nobody heard yet)")
+    );
+    assert_eq!(get("state").as_deref(), Some("waiting"));
+}
