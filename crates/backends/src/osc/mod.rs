@@ -9,6 +9,8 @@
 //! [`counters`] what is counted.
 
 pub mod counters;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 mod input;
 mod link;
 pub mod options;
@@ -31,7 +33,6 @@ use patchbay_kit::throttle::Throttle;
 use patchbay_net::{BindSpec, SocketId, TcpListener, UdpEndpoint};
 use patchbay_osc::address::PatternCache;
 use patchbay_osc::framing::Framing;
-use patchbay_osc::value::{Level, Param, denormalise};
 use patchbay_osc::wire::write_message;
 
 pub use counters::InstanceCounters;
@@ -39,7 +40,7 @@ use input::{Held, Input, Wall};
 use link::{Link, StreamEvent, Tcp};
 use options::{Addr, Destination, GLOBAL_OPTIONS, InstanceOptions, Transport};
 use output::{Batch, MAX_DATAGRAM, Output, Sent};
-use paths::{Paths, split_key};
+use paths::Paths;
 
 /// Receive buffer: the largest UDP payload.
 const RECV_BUF: usize = 65_536;
@@ -704,27 +705,7 @@ impl Backend for Osc {
         };
         let inst = &mut self.instances[i];
         for d in deliveries {
-            let (p, a) = split_key(d.key);
-            let Some(e) = inst.paths.entries.get_mut(p) else {
-                continue;
-            };
-            let Some(param) = e.out_types.get(a) else {
-                continue;
-            };
-            let level = Level {
-                normalised: d.value.normalised(),
-                raw: d.value.raw(),
-            };
-            let new = denormalise(param, level);
-            // Triggers (N, I, t) carry no value: every delivery sends.
-            let trigger = matches!(param, Param::Nil | Param::Impulse | Param::Time);
-            if e.out[a] != new || trigger {
-                e.out[a] = new;
-                if !e.dirty {
-                    e.dirty = true;
-                    inst.dirty.push(p as u32);
-                }
-            }
+            inst.paths.set(d.key, d.value, &mut inst.dirty);
         }
     }
 

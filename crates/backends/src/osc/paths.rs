@@ -7,11 +7,12 @@
 //! [`AddressSpace::lookup`] (one hash lookup for a literal address, a trie walk bounded by what a
 //! pattern can reach), never by a scan over the paths.
 
+use patchbay_core::Value;
 use patchbay_core::{ChannelId, ChannelIds, Direction, InstanceId};
 use patchbay_osc::address::{AddressSpace, PathId};
 use patchbay_osc::channel::{ChannelName, Root};
 use patchbay_osc::preconfig::Preconfig;
-use patchbay_osc::value::{OutArg, Param};
+use patchbay_osc::value::{Level, OutArg, Param, denormalise};
 
 /// Highest argument index a channel may name (`/path:N`): a message has at most a few dozen.
 pub const MAX_ARG_INDEX: u32 = 255;
@@ -67,7 +68,43 @@ pub fn split_key(key: u64) -> (usize, usize) {
     ((key >> 32) as usize, (key & 0xffff_ffff) as usize)
 }
 
+impl PathEntry {
+    /// Sets output argument `arg` to `value`; true when the message must be sent (the value
+    /// changed, or the argument is a trigger: `N`, `I`, `t` carry no value, every delivery
+    /// sends). False for an argument the path does not send.
+    #[inline]
+    pub fn set(&mut self, arg: usize, value: Value) -> bool {
+        let Some(param) = self.out_types.get(arg) else {
+            return false;
+        };
+        let level = Level {
+            normalised: value.normalised(),
+            raw: value.raw(),
+        };
+        let new = denormalise(param, level);
+        let trigger = matches!(param, Param::Nil | Param::Impulse | Param::Time);
+        if self.out[arg] == new && !trigger {
+            return false;
+        }
+        self.out[arg] = new;
+        true
+    }
+}
+
 impl Paths {
+    /// Delivers `value` to channel `key`; marks its path for sending (once) in `dirty`.
+    #[inline]
+    pub fn set(&mut self, key: u64, value: Value, dirty: &mut Vec<u32>) {
+        let (p, a) = split_key(key);
+        if let Some(e) = self.entries.get_mut(p)
+            && e.set(a, value)
+            && !e.dirty
+        {
+            e.dirty = true;
+            dirty.push(p as u32);
+        }
+    }
+
     /// Resolves channel `name` of `instance` (whose root and preconfiguration are given).
     #[allow(clippy::too_many_arguments)]
     pub fn channel(
