@@ -563,3 +563,108 @@ fn monitor_shows_transport_addresses_and_state() {
     );
     assert_eq!(get("state").as_deref(), Some("waiting"));
 }
+
+mod exactness {
+    //! 8- and 16-bit values through a path's output and back through its input: unchanged at
+    //! their own width, exact at the ends across widths (the core's rule).
+    use super::*;
+    use patchbay_core::testing::sink;
+    use patchbay_osc::channel::Root;
+    use patchbay_osc::preconfig::Preconfig;
+    use patchbay_osc::value::OutArg;
+    use proptest::prelude::*;
+
+    struct Ids(patchbay_core::ChannelRegistry);
+
+    impl patchbay_core::ChannelIds for Ids {
+        fn resolve(&mut self, instance: InstanceId, key: u64) -> ChannelId {
+            self.0.resolve(instance, key)
+        }
+    }
+
+    /// A path `/p` preconfigured as `spec`, used both ways: (paths, its key, its channel).
+    fn path(spec: &str) -> (paths::Paths, u64, ChannelId) {
+        let pre = [Preconfig::parse("/p", spec).expect("spec")];
+        let mut ids = Ids(patchbay_core::ChannelRegistry::new());
+        let mut p = paths::Paths::default();
+        for dir in [Direction::Input, Direction::Output] {
+            p.channel(InstanceId(0), "/p", dir, &Root::NONE, &pre, true, &mut ids)
+                .expect("channel");
+        }
+        let id = ids.0.get(InstanceId(0), 0).expect("id");
+        (p, 0, id)
+    }
+
+    /// What `/p` sends after `v` was delivered, and what its input reports for that message.
+    fn round_trip(spec: &str, v: Value) -> (OutArg, Value) {
+        let (mut p, key, id) = path(spec);
+        let mut dirty = Vec::new();
+        p.set(key, v, &mut dirty);
+        let out = p.entries[0].out[0];
+        let mut buf = [0u8; 64];
+        let n = write_message(&mut buf, "/p", [out.arg()]).expect("fits");
+        let mut events = Vec::new();
+        let mut k = InstanceCounters::default();
+        let (mut held, mut throttle, mut cache) = (
+            Vec::new(),
+            patchbay_kit::throttle::Throttle::default(),
+            patchbay_osc::address::PatternCache::new(),
+        );
+        let now = std::time::Instant::now();
+        input::Input {
+            name: "t",
+            root: &Root::NONE,
+            paths: &p,
+            cache: &mut cache,
+            k: &mut k,
+            held: &mut held,
+            throttle: &mut throttle,
+            detect: false,
+        }
+        .packet(
+            &buf[..n],
+            now,
+            input::Wall {
+                at: now,
+                unix: Duration::from_secs(1_700_000_000),
+            },
+            &mut sink(&mut events),
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].channel, id);
+        (out, events[0].value)
+    }
+
+    proptest! {
+        #[test]
+        fn eight_bit_values_pass_unchanged(v in 0u64..=255) {
+            let (out, back) = round_trip("i 0 255", Value::from_raw(v, 8));
+            prop_assert_eq!(out, OutArg::Int(v as i32));
+            prop_assert_eq!(back.raw(), Some((v, 8)));
+        }
+
+        #[test]
+        fn sixteen_bit_values_pass_unchanged(v in 0u64..=65535) {
+            let (out, back) = round_trip("i 0 65535", Value::from_raw(v, 16));
+            prop_assert_eq!(out, OutArg::Int(v as i32));
+            prop_assert_eq!(back.raw(), Some((v, 16)));
+        }
+
+        #[test]
+        fn floats_keep_their_level(v in 0u64..=255) {
+            let (_, back) = round_trip("f 0.0 1.0", Value::from_raw(v, 8));
+            prop_assert_eq!(back.to_raw(8), v);
+        }
+    }
+
+    #[test]
+    fn widths_meet_exactly_at_the_ends() {
+        let (out, back) = round_trip("i 0 65535", Value::from_raw(255, 8));
+        assert_eq!(out, OutArg::Int(65535));
+        assert_eq!(back.to_raw(8), 255);
+        let (out, _) = round_trip("i 0 255", Value::from_raw(65535, 16));
+        assert_eq!(out, OutArg::Int(255));
+        let (out, _) = round_trip("i 0 255", Value::from_raw(0, 16));
+        assert_eq!(out, OutArg::Int(0));
+    }
+}
