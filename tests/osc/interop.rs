@@ -199,3 +199,40 @@ fn liblo_over_tcp_length_prefixed() {
         pb.log()
     );
 }
+
+/// OSC 1.1 over TCP both ways with python-osc: its TCPClient (SLIP) into a listening instance,
+/// and an instance connecting out to a python listener that unescapes with python-osc's slip.
+#[test]
+fn python_over_tcp_slip_both_ways() {
+    let (pin, pready, pout) = (free_port(), free_port(), free_port());
+    let py = Receiver::python_tcp(pout);
+    let config = format!(
+        "[osc in]\ntransport = tcp\nbind = 127.0.0.1 {pin}\n\n\
+         [osc ready]\nbind = 127.0.0.1 {pready}\n\n\
+         [osc out]\ntransport = tcp\ndestination = 127.0.0.1 {pout}\n/o = i 0 255\n/b = ih 0 255 0 1024\n\n\
+         [map]\nin./a > out./o\nin./b > out./b:1\n"
+    );
+    let mut pb = Patchbay::start(&config, pready);
+    // 0xC0 and 0xDB in the data: SLIP must escape them.
+    py_send_tcp(
+        pin,
+        &json!([
+            {"message": {"address": "/a", "args": [{"t": "i", "v": 0xC0}]}},
+            {"bundle": {"time": "immediately", "elements": [
+                {"message": {"address": "/b", "args": [{"t": "i", "v": 0xDB}]}}
+            ]}}
+        ]),
+    );
+    let got = parse(&py.wait(2));
+    pb.assert_running();
+    assert_eq!(
+        got,
+        vec![
+            message("/o", json!([{"int": 0xC0}])),
+            // 0xDB (219) of 0..255 is 879.4 of 0..1024: 879.
+            message("/b", json!([{"int": 0}, {"int": 879}])),
+        ],
+        "{}",
+        pb.log()
+    );
+}

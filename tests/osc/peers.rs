@@ -39,10 +39,19 @@ pub fn oscsend(port: u16, args: &[&str]) {
 
 /// python-osc sends `specs` (see tests/peers/osc_peer.py) to 127.0.0.1:`port`.
 pub fn py_send(port: u16, specs: &serde_json::Value) {
+    py_send_with("send", port, specs);
+}
+
+/// python-osc sends `specs` over TCP with SLIP framing (its TCPClient, mode 1.1).
+pub fn py_send_tcp(port: u16, specs: &serde_json::Value) {
+    py_send_with("tcp-send", port, specs);
+}
+
+fn py_send_with(mode: &str, port: u16, specs: &serde_json::Value) {
     guard();
     let mut child = Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/osc_peer.py"))
-        .args(["send", "127.0.0.1", &port.to_string()])
+        .args([mode, "127.0.0.1", &port.to_string()])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("python3: {e}; {SETUP}"));
@@ -88,10 +97,19 @@ impl Receiver {
 
     /// python-osc reading datagrams on 127.0.0.1:`port`.
     pub fn python(port: u16) -> Receiver {
+        Self::python_with("serve", port)
+    }
+
+    /// python-osc accepting one TCP connection on 127.0.0.1:`port` and reading SLIP frames.
+    pub fn python_tcp(port: u16) -> Receiver {
+        Self::python_with("tcp-serve", port)
+    }
+
+    fn python_with(mode: &str, port: u16) -> Receiver {
         guard();
         let child = Command::new("python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/osc_peer.py"))
-            .args(["serve", &port.to_string(), "60"])
+            .args([mode, &port.to_string(), "60"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("python3: {e}; {SETUP}"));

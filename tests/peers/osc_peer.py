@@ -7,6 +7,11 @@
                                datagram received (python-osc's OscPacket must accept it; the
                                line describes it as python-osc reads it), until IDLE seconds
                                pass without one
+  osc_peer.py tcp-send HOST PORT   as send, over TCP with python-osc's TCPClient in mode 1.1
+                               (SLIP framing)
+  osc_peer.py tcp-serve PORT IDLE  listens on 127.0.0.1:PORT, prints "ready", accepts one
+                               connection and prints one JSON line per SLIP frame (split at END
+                               bytes, unescaped by python-osc's slip.decode) as serve does
 
 SPEC and the descriptions are those of crates/osc/tests/peers/python_osc_peer.py (imported, so
 both tests read python-osc the same way). Needs python-osc 1.10.2.
@@ -19,7 +24,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../crates/osc/tests/peers"))
 from python_osc_peer import build, describe  # noqa: E402
+from pythonosc import slip  # noqa: E402
 from pythonosc.osc_packet import OscPacket  # noqa: E402
+from pythonosc.tcp_client import TCPClient  # noqa: E402
 
 
 def main():
@@ -42,6 +49,38 @@ def main():
                 break
             OscPacket(dgram)
             print(json.dumps(describe(dgram)), flush=True)
+    elif mode == "tcp-send":
+        client = TCPClient(sys.argv[2], int(sys.argv[3]), mode="1.1")
+        for spec in json.load(sys.stdin):
+            client.send(build(spec))
+            time.sleep(0.02)
+        time.sleep(0.2)
+        client.close()
+    elif mode == "tcp-serve":
+        port, idle = int(sys.argv[2]), float(sys.argv[3])
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1)
+        listener.settimeout(idle)
+        print("ready", flush=True)
+        conn, _ = listener.accept()
+        conn.settimeout(idle)
+        pending = b""
+        while True:
+            try:
+                data = conn.recv(65536)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            pending += data
+            *frames, pending = pending.split(slip.END)
+            for f in frames:
+                if f:
+                    dgram = slip.decode(slip.END + f + slip.END)
+                    OscPacket(dgram)
+                    print(json.dumps(describe(dgram)), flush=True)
     else:
         sys.exit(f"unknown mode {mode}")
 
