@@ -143,7 +143,8 @@ Signals:
 
 Environment:
   RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
-                   -q/--verbose. Log targets: core, config, loopback, sacn, osc, web.
+                   -q/--verbose. Log targets: core, config, stats, web,
+                   and each backend's name (sacn, mqtt, osc, midi, jack, lua).
   NOTIFY_SOCKET    set by systemd (Type=notify): patchbay sends READY=1 once
                    every instance is open, STOPPING=1 when it shuts down, and
                    STATUS= lines.
