@@ -14,6 +14,7 @@ pub mod args;
 #[cfg(feature = "artnet")]
 pub mod artnet;
 pub mod monitor;
+pub mod osc;
 pub mod pattern;
 pub mod send;
 pub mod view;

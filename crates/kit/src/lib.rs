@@ -4,9 +4,10 @@
 //! * [`dmx_channels`]: the channels of a DMX universe (`N`, `N+M`, slots 1..512), the
 //!   per-instance slot table, lanes and frame routes, events from a received universe and
 //!   values written into one (sACN, Art-Net).
-//! * [`instance_index`]: the backend's own instance from the core's `InstanceId`.
-//! * [`net_options`]: option values network backends share (hosts, ports, `strtoul` numbers,
-//!   switches, `detect`, `HOST [PORT]` destinations), parsed strictly.
+//! * [`host`]: HOST and PORT words of `bind` and `destination` lines, looked up at start.
+//! * [`instances`]: the core's instance ids to a backend's own instance indices.
+//! * [`net_options`]: option values network backends share (`strtoul` numbers, switches,
+//!   `detect`, `HOST [PORT]` destinations, bind indices), parsed strictly.
 //! * [`throttle`]: at most one log line per period for problems the network can cause at any
 //!   rate.
 //! * [`tag`]: `Io` tags naming one socket of one bind or connection.
@@ -18,13 +19,13 @@
 #![warn(missing_docs)]
 
 pub mod dmx_channels;
-pub mod instance_index;
+pub mod host;
+pub mod instances;
 pub mod net_options;
 pub mod read_queue;
 pub mod tag;
 pub mod throttle;
 
-pub use instance_index::InstanceIndex;
 pub use read_queue::{Drained, ReadQueue};
 pub use tag::SocketTag;
 pub use throttle::{LOG_PERIOD, Throttle};

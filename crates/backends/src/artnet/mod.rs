@@ -94,7 +94,7 @@ pub struct Artnet {
     detect: Detect,
     instances: Vec<Instance>,
     /// `InstanceId` → index into `instances`.
-    by_id: patchbay_kit::InstanceIndex,
+    by_id: patchbay_kit::instances::InstanceIndex,
     rt: Option<runtime::Runtime>,
     /// Cached for `poll_timeout`, which cannot borrow mutably.
     deadline: Option<Instant>,

@@ -28,6 +28,7 @@ use patchbay_core::{
     InstanceId, Io, OptionError, Part, Ready, Sink, StartError, Stat,
 };
 use patchbay_kit::SocketTag;
+use patchbay_kit::instances::InstanceIndex;
 use patchbay_mqtt::client::{Backoff, default_client_id};
 use patchbay_mqtt::mapping::MappingError;
 use patchbay_mqtt::transport::{ClientConfig, Roots, Transport, client_config};
@@ -60,7 +61,7 @@ struct Instance {
 pub struct Mqtt {
     instances: Vec<Instance>,
     /// `InstanceId` → index into `instances`.
-    by_id: patchbay_kit::InstanceIndex,
+    by_id: InstanceIndex,
     resolver: Option<Resolver>,
     buf: Vec<u8>,
     /// Cached for `poll_timeout`.

@@ -109,7 +109,7 @@ pub struct Sacn {
     config_path: Option<PathBuf>,
     instances: Vec<Instance>,
     /// `InstanceId` → index into `instances`.
-    by_id: patchbay_kit::InstanceIndex,
+    by_id: patchbay_kit::instances::InstanceIndex,
     rt: Option<start::Runtime>,
     /// Held while running, so a second patchbay with the same CID can tell ([`identity::claim`]).
     cid_claim: Option<identity::CidClaim>,
@@ -208,7 +208,7 @@ impl Sacn {
             detect: Detect::Off,
             config_path: None,
             instances: Vec::new(),
-            by_id: patchbay_kit::InstanceIndex::new(),
+            by_id: patchbay_kit::instances::InstanceIndex::new(),
             rt: None,
             cid_claim: None,
             deadline: None,
