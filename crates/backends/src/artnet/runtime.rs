@@ -302,10 +302,9 @@ impl Runtime {
                 })?;
                 bind.inputs.push((address, idx as u32));
             }
-            let mut port = Port::new(address, true, o.destination.is_some());
-            if !receives {
-                port.good_output_a = 0;
-            }
+            // An output port (patchbay takes the universe) always, as MIDIMonster reports it; an
+            // input port (patchbay sends it) with a destination. Data flags are set per reply.
+            let port = Port::new(address, true, o.destination.is_some());
             bind.ports.push((port, idx as u32));
             if let Some(dest) = o.destination {
                 bind.outputs.push(idx as u32);
