@@ -255,10 +255,7 @@ impl Builder<'_> {
                     config_path: &self.config_path,
                     warnings: &mut warnings,
                 };
-                let result = match core.backend_mut(b) {
-                    Some(backend) => backend.configure(&key.value, &value.value, &mut ctx),
-                    None => return,
-                };
+                let result = core.configure_backend(b, &key.value, &value.value, &mut ctx);
                 let what = format!("backend {backend}");
                 if result.is_err() {
                     self.failed_options.insert((b, None, key.value.clone()));

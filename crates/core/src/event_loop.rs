@@ -17,7 +17,11 @@
 //! backend's fatal error call `shutdown` on every backend, then the loop keeps turning
 //! (events are no longer delivered) until every started backend reports
 //! `shutdown_complete()` or the grace period ends. A second request ends the loop at once.
-//! SIGHUP is logged and ignored (configuration reload is not supported).
+//!
+//! Reload: SIGHUP (after [`Core::listen_signals`]) or a [`ReloadHandle`] asks for the
+//! configuration to be read again; at the end of the turn the hook given to
+//! [`Core::on_reload`] builds the successor core ([`Core::successor`]) and
+//! [`Core::reload`] applies the difference between two turns (see [`reload`]).
 //!
 //! Counters: every `with_stats_interval` period and on SIGUSR1 the core collects
 //! [`Backend::stats`] of every started backend and hands them to the reporter (default: one
@@ -170,6 +174,16 @@ pub struct Core {
     observer: Option<Box<dyn Observer>>,
     /// Changes when the configuration is replaced ([`CoreView::generation`]).
     generation: u64,
+    /// The option lines and channel uses the configuration gave, for the reload diff.
+    records: reload::Records,
+    /// Builds the next configuration on a reload request ([`Core::on_reload`]).
+    reload_hook: Option<ReloadHook>,
+    /// SIGHUP arrived and the reload has not run yet.
+    reload_requested: bool,
+    reload_requests: Arc<AtomicUsize>,
+    reload_requests_seen: usize,
+    /// How the last reload went (the monitor shows it).
+    last_reload: Option<ReloadOutcome>,
 }
 
 impl Core {
@@ -206,6 +220,12 @@ impl Core {
             reporter: None,
             observer: None,
             generation: 0,
+            records: reload::Records::default(),
+            reload_hook: None,
+            reload_requested: false,
+            reload_requests: Arc::new(AtomicUsize::new(0)),
+            reload_requests_seen: 0,
+            last_reload: None,
         })
     }
 
@@ -276,7 +296,7 @@ impl Core {
         }
     }
 
-    /// Installs SIGINT/SIGTERM (shutdown), SIGHUP (logged: reload is not supported) and SIGUSR1
+    /// Installs SIGINT/SIGTERM (shutdown), SIGHUP (reload, see [`Core::on_reload`]) and SIGUSR1
     /// (report counters) handling for this loop.
     pub fn listen_signals(&mut self) -> io::Result<()> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
@@ -335,17 +355,30 @@ impl Core {
         if self.instance(name).is_some() {
             return Err(InstanceError::Duplicate(name.to_string()));
         }
-        let id = InstanceId(u32::try_from(self.instances.len()).unwrap_or(u32::MAX));
+        // A successor core gets back the id its predecessor gave an instance of this name and
+        // backend (see `Core::successor`).
+        let revived = self
+            .instances
+            .iter()
+            .position(|i| i.retired && i.backend == backend && i.name == name);
+        let index = revived.unwrap_or(self.instances.len());
+        let id = InstanceId(u32::try_from(index).unwrap_or(u32::MAX));
         let b = self
             .backends
             .get_mut(backend)
             .ok_or(InstanceError::UnknownBackend(backend))?;
         b.create_instance(id, name)?;
-        self.instances.push(Instance {
-            backend,
-            name: name.to_string(),
-        });
-        self.instance_backend.push(backend);
+        match self.instances.get_mut(index) {
+            Some(slot) => slot.retired = false,
+            None => {
+                self.instances.push(Instance {
+                    backend,
+                    name: name.to_string(),
+                    retired: false,
+                });
+                self.instance_backend.push(backend);
+            }
+        }
         Ok(id)
     }
 
@@ -353,8 +386,38 @@ impl Core {
     pub fn instance(&self, name: &str) -> Option<InstanceId> {
         self.instances
             .iter()
-            .position(|i| i.name == name)
+            .position(|i| !i.retired && i.name == name)
             .map(|i| InstanceId(i as u32))
+    }
+
+    /// Whether `id` names an instance of the configuration (not one a reload removed).
+    pub fn is_live(&self, id: InstanceId) -> bool {
+        self.instances
+            .get(id.0 as usize)
+            .is_some_and(|i| !i.retired)
+    }
+
+    /// Whether backend `b` has an instance in the configuration.
+    fn has_instances(&self, b: usize) -> bool {
+        self.instances.iter().any(|i| !i.retired && i.backend == b)
+    }
+
+    /// One option line of `[backend NAME]` or `-b` override (`Backend::configure`).
+    pub fn configure_backend(
+        &mut self,
+        backend: usize,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError> {
+        let Some(b) = self.backends.get_mut(backend) else {
+            return Err(OptionError::Other {
+                at: crate::Part::Key,
+                message: format!("no backend {backend}"),
+            });
+        };
+        self.records.backend_option(backend, key, value);
+        b.configure(key, value, ctx)
     }
 
     /// The name of instance `id`.
@@ -367,7 +430,8 @@ impl Core {
         self.instance_backend.get(id.0 as usize).copied()
     }
 
-    /// Names of all instances, in order of definition (index = `InstanceId`).
+    /// Names of all instances, in order of definition (index = `InstanceId`; after a reload
+    /// also those it removed, see [`Core::is_live`]).
     pub fn instance_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.instances.iter().map(|i| i.name.as_str())
     }
@@ -386,6 +450,7 @@ impl Core {
                 message: format!("no instance {}", id.0),
             });
         };
+        self.records.instance_option(id, key, value);
         self.backends[b].configure_instance(id, key, value, ctx)
     }
 
@@ -408,6 +473,7 @@ impl Core {
             warnings,
         };
         let channel = self.backends[inst.backend].channel(id, name, direction, &mut ctx)?;
+        self.records.channel_use(channel, direction);
         // Only the channel part is stored (one copy, no formatting per lookup: a config can
         // hold a million endpoints); `channel_label` puts the instance name in front.
         if !self.registry.has_label(channel) {
@@ -489,7 +555,7 @@ impl Core {
         self.router.prepare(&self.table);
         let now = self.clock.now();
         for b in 0..self.backends.len() {
-            if !self.instance_backend.contains(&b) {
+            if !self.has_instances(b) {
                 continue;
             }
             let plan = RoutePlan::new(&self.table, &self.frame_routes);
@@ -597,6 +663,14 @@ impl Core {
             }
         }
         self.hooks.run_due(now);
+        let reloads = self.reload_requests.load(Ordering::SeqCst);
+        if reloads != self.reload_requests_seen {
+            self.reload_requests_seen = reloads;
+            self.reload_requested = true;
+        }
+        if std::mem::take(&mut self.reload_requested) && self.phase == Phase::Running {
+            self.run_reload_hook();
+        }
         self.observe(now);
 
         if let Phase::Draining { deadline } = self.phase {
@@ -718,6 +792,7 @@ impl Core {
             edges: self.routes.edges(),
             router: &self.router,
             generation: self.generation,
+            last_reload: self.last_reload.as_ref(),
             turns: self.turns,
             shutting_down: !matches!(self.phase, Phase::Running),
         };
@@ -795,7 +870,8 @@ impl Core {
             for sig in signals.pending() {
                 match sig {
                     SIGINT | SIGTERM => requests += 1,
-                    SIGHUP => info!(target: "core", "SIGHUP: reload not supported, continuing"),
+                    // Reloaded at the end of this turn, between two routing passes.
+                    SIGHUP => self.reload_requested = true,
                     // Reported at the end of this turn, after the turn's traffic was counted.
                     SIGUSR1 => self.stats_requested = true,
                     _ => {}
@@ -846,8 +922,11 @@ impl Core {
 }
 
 mod hooks;
+pub mod reload;
 #[cfg(test)]
 mod tests;
+
+pub use reload::{ReloadHandle, ReloadHook, ReloadOutcome};
 
 impl Drop for Core {
     /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.

@@ -17,7 +17,7 @@ const DENSE_KEYS: u64 = 1024;
 const NONE: u32 = u32::MAX;
 
 /// Allocates and remembers channel ids; implements [`ChannelIds`] for [`crate::ChannelCtx`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ChannelRegistry {
     /// Per instance: channel id of each key below [`DENSE_KEYS`] ([`NONE`]: not resolved yet),
     /// grown on demand.
