@@ -313,6 +313,73 @@ impl ReloadDiff {
     }
 }
 
+/// What stands in a successor core for a backend object moved out of it.
+struct Vacant(&'static str);
+
+impl Backend for Vacant {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn configure(
+        &mut self,
+        key: &str,
+        _: &str,
+        _: &mut crate::ConfigCtx<'_>,
+    ) -> Result<(), crate::OptionError> {
+        Err(crate::OptionError::Unknown {
+            key: key.into(),
+            known: &[],
+        })
+    }
+    fn create_instance(&mut self, _: InstanceId, _: &str) -> Result<(), crate::OptionError> {
+        Ok(())
+    }
+    fn configure_instance(
+        &mut self,
+        _: InstanceId,
+        key: &str,
+        _: &str,
+        _: &mut crate::ConfigCtx<'_>,
+    ) -> Result<(), crate::OptionError> {
+        Err(crate::OptionError::Unknown {
+            key: key.into(),
+            known: &[],
+        })
+    }
+    fn channel(
+        &mut self,
+        _: InstanceId,
+        name: &str,
+        _: Direction,
+        _: &mut crate::ChannelCtx<'_>,
+    ) -> Result<ChannelId, crate::ChannelError> {
+        Err(crate::ChannelError {
+            message: format!("no channel {name}"),
+        })
+    }
+    fn start(&mut self, _: Instant, _: &mut crate::Io<'_>) -> Result<(), StartError> {
+        Ok(())
+    }
+    fn process(
+        &mut self,
+        _: Instant,
+        _: &[crate::Ready],
+        _: &mut crate::Io<'_>,
+        _: &mut crate::Sink<'_>,
+    ) -> Result<(), crate::FatalError> {
+        Ok(())
+    }
+    fn handle(
+        &mut self,
+        _: Instant,
+        _: InstanceId,
+        _: &[crate::Delivery],
+        _: &mut crate::Sink<'_>,
+    ) {
+    }
+    fn shutdown(&mut self, _: Instant, _: &mut crate::Io<'_>) {}
+}
+
 /// What [`Core::reload`] did.
 #[derive(Debug)]
 pub struct Reloaded {
@@ -420,7 +487,7 @@ impl Core {
                 (false, false) => std::mem::swap(&mut self.backends[b], &mut next.backends[b]),
                 (true, false) => {
                     self.stop_backend(b, now);
-                    std::mem::swap(&mut self.backends[b], &mut next.backends[b]);
+                    self.replace_stopped(b, &mut next);
                 }
                 (false, true) => {
                     std::mem::swap(&mut self.backends[b], &mut next.backends[b]);
@@ -441,12 +508,12 @@ impl Core {
                         Ok(false) => {
                             info!(target: "core", "backend '{}' restarts with the new configuration (it cannot take over its running instances)", self.backends[b].name());
                             self.stop_backend(b, now);
-                            std::mem::swap(&mut self.backends[b], &mut next.backends[b]);
+                            self.replace_stopped(b, &mut next);
                             self.start_backend(b, now, &mut failures);
                         }
                         Err(e) => {
                             self.stop_backend(b, now);
-                            std::mem::swap(&mut self.backends[b], &mut next.backends[b]);
+                            self.replace_stopped(b, &mut next);
                             let mut io = self.reactor.io(b);
                             self.backends[b].shutdown(now, &mut io);
                             failures.push((self.backends[b].name(), e));
@@ -484,6 +551,15 @@ impl Core {
             warn!(target: "core", "backend '{}' restarted before its goodbye was complete", self.backends[b].name());
         }
         self.started[b] = false;
+    }
+
+    /// Installs `next`'s object for backend `b` and drops the stopped one now, closing its
+    /// sockets (and devices) before the new object opens its own, which may be the same ports.
+    fn replace_stopped(&mut self, b: usize, next: &mut Core) {
+        let vacant: Box<dyn Backend> = Box::new(Vacant(self.backends[b].name()));
+        let new = std::mem::replace(&mut next.backends[b], vacant);
+        drop(std::mem::replace(&mut self.backends[b], new));
+        self.reactor.forget(b);
     }
 
     fn start_backend(

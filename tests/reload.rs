@@ -1,0 +1,360 @@
+//! Configuration reload through the real binary (SIGHUP), inside the private network namespace
+//! (`scripts/netns-run --veth cargo test --test reload`): a broken file changes nothing and is
+//! reported with its position, a mapping change takes effect without a break in the stream,
+//! a removed instance terminates its universe while a new one starts, and under 44 fps × 100
+//! universes of input twenty reloads lose or tear no frame of the universes they keep and leave
+//! the resident memory flat.
+//!
+//! Traffic: inputs are unicast to a private port, outputs unicast to capture sockets (the sACN
+//! test machinery of tests/sacn/util.rs), so tests run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[allow(dead_code)]
+#[path = "sacn/util.rs"]
+mod util;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use patchbay_sacn::Cid;
+use util::*;
+
+/// A config file in a directory of its own, rewritten between reloads.
+struct CfgFile {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl CfgFile {
+    fn new(text: &str) -> CfgFile {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("show.cfg");
+        std::fs::write(&path, text).expect("write");
+        CfgFile { _dir: dir, path }
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(&self.path, text).expect("write");
+    }
+}
+
+/// Sends SIGHUP and waits until the log has one more line containing `marker` than before.
+fn reload(pb: &Patchbay, marker: &str) -> String {
+    let before = pb.log().matches(marker).count();
+    pb.signal("HUP");
+    let ok = poll(Duration::from_secs(10), || {
+        (pb.log().matches(marker).count() > before).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "no '{marker}' after SIGHUP\n--- log\n{}",
+        pb.log()
+    );
+    pb.log()
+}
+
+/// Whether a captured packet is a data packet with Stream_Terminated set.
+fn terminated(c: &Captured) -> bool {
+    c.data().is_some_and(|d| d.options().stream_terminated())
+}
+
+fn config(cid: Cid, port: u16, cap: u16, outputs: &[(&str, u16)], maps: &str) -> String {
+    let mut s = backend("reload", cid, &[&format!("127.0.0.1 {port}")]);
+    s += "\n[sacn in]\nuniverse = 1\nunicast = 1\n";
+    for (name, u) in outputs {
+        s += &format!(
+            "\n[sacn {name}]\nuniverse = {u}\npriority = 100\ndestination = 127.0.0.1 {cap}\n"
+        );
+    }
+    s + "\n[map]\n" + maps
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_everything_running_and_names_the_line() {
+    guard();
+    let cid = test_cid(190);
+    let port = free_port();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let good = config(cid, port, cap.port(), &[("out", 31)], "in.1 > out.1\n");
+    let file = CfgFile::new(&good);
+    let mut pb = Patchbay::start_file(&file.path, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(191));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let first = cap.send_until(cid, 31, || tx.send(to, 1, 100, &[7]), |s| s[0] == 7);
+    assert!(first.is_some(), "no output before the reload\n{}", pb.log());
+
+    // Line 11, column 12: the value of `universe` in [sacn out].
+    let broken = good.replace("universe = 31", "universe = 70000");
+    assert_eq!(broken.lines().nth(10), Some("universe = 70000"), "{broken}");
+    file.write(&broken);
+    let log = reload(&pb, "the running configuration stays");
+    let at = format!("{}:11:12", file.path.display());
+    assert!(
+        log.contains(&at),
+        "the error does not name {at}\n--- log\n{log}"
+    );
+    pb.assert_running();
+    // Everything still runs as before: the input still reaches the output, nothing terminated.
+    let after = cap.send_until(cid, 31, || tx.send(to, 1, 100, &[9]), |s| s[0] == 9);
+    assert!(
+        after.is_some(),
+        "no output after the refused reload\n{}",
+        pb.log()
+    );
+    let packets = cap.data_of(cid, 31);
+    assert!(
+        !packets.iter().any(terminated),
+        "a refused reload terminated the universe"
+    );
+    assert_consecutive("universe 31", &packets);
+}
+
+#[test]
+fn a_mapping_change_takes_effect_without_a_break_in_the_stream() {
+    guard();
+    let cid = test_cid(192);
+    let port = free_port();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let file = CfgFile::new(&config(
+        cid,
+        port,
+        cap.port(),
+        &[("out", 32)],
+        "in.1 > out.1\n",
+    ));
+    let pb = Patchbay::start_file(&file.path, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(193));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let got = cap.send_until(cid, 32, || tx.send(to, 1, 100, &[5]), |s| s[0] == 5);
+    assert!(got.is_some(), "no output before the reload\n{}", pb.log());
+
+    file.write(&config(
+        cid,
+        port,
+        cap.port(),
+        &[("out", 32)],
+        "in.1 > out.2\n",
+    ));
+    let log = reload(&pb, "reloaded:");
+    assert!(log.contains("- mapping in.1 > out.1"), "{log}");
+    assert!(log.contains("+ mapping in.1 > out.2"), "{log}");
+    let got = cap.send_until(cid, 32, || tx.send(to, 1, 100, &[6]), |s| s[1] == 6);
+    assert_eq!(
+        got.as_deref().map(|s| &s[..2]),
+        Some(&[5u8, 6][..]),
+        "slot 2 follows the input now, slot 1 keeps its level\n{}",
+        pb.log()
+    );
+    let packets = cap.data_of(cid, 32);
+    assert!(
+        !packets.iter().any(terminated),
+        "the kept universe was terminated"
+    );
+    assert_consecutive("universe 32", &packets);
+}
+
+#[test]
+fn a_removed_instance_terminates_and_a_new_one_starts() {
+    guard();
+    let cid = test_cid(194);
+    let port = free_port();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let old = config(
+        cid,
+        port,
+        cap.port(),
+        &[("keep", 33), ("gone", 34)],
+        "in.1 > keep.1\nin.1 > gone.1\n",
+    );
+    let file = CfgFile::new(&old);
+    let pb = Patchbay::start_file(&file.path, port);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(195));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let both = cap.send_until(cid, 34, || tx.send(to, 1, 100, &[3]), |s| s[0] == 3);
+    assert!(both.is_some(), "no output before the reload\n{}", pb.log());
+
+    let new = config(
+        cid,
+        port,
+        cap.port(),
+        &[("keep", 33), ("fresh", 35)],
+        "in.1 > keep.1\nin.1 > fresh.1\n",
+    );
+    file.write(&new);
+    let log = reload(&pb, "reloaded:");
+    assert!(log.contains("- instance sacn 'gone'"), "{log}");
+    assert!(log.contains("+ instance sacn 'fresh'"), "{log}");
+    let fresh = cap.send_until(cid, 35, || tx.send(to, 1, 100, &[4]), |s| s[0] == 4);
+    assert!(
+        fresh.is_some(),
+        "the new instance does not send\n{}",
+        pb.log()
+    );
+    // The removed universe: exactly three terminations, continuing its sequence numbers.
+    let gone = cap.data_of(cid, 34);
+    let ends: Vec<&Captured> = gone.iter().filter(|c| terminated(c)).collect();
+    assert_eq!(
+        ends.len(),
+        3,
+        "terminations of the removed universe\n{}",
+        pb.log()
+    );
+    assert_consecutive("universe 34", &gone);
+    assert!(
+        terminated(gone.last().unwrap()),
+        "data after the termination"
+    );
+    // The kept one never stopped.
+    let kept = cap.data_of(cid, 33);
+    assert!(
+        !kept.iter().any(terminated),
+        "the kept universe was terminated"
+    );
+    assert_consecutive("universe 33", &kept);
+    let last = kept.last().and_then(|c| c.data().map(|d| d.slots()[0]));
+    assert_eq!(last, Some(4));
+}
+
+/// Resident set size of `pid` in KiB (VmRSS of /proc/PID/status).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The slots of frame `n` of `universe`: the frame number in slots 1-2, every other slot
+/// derived from both, so a packet mixing two frames is seen.
+fn frame(universe: u16, n: u16) -> Vec<u8> {
+    let mut s = vec![0u8; 512];
+    s[0] = (n >> 8) as u8;
+    s[1] = n as u8;
+    for (i, b) in s.iter_mut().enumerate().skip(2) {
+        *b = (i as u16)
+            .wrapping_mul(31)
+            .wrapping_add(n)
+            .wrapping_add(universe) as u8;
+    }
+    s
+}
+
+fn load_config(cid: Cid, port: u16, cap: u16, extra: Option<u16>) -> String {
+    let mut s = backend("reload-load", cid, &[&format!("127.0.0.1 {port}")]);
+    for u in 1..=100u16 {
+        s += &format!(
+            "\n[sacn in{u}]\nuniverse = {u}\nunicast = 1\n\n[sacn out{u}]\nuniverse = {}\n\
+             priority = 100\ndestination = 127.0.0.1 {cap}\n",
+            u + 1000
+        );
+    }
+    if let Some(x) = extra {
+        s += &format!(
+            "\n[sacn extra{x}]\nuniverse = {x}\npriority = 100\ndestination = 127.0.0.1 {cap}\n"
+        );
+    }
+    s += "\n[map]\n";
+    for u in 1..=100u16 {
+        s += &format!("in{u}.{{1..512}} > out{u}.{{1..512}}\n");
+    }
+    if let Some(x) = extra {
+        s += &format!("in1.1 > extra{x}.1\n");
+    }
+    s
+}
+
+#[test]
+fn twenty_reloads_under_load_lose_no_frame_of_kept_universes_and_keep_memory_flat() {
+    guard();
+    let cid = test_cid(196);
+    let port = free_port();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let file = CfgFile::new(&load_config(cid, port, cap.port(), None));
+    let pb = Patchbay::start_file(&file.path, port);
+    let pid = pb.pid();
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+
+    // 44 frames a second on each of 100 universes, from a thread, until told to stop.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let sender = {
+        let (stop, sent) = (stop.clone(), sent.clone());
+        std::thread::spawn(move || {
+            let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(197));
+            let period = Duration::from_secs(1) / 44;
+            let start = Instant::now();
+            let mut n = 0u16;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                for u in 1..=100 {
+                    tx.send(to, u, 100, &frame(u, n));
+                }
+                sent.store(n, std::sync::atomic::Ordering::Relaxed);
+                let next = start + period * u32::from(n);
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+        })
+    };
+    let flowing = poll(Duration::from_secs(10), || {
+        (cap.data_of(cid, 1100).len() > 40).then_some(())
+    });
+    assert!(flowing.is_some(), "no output under load\n{}", pb.log());
+    // Two reloads (one of each kind) warm up, so allocator pools are sized; then twenty.
+    let mut rss_before = 0;
+    for round in 0..22u16 {
+        let extra = (round % 2 == 0).then_some(2000 + round);
+        file.write(&load_config(cid, port, cap.port(), extra));
+        reload(&pb, "reloaded:");
+        std::thread::sleep(Duration::from_millis(150));
+        if round == 1 {
+            rss_before = rss_kib(pid);
+        }
+    }
+    let last_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let log = pb.log();
+    assert!(!log.contains("failed"), "--- log\n{log}");
+    for u in 1..=100u16 {
+        let out = cap.data_of(cid, u + 1000);
+        assert!(
+            !out.iter().any(terminated),
+            "universe {} terminated",
+            u + 1000
+        );
+        assert_consecutive(&format!("universe {}", u + 1000), &out);
+        let mut frames: Vec<u16> = Vec::new();
+        for c in &out {
+            let slots = c.data().unwrap().slots().to_vec();
+            let n = u16::from(slots[0]) << 8 | u16::from(slots[1]);
+            assert_eq!(slots, frame(u, n), "universe {}: torn frame {n}", u + 1000);
+            if frames.last() != Some(&n) {
+                frames.push(n);
+            }
+        }
+        // Every frame from the first one seen to the last one sent came out, in order.
+        let first = frames.first().copied().unwrap_or(0);
+        let missing: Vec<u16> = (first..=last_sent)
+            .filter(|n| !frames.contains(n))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "universe {}: frames {missing:?} lost ({} seen)\n{}",
+            u + 1000,
+            frames.len(),
+            log
+        );
+    }
+    let rss_after = rss_kib(pid);
+    eprintln!("RSS after warm-up {rss_before} KiB, after 20 more reloads {rss_after} KiB");
+    // Flat: what a reload allocates (a second core for the new configuration) is freed.
+    assert!(
+        rss_after < rss_before + 2048,
+        "RSS grew from {rss_before} to {rss_after} KiB over the reloads"
+    );
+}
