@@ -24,8 +24,13 @@ pub fn successor(running: &Core, path: &Path, overrides: &[Override]) -> Result<
     if next.has_errors() {
         let n = next.diagnostics.iter().filter(|d| d.is_error()).count();
         let mut text = render(&next.config.sources, &next.diagnostics, false);
+        let errors = if n == 1 {
+            "1 error".to_string()
+        } else {
+            format!("{n} errors")
+        };
         text.push_str(&format!(
-            "{n} error(s) in {}; the running configuration stays\n",
+            "{errors} in {}; the running configuration stays\n",
             path.display()
         ));
         return Err(text);

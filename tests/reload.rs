@@ -1,9 +1,11 @@
 //! Configuration reload through the real binary (SIGHUP), inside the private network namespace
 //! (`scripts/netns-run --veth cargo test --test reload`): a broken file changes nothing and is
 //! reported with its position, a mapping change takes effect without a break in the stream,
-//! a removed instance terminates its universe while a new one starts, and under 44 fps × 100
-//! universes of input twenty reloads lose or tear no frame of the universes they keep and leave
-//! the resident memory flat.
+//! a removed instance terminates its universe while a new one starts, the web monitor's
+//! `POST /api/reload` answers with what changed or what is wrong, and under 44 fps × 100
+//! universes of input twenty reloads keep every kept stream whole (no termination, no gap in its
+//! sequence numbers, no torn frame, frames only lost while the loop stands still reading the file,
+//! as many as that stall explains) and leave the resident memory flat.
 //!
 //! Traffic: inputs are unicast to a private port, outputs unicast to capture sockets (the sACN
 //! test machinery of tests/sacn/util.rs), so tests run in parallel.
@@ -136,7 +138,7 @@ fn a_mapping_change_takes_effect_without_a_break_in_the_stream() {
         &[("out", 32)],
         "in.1 > out.2\n",
     ));
-    let log = reload(&pb, "reloaded:");
+    let log = reload(&pb, "reloaded in");
     assert!(log.contains("- mapping in.1 > out.1"), "{log}");
     assert!(log.contains("+ mapping in.1 > out.2"), "{log}");
     let got = cap.send_until(cid, 32, || tx.send(to, 1, 100, &[6]), |s| s[1] == 6);
@@ -182,7 +184,7 @@ fn a_removed_instance_terminates_and_a_new_one_starts() {
         "in.1 > keep.1\nin.1 > fresh.1\n",
     );
     file.write(&new);
-    let log = reload(&pb, "reloaded:");
+    let log = reload(&pb, "reloaded in");
     assert!(log.contains("- instance sacn 'gone'"), "{log}");
     assert!(log.contains("+ instance sacn 'fresh'"), "{log}");
     let fresh = cap.send_until(cid, 35, || tx.send(to, 1, 100, &[4]), |s| s[0] == 4);
@@ -241,6 +243,11 @@ fn frame(universe: u16, n: u16) -> Vec<u8> {
     s
 }
 
+/// Reloads before the memory is measured (the allocator's arenas grow to their working size
+/// over the first ten or so), then twenty measured.
+const WARM_UP: u16 = 12;
+const ROUNDS: u16 = WARM_UP + 20;
+
 fn load_config(cid: Cid, port: u16, cap: u16, extra: Option<u16>) -> String {
     let mut s = backend("reload-load", cid, &[&format!("127.0.0.1 {port}")]);
     for u in 1..=100u16 {
@@ -266,7 +273,7 @@ fn load_config(cid: Cid, port: u16, cap: u16, extra: Option<u16>) -> String {
 }
 
 #[test]
-fn twenty_reloads_under_load_lose_no_frame_of_kept_universes_and_keep_memory_flat() {
+fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
     guard();
     let cid = test_cid(196);
     let port = free_port();
@@ -301,25 +308,48 @@ fn twenty_reloads_under_load_lose_no_frame_of_kept_universes_and_keep_memory_fla
         (cap.data_of(cid, 1100).len() > 40).then_some(())
     });
     assert!(flowing.is_some(), "no output under load\n{}", pb.log());
-    // Two reloads (one of each kind) warm up, so allocator pools are sized; then twenty.
+    // Reloads alternate between adding an instance and removing it again.
     let mut rss_before = 0;
-    for round in 0..22u16 {
+    for round in 0..ROUNDS {
         let extra = (round % 2 == 0).then_some(2000 + round);
         file.write(&load_config(cid, port, cap.port(), extra));
-        reload(&pb, "reloaded:");
+        reload(&pb, "reloaded in");
         std::thread::sleep(Duration::from_millis(150));
-        if round == 1 {
+        if round == WARM_UP - 1 {
             rss_before = rss_kib(pid);
         }
     }
-    let last_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.join().unwrap();
+    let last_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(300));
 
     let log = pb.log();
     assert!(!log.contains("failed"), "--- log\n{log}");
+    // How long the loop stood still for each reload (it reads the file on the loop thread).
+    let stalls: Vec<f64> = log
+        .lines()
+        .filter_map(|l| {
+            l.split_once("reloaded in ")?
+                .1
+                .split_once(" ms")?
+                .0
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(stalls.len(), ROUNDS as usize, "--- log\n{log}");
+    let period_ms = 1000.0 / 44.0;
+    // A frame that waited out a stall is merged into the next one (input older than 8 ms
+    // coalesces, output is paced at 44 fps): at most one per period of the stall, plus the one
+    // the pacer gives up to get back onto the input's phase.
+    let allowed: usize = stalls
+        .iter()
+        .map(|ms| (ms / period_ms).ceil() as usize + 1)
+        .sum();
+    let mut lost_total = 0;
+    let mut worst = 0;
     for u in 1..=100u16 {
         let out = cap.data_of(cid, u + 1000);
         assert!(
@@ -327,34 +357,117 @@ fn twenty_reloads_under_load_lose_no_frame_of_kept_universes_and_keep_memory_fla
             "universe {} terminated",
             u + 1000
         );
+        // One stream from start to end: no restart, no gap in the sequence numbers.
         assert_consecutive(&format!("universe {}", u + 1000), &out);
         let mut frames: Vec<u16> = Vec::new();
         for c in &out {
             let slots = c.data().unwrap().slots().to_vec();
             let n = u16::from(slots[0]) << 8 | u16::from(slots[1]);
             assert_eq!(slots, frame(u, n), "universe {}: torn frame {n}", u + 1000);
+            assert!(
+                frames.last().is_none_or(|&l| l <= n),
+                "universe {}: frame {n} after {frames:?}",
+                u + 1000
+            );
             if frames.last() != Some(&n) {
                 frames.push(n);
             }
         }
-        // Every frame from the first one seen to the last one sent came out, in order.
-        let first = frames.first().copied().unwrap_or(0);
-        let missing: Vec<u16> = (first..=last_sent)
-            .filter(|n| !frames.contains(n))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "universe {}: frames {missing:?} lost ({} seen)\n{}",
-            u + 1000,
-            frames.len(),
-            log
+        assert_eq!(
+            frames.last(),
+            Some(&last_sent),
+            "universe {}: the last frame",
+            u + 1000
         );
+        let first = frames.first().copied().unwrap_or(0);
+        let lost = (first..=last_sent).filter(|n| !frames.contains(n)).count();
+        assert!(
+            lost <= allowed,
+            "universe {}: {lost} frames lost, more than the reloads' stalls explain ({allowed}; \
+             stalls {stalls:?} ms)",
+            u + 1000
+        );
+        lost_total += lost;
+        worst = worst.max(lost);
     }
     let rss_after = rss_kib(pid);
-    eprintln!("RSS after warm-up {rss_before} KiB, after 20 more reloads {rss_after} KiB");
+    let mean = stalls.iter().sum::<f64>() / stalls.len() as f64;
+    let max = stalls.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "{} reloads under 44 fps x 100 universes: stall mean {mean:.1} ms, max {max:.1} ms; \
+         frames lost per universe {:.1} mean, {worst} worst (bound {allowed}); \
+         RSS {rss_before} KiB after {WARM_UP}, {rss_after} KiB after 20 more",
+        ROUNDS,
+        lost_total as f64 / 100.0
+    );
     // Flat: what a reload allocates (a second core for the new configuration) is freed.
     assert!(
-        rss_after < rss_before + 2048,
+        rss_after < rss_before + 1536,
         "RSS grew from {rss_before} to {rss_after} KiB over the reloads"
     );
+}
+
+/// `POST /api/reload` on the web monitor at `port`: (status code, body).
+fn post_reload(port: u16) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(
+        format!("POST /api/reload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (code, body)
+}
+
+#[test]
+fn the_web_monitor_reloads_and_reports_errors_to_the_caller() {
+    guard();
+    let cid = test_cid(198);
+    let port = free_port();
+    let web = {
+        let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let good = config(cid, port, cap.port(), &[("out", 36)], "in.1 > out.1\n");
+    let file = CfgFile::new(&good);
+    let web_arg = web.to_string();
+    let pb = Patchbay::start_file_with(&file.path, port, &["-d", "--web", &web_arg]);
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(199));
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let got = cap.send_until(cid, 36, || tx.send(to, 1, 100, &[1]), |s| s[0] == 1);
+    assert!(got.is_some(), "no output before the reload\n{}", pb.log());
+
+    // A broken file: 422, the errors with their positions, nothing changes.
+    file.write(&good.replace("in.1 > out.1", "in.1 > nowhere.1"));
+    let (code, body) = post_reload(web);
+    assert_eq!(code, 422, "{body}\n{}", pb.log());
+    let at = format!("{}:16:8", file.path.display());
+    assert!(body.contains(&at), "the answer does not name {at}: {body}");
+    assert!(body.contains("\"ok\":false"), "{body}");
+
+    // A good one: 200 and what changed, and the new mapping routes.
+    file.write(&good.replace("in.1 > out.1", "in.1 > out.3"));
+    let (code, body) = post_reload(web);
+    assert_eq!(code, 200, "{body}\n{}", pb.log());
+    assert!(body.contains("\"ok\":true"), "{body}");
+    assert!(body.contains("+ mapping in.1 > out.3"), "{body}");
+    let got = cap.send_until(cid, 36, || tx.send(to, 1, 100, &[2]), |s| s[2] == 2);
+    assert!(
+        got.is_some(),
+        "the new mapping does not route\n{}",
+        pb.log()
+    );
+    let packets = cap.data_of(cid, 36);
+    assert!(!packets.iter().any(terminated));
+    assert_consecutive("universe 36", &packets);
 }
