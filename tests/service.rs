@@ -250,7 +250,7 @@ fn unit_file_matches_the_daemon() {
         values("ExecStart"),
         ["/usr/local/bin/patchbay /etc/patchbay/patchbay.cfg"]
     );
-    assert!(values("ExecReload").is_empty(), "reload is not supported");
+    assert_eq!(values("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
     assert_eq!(values("WatchdogSec").len(), 1);
     assert_eq!(values("Restart"), ["on-failure"]);
     // sd_notify needs AF_UNIX; sACN needs both IP families.
