@@ -184,7 +184,7 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         error!(target: "web", "{e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
-    setup.core.on_reload(patchbay::reload::hook(
+    setup.core.on_reload_steps(patchbay::reload::hook(
         path.clone(),
         reload_overrides,
         setup.web.clone(),

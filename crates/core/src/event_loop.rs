@@ -180,6 +180,8 @@ pub struct Core {
     reload_hook: Option<ReloadHook>,
     /// SIGHUP arrived and the reload has not run yet.
     reload_requested: bool,
+    /// The successor being configured, a slice per turn.
+    reload_task: Option<reload::Pending>,
     reload_requests: Arc<AtomicUsize>,
     reload_requests_seen: usize,
     /// How the last reload went (the monitor shows it).
@@ -223,6 +225,7 @@ impl Core {
             records: reload::Records::default(),
             reload_hook: None,
             reload_requested: false,
+            reload_task: None,
             reload_requests: Arc::new(AtomicUsize::new(0)),
             reload_requests_seen: 0,
             last_reload: None,
@@ -668,8 +671,15 @@ impl Core {
             self.reload_requests_seen = reloads;
             self.reload_requested = true;
         }
-        if std::mem::take(&mut self.reload_requested) && self.phase == Phase::Running {
-            self.run_reload_hook();
+        if self.phase == Phase::Running {
+            if self.reload_task.is_none() && std::mem::take(&mut self.reload_requested) {
+                self.begin_reload();
+            }
+            if self.reload_task.is_some() {
+                self.continue_reload();
+            }
+        } else {
+            self.reload_task = None;
         }
         self.observe(now);
 
@@ -725,6 +735,10 @@ impl Core {
             && self.phase == Phase::Running
         {
             t = t.min(at.saturating_duration_since(now));
+        }
+        if self.reload_task.is_some() {
+            // Configuring a successor: a slice each turn, no waiting in between.
+            t = Duration::ZERO;
         }
         if let Some(at) = self.observer.as_ref().and_then(|o| o.poll_timeout()) {
             t = t.min(at.saturating_duration_since(now));
@@ -926,7 +940,7 @@ pub mod reload;
 #[cfg(test)]
 mod tests;
 
-pub use reload::{ReloadHandle, ReloadHook, ReloadOutcome};
+pub use reload::{RELOAD_SLICE, ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask};
 
 impl Drop for Core {
     /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.

@@ -60,8 +60,8 @@ pub use transform::{Chain, ChainError, Level, MOTION_STEP, Transform};
 // What the daemon uses to run them.
 pub use event_loop::reload::{ReloadDiff, Reloaded};
 pub use event_loop::{
-    Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, ReloadHandle,
-    ReloadHook, ReloadOutcome, ShutdownHandle,
+    Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, RELOAD_SLICE,
+    ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask, ShutdownHandle,
 };
 pub use registry::ChannelRegistry;
 pub use router::{Counters, MAX_ROUNDS};

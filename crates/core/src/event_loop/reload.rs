@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Waker;
 use tracing::{error, info, warn};
@@ -85,10 +85,44 @@ impl Records {
     }
 }
 
-/// Builds the next configuration when a reload is asked for: reads the file again into
-/// [`Core::successor`] of the running core. `Err` holds why it cannot be used (every error,
-/// with its position); the running configuration then stays.
-pub type ReloadHook = Box<dyn FnMut(&Core) -> Result<Core, String>>;
+/// Starts the next configuration when a reload is asked for: reads the file again and
+/// returns the task that configures a [`Core::successor`] of the running core from it. `Err`
+/// holds why it cannot be used (every error, with its position); the running configuration
+/// then stays.
+pub type ReloadHook = Box<dyn FnMut(&Core) -> Result<Box<dyn ReloadTask>, String>>;
+
+/// A successor core being configured a slice at a time, one slice per loop turn, so the loop
+/// goes on routing while a large file is read (a slice is [`RELOAD_SLICE`]; the loop does not
+/// wait between slices). The running core does not change meanwhile: a reload asked for during
+/// one starts after it.
+pub trait ReloadTask {
+    /// Configures on for about `budget`; `Some` once done: the successor, or why it cannot be
+    /// used.
+    fn step(&mut self, budget: Duration) -> Option<Result<Core, String>>;
+}
+
+/// How long one turn's slice of configuring a successor may take: under the 8 ms after which
+/// sACN input that waited coalesces, with the other work of the turn.
+pub const RELOAD_SLICE: Duration = Duration::from_millis(2);
+
+/// A successor built in one go.
+struct Built(Option<Result<Core, String>>);
+
+impl ReloadTask for Built {
+    fn step(&mut self, _: Duration) -> Option<Result<Core, String>> {
+        self.0.take()
+    }
+}
+
+/// The reload in progress.
+pub(super) struct Pending {
+    task: Box<dyn ReloadTask>,
+    seq: u64,
+    /// Wall clock (how long the loop stood still; the core's clock may be a manual one).
+    began: Instant,
+    turns: u32,
+    longest: Duration,
+}
 
 /// How a reload went ([`CoreView::last_reload`](crate::monitor::CoreView::last_reload)).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -437,10 +471,26 @@ impl Core {
     }
 
     /// What a reload runs at the end of the turn SIGHUP or a [`ReloadHandle`] request arrived
-    /// in: `hook` builds the successor, [`Core::reload`] applies it. Without a hook a request
-    /// is logged and ignored.
-    pub fn on_reload(&mut self, hook: impl FnMut(&Core) -> Result<Core, String> + 'static) {
+    /// in: `hook` builds the successor in one go, [`Core::reload`] applies it. Without a hook a
+    /// request is logged and ignored.
+    pub fn on_reload(&mut self, mut hook: impl FnMut(&Core) -> Result<Core, String> + 'static) {
+        self.reload_hook = Some(Box::new(move |core| {
+            hook(core).map(|next| Box::new(Built(Some(Ok(next)))) as Box<dyn ReloadTask>)
+        }));
+    }
+
+    /// As [`Core::on_reload`], with a hook that starts a [`ReloadTask`]: the successor is then
+    /// configured over several turns, a slice each.
+    pub fn on_reload_steps(
+        &mut self,
+        hook: impl FnMut(&Core) -> Result<Box<dyn ReloadTask>, String> + 'static,
+    ) {
         self.reload_hook = Some(Box::new(hook));
+    }
+
+    /// Whether a reload is being prepared (the loop then does not wait between turns).
+    pub fn is_reloading(&self) -> bool {
+        self.reload_task.is_some()
     }
 
     /// Asks for a reload at the end of the next turn (as SIGHUP does).
@@ -579,9 +629,9 @@ impl Core {
         }
     }
 
-    /// Runs the reload hook and applies what it built; the outcome goes to the log and to
-    /// [`Core::last_reload`].
-    pub(super) fn run_reload_hook(&mut self) {
+    /// Starts a requested reload: runs the hook, which reads the file and returns the task
+    /// that configures the successor.
+    pub(super) fn begin_reload(&mut self) {
         let seq = self.last_reload.as_ref().map_or(1, |r| r.seq + 1);
         let Some(mut hook) = self.reload_hook.take() else {
             warn!(target: "core", "reload requested, but this loop has no configuration to read again");
@@ -593,54 +643,86 @@ impl Core {
             return;
         };
         info!(target: "core", "reloading the configuration");
-        // Wall time, not the core's clock: how long the loop stood still (a manual clock
-        // would say nothing).
-        let t0 = std::time::Instant::now();
-        let built = hook(self);
-        let read = t0.elapsed();
-        let outcome = match built {
-            Err(message) => {
-                error!(target: "core", "reload refused, the running configuration stays:\n{}", message.trim_end());
-                ReloadOutcome {
+        let began = Instant::now();
+        let started = hook(self);
+        self.reload_hook = Some(hook);
+        match started {
+            Ok(task) => {
+                self.reload_task = Some(Pending {
+                    task,
                     seq,
-                    ok: false,
+                    began,
+                    turns: 1,
+                    longest: began.elapsed(),
+                });
+            }
+            Err(message) => self.refused(seq, message),
+        }
+    }
+
+    /// One slice of the reload in progress; once the successor is configured, applies it.
+    pub(super) fn continue_reload(&mut self) {
+        let Some(mut p) = self.reload_task.take() else {
+            return;
+        };
+        let t = Instant::now();
+        let done = p.task.step(RELOAD_SLICE);
+        p.longest = p.longest.max(t.elapsed());
+        let Some(built) = done else {
+            p.turns += 1;
+            self.reload_task = Some(p);
+            return;
+        };
+        let next = match built {
+            Ok(next) => next,
+            Err(message) => return self.refused(p.seq, message),
+        };
+        let t = Instant::now();
+        let outcome = match self.reload(next) {
+            Ok(r) => {
+                let applied = t.elapsed();
+                let ms = |d: Duration| d.as_secs_f64() * 1e3;
+                let mut message = format!(
+                    "reloaded in {:.1} ms over {} turn(s), the loop standing still at most \
+                     {:.1} ms (reading {:.1}, applying {:.1}): {}\n{}",
+                    ms(p.began.elapsed()),
+                    p.turns,
+                    ms(p.longest.max(applied)),
+                    ms(p.longest),
+                    ms(applied),
+                    r.diff.summary(),
+                    r.lines
+                );
+                for (backend, e) in &r.failures {
+                    let _ = writeln!(message, "backend '{backend}' failed to start: {e}");
+                    error!(target: "core", "reload: backend '{backend}' failed to start: {e}");
+                }
+                info!(target: "core", "{}", message.trim_end());
+                ReloadOutcome {
+                    seq: p.seq,
+                    ok: r.failures.is_empty(),
                     message,
                 }
             }
-            Ok(next) => match self.reload(next) {
-                Ok(r) => {
-                    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-                    let mut message = format!(
-                        "reloaded in {:.1} ms (read {:.1}, applied {:.1}): {}\n{}",
-                        ms(t0.elapsed()),
-                        ms(read),
-                        ms(t0.elapsed().saturating_sub(read)),
-                        r.diff.summary(),
-                        r.lines
-                    );
-                    for (backend, e) in &r.failures {
-                        let _ = writeln!(message, "backend '{backend}' failed to start: {e}");
-                        error!(target: "core", "reload: backend '{backend}' failed to start: {e}");
-                    }
-                    info!(target: "core", "{}", message.trim_end());
-                    ReloadOutcome {
-                        seq,
-                        ok: r.failures.is_empty(),
-                        message,
-                    }
+            Err(e) => {
+                error!(target: "core", "reload failed: {e}");
+                ReloadOutcome {
+                    seq: p.seq,
+                    ok: false,
+                    message: e.to_string(),
                 }
-                Err(e) => {
-                    error!(target: "core", "reload failed: {e}");
-                    ReloadOutcome {
-                        seq,
-                        ok: false,
-                        message: e.to_string(),
-                    }
-                }
-            },
+            }
         };
-        self.reload_hook = Some(hook);
         self.last_reload = Some(outcome);
+    }
+
+    fn refused(&mut self, seq: u64, message: String) {
+        error!(target: "core", "reload refused, the running configuration stays:\n{}", message.trim_end());
+        self.last_reload = Some(ReloadOutcome {
+            seq,
+            ok: false,
+            message,
+        });
     }
 }
 
@@ -1087,6 +1169,55 @@ mod tests {
         assert_eq!(core.instance("c"), c);
         assert_eq!(core.instance("d"), None);
         assert_eq!(send(&mut core, &world, "a", 2, 6), vec![(2, 2, 6)]);
+    }
+
+    /// A successor configured over three turns: the old mappings route meanwhile, the loop does
+    /// not wait between slices, and the new ones take over once it is applied.
+    #[test]
+    fn a_reload_in_slices_keeps_routing_between_them() {
+        struct Slow {
+            next: Option<Core>,
+            steps: u32,
+        }
+        impl ReloadTask for Slow {
+            fn step(&mut self, budget: Duration) -> Option<Result<Core, String>> {
+                assert_eq!(budget, RELOAD_SLICE);
+                self.steps += 1;
+                if self.steps < 3 {
+                    return None;
+                }
+                self.next.take().map(Ok)
+            }
+        }
+        let world = Shared::default();
+        let mut core = running(&world, true, &OLD);
+        let w = Rc::clone(&world);
+        core.on_reload_steps(move |c| {
+            Ok(Box::new(Slow {
+                next: Some(successor(c, &w, true, &NEW)),
+                steps: 0,
+            }))
+        });
+        core.request_reload();
+        core.turn(Some(Duration::ZERO)).expect("turn");
+        assert!(core.is_reloading());
+        assert_eq!(core.wait_timeout(core.clock.now(), None), Duration::ZERO);
+        // Still the old configuration: a.2 > c.2 routes.
+        assert_eq!(send(&mut core, &world, "a", 2, 8), vec![(2, 2, 8)]);
+        assert!(core.is_reloading());
+        core.turn(Some(Duration::ZERO)).expect("turn");
+        assert!(
+            !core.is_reloading(),
+            "applied at the end of the third slice"
+        );
+        assert_eq!(core.last_reload().map(|r| r.ok), Some(true));
+        assert!(
+            core.last_reload()
+                .is_some_and(|r| r.message.contains("over 3 turn(s)")),
+            "{:?}",
+            core.last_reload()
+        );
+        assert_eq!(send(&mut core, &world, "a", 3, 9), vec![(3, 3, 9)]);
     }
 
     #[test]
