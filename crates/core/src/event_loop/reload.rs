@@ -350,6 +350,14 @@ impl ReloadDiff {
 /// What stands in a successor core for a backend object moved out of it.
 struct Vacant(&'static str);
 
+/// A [`Vacant`] has no options (it is never configured: the successor is not used again).
+fn vacant(key: &str) -> crate::OptionError {
+    crate::OptionError::Unknown {
+        key: key.into(),
+        known: &[],
+    }
+}
+
 impl Backend for Vacant {
     fn name(&self) -> &'static str {
         self.0
@@ -360,10 +368,7 @@ impl Backend for Vacant {
         _: &str,
         _: &mut crate::ConfigCtx<'_>,
     ) -> Result<(), crate::OptionError> {
-        Err(crate::OptionError::Unknown {
-            key: key.into(),
-            known: &[],
-        })
+        Err(vacant(key))
     }
     fn create_instance(&mut self, _: InstanceId, _: &str) -> Result<(), crate::OptionError> {
         Ok(())
@@ -375,10 +380,7 @@ impl Backend for Vacant {
         _: &str,
         _: &mut crate::ConfigCtx<'_>,
     ) -> Result<(), crate::OptionError> {
-        Err(crate::OptionError::Unknown {
-            key: key.into(),
-            known: &[],
-        })
+        Err(vacant(key))
     }
     fn channel(
         &mut self,
