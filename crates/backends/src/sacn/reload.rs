@@ -38,8 +38,17 @@ impl Sacn {
         if old.rt.is_none() || old.shutting_down {
             return Ok(false);
         }
-        // The same option lines: the binds as the running object resolved them.
+        // The same option lines: the binds as the running object resolved them, and the
+        // destinations of kept instances too (no name is looked up again on the loop).
         self.binds.clone_from(&old.binds);
+        for inst in &mut self.instances {
+            if changes.of(inst.id) == Some(InstanceChange::Kept)
+                && let Some(i) = old.index_of(inst.id)
+            {
+                inst.opts.destination = old.instances[i].opts.destination;
+                inst.opts.destination_name = None;
+            }
+        }
         self.look_up_hosts()?;
         let Some(mut rt) = old.rt.take() else {
             return Ok(false);
@@ -54,8 +63,8 @@ impl Sacn {
         let mut result = Ok(());
         for (idx, inst) in self.instances.iter_mut().enumerate() {
             let kept = changes.of(inst.id) == Some(InstanceChange::Kept);
-            if kept && let Some(was) = old.instances.iter_mut().find(|o| o.id == inst.id) {
-                carry(was, inst);
+            if kept && let Some(i) = old.index_of(inst.id) {
+                carry(&mut old.instances[i], inst);
             }
             if let Err(e) = setup_instance(
                 &mut rt.binds,
