@@ -476,6 +476,18 @@ impl Core {
             warnings,
         };
         let channel = self.backends[inst.backend].channel(id, name, direction, &mut ctx)?;
+        // A successor's first use of a channel it inherited, under another name: the backend's
+        // fresh object gave the key another meaning (keys handed out in lookup order, as
+        // loopback and MQTT do), so the channel is marked renamed (its backend then cannot keep
+        // its running object) and named as this configuration writes it.
+        if self.records.is_inherited(channel)
+            && self.records.uses(channel.0 as usize) == 0
+            && self.registry.has_label(channel)
+            && !self.registry.label_is(channel, name)
+        {
+            self.registry.relabel(channel, name);
+            self.records.renamed(channel);
+        }
         self.records.channel_use(channel, direction);
         // Only the channel part is stored (one copy, no formatting per lookup: a config can
         // hold a million endpoints); `channel_label` puts the instance name in front.

@@ -109,6 +109,20 @@ impl ChannelRegistry {
             .get(start as usize..start as usize + len as usize)
     }
 
+    /// Whether `channel`'s label is `text`.
+    pub fn label_is(&self, channel: ChannelId, text: &str) -> bool {
+        self.label_str(channel) == Some(text)
+    }
+
+    /// Names `channel` anew (a reloaded configuration writes it otherwise); the old text stays
+    /// in the shared string, unused.
+    pub fn relabel(&mut self, channel: ChannelId, label: &str) {
+        if let Some(slot) = self.label_at.get_mut(channel.0 as usize) {
+            *slot = (0, 0);
+        }
+        self.set_label(channel, label);
+    }
+
     /// Whether a label was set for `channel`.
     pub fn has_label(&self, channel: ChannelId) -> bool {
         self.label_at

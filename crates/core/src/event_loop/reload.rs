@@ -39,8 +39,11 @@ use crate::monitor::InstanceInfo;
 pub(crate) struct Records {
     backend_options: Vec<Vec<(String, String)>>,
     instance_options: Vec<Vec<(String, String)>>,
-    /// Per channel: bit 0 used as an input, bit 1 as an output.
+    /// Per channel: bit 0 used as an input, bit 1 as an output, bit 2 renamed (see
+    /// [`Core::channel`]).
     channel_uses: Vec<u8>,
+    /// Channels `0..inherited` come from the predecessor's registry (a successor's).
+    inherited: usize,
 }
 
 impl Records {
@@ -80,7 +83,27 @@ impl Records {
             .map_or(&[], Vec::as_slice)
     }
 
-    fn uses(&self, c: usize) -> u8 {
+    pub(crate) fn is_inherited(&self, channel: ChannelId) -> bool {
+        (channel.0 as usize) < self.inherited
+    }
+
+    /// The configuration runs now: what it inherited and renamed is its own.
+    fn settle(&mut self) {
+        self.inherited = 0;
+        for u in &mut self.channel_uses {
+            *u &= !4;
+        }
+    }
+
+    pub(crate) fn renamed(&mut self, channel: ChannelId) {
+        let c = channel.0 as usize;
+        if self.channel_uses.len() <= c {
+            self.channel_uses.resize(c + 1, 0);
+        }
+        self.channel_uses[c] |= 4;
+    }
+
+    pub(crate) fn uses(&self, c: usize) -> u8 {
         self.channel_uses.get(c).copied().unwrap_or(0)
     }
 }
@@ -450,6 +473,7 @@ impl Core {
         }
         let mut next = Core::new(backends)?;
         next.registry = self.registry.clone();
+        next.records.inherited = self.registry.len();
         next.instances = self
             .instances
             .iter()
@@ -579,6 +603,7 @@ impl Core {
         self.registry = std::mem::take(&mut next.registry);
         self.routes = std::mem::take(&mut next.routes);
         self.records = std::mem::take(&mut next.records);
+        self.records.settle();
         self.table = table;
         self.frame_routes = frame_routes;
         self.router

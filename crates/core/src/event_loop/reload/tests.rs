@@ -29,6 +29,8 @@ struct Node {
     takes_over: bool,
     /// (instance, option lines seen, deliveries counted).
     instances: Vec<(InstanceId, usize, u64)>,
+    /// Names that are not numbers get keys from 1000 on, in lookup order (as loopback does).
+    names: Vec<String>,
 }
 
 impl Node {
@@ -37,6 +39,7 @@ impl Node {
             world: Rc::clone(world),
             takes_over,
             instances: Vec::new(),
+            names: Vec::new(),
         }
     }
     fn note(&self, s: String) {
@@ -74,9 +77,19 @@ impl Backend for Node {
         _: Direction,
         ctx: &mut ChannelCtx<'_>,
     ) -> Result<ChannelId, ChannelError> {
-        let key = name.parse().map_err(|_| ChannelError {
-            message: format!("bad channel {name}"),
-        })?;
+        let key = match name.parse() {
+            Ok(key) => key,
+            Err(_) => {
+                let i = match self.names.iter().position(|n| n == name) {
+                    Some(i) => i,
+                    None => {
+                        self.names.push(name.to_string());
+                        self.names.len() - 1
+                    }
+                };
+                1000 + i as u64
+            }
+        };
         Ok(ctx.ids.resolve(instance, key))
     }
     fn start(&mut self, _: Instant, _: &mut Io<'_>) -> Result<(), StartError> {
@@ -399,6 +412,60 @@ fn a_backend_that_cannot_take_over_is_kept_when_untouched_and_else_restarted() {
         ["shutdown", "start [0, 1, 2]"]
     );
     assert_eq!(send(&mut core, &world, "a", 1, 4), vec![(2, 1, 4)]);
+}
+
+/// Keys handed out in lookup order mean other channels in the successor when the file looks
+/// names up in another order: the channel is renamed, and a backend that cannot take over is
+/// restarted rather than kept with its old meaning of the keys.
+#[test]
+fn keys_given_in_lookup_order_restart_a_backend_instead_of_keeping_it() {
+    let world = Shared::default();
+    let mut core = Core::new(vec![Box::new(Node::new(&world, false))])
+        .expect("core")
+        .with_clock(ManualClock::new(Instant::now()));
+    let map = |core: &mut Core, names: [&str; 2]| {
+        let a = core.add_instance(0, "a").expect("a");
+        let b = core.add_instance(0, "b").expect("b");
+        for (i, name) in names.iter().enumerate() {
+            let s = core
+                .channel(a, name, Direction::Input, &mut Vec::new())
+                .expect("s");
+            let t = core
+                .channel(b, &(i + 1).to_string(), Direction::Output, &mut Vec::new())
+                .expect("t");
+            core.add_mapping(s, t);
+        }
+    };
+    map(&mut core, ["x", "y"]);
+    core.start().expect("start");
+    let x = core.registry().get(InstanceId(0), 1000).expect("a.x");
+    assert_eq!(core.channel_label(x), "a.x");
+    world.borrow_mut().calls.clear();
+    // The same file: kept as it runs.
+    let mut same = core
+        .successor(vec![Box::new(Node::new(&world, false))])
+        .expect("successor");
+    map(&mut same, ["x", "y"]);
+    assert!(ReloadDiff::between(&core, &same).untouched(0));
+    // y looked up first: key 1000 is y now.
+    let mut next = core
+        .successor(vec![Box::new(Node::new(&world, false))])
+        .expect("successor");
+    map(&mut next, ["y", "x"]);
+    assert_eq!(next.channel_label(x), "a.y");
+    assert!(!ReloadDiff::between(&core, &next).untouched(0));
+    core.reload(next).expect("reload");
+    assert_eq!(
+        world.borrow_mut().calls.drain(..).collect::<Vec<_>>(),
+        ["shutdown", "start [0, 1]"]
+    );
+    // Once running, the new names are its own: the same file again changes nothing.
+    let mut again = core
+        .successor(vec![Box::new(Node::new(&world, false))])
+        .expect("successor");
+    map(&mut again, ["y", "x"]);
+    assert!(ReloadDiff::between(&core, &again).is_empty());
+    assert!(ReloadDiff::between(&core, &again).untouched(0));
 }
 
 #[test]
