@@ -20,8 +20,9 @@
 //!
 //! Reload: SIGHUP (after [`Core::listen_signals`]) or a [`ReloadHandle`] asks for the
 //! configuration to be read again; at the end of the turn the hook given to
-//! [`Core::on_reload`] builds the successor core ([`Core::successor`]) and
-//! [`Core::reload`] applies the difference between two turns (see [`reload`]).
+//! [`Core::on_reload_steps`] starts configuring the successor core ([`Core::successor`]), a
+//! slice per turn after the hooks, and [`Core::reload`] applies the difference between two
+//! turns once it is complete (see [`reload`]).
 //!
 //! Counters: every `with_stats_interval` period and on SIGUSR1 the core collects
 //! [`Backend::stats`] of every started backend and hands them to the reporter (default: one

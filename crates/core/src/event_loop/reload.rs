@@ -10,6 +10,11 @@
 //! anything a backend indexes by id, and the difference is a comparison of ids. Ids of removed
 //! instances and channels are never handed out again (a backend may still hold them).
 //!
+//! Configuring the successor may take longer than a turn should stand still (a 1,000-universe
+//! file takes tens of milliseconds), so the daemon's hook returns a [`ReloadTask`] that the loop
+//! runs a slice of [`RELOAD_SLICE`] per turn, routing as usual in between; the complete
+//! successor is then applied in one turn.
+//!
 //! Applying ([`Core::reload`]), per backend: the successor's object is planned and asked to take
 //! over from the running one ([`Backend::take_over`]: kept instances go on, removed ones end as
 //! at shutdown, new ones start); a backend that declines keeps its running object when nothing
@@ -530,7 +535,7 @@ impl Core {
     }
 
     /// Replaces the running configuration by `next` (a configured [`Core::successor`] of this
-    /// core), between two turns: see the [module docs](self). `Err` (nothing changed) if this
+    /// core), between two turns, backend by backend as [`Backend::take_over`] describes. `Err` (nothing changed) if this
     /// core does not run or `next` is not a successor; backends that fail to start with the new
     /// configuration are listed in [`Reloaded::failures`] and stopped, the rest runs.
     pub fn reload(&mut self, mut next: Core) -> Result<Reloaded, CoreError> {
