@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes seed corpora for the OSC fuzz targets (osc_packet, osc_framing).
+"""Writes seed corpora for the OSC fuzz targets (osc_packet, osc_framing, osc_pipeline).
 
 Packets come from python-osc's builders (every type it has, nested bundles) plus hand-built
 bytes for the types it lacks (S, c, I, t), address patterns, and one malformed packet per
@@ -117,4 +117,38 @@ os.makedirs(out, exist_ok=True)
 for name, data in streams.items():
     with open(os.path.join(out, name), "wb") as f:
         f.write(data)
-print(f"{len(packets)} osc_packet seeds, {len(streams)} osc_framing seeds")
+
+# osc_pipeline input: records [op, len_hi, len_lo, bytes]: op even a datagram to an instance with
+# root /r (crates/backends/src/osc/fuzz.rs), op odd the clock moving len ms.
+def dgram(p):
+    return bytes([0]) + struct.pack(">H", len(p)) + p
+
+
+def step(ms):
+    return bytes([1]) + struct.pack(">H", ms)
+
+
+NOW_UNIX = 1_700_000_000  # the fixture's wall clock at its start
+pipeline = {
+    "faders": dgram(msg("/r/f1", (0.5, "f")).dgram) + dgram(msg("/r/f2", (1.0, "f")).dgram),
+    "types": b"".join(dgram(p) for p in [
+        msg("/r/xy", (0.25, "f"), (0.75, "f")).dgram, msg("/r/i1", (200, "i")).dgram,
+        msg("/r/w", (40000, "i")).dgram, msg("/r/m", ((0, 0xB0, 7, 100), "m")).dgram,
+        msg("/r/s", ("2.5", "s")).dgram, msg("/r/t", (True, "T")).dgram, msg("/r/n").dgram,
+        msg("/r/h", (512, "h"), (0.25, "d")).dgram, msg("/r/u", (0.5, "f"), (1, "i"), ("x", "s"),
+                                                      (0.1, "d")).dgram,
+        msg("/r/c#1", (0.5, "f")).dgram]),
+    "patterns": b"".join(dgram(msg(a, (0.5, "f")).dgram) for a in
+                         ["/r/f*", "/r/f[12]", "/*/f1", "/r/{f1,xy}", "/r/f*", "/r/x?"]),
+    "outside_and_wrong": dgram(msg("/q/f1", (0.5, "f")).dgram) + dgram(msg("/r/xy", (0.5, "f")).dgram),
+    "bundle_later": dgram(bundle(NOW_UNIX + 0.5, msg("/r/f1", (0.2, "f")),
+                                 bundle(osc_types.IMMEDIATELY, msg("/r/f2", (0.3, "f")))).dgram)
+                    + step(400) + step(200),
+    "junk": dgram(b"/r/f1\0\0\0,f\0\0") + dgram(b"#bundle\0") + step(1),
+}
+out = os.path.join(here, "corpus", "osc_pipeline")
+os.makedirs(out, exist_ok=True)
+for name, data in pipeline.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+print(f"{len(packets)} osc_packet seeds, {len(streams)} osc_framing seeds, {len(pipeline)} osc_pipeline seeds")

@@ -159,7 +159,8 @@ Signals:
 
 Environment:
   RUST_LOG         log filter, e.g. RUST_LOG=sacn=debug,info; wins over
-                   -q/--verbose. Log targets: core, config, loopback, sacn, web.
+                   -q/--verbose. Log targets: core, config, stats, web,
+                   and each backend's name (sacn, mqtt, osc, midi, jack, lua).
   NOTIFY_SOCKET    set by systemd (Type=notify): patchbay sends READY=1 once
                    every instance is open, STOPPING=1 when it shuts down, and
                    STATUS= lines.
@@ -181,8 +182,9 @@ Exit status:
   2  usage or configuration error; nothing was opened
 
 See also:
-  patchbay sacn send --help, patchbay sacn watch --help
-  patchbay-sacn-send(1), patchbay-sacn-watch(1), systemd.service(5)";
+  patchbay sacn send --help, patchbay sacn watch --help, patchbay osc send --help
+  patchbay-sacn-send(1), patchbay-sacn-watch(1), patchbay-osc-send(1),
+  patchbay-osc-watch(1), systemd.service(5)";
 
 /// Tools besides the daemon.
 #[derive(Debug, Subcommand)]
@@ -199,6 +201,19 @@ take over universe 5 at full")]
     Sacn {
         #[command(subcommand)]
         tool: crate::tools::SacnCommand,
+    },
+    /// OSC diagnostic tools: a test sender and a live monitor
+    ///
+    /// patchbay osc send sends one message (or a stream of them) as a TouchOSC page or a mixer
+    /// would; patchbay osc watch prints every message arriving on a port. Both use patchbay's
+    /// own OSC implementation and open no configuration.
+    #[command(after_help = "Examples:\n  \
+patchbay osc watch 9000           what does the patch send to port 9000?\n  \
+patchbay osc send 127.0.0.1:8000 /1/fader1 f 0.5\n                                   \
+move a fader")]
+    Osc {
+        #[command(subcommand)]
+        tool: crate::tools::osc::OscCommand,
     },
 }
 

@@ -44,6 +44,13 @@ fn main() -> ExitCode {
         }
         return patchbay::tools::run(tool);
     }
+    if let Some(Command::Osc { tool }) = &args.command {
+        if args.config.is_some() || args.check || args.dump.is_some() || args.demo {
+            eprintln!("patchbay: 'patchbay osc' takes no CONFIG, --check, --dump or --demo");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        return patchbay::tools::osc::run(tool);
+    }
     if args.demo {
         return patchbay::demo::run(args.web.as_deref());
     }

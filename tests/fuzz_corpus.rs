@@ -81,6 +81,13 @@ fn sacn_pipeline_corpus() {
 }
 
 #[test]
+fn osc_pipeline_corpus() {
+    for (_, bytes) in corpus("osc_pipeline") {
+        patchbay_backends::osc::fuzz::fuzz_pipeline(&bytes);
+    }
+}
+
+#[test]
 fn midi_stream_corpus() {
     for (_, bytes) in corpus("midi_stream") {
         patchbay_midi::fuzz::fuzz_stream(&bytes);

@@ -160,7 +160,10 @@ fn man_pages_are_up_to_date() {
             "patchbay.1",
             "patchbay-sacn.1",
             "patchbay-sacn-send.1",
-            "patchbay-sacn-watch.1"
+            "patchbay-sacn-watch.1",
+            "patchbay-osc.1",
+            "patchbay-osc-send.1",
+            "patchbay-osc-watch.1"
         ]
     );
     let update = std::env::var_os("UPDATE_MAN").is_some();

@@ -11,6 +11,7 @@
 pub mod addr;
 pub mod args;
 pub mod monitor;
+pub mod osc;
 pub mod pattern;
 pub mod send;
 pub mod view;

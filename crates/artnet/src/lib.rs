@@ -70,7 +70,6 @@
 
 #![warn(missing_docs)]
 
-mod names;
 pub mod port_address;
 pub mod receiver;
 pub mod wire;

@@ -20,6 +20,8 @@ pub mod midi;
 pub mod midi_common;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
+#[cfg(feature = "osc")]
+pub mod osc;
 #[cfg(feature = "sacn")]
 pub mod sacn;
 
@@ -42,6 +44,8 @@ pub fn registry() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(lua::LuaBackend::new()));
     #[cfg(feature = "mqtt")]
     backends.push(Box::new(mqtt::Mqtt::new()));
+    #[cfg(feature = "osc")]
+    backends.push(Box::new(osc::Osc::new()));
     for &(name, feature) in COMPILED_OUT {
         backends.push(Box::new(NotCompiled::new(name, feature)));
     }
@@ -60,6 +64,8 @@ pub const COMPILED_OUT: &[(&str, &str)] = &[
     ("lua", "lua"),
     #[cfg(not(feature = "mqtt"))]
     ("mqtt", "mqtt"),
+    #[cfg(not(feature = "osc"))]
+    ("osc", "osc"),
 ];
 
 /// MIDIMonster backends patchbay does not have yet, so that a configuration using one gets
@@ -72,7 +78,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "maweb",
     "ola",
     "openpixelcontrol",
-    "osc",
     "python",
     "rtpmidi",
     "visca",
@@ -112,5 +117,6 @@ mod tests {
         assert_eq!(stand_ins.contains(&"midi"), !cfg!(feature = "midi-alsa"));
         assert_eq!(stand_ins.contains(&"lua"), !cfg!(feature = "lua"));
         assert_eq!(stand_ins.contains(&"mqtt"), !cfg!(feature = "mqtt"));
+        assert_eq!(stand_ins.contains(&"osc"), !cfg!(feature = "osc"));
     }
 }

@@ -9,18 +9,28 @@
 //!   and [`copy_and_diff`], the word-at-a-time copy that fills it.
 //! * [`merge_source`]: the merge kernel. Each source contributes a per-slot *key* (0 = does not
 //!   drive the slot; higher keys win, e.g. sACN priority + 1) and a level; [`MergeMode`] settles
-//!   ties (highest level, or latest source).
+//!   ties (highest level, or latest source); [`MergedOutput`] keeps a universe's merged levels,
+//!   slot owners and changes, and runs the kernel over the sources a protocol ranks.
 //! * [`Pacer`]: when a sender sends a stream's next packet (rate limit, repeats, keep-alives),
 //!   and [`Deadlines`], one such timer per stream of many universes in one heap.
+//! * [`counted_enum!`] and [`CountedSet`]: drop reasons, discards and tolerated deviations with a
+//!   dense index for counter arrays and a stable name for counters and logs.
 //!
 //! No sockets, threads or clock reads here.
 
+pub mod bytes;
+mod counted;
 mod deadlines;
+mod merged;
 mod pacer;
+mod sequence;
 mod slot_set;
 
+pub use counted::{Counted, CountedSet, check_names};
 pub use deadlines::Deadlines;
+pub use merged::{MergeRound, MergedOutput, NO_OWNER, Undriven};
 pub use pacer::{CATCH_UP_AFTER, Limit, Pacer, PacerConfig, SendReason};
+pub use sequence::{SequenceRule, SequenceTracker};
 pub use slot_set::{SlotSet, SlotSetIter, copy_and_diff, copy_and_diff2};
 
 /// Slots in a DMX universe.

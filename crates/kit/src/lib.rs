@@ -4,6 +4,8 @@
 //! * [`dmx_channels`]: the channels of a DMX universe (`N`, `N+M`, slots 1..512), the
 //!   per-instance slot table, lanes and frame routes, events from a received universe and
 //!   values written into one (sACN, Art-Net).
+//! * [`host`]: HOST and PORT words of `bind` and `destination` lines, looked up at start.
+//! * [`instances`]: the core's instance ids to a backend's own instance indices.
 //! * [`throttle`]: at most one log line per period for problems the network can cause at any
 //!   rate.
 //! * [`tag`]: `Io` tags naming one socket of one bind or connection.
@@ -15,6 +17,8 @@
 #![warn(missing_docs)]
 
 pub mod dmx_channels;
+pub mod host;
+pub mod instances;
 pub mod read_queue;
 pub mod tag;
 pub mod throttle;

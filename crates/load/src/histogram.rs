@@ -132,6 +132,18 @@ impl Histogram {
         self.max
     }
 
+    /// p50, p99 and max of nanosecond samples as three markdown table cells in milliseconds
+    /// (`0.19 ms | 1.27 ms | 4.20 ms`), for the tools' result tables.
+    pub fn latency_cells(&self) -> String {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        format!(
+            "{:.2} ms | {:.2} ms | {:.2} ms",
+            ms(self.percentile(50.0)),
+            ms(self.percentile(99.0)),
+            ms(self.max())
+        )
+    }
+
     /// Adds all samples of `other`.
     pub fn merge(&mut self, other: &Histogram) {
         for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {

@@ -24,6 +24,7 @@
 //!
 //! Every command takes `--json`. `scripts/bench-e2e` runs the workloads W1–W7 of issues 6 and 9.
 
+pub mod child;
 pub mod config;
 pub mod histogram;
 pub mod net;

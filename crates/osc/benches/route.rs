@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use patchbay_osc::address::AddressSpace;
+use patchbay_osc::address::{AddressSpace, PatternCache};
 use patchbay_osc::channel::Root;
 use patchbay_osc::value::{Level, Param, normalise};
 use patchbay_osc::wire::{Arg, Packet, write_message};
@@ -85,6 +85,33 @@ fn parse_match_route_pattern_one(bencher: divan::Bencher, n: usize) {
     let bytes = datagram(&format!("/show{head}[{last}]"));
     assert_eq!(handle(&space, &routes, &bytes), ((n / 2) as u32, 0.5));
     bencher.bench_local(|| handle(black_box(&space), &routes, black_box(&bytes)));
+}
+
+/// The same pattern through the backend's [`PatternCache`], after its first message: one hash
+/// lookup, as for a literal address.
+#[divan::bench(args = SIZES)]
+fn parse_match_route_pattern_cached(bencher: divan::Bencher, n: usize) {
+    let (space, routes) = setup(n);
+    let target = local(n / 2);
+    let (head, last) = target.split_at(target.len() - 1);
+    let bytes = datagram(&format!("/show{head}[{last}]"));
+    let mut cache = PatternCache::new();
+    let run = |cache: &mut PatternCache, bytes: &[u8]| {
+        let mut out = (u32::MAX, 0.0);
+        if let Ok(Packet::Message(m)) = Packet::parse(bytes) {
+            let _ = cache.lookup(&space, m.address(), |id| {
+                let r = &routes[id.index()];
+                if let Some(arg) = m.value(0)
+                    && let Some(Level { normalised, .. }) = normalise(&arg, Some(&r.param))
+                {
+                    out = (r.channel, normalised);
+                }
+            });
+        }
+        out
+    };
+    assert_eq!(run(&mut cache, &bytes), ((n / 2) as u32, 0.5));
+    bencher.bench_local(|| run(black_box(&mut cache), black_box(&bytes)));
 }
 
 /// An address nobody configured (the cost of ignoring foreign traffic).

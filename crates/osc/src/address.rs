@@ -517,5 +517,66 @@ impl AddressSpace {
     }
 }
 
+/// The matches of address patterns seen before, so that a device that keeps sending the same
+/// pattern (`/mixer/ch[1-8]/mute`) costs one hash lookup per message, like a literal address,
+/// instead of a trie walk. Bounded: when [`PatternCache::CAPACITY`] patterns are held, the
+/// cache starts over, so a peer that sends ever new patterns costs walks, never memory.
+/// Allocates only for a pattern it has not seen (or after starting over).
+#[derive(Debug, Default)]
+pub struct PatternCache {
+    matches: FxHashMap<Box<str>, Box<[PathId]>>,
+    scratch: Vec<PathId>,
+}
+
+impl PatternCache {
+    /// Most patterns held.
+    pub const CAPACITY: usize = 1024;
+
+    /// An empty cache.
+    pub fn new() -> PatternCache {
+        PatternCache::default()
+    }
+
+    /// Patterns held.
+    pub fn len(&self) -> usize {
+        self.matches.len()
+    }
+
+    /// True when no pattern is held.
+    pub fn is_empty(&self) -> bool {
+        self.matches.is_empty()
+    }
+
+    /// [`AddressSpace::lookup`] through the cache (the same calls in the same order). The
+    /// cache belongs to one `space`: it must not outlive changes to it.
+    #[inline]
+    pub fn lookup(
+        &mut self,
+        space: &AddressSpace,
+        address: &str,
+        mut f: impl FnMut(PathId),
+    ) -> Result<usize, PatternError> {
+        if !is_pattern(address) {
+            return space.lookup(address, f);
+        }
+        if let Some(ids) = self.matches.get(address) {
+            ids.iter().for_each(|&id| f(id));
+            return Ok(ids.len());
+        }
+        self.scratch.clear();
+        let scratch = &mut self.scratch;
+        let n = space.lookup(address, |id| {
+            scratch.push(id);
+            f(id);
+        })?;
+        if self.matches.len() >= Self::CAPACITY {
+            self.matches.clear();
+        }
+        self.matches
+            .insert(address.into(), self.scratch.as_slice().into());
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,8 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::PortAddress;
-use crate::names::counted_enum;
 use crate::wire::{DropReason, OpClass, PollPacket, PollReplyPacket, Quirk, Quirks};
+use patchbay_dmx::counted_enum;
 
 counted_enum! {
     /// Why a well-formed packet was not used (malformed ones carry a [`DropReason`]).
@@ -131,7 +131,7 @@ pub enum Event {
 
 /// Running totals, indexed by [`DropReason::index`], [`Discard::index`], [`Quirk::index`] and
 /// [`OpClass::index`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Malformed datagrams per wire rule.
     pub malformed: [u64; DropReason::COUNT],
@@ -149,21 +149,6 @@ pub struct Counters {
     pub poll: u64,
     /// ArtPollReply received.
     pub poll_reply: u64,
-}
-
-impl Default for Counters {
-    fn default() -> Self {
-        Counters {
-            malformed: [0; DropReason::COUNT],
-            discarded: [0; Discard::COUNT],
-            quirks: [0; Quirk::COUNT],
-            ignored: [0; OpClass::COUNT],
-            dmx: 0,
-            sync: 0,
-            poll: 0,
-            poll_reply: 0,
-        }
-    }
 }
 
 impl Counters {
@@ -212,7 +197,7 @@ mod tests {
 
     #[test]
     fn discard_names() {
-        crate::names::check_names(Discard::ALL, Discard::index, Discard::as_str);
+        patchbay_dmx::check_names::<Discard>();
         assert_eq!(Discard::TooManySources.as_str(), "too_many_sources");
     }
 }

@@ -23,39 +23,24 @@ pub const fn sequence_accepts(last: u8, new: u8) -> bool {
     d >= 0 || d <= -(SEQUENCE_WINDOW as i16)
 }
 
+/// [`sequence_accepts`], with 0 as "not numbered".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArtDmxSequence;
+
+impl patchbay_dmx::SequenceRule for ArtDmxSequence {
+    #[inline]
+    fn accepts(last: u8, new: u8) -> bool {
+        sequence_accepts(last, new)
+    }
+
+    #[inline]
+    fn is_unnumbered(seq: u8) -> bool {
+        seq == 0
+    }
+}
+
 /// Sequence state of one source in one universe.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SequenceTracker {
-    last: Option<u8>,
-}
-
-impl SequenceTracker {
-    /// A tracker that has seen no numbered packet.
-    pub const fn new() -> Self {
-        SequenceTracker { last: None }
-    }
-
-    /// Whether [`accept`](Self::accept) would take `seq`: 0 (not numbered) always.
-    #[inline]
-    pub fn would_accept(&self, seq: u8) -> bool {
-        seq == 0 || self.last.is_none_or(|last| sequence_accepts(last, seq))
-    }
-
-    /// Applies the rule and, if accepted, remembers a nonzero `seq`.
-    #[inline]
-    pub fn accept(&mut self, seq: u8) -> bool {
-        let ok = self.would_accept(seq);
-        if ok && seq != 0 {
-            self.last = Some(seq);
-        }
-        ok
-    }
-
-    /// Last accepted nonzero number.
-    pub const fn last(&self) -> Option<u8> {
-        self.last
-    }
-}
+pub type SequenceTracker = patchbay_dmx::SequenceTracker<ArtDmxSequence>;
 
 #[cfg(test)]
 mod tests {

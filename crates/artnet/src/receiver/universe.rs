@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use patchbay_dmx::{MergeMode, SlotSet, copy_and_diff, copy_and_diff2, merge_source};
+use patchbay_dmx::{MergeMode, MergedOutput, NO_OWNER, SlotSet, Undriven, copy_and_diff};
 
 use super::Events;
 use super::config::MAX_SOURCES;
@@ -12,9 +12,6 @@ use super::outcome::{Discard, Event};
 use super::sequence::SequenceTracker;
 use crate::PortAddress;
 use crate::wire::{DmxPacket, MAX_SLOTS};
-
-/// Owner byte of a slot no source drives.
-const NO_OWNER: u8 = u8::MAX;
 
 /// What an ArtDmx did to its universe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +80,8 @@ pub struct UniverseReceiver {
     merge: MergeMode,
     source_timeout: Duration,
     sources: [Option<Source>; MAX_SOURCES],
-    merged: [u8; MAX_SLOTS],
-    owners: [u8; MAX_SLOTS],
-    changes: SlotSet,
-    /// The lone source, right after a merge made `merged[..len]` equal its levels: its next
+    out: MergedOutput,
+    /// The lone source, right after a merge made the output's `[..len]` equal its levels: its next
     /// packets of the same length update both in one pass.
     fast: Option<u8>,
     next_stamp: u64,
@@ -100,9 +95,7 @@ impl UniverseReceiver {
             merge,
             source_timeout,
             sources: [None, None],
-            merged: [0; MAX_SLOTS],
-            owners: [NO_OWNER; MAX_SLOTS],
-            changes: SlotSet::EMPTY,
+            out: MergedOutput::new(),
             fast: None,
             next_stamp: 0,
             refused_reported: false,
@@ -117,17 +110,17 @@ impl UniverseReceiver {
     /// Merged output; index 0 is DMX slot 1.
     #[inline]
     pub fn slots(&self) -> &[u8; MAX_SLOTS] {
-        &self.merged
+        self.out.levels()
     }
 
     /// Slots whose merged value changed and were not reported yet.
     #[inline]
     pub fn changes(&self) -> &SlotSet {
-        &self.changes
+        self.out.changes()
     }
 
     pub(crate) fn take_changes(&mut self) -> SlotSet {
-        core::mem::take(&mut self.changes)
+        self.out.take_changes()
     }
 
     /// Number of sources (0..=2).
@@ -154,7 +147,7 @@ impl UniverseReceiver {
 
     /// The source whose level slot index `i` (0-based) shows, if any drives it.
     pub fn winner(&self, i: usize) -> Option<Ipv4Addr> {
-        let o = *self.owners.get(i)?;
+        let o = self.out.owner(i)?;
         self.sources
             .get(usize::from(o))
             .and_then(|s| s.as_ref())
@@ -344,12 +337,7 @@ impl UniverseReceiver {
         self.next_stamp += 1;
         let fast = self.fast == Some(i as u8);
         let merge = self.merge;
-        let UniverseReceiver {
-            sources,
-            merged,
-            changes,
-            ..
-        } = self;
+        let UniverseReceiver { sources, out, .. } = self;
         let Some(s) = sources[i].as_mut() else {
             return false;
         };
@@ -360,7 +348,7 @@ impl UniverseReceiver {
         s.len = len;
         if fast && !len_changed {
             // The lone source: its levels are the output, slot for slot.
-            return copy_and_diff2(&mut s.levels, merged, slots, changes);
+            return out.mirror(&mut s.levels, slots);
         }
         let mut scratch = SlotSet::EMPTY;
         let levels_changed = copy_and_diff(&mut s.levels, slots, &mut scratch);
@@ -389,43 +377,24 @@ impl UniverseReceiver {
                 self.sources[usize::from(i)].as_ref().map_or(0, |s| s.stamp)
             });
         }
-        let mut best_key = [0u8; MAX_SLOTS];
-        let mut best_lvl = [0u8; MAX_SLOTS];
-        let mut owners = [NO_OWNER; MAX_SLOTS];
         let mut keys = [0u8; MAX_SLOTS];
-        for &si in order.iter() {
-            let Some(s) = self.sources[usize::from(si)].as_ref() else {
-                continue;
-            };
-            let len = usize::from(s.len);
-            keys[..len].fill(1);
-            keys[len..].fill(0);
-            merge_source(
-                &mut best_key,
-                &mut best_lvl,
-                &mut owners,
-                &keys,
-                &s.levels,
-                si,
-                self.merge,
-            );
-        }
-        // Undriven slots keep their value; masks keep it branch-free.
-        let mut out = [0u8; MAX_SLOTS];
-        for ((v, &k), (&l, &old)) in out
-            .iter_mut()
-            .zip(best_key.iter())
-            .zip(best_lvl.iter().zip(self.merged.iter()))
-        {
-            let driven = 0u8.wrapping_sub(u8::from(k != 0));
-            *v = (l & driven) | (old & !driven);
-        }
-        self.owners = owners;
+        let sources = &self.sources;
+        let changed = self.out.merge(self.merge, Undriven::Hold, |round| {
+            for &si in order.iter() {
+                let Some(s) = sources[usize::from(si)].as_ref() else {
+                    continue;
+                };
+                let len = usize::from(s.len);
+                keys[..len].fill(1);
+                keys[len..].fill(0);
+                round.add(&keys, &s.levels, si);
+            }
+        });
         self.fast = match *order {
             [only] => Some(only),
             _ => None,
         };
-        copy_and_diff(&mut self.merged, &out, &mut self.changes)
+        changed
     }
 
     /// Recomputes every driven slot the slow obvious way and compares it with the
@@ -440,7 +409,7 @@ impl UniverseReceiver {
                 }
             }
             let drivers = drivers.iter().flatten();
-            let owner = self.owners[slot];
+            let owner = self.out.owners()[slot];
             let best = match self.merge {
                 MergeMode::Htp => drivers.clone().map(|d| d.0).max(),
                 MergeMode::Ltp => drivers.clone().max_by_key(|d| d.1).map(|d| d.0),
@@ -454,11 +423,11 @@ impl UniverseReceiver {
             let owner_ok = drivers
                 .clone()
                 .any(|d| d.2 == usize::from(owner) && d.0 == best);
-            if self.merged[slot] != best || !owner_ok {
+            if self.out.levels()[slot] != best || !owner_ok {
                 let all: Vec<_> = drivers.collect();
                 return Err(format!(
                     "slot {slot}: merged {} owner {owner}, expected {best} from {all:?}",
-                    self.merged[slot]
+                    self.out.levels()[slot]
                 ));
             }
         }

@@ -2,7 +2,9 @@
 
 use std::net::Ipv4Addr;
 
-use super::field::{self, Field};
+use patchbay_dmx::bytes::{ensure_len, put_text};
+
+use super::field;
 use super::{
     MAX_SLOTS, OpCode, PORT, PROTOCOL_VERSION, dmx_packet_len, poll_flags, put16, put16_le,
 };
@@ -32,14 +34,7 @@ pub enum BuildError {
 
 #[inline]
 fn check_len(buf: &[u8], needed: usize) -> Result<(), BuildError> {
-    if buf.len() < needed {
-        Err(BuildError::BufferTooSmall {
-            needed,
-            available: buf.len(),
-        })
-    } else {
-        Ok(())
-    }
+    ensure_len(buf, needed).map_err(|available| BuildError::BufferTooSmall { needed, available })
 }
 
 #[inline]
@@ -52,25 +47,6 @@ fn put_header(b: &mut [u8], opcode: OpCode) {
 fn put_header_versioned(b: &mut [u8], opcode: OpCode) {
     put_header(b, opcode);
     put16(b, field::PROT_VER, PROTOCOL_VERSION);
-}
-
-/// Writes `text` NUL-padded into the field, keeping at most `len - 1` bytes (cut at a
-/// character boundary) so a terminator remains.
-#[inline]
-fn put_text(b: &mut [u8], f: Field, text: &[u8]) {
-    let dst = &mut b[f];
-    let n = text.len().min(dst.len() - 1);
-    dst[..n].copy_from_slice(&text[..n]);
-    dst[n..].fill(0);
-}
-
-#[inline]
-fn str_prefix(s: &str, max: usize) -> &[u8] {
-    let mut n = s.len().min(max);
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    &s.as_bytes()[..n]
 }
 
 /// ArtDmx header fields.
@@ -219,10 +195,9 @@ impl<'a> NodeReport<'a> {
             format_args!("#{:04x} [{:04}] ", self.code, self.counter % 10_000),
         );
         let room = w.buf.len().saturating_sub(1 + w.len);
-        let text = str_prefix(self.text, room);
         let at = w.len;
-        w.buf[at..at + text.len()].copy_from_slice(text);
-        w.buf[at + text.len()..].fill(0);
+        let end = w.buf.len();
+        put_text(w.buf, at..end, self.text, room);
     }
 }
 
@@ -343,8 +318,8 @@ pub fn write_poll_reply(
     put16(b, field::REPLY_OEM, r.oem);
     b[field::REPLY_STATUS1] = r.status1;
     put16_le(b, field::REPLY_ESTA_MANUFACTURER, r.esta_manufacturer);
-    put_text(b, field::REPLY_SHORT_NAME, str_prefix(r.short_name, 17));
-    put_text(b, field::REPLY_LONG_NAME, str_prefix(r.long_name, 63));
+    put_text(b, field::REPLY_SHORT_NAME, r.short_name, 17);
+    put_text(b, field::REPLY_LONG_NAME, r.long_name, 63);
     r.report.put(&mut b[field::REPLY_NODE_REPORT]);
     // ≤ 4 ports.
     put16(b, field::REPLY_NUM_PORTS, ports.len() as u16);

@@ -1,7 +1,7 @@
 //! Why a datagram was rejected ([`DropReason`]) and which deviations were tolerated ([`Quirk`]),
 //! each with a stable counter name.
 
-use crate::names::counted_enum;
+use patchbay_dmx::counted_enum;
 
 counted_enum! {
     /// Why [`Packet::parse`](super::Packet::parse) rejected a datagram: one variant per rule,
@@ -52,42 +52,8 @@ counted_enum! {
 }
 
 // Quirks are stored as bits of one byte.
-const _: () = assert!(Quirk::COUNT <= 8);
-
 /// A set of [`Quirk`]s found in one datagram.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Quirks(u8);
-
-impl Quirks {
-    /// No deviation.
-    pub const NONE: Quirks = Quirks(0);
-
-    /// The set with `q` added.
-    #[inline]
-    pub const fn with(self, q: Quirk) -> Quirks {
-        Quirks(self.0 | 1 << q.index())
-    }
-
-    /// Whether `q` is in the set.
-    #[inline]
-    pub const fn contains(self, q: Quirk) -> bool {
-        self.0 & (1 << q.index()) != 0
-    }
-
-    /// Whether the set is empty.
-    #[inline]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The quirks in the set, in index order.
-    pub fn iter(self) -> impl Iterator<Item = Quirk> {
-        Quirk::ALL
-            .iter()
-            .copied()
-            .filter(move |q| self.contains(*q))
-    }
-}
+pub type Quirks = patchbay_dmx::CountedSet<Quirk>;
 
 #[cfg(test)]
 mod tests {
@@ -95,8 +61,8 @@ mod tests {
 
     #[test]
     fn names_are_dense_and_unique() {
-        crate::names::check_names(DropReason::ALL, DropReason::index, DropReason::as_str);
-        crate::names::check_names(Quirk::ALL, Quirk::index, Quirk::as_str);
+        patchbay_dmx::check_names::<DropReason>();
+        patchbay_dmx::check_names::<Quirk>();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! builders agree. OpCodes and a few ports are little-endian on the wire, everything else
 //! big-endian; the accessors say which.
 
-pub(crate) type Field = core::ops::Range<usize>;
+pub(crate) use patchbay_dmx::bytes::Field;
 
 // Common header.
 pub(crate) const ID: Field = 0..8;

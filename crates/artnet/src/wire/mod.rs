@@ -77,25 +77,7 @@ pub const fn dmx_packet_len(length: usize) -> usize {
     field::DMX_DATA + length
 }
 
-#[inline]
-fn be16(b: &[u8], f: field::Field) -> u16 {
-    u16::from_be_bytes([b[f.start], b[f.start + 1]])
-}
-
-#[inline]
-fn le16(b: &[u8], f: field::Field) -> u16 {
-    u16::from_le_bytes([b[f.start], b[f.start + 1]])
-}
-
-#[inline]
-fn put16(b: &mut [u8], f: field::Field, v: u16) {
-    b[f].copy_from_slice(&v.to_be_bytes());
-}
-
-#[inline]
-fn put16_le(b: &mut [u8], f: field::Field, v: u16) {
-    b[f].copy_from_slice(&v.to_le_bytes());
-}
+use patchbay_dmx::bytes::{be16, le16, put_be16 as put16, put_le16 as put16_le};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! OpCodes: the four this crate interprets, and classes for the rest, which a receiver
 //! recognises, ignores and counts.
 
-use crate::names::counted_enum;
+use patchbay_dmx::counted_enum;
 
 /// An Art-Net OpCode (the 16-bit value; sent low byte first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn classes() {
-        crate::names::check_names(OpClass::ALL, OpClass::index, OpClass::as_str);
+        patchbay_dmx::check_names::<OpClass>();
         assert_eq!(OpCode::DMX.class(), OpClass::Streaming);
         assert_eq!(OpCode(0x5100).class(), OpClass::NonZeroStartCode);
         assert_eq!(OpCode(0x8300).class(), OpClass::Rdm);

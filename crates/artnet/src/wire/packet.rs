@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
+use patchbay_dmx::bytes::text;
+
 use super::field::{self, Field};
 use super::{DropReason, MAX_SLOTS, OpClass, OpCode, PROTOCOL_VERSION, Quirk, Quirks};
 use super::{be16, le16};
@@ -370,14 +372,6 @@ impl ReplyPort {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PollReplyPacket<'a> {
     bytes: &'a [u8],
-}
-
-/// Bytes up to the first NUL of a fixed-size text field.
-#[inline]
-fn text(b: &[u8], f: Field) -> &[u8] {
-    let s = &b[f];
-    let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
-    &s[..end]
 }
 
 impl<'a> PollReplyPacket<'a> {

@@ -520,7 +520,7 @@ fn malformed() -> Vec<(DropReason, Vec<u8>)> {
 fn every_drop_reason_has_a_datagram() {
     let cases = malformed();
     for r in DropReason::ALL {
-        assert!(cases.iter().any(|(c, _)| c == r), "no case for {r:?}");
+        assert!(cases.iter().any(|(c, _)| *c == r), "no case for {r:?}");
     }
     for (reason, bytes) in cases {
         assert_eq!(Packet::parse(&bytes).map(|_| ()), Err(reason), "{reason:?}");

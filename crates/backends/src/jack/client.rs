@@ -317,11 +317,11 @@ fn message_text(msg: *const c_char) -> String {
 }
 
 extern "C" fn jack_error(msg: *const c_char) {
-    tracing::warn!("JACK: {}", message_text(msg));
+    tracing::warn!(target: "jack", "JACK: {}", message_text(msg));
 }
 
 extern "C" fn jack_info(msg: *const c_char) {
-    tracing::info!("JACK: {}", message_text(msg));
+    tracing::info!(target: "jack", "JACK: {}", message_text(msg));
 }
 
 extern "C" fn jack_silent(_: *const c_char) {}

@@ -191,7 +191,7 @@ impl Jack {
                         && let Some(link) = &mut inst.link
                         && link.failed(now) == Outage::Began
                     {
-                        tracing::warn!(
+                        tracing::warn!(target: "jack",
                             "jack instance {}: cannot connect to JACK server '{}': {error}; \
                              trying again every {} s",
                             inst.name,
@@ -221,14 +221,14 @@ fn connected(inst: &mut Instance, o: Opened) {
     };
     let back = link.connected();
     if back {
-        tracing::info!(
+        tracing::info!(target: "jack",
             "jack instance {}: connected again to JACK server '{}' as client '{}'; last values re-sent",
             inst.name,
             inst.server_name(),
             o.name
         );
     } else {
-        tracing::info!(
+        tracing::info!(target: "jack",
             "jack instance {}: JACK client '{}' on server '{}' ({} Hz, {} frames per period)",
             inst.name,
             o.name,
@@ -544,7 +544,7 @@ impl Backend for Jack {
                 if let Some(link) = &mut inst.link
                     && link.lost(now) == Outage::Began
                 {
-                    tracing::warn!(
+                    tracing::warn!(target: "jack",
                         "jack instance {}: JACK server '{}' went away; reconnecting when it \
                          returns",
                         inst.name,
@@ -570,7 +570,7 @@ impl Backend for Jack {
                             inst.counters.malformed[reason.index()] += 1;
                             if let Some(n) = inst.logs.malformed.hit(now, patchbay_kit::LOG_PERIOD)
                             {
-                                tracing::warn!(
+                                tracing::warn!(target: "jack",
                                     "jack instance {}: dropped {n} malformed MIDI event(s) on port \
                                      {} (last: {reason})",
                                     inst.name,
@@ -604,7 +604,7 @@ impl Backend for Jack {
                     inst.counters.cv_in += 1;
                     let value = cv_value(f32::from_bits(bits), min, max);
                     if detect == Detect::On {
-                        tracing::info!(
+                        tracing::info!(target: "jack",
                             "detect: {}.{} = {} ({})",
                             inst.name,
                             def.name,
@@ -625,7 +625,7 @@ impl Backend for Jack {
                     .hit(now, patchbay_kit::LOG_PERIOD)
                     .is_some()
             {
-                tracing::warn!(
+                tracing::warn!(target: "jack",
                     "jack instance {}: incoming MIDI events dropped (the loop fell behind JACK)",
                     inst.name
                 );

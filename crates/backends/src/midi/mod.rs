@@ -198,7 +198,7 @@ impl Midi {
                     if inst.parser.dropped_total() > before
                         && let Some(n) = inst.malformed_log.hit(now, LOG_PERIOD)
                     {
-                        tracing::warn!(
+                        tracing::warn!(target: "midi",
                             "midi instance {}: dropped malformed MIDI ({n} time(s) since the last \
                              message; counters malformed.*)",
                             inst.name
@@ -269,7 +269,7 @@ impl Midi {
                     Ok(addr) => {
                         d.addr = Some(addr);
                         let back = link.connected();
-                        tracing::info!(
+                        tracing::info!(target: "midi",
                             "midi instance {name}: {} device '{}' connected ({addr}){}",
                             way_name(d.way),
                             d.spec,
@@ -279,7 +279,7 @@ impl Midi {
                     }
                     Err(e) => {
                         if link.failed(now) == Outage::Began {
-                            tracing::warn!(
+                            tracing::warn!(target: "midi",
                                 "midi instance {name}: {} device: {e}; trying again every {} s \
                                  and when a port appears",
                                 way_name(d.way),
@@ -325,7 +325,7 @@ fn gone(instances: &mut [Instance], now: Instant, gone: impl Fn(Addr) -> bool) {
             if let Some(link) = &mut d.link
                 && link.lost(now) == Outage::Began
             {
-                tracing::warn!(
+                tracing::warn!(target: "midi",
                     "midi instance {name}: {} device '{}' ({}) went away; reconnecting when \
                      it returns",
                     way_name(d.way),
@@ -511,7 +511,7 @@ impl Backend for Midi {
         let fd = seq.fd();
         io.register(&mut SourceFd(&fd), SEQ, Interest::READABLE)
             .map_err(|e| StartError::backend(format!("cannot watch the ALSA sequencer: {e}")))?;
-        tracing::info!("midi: ALSA sequencer client {} '{name}'", seq.client_id());
+        tracing::info!(target: "midi", "midi: ALSA sequencer client {} '{name}'", seq.client_id());
         self.seq = Some(seq);
         self.connect_due(now);
         self.update_deadline(now);
@@ -564,7 +564,7 @@ impl Backend for Midi {
             && let Err(e) = seq.flush()
             && let Some(n) = self.errors_log.hit(now, LOG_PERIOD)
         {
-            tracing::warn!("midi: sending to the ALSA sequencer failed ({n} time(s)): {e}");
+            tracing::warn!(target: "midi", "midi: sending to the ALSA sequencer failed ({n} time(s)): {e}");
         }
     }
 

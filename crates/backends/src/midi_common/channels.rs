@@ -162,7 +162,7 @@ impl MidiChannels {
                 set += 1;
             }
             if detect == Detect::On {
-                tracing::info!(
+                tracing::info!(target: "midi",
                     "detect: {prefix}{} = {} ({}-bit)",
                     templates.channel_name(key),
                     raw.value,
@@ -174,7 +174,7 @@ impl MidiChannels {
             && detect == Detect::On
             && let Message::SysEx(bytes) = msg
         {
-            tracing::info!("detect: {prefix}: {}", UnmatchedSysEx(bytes));
+            tracing::info!(target: "midi", "detect: {prefix}: {}", UnmatchedSysEx(bytes));
         }
         set
     }

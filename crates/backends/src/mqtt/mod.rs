@@ -28,6 +28,7 @@ use patchbay_core::{
     InstanceId, Io, OptionError, Part, Ready, Sink, StartError, Stat,
 };
 use patchbay_kit::SocketTag;
+use patchbay_kit::instances::InstanceIndex;
 use patchbay_mqtt::client::{Backoff, default_client_id};
 use patchbay_mqtt::mapping::MappingError;
 use patchbay_mqtt::transport::{ClientConfig, Roots, Transport, client_config};
@@ -59,8 +60,8 @@ struct Instance {
 #[derive(Debug, Default)]
 pub struct Mqtt {
     instances: Vec<Instance>,
-    /// `InstanceId.0` → index into `instances` (`u32::MAX`: not ours).
-    by_id: Vec<u32>,
+    /// `InstanceId` → index into `instances`.
+    by_id: InstanceIndex,
     resolver: Option<Resolver>,
     buf: Vec<u8>,
     /// Cached for `poll_timeout`.
@@ -86,10 +87,7 @@ impl Mqtt {
     }
 
     fn index_of(&self, id: InstanceId) -> Option<usize> {
-        self.by_id
-            .get(id.0 as usize)
-            .filter(|&&i| i != u32::MAX)
-            .map(|&i| i as usize)
+        self.by_id.get(id)
     }
 
     /// Totals of one instance since start.
@@ -243,11 +241,7 @@ impl Backend for Mqtt {
     }
 
     fn create_instance(&mut self, instance: InstanceId, name: &str) -> Result<(), OptionError> {
-        let slot = instance.0 as usize;
-        if self.by_id.len() <= slot {
-            self.by_id.resize(slot + 1, u32::MAX);
-        }
-        self.by_id[slot] = self.instances.len() as u32;
+        self.by_id.insert(instance, self.instances.len());
         self.instances.push(Instance {
             id: instance,
             name: name.to_string(),

@@ -5,7 +5,7 @@
 //! would have been accepted; nothing has effects (host names are only checked for syntax and
 //! looked up when the backend starts, nothing is bound).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use patchbay_core::{OptionError, Part};
 use patchbay_sacn::Cid;
@@ -160,70 +160,8 @@ pub fn parse_cid(key: &str, value: &str) -> Result<Cid, OptionError> {
     Ok(Cid(bytes))
 }
 
-/// HOST of a `bind` or `destination` line, as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Host {
-    /// An address (`10.0.0.5`, `::1`, `[::1]`; `*` is `0.0.0.0`).
-    Addr(IpAddr),
-    /// A host name, looked up only when the backend starts ([`lookup`]): `--check` reads the
-    /// configuration and queries no resolver.
-    Name(String),
-}
-
-/// Longest host name (RFC 1035: 253 characters of labels and dots).
-const MAX_HOST_NAME: usize = 253;
-
-/// HOST: an address, `*`, or a syntactically valid host name (letters, digits, `-` and `_` in
-/// dot-separated labels of 1..63 characters). `HOST:PORT` gets its own explanation, since
-/// both MIDIMonster and patchbay want the port as a separate word.
-fn parse_host(key: &str, value: &str, host: &str) -> Result<Host, OptionError> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if bare == "*" {
-        return Ok(Host::Addr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
-    }
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(Host::Addr(ip));
-    }
-    if let Some((h, port)) = host.rsplit_once(':')
-        && !h.is_empty()
-        && !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
-    {
-        let h = h
-            .strip_prefix('[')
-            .and_then(|x| x.strip_suffix(']'))
-            .unwrap_or(h);
-        return Err(other(format!(
-            "{key} = '{value}': '{host}' is HOST:PORT, but the port is a separate word after the \
-             host: write {key} = {h} {port} (syntax: {key} = HOST [PORT])"
-        )));
-    }
-    let label_ok = |l: &str| {
-        (1..=63).contains(&l.len())
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if bare.len() <= MAX_HOST_NAME && bare.split('.').all(label_ok) {
-        return Ok(Host::Name(bare.to_string()));
-    }
-    Err(other(format!(
-        "{key} = '{value}': '{host}' is neither an IP address nor a host name (expected e.g. \
-         10.0.0.5, ::1, * or a name such as node1.lan)"
-    )))
-}
-
-/// Looks `name` up with `port` like a passive `getaddrinfo` and takes the first address.
-pub fn lookup(name: &str, port: u16) -> Result<SocketAddr, String> {
-    match (name, port).to_socket_addrs() {
-        Ok(mut addrs) => addrs
-            .next()
-            .ok_or_else(|| format!("host '{name}' has no address")),
-        Err(e) => Err(format!("cannot resolve host '{name}': {e}")),
-    }
-}
+use patchbay_kit::host::parse_host;
+pub use patchbay_kit::host::{Host, lookup};
 
 fn parse_port(key: &str, value: &str, tok: &str, min: u64) -> Result<u16, OptionError> {
     decimal(tok, 65535)

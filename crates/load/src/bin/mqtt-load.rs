@@ -22,13 +22,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use patchbay_load::child::{Reaper, instance_stat, wait_for};
 use patchbay_load::histogram::Histogram;
 use patchbay_load::pacing::{now_ns, tighten_timer_slack, wait_until};
 use patchbay_load::procfs;
@@ -57,34 +58,6 @@ struct Cli {
     /// QoS of the publications and of patchbay's subscriptions (0 or 1)
     #[arg(long, default_value_t = 0)]
     qos: u8,
-}
-
-/// Kills a child process when dropped (SIGTERM, then SIGKILL after 3 s).
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let end = Instant::now() + Duration::from_secs(3);
-        while self.0.try_wait().ok().flatten().is_none() && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Result<()> {
-    let end = Instant::now() + timeout;
-    while !f() {
-        if Instant::now() > end {
-            bail!("{what}: not within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }
 
 fn free_tcp_port() -> Result<u16> {
@@ -138,32 +111,6 @@ fn receive(
         }
     }
     seen
-}
-
-/// patchbay's `messages_in` of instance `mq`, from a SIGUSR1 report in its log.
-fn messages_in(pid: u32, log: &std::path::Path) -> Option<u64> {
-    let count = |t: &str| t.matches("\"instance\":\"mq\"").count();
-    let before = count(&std::fs::read_to_string(log).ok()?);
-    Command::new("kill")
-        .args(["-USR1", &pid.to_string()])
-        .status()
-        .ok()?;
-    let end = Instant::now() + Duration::from_secs(3);
-    loop {
-        let text = std::fs::read_to_string(log).ok()?;
-        if count(&text) > before {
-            let line = text
-                .lines()
-                .rev()
-                .find(|l| l.contains("\"instance\":\"mq\""))?;
-            let v = line.split("\"messages_in\":").nth(1)?;
-            return v.split([',', '}']).next()?.parse().ok();
-        }
-        if Instant::now() > end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -314,7 +261,7 @@ fn run(cli: &Cli) -> Result<()> {
     let seen = receiver
         .join()
         .map_err(|_| anyhow::anyhow!("receiver panicked"))?;
-    let taken_in = messages_in(pid, &log);
+    let taken_in = instance_stat(pid, &log, "mq", "messages_in");
     drop(patchbay);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -333,13 +280,11 @@ fn run(cli: &Cli) -> Result<()> {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {total} | {} | {lost} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {cpu:.1} % |",
+        "| {total} | {} | {lost} | {} | {} | {} | {cpu:.1} % |",
         seen.delivered,
         seen.wrong,
         taken_in.map_or("?".to_string(), |v| v.to_string()),
-        ms(seen.latency.percentile(50.0)),
-        ms(seen.latency.percentile(99.0)),
-        ms(seen.latency.max()),
+        seen.latency.latency_cells(),
     );
     if lost > 0 || seen.wrong > 0 {
         bail!("{lost} message(s) lost, {} wrong", seen.wrong);

@@ -356,3 +356,27 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn the_pattern_cache_answers_as_the_walk_does() {
+    let mut space = AddressSpace::new();
+    for p in ["/a/x1", "/a/x2", "/a/y1", "/b/x1"] {
+        space.insert(p).unwrap();
+    }
+    let mut cache = PatternCache::new();
+    for addr in [
+        "/a/x*", "/*/x1", "/a/x*", "/a/y1", "/c/*", "/*/x1", "/a/[", "/a/[",
+    ] {
+        let mut walked = Vec::new();
+        let w = space.lookup(addr, |id| walked.push(id));
+        let mut cached = Vec::new();
+        let c = cache.lookup(&space, addr, |id| cached.push(id));
+        assert_eq!((w, walked), (c, cached), "{addr}");
+    }
+    // Literal and malformed addresses are not held; the three patterns are.
+    assert_eq!(cache.len(), 3);
+    for i in 0..PatternCache::CAPACITY + 5 {
+        let _ = cache.lookup(&space, &format!("/a/x{i}*"), |_| {});
+    }
+    assert!(cache.len() <= PatternCache::CAPACITY);
+}

@@ -20,15 +20,10 @@ pub const MAX_SOURCES_PER_UNIVERSE: usize = 254;
 
 pub use patchbay_dmx::MergeMode;
 
-/// What a slot shows when no source drives it any more (all lost, or 0xDD priority 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LossBehavior {
-    /// Keep the last merged value (MIDIMonster-compatible; no events).
-    #[default]
-    Hold,
-    /// Drop the slot to 0 (reported as a change).
-    Zero,
-}
+/// What a slot shows once no source drives it any more (its source timed out, terminated, or
+/// sent a shorter packet): `Hold` keeps the last merged value (MIDIMonster-compatible; no
+/// events), `Zero` drops it to 0 (reported as a change).
+pub type LossBehavior = patchbay_dmx::Undriven;
 
 /// Settings shared by every universe of a [`Receiver`](super::Receiver).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,57 +7,32 @@ use crate::wire::{DropReason, Irregularities, Irregularity};
 
 use super::name::SourceName;
 
-macro_rules! discards {
-    ($( $(#[$doc:meta])* $variant:ident => $name:literal, $msg:literal; )*) => {
-        /// Why a well-formed packet was not used (malformed ones carry a [`DropReason`]).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-        pub enum Discard {
-            $( $(#[$doc])* #[error($msg)] $variant, )*
-        }
-
-        impl Discard {
-            /// Every variant, in [`index`](Self::index) order.
-            pub const ALL: [Discard; discards!(@count $($variant)*)] = [$(Discard::$variant),*];
-            /// Number of variants; size of a per-reason counter array.
-            pub const COUNT: usize = Self::ALL.len();
-
-            /// Dense index 0..COUNT, for counter arrays.
-            #[inline]
-            pub const fn index(self) -> usize {
-                self as usize
-            }
-
-            /// Stable snake_case name for counters and logs.
-            pub const fn as_str(self) -> &'static str {
-                match self { $(Discard::$variant => $name,)* }
-            }
-        }
-    };
-    (@count $($v:ident)*) => { 0 $(+ discards!(@one $v))* };
-    (@one $v:ident) => { 1 };
+patchbay_dmx::counted_enum! {
+    /// Why a well-formed packet was not used (malformed ones carry a [`DropReason`]).
+    pub enum Discard {
+        /// Sequence number inside the (−20, 0] window of the last accepted one (E1.31 6.7.2).
+        OutOfSequence => "out_of_sequence", "out of sequence";
+        /// Preview_Data set and previews are not accepted.
+        Preview => "preview", "preview data";
+        /// Our own CID (looped-back output).
+        OwnCid => "own_cid", "own CID";
+        /// CID differs from the universe's `from` filter.
+        FilteredCid => "filtered_cid", "CID not accepted by the `from` filter";
+        /// The per-universe source table (or the sync/discovery table) is full.
+        TooManySources => "too_many_sources", "source limit reached";
+        /// Data for a universe this receiver does not listen to.
+        UnknownUniverse => "unknown_universe", "universe not listened to";
+        /// Start code other than 0x00 (levels) and 0xDD (per-address priority).
+        UnsupportedStartCode => "unsupported_start_code", "unsupported start code";
+        /// Stream_Terminated packet from a source not (or no longer) tracked: the repeats of a
+        /// termination, which must not revive the source.
+        Terminated => "terminated", "termination from an untracked source";
+        /// Discovery list longer than the per-source bound.
+        DiscoveryOverflow => "discovery_overflow", "discovery universe list too long";
+    }
 }
 
-discards! {
-    /// Sequence number inside the (−20, 0] window of the last accepted one (E1.31 6.7.2).
-    OutOfSequence => "out_of_sequence", "out of sequence";
-    /// Preview_Data set and previews are not accepted.
-    Preview => "preview", "preview data";
-    /// Our own CID (looped-back output).
-    OwnCid => "own_cid", "own CID";
-    /// CID differs from the universe's `from` filter.
-    FilteredCid => "filtered_cid", "CID not accepted by the `from` filter";
-    /// The per-universe source table (or the sync/discovery table) is full.
-    TooManySources => "too_many_sources", "source limit reached";
-    /// Data for a universe this receiver does not listen to.
-    UnknownUniverse => "unknown_universe", "universe not listened to";
-    /// Start code other than 0x00 (levels) and 0xDD (per-address priority).
-    UnsupportedStartCode => "unsupported_start_code", "unsupported start code";
-    /// Stream_Terminated packet from a source not (or no longer) tracked: the repeats of a
-    /// termination, which must not revive the source.
-    Terminated => "terminated", "termination from an untracked source";
-    /// Discovery list longer than the per-source bound.
-    DiscoveryOverflow => "discovery_overflow", "discovery universe list too long";
-}
+impl std::error::Error for Discard {}
 
 /// Why [`Receiver::handle_datagram`](super::Receiver::handle_datagram) did not use a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -259,7 +234,7 @@ impl EventQueue {
 }
 
 /// Running totals, indexed by [`Discard::index`] and [`DropReason::index`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Malformed datagrams per wire rule.
     pub malformed: [u64; DropReason::COUNT],
@@ -274,19 +249,6 @@ pub struct Counters {
     pub sync: u64,
     /// Discovery pages used.
     pub discovery: u64,
-}
-
-impl Default for Counters {
-    fn default() -> Self {
-        Counters {
-            malformed: [0; DropReason::COUNT],
-            irregular: [0; Irregularity::COUNT],
-            discarded: [0; Discard::COUNT],
-            data: 0,
-            sync: 0,
-            discovery: 0,
-        }
-    }
 }
 
 impl Counters {
@@ -333,10 +295,7 @@ mod tests {
 
     #[test]
     fn discard_indices_are_dense_and_named() {
-        for (i, d) in Discard::ALL.iter().enumerate() {
-            assert_eq!(d.index(), i);
-            assert!(!d.as_str().is_empty());
-        }
+        patchbay_dmx::check_names::<Discard>();
         assert_eq!(Discard::OutOfSequence.as_str(), "out_of_sequence");
     }
 

@@ -16,40 +16,20 @@ pub const fn sequence_accepts(last: u8, new: u8) -> bool {
     d > 0 || d <= RESTART_THRESHOLD
 }
 
+/// The E1.31 window, [`sequence_accepts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct E131Sequence;
+
+impl patchbay_dmx::SequenceRule for E131Sequence {
+    #[inline]
+    fn accepts(last: u8, new: u8) -> bool {
+        sequence_accepts(last, new)
+    }
+}
+
 /// Sequence state of one stream (data per (source, universe) or sync per (source, sync
 /// universe)); `None` until the first packet, which is always accepted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SequenceTracker {
-    last: Option<u8>,
-}
-
-impl SequenceTracker {
-    /// A tracker that has seen nothing yet.
-    pub const fn new() -> Self {
-        SequenceTracker { last: None }
-    }
-
-    /// Whether [`SequenceTracker::accept`] would take `seq` now.
-    #[inline]
-    pub fn would_accept(&self, seq: u8) -> bool {
-        self.last.is_none_or(|last| sequence_accepts(last, seq))
-    }
-
-    /// Applies the window and, if accepted, remembers `seq` as the last accepted number.
-    #[inline]
-    pub fn accept(&mut self, seq: u8) -> bool {
-        let ok = self.would_accept(seq);
-        if ok {
-            self.last = Some(seq);
-        }
-        ok
-    }
-
-    /// Last accepted number, if any.
-    pub const fn last(&self) -> Option<u8> {
-        self.last
-    }
-}
+pub type SequenceTracker = patchbay_dmx::SequenceTracker<E131Sequence>;
 
 #[cfg(test)]
 mod tests {

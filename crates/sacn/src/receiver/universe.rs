@@ -14,10 +14,7 @@ use super::config::{
 use super::name::SourceName;
 use super::outcome::{Discard, Event, EventQueue};
 use super::sequence::SequenceTracker;
-use patchbay_dmx::{SlotSet, copy_and_diff, copy_and_diff2, merge_source};
-
-/// Owner byte of a slot no source drives.
-const NO_OWNER: u8 = u8::MAX;
+use patchbay_dmx::{MergedOutput, NO_OWNER, SlotSet, copy_and_diff};
 
 /// State of the sync stream a data packet names, as the caller (normally
 /// [`Receiver`](super::Receiver)) knows it from sync packets of the same CID.
@@ -219,10 +216,8 @@ pub struct UniverseReceiver {
     sources: Vec<Source>,
     active: usize,
     sampling_until: Option<Instant>,
-    merged: [u8; MAX_SLOTS],
-    owners: [u8; MAX_SLOTS],
-    changes: SlotSet,
-    /// Single eligible source without 0xDD: `merged` mirrors its levels, owners all point to it.
+    out: MergedOutput,
+    /// Single eligible source without 0xDD: the output mirrors its levels, owners all point to it.
     fast: Option<u8>,
     next_stamp: u64,
     limit_reported: bool,
@@ -272,9 +267,7 @@ impl UniverseReceiver {
             sources: Vec::new(),
             active: 0,
             sampling_until,
-            merged: [0; MAX_SLOTS],
-            owners: [NO_OWNER; MAX_SLOTS],
-            changes: SlotSet::EMPTY,
+            out: MergedOutput::new(),
             fast: None,
             next_stamp: 0,
             limit_reported: false,
@@ -292,19 +285,19 @@ impl UniverseReceiver {
     /// Merged output; index 0 is DMX slot 1. All zero until the sampling period ends.
     #[inline]
     pub fn slots(&self) -> &[u8; MAX_SLOTS] {
-        &self.merged
+        self.out.levels()
     }
 
     /// Slots whose merged value changed since the last [`take_changes`](Self::take_changes).
     #[inline]
     pub fn changes(&self) -> &SlotSet {
-        &self.changes
+        self.out.changes()
     }
 
     /// Returns and clears the accumulated change set.
     #[inline]
     pub fn take_changes(&mut self) -> SlotSet {
-        core::mem::take(&mut self.changes)
+        self.out.take_changes()
     }
 
     /// Whether the sampling period is still running.
@@ -326,10 +319,7 @@ impl UniverseReceiver {
 
     /// CID of the source that drives slot index `i` (0-based), if any.
     pub fn winner(&self, i: usize) -> Option<Cid> {
-        let o = *self.owners.get(i)?;
-        if o == NO_OWNER {
-            return None;
-        }
+        let o = self.out.owner(i)?;
         self.sources
             .get(usize::from(o))
             .filter(|s| s.in_use)
@@ -852,10 +842,7 @@ impl UniverseReceiver {
             self.limit_reported = false;
             self.fast = None;
             // The slot may be reused before the next merge; never report it as an owner.
-            let gone = i as u8;
-            for o in self.owners.iter_mut().filter(|o| **o == gone) {
-                *o = NO_OWNER;
-            }
+            self.out.forget_owner(i as u8);
         }
     }
 
@@ -886,12 +873,7 @@ impl UniverseReceiver {
         self.next_stamp += 1;
         let sampling = self.is_sampling();
         let fast = self.fast == Some(i as u8);
-        let UniverseReceiver {
-            sources,
-            merged,
-            changes,
-            ..
-        } = self;
+        let UniverseReceiver { sources, out, .. } = self;
         let s = &mut sources[i];
         let was_eligible = s.eligible();
         s.stamp = stamp;
@@ -904,7 +886,7 @@ impl UniverseReceiver {
         s.slot_count = n as u16;
         if fast && !sampling && !count_changed {
             // A lone source: its priority does not matter, only its levels.
-            return copy_and_diff2(&mut s.levels, merged, &slots[..n], changes);
+            return out.mirror(&mut s.levels, &slots[..n]);
         }
         let mut scratch = SlotSet::EMPTY;
         let levels_changed = copy_and_diff(&mut s.levels, &slots[..n], &mut scratch);
@@ -937,81 +919,46 @@ impl UniverseReceiver {
         }
         let order = &mut order[..n];
         self.fast = None;
-        let mut out = [0u8; MAX_SLOTS];
-        let mut owners = [NO_OWNER; MAX_SLOTS];
+        let undriven = self.set.loss;
 
         if let [only] = *order
             && !matches!(self.sources[usize::from(only)].pap, Pap::Active { .. })
         {
             let s = &self.sources[usize::from(only)];
-            let n = usize::from(s.slot_count);
-            owners[..n].fill(only);
-            self.owners = owners;
             self.fast = Some(only);
-            let mut changed = copy_and_diff(&mut self.merged, &s.levels[..n], &mut self.changes);
             // Slots beyond its packets are driven by nobody: held, or zero.
-            if self.set.loss == LossBehavior::Zero {
-                for (i, v) in self.merged.iter_mut().enumerate().skip(n) {
-                    if *v != 0 {
-                        *v = 0;
-                        self.changes.insert(i);
-                        changed = true;
-                    }
-                }
-            }
-            return changed;
+            return self
+                .out
+                .set_single(&s.levels[..usize::from(s.slot_count)], only, undriven);
         }
 
-        let mut best_key = [0u8; MAX_SLOTS];
-        let mut best_lvl = [0u8; MAX_SLOTS];
         if self.set.merge == MergeMode::Ltp {
             order.sort_unstable_by_key(|&i| self.sources[usize::from(i)].stamp);
         }
-        for &si in order.iter() {
-            let s = &self.sources[usize::from(si)];
-            // Key 0 beyond the slots its last levels packet carried: it does not drive them.
-            // (A full packet uses its keys as they are: no copy on the common path.)
-            let n = usize::from(s.slot_count);
-            let mut masked;
-            let keys = match s.pap {
-                Pap::Active { .. } if n == MAX_SLOTS => &s.pap_keys,
-                Pap::Active { .. } => {
-                    masked = s.pap_keys;
-                    masked[n..].fill(0);
-                    &masked
-                }
-                _ => {
-                    masked = [s.priority.min(MAX_PRIORITY) + 1; MAX_SLOTS];
-                    masked[n..].fill(0);
-                    &masked
-                }
-            };
-            merge_source(
-                &mut best_key,
-                &mut best_lvl,
-                &mut owners,
-                keys,
-                &s.levels,
-                si,
-                self.set.merge,
-            );
-        }
-        // Undriven slots keep their value (Hold) or drop to 0 (Zero); masks keep it branch-free.
-        let hold_mask: u8 = if self.set.loss == LossBehavior::Zero {
-            0
-        } else {
-            0xFF
-        };
-        for ((v, &k), (&l, &old)) in out
-            .iter_mut()
-            .zip(best_key.iter())
-            .zip(best_lvl.iter().zip(self.merged.iter()))
-        {
-            let driven = 0u8.wrapping_sub(u8::from(k != 0));
-            *v = (l & driven) | (old & hold_mask & !driven);
-        }
-        self.owners = owners;
-        copy_and_diff(&mut self.merged, &out, &mut self.changes)
+        let sources = &self.sources;
+        self.out.merge(self.set.merge, undriven, |round| {
+            for &si in order.iter() {
+                let s = &sources[usize::from(si)];
+                // Key 0 beyond the slots its last levels packet carried: it does not drive them.
+                // (A full packet uses its keys as they are: no copy on the common path.)
+                let n = usize::from(s.slot_count);
+                let mut masked;
+                let keys = match s.pap {
+                    Pap::Active { .. } if n == MAX_SLOTS => &s.pap_keys,
+                    Pap::Active { .. } => {
+                        masked = s.pap_keys;
+                        masked[n..].fill(0);
+                        &masked
+                    }
+                    _ => {
+                        masked = [s.priority.min(MAX_PRIORITY) + 1; MAX_SLOTS];
+                        masked[n..].fill(0);
+                        &masked
+                    }
+                };
+                round.add(keys, &s.levels, si);
+            }
+        })
     }
 }
 
@@ -1020,7 +967,7 @@ impl UniverseReceiver {
     /// incremental result (fuzzing and property tests only).
     pub(crate) fn verify_merge(&self) -> Result<(), String> {
         if self.is_sampling() {
-            return if self.owners.iter().all(|&o| o == NO_OWNER) {
+            return if self.out.owners().iter().all(|&o| o == NO_OWNER) {
                 Ok(())
             } else {
                 Err("owners set during sampling".into())
@@ -1059,13 +1006,13 @@ impl UniverseReceiver {
                     owners_ok.push(i as u8);
                 }
             }
-            let owner = self.owners[slot];
+            let owner = self.out.owners()[slot];
             match best {
                 Some((_, level, _)) => {
-                    if self.merged[slot] != level || !owners_ok.contains(&owner) {
+                    if self.out.levels()[slot] != level || !owners_ok.contains(&owner) {
                         return Err(format!(
                             "slot {slot}: merged {} owner {owner}, expected {level} from {owners_ok:?}",
-                            self.merged[slot]
+                            self.out.levels()[slot]
                         ));
                     }
                 }

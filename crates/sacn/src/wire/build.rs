@@ -3,6 +3,8 @@
 //! Every PDU length is computed from the bytes actually written (MIDIMonster's hand-written
 //! constants were wrong for years, a defect of other implementations).
 
+use patchbay_dmx::bytes::{ensure_len, put_text};
+
 use super::field::{self, Field};
 use super::{
     DATA_UNIVERSES, MAX_PRIORITY, MAX_SLOTS, Options, UNIVERSES_PER_PAGE, data_packet_len,
@@ -72,14 +74,7 @@ pub struct DataHeader<'n> {
 
 #[inline]
 fn check_len(buf: &[u8], needed: usize) -> Result<(), BuildError> {
-    if buf.len() < needed {
-        Err(BuildError::BufferTooSmall {
-            needed,
-            available: buf.len(),
-        })
-    } else {
-        Ok(())
-    }
+    ensure_len(buf, needed).map_err(|available| BuildError::BufferTooSmall { needed, available })
 }
 
 #[inline]
@@ -97,18 +92,6 @@ fn put_root(b: &mut [u8], total: usize, vector: u32, cid: Cid) {
     put_flags_len(b, field::ROOT_FLAGS_LEN, total);
     put32(b, field::ROOT_VECTOR, vector);
     b[field::CID].copy_from_slice(&cid.0);
-}
-
-/// Writes the name NUL-padded to 64 bytes, keeping at most 63 bytes so a terminator remains.
-#[inline]
-fn put_name(b: &mut [u8], f: Field, name: &str) {
-    let mut n = name.len().min(63);
-    while !name.is_char_boundary(n) {
-        n -= 1;
-    }
-    let dst = &mut b[f];
-    dst[..n].copy_from_slice(&name.as_bytes()[..n]);
-    dst[n..].fill(0);
 }
 
 /// Writes a data packet and returns its length (126 + `slots.len()`).
@@ -131,7 +114,7 @@ pub fn write_data(buf: &mut [u8], h: &DataHeader<'_>, slots: &[u8]) -> Result<us
     put_root(b, total, field::VECTOR_ROOT_E131_DATA, h.cid);
     put_flags_len(b, field::FRAMING_FLAGS_LEN, total);
     put32(b, field::FRAMING_VECTOR, field::VECTOR_E131_DATA_PACKET);
-    put_name(b, field::SOURCE_NAME, h.source_name);
+    put_text(b, field::SOURCE_NAME, h.source_name, 63);
     b[field::PRIORITY] = h.priority;
     put16(b, field::SYNC_ADDRESS, h.sync_address);
     b[field::SEQUENCE] = h.sequence;
@@ -203,7 +186,7 @@ pub fn write_discovery(
         field::FRAMING_VECTOR,
         field::VECTOR_E131_EXTENDED_DISCOVERY,
     );
-    put_name(b, field::DISCOVERY_SOURCE_NAME, source_name);
+    put_text(b, field::DISCOVERY_SOURCE_NAME, source_name, 63);
     b[field::DISCOVERY_RESERVED].fill(0);
     put_flags_len(b, field::LIST_FLAGS_LEN, total);
     put32(

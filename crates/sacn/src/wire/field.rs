@@ -1,6 +1,6 @@
 //! Byte offsets of every E1.31 field (E1.31-2018 sections 4 to 6), in one place so parser and builder agree.
 
-pub(crate) type Field = core::ops::Range<usize>;
+pub(crate) use patchbay_dmx::bytes::Field;
 
 // Root layer, common to all packet kinds.
 pub(crate) const PREAMBLE: Field = 0..2;

@@ -75,25 +75,7 @@ pub const fn discovery_packet_len(universes: usize) -> usize {
     field::LIST + 2 * universes
 }
 
-#[inline]
-fn be16(b: &[u8], f: field::Field) -> u16 {
-    u16::from_be_bytes([b[f.start], b[f.start + 1]])
-}
-
-#[inline]
-fn be32(b: &[u8], f: field::Field) -> u32 {
-    u32::from_be_bytes([b[f.start], b[f.start + 1], b[f.start + 2], b[f.start + 3]])
-}
-
-#[inline]
-fn put16(b: &mut [u8], f: field::Field, v: u16) {
-    b[f].copy_from_slice(&v.to_be_bytes());
-}
-
-#[inline]
-fn put32(b: &mut [u8], f: field::Field, v: u32) {
-    b[f].copy_from_slice(&v.to_be_bytes());
-}
+use patchbay_dmx::bytes::{be16, be32, put_be16 as put16, put_be32 as put32};
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use patchbay_dmx::bytes::text;
+
 use super::field::{self, Field};
 use super::{
     DATA_UNIVERSES, MAX_DATA_PACKET_LEN, MAX_DISCOVERY_PACKET_LEN, MAX_PRIORITY, MAX_SLOTS,
@@ -115,14 +117,6 @@ fn cid_of(b: &[u8]) -> Cid {
     let mut c = [0u8; 16];
     c.copy_from_slice(&b[field::CID]);
     Cid(c)
-}
-
-/// Source name bytes up to the first NUL (all 64 if the sender forgot the terminator).
-#[inline]
-fn name_bytes(b: &[u8], f: Field) -> &[u8] {
-    let raw = &b[f];
-    let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
-    &raw[..end]
 }
 
 /// DMP length MIDIMonster puts in its 638-byte data packets before June 2024 (see
@@ -256,7 +250,7 @@ impl<'a> DataPacket<'a> {
     /// Raw source name bytes up to the first NUL.
     #[inline]
     pub fn source_name_bytes(&self) -> &'a [u8] {
-        name_bytes(self.bytes, field::SOURCE_NAME)
+        text(self.bytes, field::SOURCE_NAME)
     }
 
     /// Source name; invalid UTF-8 is replaced rather than rejected, because the name is only
@@ -470,7 +464,7 @@ impl<'a> DiscoveryPacket<'a> {
     /// Raw source name bytes up to the first NUL.
     #[inline]
     pub fn source_name_bytes(&self) -> &'a [u8] {
-        name_bytes(self.bytes, field::DISCOVERY_SOURCE_NAME)
+        text(self.bytes, field::DISCOVERY_SOURCE_NAME)
     }
 
     /// Source name, invalid UTF-8 replaced.
