@@ -60,6 +60,7 @@ pub fn hook(
     web: Option<patchbay_web::Options>,
 ) -> impl FnMut(&Core) -> Result<Box<dyn ReloadTask>, String> + 'static {
     move |running| {
+        crate::service::reloading();
         let build = begin(running, &path, &overrides)?;
         Ok(Box::new(Task {
             build: Some(build),

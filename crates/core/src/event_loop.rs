@@ -187,6 +187,8 @@ pub struct Core {
     reload_requests_seen: usize,
     /// How the last reload went (the monitor shows it).
     last_reload: Option<ReloadOutcome>,
+    /// Told how every reload ended ([`Core::on_reloaded`]).
+    reloaded_hook: Option<Box<dyn FnMut(&ReloadOutcome)>>,
 }
 
 impl Core {
@@ -230,6 +232,7 @@ impl Core {
             reload_requests: Arc::new(AtomicUsize::new(0)),
             reload_requests_seen: 0,
             last_reload: None,
+            reloaded_hook: None,
         })
     }
 

@@ -529,6 +529,11 @@ impl Core {
         self.reload_requested = true;
     }
 
+    /// Runs `task` whenever a reload ends, applied or refused (the daemon tells systemd).
+    pub fn on_reloaded(&mut self, task: impl FnMut(&ReloadOutcome) + 'static) {
+        self.reloaded_hook = Some(Box::new(task));
+    }
+
     /// How the last reload went.
     pub fn last_reload(&self) -> Option<&ReloadOutcome> {
         self.last_reload.as_ref()
@@ -667,7 +672,7 @@ impl Core {
         let seq = self.last_reload.as_ref().map_or(1, |r| r.seq + 1);
         let Some(mut hook) = self.reload_hook.take() else {
             warn!(target: "core", "reload requested, but this loop has no configuration to read again");
-            self.last_reload = Some(ReloadOutcome {
+            self.finish_reload(ReloadOutcome {
                 seq,
                 ok: false,
                 message: "no configuration to reload".into(),
@@ -745,16 +750,24 @@ impl Core {
                 }
             }
         };
-        self.last_reload = Some(outcome);
+        self.finish_reload(outcome);
     }
 
     fn refused(&mut self, seq: u64, message: String) {
         error!(target: "core", "reload refused, the running configuration stays:\n{}", message.trim_end());
-        self.last_reload = Some(ReloadOutcome {
+        self.finish_reload(ReloadOutcome {
             seq,
             ok: false,
             message,
         });
+    }
+
+    /// Records how a reload went and tells [`Core::on_reloaded`]'s task.
+    fn finish_reload(&mut self, outcome: ReloadOutcome) {
+        if let Some(f) = self.reloaded_hook.as_mut() {
+            f(&outcome);
+        }
+        self.last_reload = Some(outcome);
     }
 }
 
