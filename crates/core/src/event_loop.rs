@@ -188,7 +188,7 @@ pub struct Core {
     /// How the last reload went (the monitor shows it).
     last_reload: Option<ReloadOutcome>,
     /// Told how every reload ended ([`Core::on_reloaded`]).
-    reloaded_hook: Option<Box<dyn FnMut(&ReloadOutcome)>>,
+    reloaded_hook: Option<reload::ReloadedHook>,
 }
 
 impl Core {

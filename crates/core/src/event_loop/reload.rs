@@ -142,6 +142,9 @@ impl ReloadTask for Built {
     }
 }
 
+/// What [`Core::on_reloaded`] runs.
+pub(super) type ReloadedHook = Box<dyn FnMut(&ReloadOutcome)>;
+
 /// The reload in progress.
 pub(super) struct Pending {
     task: Box<dyn ReloadTask>,
