@@ -823,6 +823,7 @@ impl Core {
             router: &self.router,
             generation: self.generation,
             last_reload: self.last_reload.as_ref(),
+            reloading: self.reload_task.is_some(),
             turns: self.turns,
             shutting_down: !matches!(self.phase, Phase::Running),
         };

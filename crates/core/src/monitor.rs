@@ -129,6 +129,7 @@ pub struct CoreView<'a> {
     pub(crate) router: &'a Router,
     pub(crate) generation: u64,
     pub(crate) last_reload: Option<&'a crate::event_loop::ReloadOutcome>,
+    pub(crate) reloading: bool,
     pub(crate) turns: u64,
     pub(crate) shutting_down: bool,
 }
@@ -143,6 +144,12 @@ impl CoreView<'_> {
     /// How the last configuration reload went, if one was asked for.
     pub fn last_reload(&self) -> Option<&crate::event_loop::ReloadOutcome> {
         self.last_reload
+    }
+
+    /// Whether a reload is being prepared now (its outcome will be the next
+    /// [`CoreView::last_reload`]; a reload asked for meanwhile runs after it).
+    pub fn is_reloading(&self) -> bool {
+        self.reloading
     }
 
     /// Loop turns so far.

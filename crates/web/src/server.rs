@@ -497,8 +497,11 @@ impl Monitor {
                 tracing::info!(target: "web", "reload requested by {}",
                     c.peer.map_or_else(String::new, |p| p.to_string()));
                 handle.request();
+                // A reload already under way read the file before this request: answer with
+                // the one after it.
+                let last = view.last_reload().map_or(0, |r| r.seq);
                 c.state = State::Reload {
-                    after: view.last_reload().map_or(0, |r| r.seq),
+                    after: last + u64::from(view.is_reloading()),
                 };
                 self.reload_waiting += 1;
                 return;
