@@ -1,7 +1,8 @@
 //! Configuration reload through the real binary (SIGHUP), inside the private network namespace
 //! (`scripts/netns-run --veth cargo test --test reload`): a broken file changes nothing and is
 //! reported with its position, a mapping change takes effect without a break in the stream,
-//! a removed instance terminates its universe while a new one starts, the web monitor's
+//! a removed instance terminates its universe while a new one starts, a removed multicast input
+//! leaves its group while a kept one stays joined and a new one is joined, the web monitor's
 //! `POST /api/reload` answers with what changed or what is wrong, and under 44 fps × 100
 //! universes of input twenty reloads keep every kept stream whole (no termination, no gap in its
 //! sequence numbers, no torn frame, frames only lost while the loop stands still reading the file,
@@ -478,4 +479,72 @@ fn the_web_monitor_reloads_and_reports_errors_to_the_caller() {
     let packets = cap.data_of(cid, 36);
     assert!(!packets.iter().any(terminated));
     assert_consecutive("universe 36", &packets);
+}
+
+/// Multicast inputs: a kept universe stays joined and keeps routing, a removed one's group is
+/// left, a new one's joined (its socket registered with the loop: its input routes).
+#[test]
+fn groups_of_removed_inputs_are_left_and_new_ones_joined() {
+    use std::net::IpAddr;
+    guard();
+    let cid = test_cid(200);
+    let port = free_port();
+    let cap = Capture::v4(0, Ipv4Addr::LOCALHOST, &[]);
+    let (keep, gone, fresh) = (141u16, 142u16, 143u16);
+    let cfg = |second: (&str, u16)| {
+        let mut s = backend("reload-groups", cid, &[&format!("127.0.0.1 {port}")]);
+        s += &format!("\n[sacn keep]\nuniverse = {keep}\n");
+        s += &format!("\n[sacn {}]\nuniverse = {}\n", second.0, second.1);
+        s += &format!(
+            "\n[sacn out]\nuniverse = 37\npriority = 100\ndestination = 127.0.0.1 {}\n",
+            cap.port()
+        );
+        s + &format!("\n[map]\nkeep.1 > out.1\n{}.1 > out.2\n", second.0)
+    };
+    let file = CfgFile::new(&cfg(("gone", gone)));
+    let pb = Patchbay::start_file(&file.path, port);
+    let group = |u: u16| IpAddr::V4(group_v4(u));
+    assert!(!wait_joined(group(keep)).is_empty(), "{}", pb.log());
+    assert!(!wait_joined(group(gone)).is_empty(), "{}", pb.log());
+    let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(201));
+    let to = |u: u16| SocketAddr::from((group_v4(u), port));
+    let got = cap.send_until(
+        cid,
+        37,
+        || tx.send(to(keep), keep, 100, &[11]),
+        |s| s[0] == 11,
+    );
+    assert!(got.is_some(), "no output before the reload\n{}", pb.log());
+
+    file.write(&cfg(("fresh", fresh)));
+    let log = reload(&pb, "reloaded in");
+    assert!(log.contains("+ instance sacn 'fresh'"), "{log}");
+    assert!(!wait_joined(group(fresh)).is_empty(), "{}", pb.log());
+    let left = poll(Duration::from_secs(3), || {
+        joined_on(group(gone)).is_empty().then_some(())
+    });
+    assert!(left.is_some(), "universe {gone}'s group is still joined");
+    assert!(
+        !joined_on(group(keep)).is_empty(),
+        "the kept group was left"
+    );
+    let got = cap.send_until(
+        cid,
+        37,
+        || tx.send(to(keep), keep, 100, &[12]),
+        |s| s[0] == 12,
+    );
+    assert!(
+        got.is_some(),
+        "the kept input stopped routing\n{}",
+        pb.log()
+    );
+    let got = cap.send_until(
+        cid,
+        37,
+        || tx.send(to(fresh), fresh, 100, &[13]),
+        |s| s[1] == 13,
+    );
+    assert!(got.is_some(), "the new input does not route\n{}", pb.log());
+    assert_consecutive("universe 37", &cap.data_of(cid, 37));
 }
