@@ -50,6 +50,16 @@ pub struct Args {
     #[arg(long)]
     pub check: bool,
 
+    /// With --check: list what reloading CONFIG into a patchbay running RUNNING would change
+    ///
+    /// Reads RUNNING as the configuration in use and CONFIG as its replacement, both as --check
+    /// does (the -i/-b overrides apply to both), and prints the instances added, removed and
+    /// replaced (their options changed), the [backend] sections changed and the mappings
+    /// added and removed, one per line, then a summary. Opens nothing; exit status 2 when
+    /// either configuration has an error.
+    #[arg(long, value_name = "RUNNING", requires = "check")]
+    pub against: Option<PathBuf>,
+
     /// Print the routing graph and exit (text, or Graphviz with --dump=dot)
     ///
     /// Reads the configuration as --check does and prints the routing graph instead of the
@@ -116,6 +126,8 @@ pub struct Args {
 const AFTER_LONG_HELP: &str = "\
 Examples:
   patchbay --check show.cfg        validate show.cfg, list its expanded mappings
+  patchbay --check new.cfg --against show.cfg
+                                   what reloading new.cfg over show.cfg changes
   patchbay show.cfg                run show.cfg until Ctrl-C or SIGTERM
   patchbay -i desk.universe=2 -b sacn.name=FOH show.cfg
                                    run with two options changed
@@ -137,8 +149,12 @@ Signals:
   SIGINT, SIGTERM  shut down: outputs say goodbye (sACN sends 3
                    Stream_Terminated packets per universe) within a 2 s grace
                    period; a second signal exits at once.
-  SIGHUP           logged and ignored: the configuration is not reloaded;
-                   restart patchbay to apply changes.
+  SIGHUP           reload the configuration file: it is checked whole first
+                   (an error leaves everything running as it is and is
+                   logged with its file:line:column); then instances that
+                   did not change go on without a break, removed ones say
+                   goodbye, new ones start, and the mappings change between
+                   two turns of the loop. `systemctl reload patchbay` sends it.
   SIGUSR1          log every instance's counters now (see --stats).
 
 Environment:

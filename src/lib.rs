@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod demo;
 pub mod logging;
+pub mod reload;
 pub mod report;
 pub mod service;
 pub mod setup;

@@ -92,6 +92,7 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
 
+    let reload_overrides = overrides.clone();
     let opts = setup::load_options(&backends, overrides);
     let path = args.config_path();
     let (config, diagnostics) = patchbay_config::load(&path, &opts);
@@ -123,6 +124,11 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         }
     };
 
+    if args.check
+        && let Some(running) = &args.against
+    {
+        return check_against(&path, running, &reload_overrides, color);
+    }
     if args.check {
         let list = report::mapping_list(
             &setup.core,
@@ -193,6 +199,11 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
         error!(target: "web", "{e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
+    setup.core.on_reload_steps(patchbay::reload::hook(
+        path.clone(),
+        reload_overrides,
+        setup.web.clone(),
+    ));
     if let Err(e) = setup.core.start() {
         service::status(&format!("failed to start: {e}"));
         report_core_error(&setup, &e, color);
@@ -217,6 +228,48 @@ fn run(args: &Args, verbosity: Verbosity) -> ExitCode {
             service::status(&format!("failed: {e}"));
             report_core_error(&setup, &e, color);
             ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+/// `--check NEW --against RUNNING` once NEW passed the check: RUNNING is read as the running
+/// configuration and NEW again as its successor, so ids line up as on a reload.
+fn check_against(
+    path: &std::path::Path,
+    running_path: &std::path::Path,
+    overrides: &[Override],
+    color: bool,
+) -> ExitCode {
+    let backends = patchbay_backends::registry();
+    let opts = setup::load_options(&backends, overrides.to_vec());
+    let (config, diagnostics) = patchbay_config::load(running_path, &opts);
+    let core = match patchbay_core::Core::new(backends) {
+        Ok(core) => core,
+        Err(e) => {
+            error!(target: "core", "cannot create the event loop: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let running = setup::build(core, running_path, config, diagnostics);
+    if running.has_errors() {
+        print_diagnostics(&running.config.sources, &running.diagnostics, color, false);
+        let n = running.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!(
+            "patchbay: {} in {}",
+            count(n, "error"),
+            running_path.display()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    match patchbay::reload::successor(&running.core, path, overrides) {
+        Ok(next) => {
+            let text = patchbay::reload::describe(&running, &next);
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(text) => {
+            eprint!("{text}");
+            ExitCode::from(EXIT_CONFIG)
         }
     }
 }

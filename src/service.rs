@@ -37,6 +37,19 @@ pub fn attach(core: &mut Core, status: &str) {
         &[NotifyState::Ready, NotifyState::Status(&ready)],
         "READY=1",
     );
+    // Every reload ends with READY=1 (also a refused one: the old configuration runs on).
+    core.on_reloaded(|outcome| {
+        let first = outcome.message.lines().next().unwrap_or("");
+        let status = if outcome.ok {
+            format!("running: {first}")
+        } else {
+            format!("running the previous configuration: {first}")
+        };
+        send(
+            &[NotifyState::Ready, NotifyState::Status(&status)],
+            "READY=1",
+        );
+    });
     core.on_shutdown(|_| {
         send(
             &[NotifyState::Stopping, NotifyState::Status("shutting down")],
@@ -58,6 +71,20 @@ pub fn attach(core: &mut Core, status: &str) {
             }
         });
     }
+}
+
+/// A reload begins: RELOADING=1 with the monotonic time systemd (v253+) asks for, so
+/// `systemctl reload` waits for [`attach`]'s READY=1 at its end.
+pub fn reloading() {
+    if !managed() {
+        return;
+    }
+    let mut states = vec![NotifyState::Reloading, NotifyState::Status("reloading")];
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => states.push(now),
+        Err(e) => warn!(target: "core", "cannot read the monotonic clock for systemd: {e}"),
+    }
+    send(&states, "RELOADING=1");
 }
 
 /// A STATUS= line (e.g. why the daemon is about to exit with a failure).

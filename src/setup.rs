@@ -101,49 +101,102 @@ pub fn load_options(backends: &[Box<dyn Backend>], overrides: Vec<Override>) -> 
 /// Applies `config` (read from `config_path`) to `core` in file order; `diagnostics` are the
 /// loader's, extended here.
 pub fn build(
-    mut core: Core,
+    core: Core,
     config_path: &Path,
     config: Config,
-    mut diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
 ) -> Setup {
-    let config_path =
-        std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
-    let mut builder = Builder {
-        config_path,
-        line_warnings: Vec::new(),
-        failed_options: HashSet::new(),
-        instances: FxHashMap::default(),
-        instance_spans: Vec::new(),
-        option_spans: Vec::new(),
-        edges: Vec::new(),
-        lines: Vec::new(),
-        web: None,
-        web_spans: Vec::new(),
-        diagnostics: &mut diagnostics,
-    };
-    for item in &config.items {
-        builder.item(&mut core, &config, item);
+    let mut build = Build::new(core, config_path, config, diagnostics);
+    while !build.step(None) {}
+    build.finish()
+}
+
+/// [`build`] a slice at a time: a reload configures its successor core over several loop
+/// turns, so routing goes on while a large file is read.
+pub struct Build {
+    core: Core,
+    config: Config,
+    builder: Builder,
+    /// The next item of `config` to apply.
+    next: usize,
+}
+
+impl Build {
+    pub fn new(
+        core: Core,
+        config_path: &Path,
+        config: Config,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Build {
+        let config_path =
+            std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
+        let builder = Builder {
+            config_path,
+            line_warnings: Vec::new(),
+            failed_options: HashSet::new(),
+            instances: FxHashMap::default(),
+            instance_spans: Vec::new(),
+            option_spans: Vec::new(),
+            edges: Vec::new(),
+            lines: Vec::new(),
+            web: None,
+            web_spans: Vec::new(),
+            diagnostics,
+        };
+        Build {
+            core,
+            config,
+            builder,
+            next: 0,
+        }
     }
-    builder.validate(&core);
-    builder.validate_web();
-    builder.warn_cycles(&core);
-    let Builder {
-        edges,
-        lines,
-        instance_spans,
-        option_spans,
-        web,
-        ..
-    } = builder;
-    Setup {
-        core,
-        config,
-        diagnostics,
-        edges,
-        lines,
-        instance_spans,
-        option_spans,
-        web,
+
+    /// Applies items until all are (`true`) or `budget` has passed (`None`: no limit). The
+    /// clock is read every 16 items: an item is at most one glob line.
+    pub fn step(&mut self, budget: Option<std::time::Duration>) -> bool {
+        let end = budget.map(|b| std::time::Instant::now() + b);
+        while let Some(item) = self.config.items.get(self.next) {
+            self.builder.item(&mut self.core, &self.config, item);
+            self.next += 1;
+            if self.next.is_multiple_of(16)
+                && end.is_some_and(|end| std::time::Instant::now() >= end)
+            {
+                return self.next >= self.config.items.len();
+            }
+        }
+        true
+    }
+
+    /// The checks that need the whole configuration, then the result.
+    pub fn finish(self) -> Setup {
+        let Build {
+            core,
+            config,
+            mut builder,
+            ..
+        } = self;
+        builder.validate(&core);
+        builder.validate_web();
+        builder.warn_cycles(&core);
+        let Builder {
+            edges,
+            lines,
+            instance_spans,
+            option_spans,
+            web,
+            diagnostics,
+            ..
+        } = builder;
+        Setup {
+            core,
+            config,
+            diagnostics,
+            edges,
+            lines,
+            instance_spans,
+            option_spans,
+            web,
+        }
     }
 }
 
@@ -181,7 +234,7 @@ impl LineWarning {
     }
 }
 
-struct Builder<'d> {
+struct Builder {
     config_path: PathBuf,
     line_warnings: Vec<LineWarning>,
     /// Option lines that had an error: (backend, instance or `None` for a global option, key).
@@ -194,10 +247,10 @@ struct Builder<'d> {
     web: Option<patchbay_web::Options>,
     /// Key spans of the `[backend web]` lines read, for problems found once all are read.
     web_spans: Vec<(String, Span)>,
-    diagnostics: &'d mut Vec<Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
 }
 
-impl Builder<'_> {
+impl Builder {
     fn item(&mut self, core: &mut Core, config: &Config, item: &Item) {
         match item {
             Item::BackendSection { backend } if backend.value == WEB => {
@@ -255,10 +308,7 @@ impl Builder<'_> {
                     config_path: &self.config_path,
                     warnings: &mut warnings,
                 };
-                let result = match core.backend_mut(b) {
-                    Some(backend) => backend.configure(&key.value, &value.value, &mut ctx),
-                    None => return,
-                };
+                let result = core.configure_backend(b, &key.value, &value.value, &mut ctx);
                 let what = format!("backend {backend}");
                 if result.is_err() {
                     self.failed_options.insert((b, None, key.value.clone()));

@@ -27,6 +27,8 @@ pub fn attach(core: &mut Core, opts: Options) -> Result<String, String> {
     let monitor = Monitor::bind(opts, RecentLog::global().clone())
         .map_err(|e| format!("web monitor: cannot listen on {bind}: {e}"))?;
     let url = monitor.url();
+    let mut monitor = monitor;
+    monitor.set_reload(core.reload_handle());
     core.set_observer(Box::new(monitor));
     Ok(url)
 }

@@ -80,6 +80,40 @@ fn errors_are_all_reported_with_positions() {
 }
 
 #[test]
+fn check_against_lists_what_a_reload_changes() {
+    let out = patchbay(&[
+        "--check",
+        "reload_new.cfg",
+        "--against",
+        "reload_running.cfg",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "~ instance sacn 'out' (options changed: replaced)\n\
+         - instance sacn 'old'\n\
+         + instance sacn 'new'\n\
+         - mapping in.2 > old.1\n\
+         + mapping in.3 > new.1\n\
+         + mapping in.4 > new.2\n\
+         instances: 1 added, 1 removed, 1 replaced, 1 kept; mappings: 2 added, 1 removed\n"
+    );
+    let same = patchbay(&["--check", "reload_new.cfg", "--against", "reload_new.cfg"]);
+    assert_eq!(String::from_utf8_lossy(&same.stdout), "no changes\n");
+    // Either file with an error: exit 2, the error with its position.
+    let bad = patchbay(&["--check", "reload_new.cfg", "--against", "errors.cfg"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", transcript(&bad));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("errors.cfg:"));
+    let bad = patchbay(&["--check", "errors.cfg", "--against", "reload_new.cfg"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", transcript(&bad));
+    // --against needs --check.
+    assert_eq!(
+        patchbay(&["--against", "a.cfg", "b.cfg"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
 fn version_line() {
     let out = patchbay(&["--version"]);
     assert_eq!(

@@ -140,6 +140,41 @@ fn ready_watchdog_and_stopping_reach_the_notify_socket() {
     );
 }
 
+/// SIGHUP (what `systemctl reload` sends): RELOADING=1 with MONOTONIC_USEC, then READY=1 once
+/// the configuration is reloaded, so systemd knows when the reload is over.
+#[test]
+fn a_reload_is_announced_and_its_end_is_ready() {
+    let sock = NotifySocket::new("reload");
+    let mut child = spawn(&sock.path, &[]);
+    let ready = sock
+        .recv(Duration::from_secs(10))
+        .expect("READY=1 within 10 s");
+    assert!(lines(&ready).contains(&"READY=1"), "{ready:?}");
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let reloading = sock.recv(Duration::from_secs(10)).expect("RELOADING=1");
+    let reloading = lines(&reloading);
+    assert!(reloading.contains(&"RELOADING=1"), "{reloading:?}");
+    assert!(
+        reloading.iter().any(|l| l.starts_with("MONOTONIC_USEC=")),
+        "{reloading:?}"
+    );
+    let done = sock
+        .recv(Duration::from_secs(10))
+        .expect("READY=1 after the reload");
+    let done = lines(&done);
+    assert!(done.contains(&"READY=1"), "{done:?}");
+    assert!(
+        done.iter()
+            .any(|l| l.starts_with("STATUS=running: reloaded in")),
+        "{done:?}"
+    );
+    assert_eq!(terminate(&mut child), Some(0));
+}
+
 #[test]
 fn no_pings_without_a_watchdog_or_for_another_process() {
     for envs in [
@@ -250,7 +285,7 @@ fn unit_file_matches_the_daemon() {
         values("ExecStart"),
         ["/usr/local/bin/patchbay /etc/patchbay/patchbay.cfg"]
     );
-    assert!(values("ExecReload").is_empty(), "reload is not supported");
+    assert_eq!(values("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
     assert_eq!(values("WatchdogSec").len(), 1);
     assert_eq!(values("Restart"), ["on-failure"]);
     // sd_notify needs AF_UNIX; sACN needs both IP families.

@@ -362,6 +362,22 @@ fn monitor_in_a_browser_with_100_clients_and_a_stuck_one() {
     assert!(latencies[2] < 200.0, "median {latencies:?} ms");
     assert!(latencies[4] < 1000.0, "{latencies:?} ms");
 
+    // The page's reload button: a POST from the page's own origin, answered with what changed
+    // (the file is the same: nothing), and the page keeps following the input afterwards.
+    browser.js("document.getElementById('reload').click(); return null;");
+    let answer = browser.wait_for(
+        "const r = document.getElementById('reload-result'); \
+         return r && r.textContent.startsWith('reloaded in') ? r.textContent : null;",
+        Duration::from_secs(10),
+        "the reload button's answer",
+    );
+    assert!(
+        answer
+            .as_str()
+            .is_some_and(|a| a.contains("0 added, 0 removed")),
+        "{answer}"
+    );
+
     // 100 more clients, each with an event stream of the universe: every one gets its snapshots.
     let streams: Vec<_> = (0..100)
         .map(|_| {

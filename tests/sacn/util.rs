@@ -136,6 +136,13 @@ impl Patchbay {
         Self::spawn(tempfile::tempdir().expect("tempdir"), cfg, port, &["-d"])
     }
 
+    /// As [`Patchbay::start_file`], with these command line arguments before the config path
+    /// (tests/reload.rs, which shares this file).
+    #[allow(dead_code)]
+    pub fn start_file_with(cfg: &Path, port: u16, args: &[&str]) -> Patchbay {
+        Self::spawn(tempfile::tempdir().expect("tempdir"), cfg, port, args)
+    }
+
     fn spawn(dir: tempfile::TempDir, cfg: &Path, port: u16, args: &[&str]) -> Patchbay {
         guard();
         let config = std::fs::read_to_string(cfg).unwrap_or_default();

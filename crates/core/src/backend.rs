@@ -3,6 +3,7 @@
 //! before `start` must not have external effects, so `--check` can run them. The guide for
 //! backend authors is `doc/backends.md`.
 
+use std::any::Any;
 use std::path::Path;
 use std::time::Instant;
 
@@ -163,6 +164,49 @@ impl StartError {
 pub struct FatalError {
     /// What failed; the daemon logs it and shuts down.
     pub message: String,
+}
+
+/// What a configuration reload does to one instance of a backend ([`Backend::take_over`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceChange {
+    /// In both configurations, with the same option lines: it goes on without a break.
+    Kept,
+    /// In both (same id), with other option lines: the old one ends, the new one starts.
+    Replaced,
+    /// Only in the running configuration: it ends as at shutdown.
+    Removed,
+    /// Only in the new configuration: it starts.
+    Added,
+}
+
+/// The running side of a reload, handed to the new object's [`Backend::take_over`].
+pub struct Handover<'a> {
+    /// This backend's object running the old configuration.
+    pub running: &'a mut dyn Backend,
+    /// What happens to each instance of this backend.
+    pub changes: Changes<'a>,
+    /// Whether the backend's own `[backend NAME]` option lines differ.
+    pub options_changed: bool,
+}
+
+/// Every instance of one backend in either configuration of a reload and what happens to it,
+/// by ascending id.
+#[derive(Clone, Copy, Debug)]
+pub struct Changes<'a>(pub &'a [(InstanceId, InstanceChange)]);
+
+impl Changes<'_> {
+    /// What happens to instance `id` (`None`: not an instance of this backend).
+    pub fn of(&self, id: InstanceId) -> Option<InstanceChange> {
+        self.0
+            .binary_search_by_key(&id, |&(i, _)| i)
+            .ok()
+            .map(|p| self.0[p].1)
+    }
+
+    /// Each instance with its change.
+    pub fn iter(&self) -> impl Iterator<Item = (InstanceId, InstanceChange)> + '_ {
+        self.0.iter().copied()
+    }
 }
 
 /// Context for configuration callbacks: where relative paths are resolved and where
@@ -457,7 +501,7 @@ impl<'a> RoutePlan<'a> {
 /// [`shutdown`]: Backend::shutdown
 /// [`shutdown_complete`]: Backend::shutdown_complete
 /// [`poll_timeout`]: Backend::poll_timeout
-pub trait Backend {
+pub trait Backend: Any {
     /// The name used in `[backend NAME]` and `[NAME instance]`.
     fn name(&self) -> &'static str;
 
@@ -563,6 +607,31 @@ pub trait Backend {
     /// packet sent); the default has nothing to finish.
     fn shutdown_complete(&self) -> bool {
         true
+    }
+
+    /// Configuration reload ([`Core::reload`](crate::Core::reload)): `self` was configured
+    /// from the new configuration (validated and planned, not started) and takes over from
+    /// `handover.running`, this backend's object running the old one (the same type: downcast
+    /// it with `(handover.running as &mut dyn Any).downcast_mut::<Self>()`, after copying
+    /// `handover.changes` out). Instances and
+    /// channels both configurations have carry the same ids in both objects, so the running
+    /// state (sockets, which stay registered under the same tags; sequence numbers; output
+    /// buffers) moves over as it is. Per [`InstanceChange`]: a `Kept` instance goes on without
+    /// a break, a `Replaced` or `Removed` one ends as at shutdown (sACN stream termination), an
+    /// `Added` or `Replaced` one starts. Sockets of the running object that are not taken
+    /// close when it is dropped, right after this call.
+    ///
+    /// `Ok(false)` (the default) declines and leaves `running` untouched: the core then keeps
+    /// the running object if nothing of this backend changed (same options, instances and
+    /// channels; only [`Backend::plan`] is given again), else restarts the backend (`shutdown`
+    /// and one `flush` of the old object, `start` of the new). An `Err` stops the backend.
+    fn take_over(
+        &mut self,
+        _now: Instant,
+        _handover: Handover<'_>,
+        _io: &mut Io<'_>,
+    ) -> Result<bool, StartError> {
+        Ok(false)
     }
 
     /// Appends the backend's counters (totals since start, per instance or per shared scope).

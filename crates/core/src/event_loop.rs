@@ -17,7 +17,12 @@
 //! backend's fatal error call `shutdown` on every backend, then the loop keeps turning
 //! (events are no longer delivered) until every started backend reports
 //! `shutdown_complete()` or the grace period ends. A second request ends the loop at once.
-//! SIGHUP is logged and ignored (configuration reload is not supported).
+//!
+//! Reload: SIGHUP (after [`Core::listen_signals`]) or a [`ReloadHandle`] asks for the
+//! configuration to be read again; at the end of the turn the hook given to
+//! [`Core::on_reload_steps`] starts configuring the successor core ([`Core::successor`]), a
+//! slice per turn after the hooks, and [`Core::reload`] applies the difference between two
+//! turns once it is complete (see [`reload`]).
 //!
 //! Counters: every `with_stats_interval` period and on SIGUSR1 the core collects
 //! [`Backend::stats`] of every started backend and hands them to the reporter (default: one
@@ -170,6 +175,20 @@ pub struct Core {
     observer: Option<Box<dyn Observer>>,
     /// Changes when the configuration is replaced ([`CoreView::generation`]).
     generation: u64,
+    /// The option lines and channel uses the configuration gave, for the reload diff.
+    records: reload::Records,
+    /// Builds the next configuration on a reload request ([`Core::on_reload`]).
+    reload_hook: Option<ReloadHook>,
+    /// SIGHUP arrived and the reload has not run yet.
+    reload_requested: bool,
+    /// The successor being configured, a slice per turn.
+    reload_task: Option<reload::Pending>,
+    reload_requests: Arc<AtomicUsize>,
+    reload_requests_seen: usize,
+    /// How the last reload went (the monitor shows it).
+    last_reload: Option<ReloadOutcome>,
+    /// Told how every reload ended ([`Core::on_reloaded`]).
+    reloaded_hook: Option<reload::ReloadedHook>,
 }
 
 impl Core {
@@ -206,6 +225,14 @@ impl Core {
             reporter: None,
             observer: None,
             generation: 0,
+            records: reload::Records::default(),
+            reload_hook: None,
+            reload_requested: false,
+            reload_task: None,
+            reload_requests: Arc::new(AtomicUsize::new(0)),
+            reload_requests_seen: 0,
+            last_reload: None,
+            reloaded_hook: None,
         })
     }
 
@@ -276,7 +303,7 @@ impl Core {
         }
     }
 
-    /// Installs SIGINT/SIGTERM (shutdown), SIGHUP (logged: reload is not supported) and SIGUSR1
+    /// Installs SIGINT/SIGTERM (shutdown), SIGHUP (reload, see [`Core::on_reload`]) and SIGUSR1
     /// (report counters) handling for this loop.
     pub fn listen_signals(&mut self) -> io::Result<()> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
@@ -335,17 +362,30 @@ impl Core {
         if self.instance(name).is_some() {
             return Err(InstanceError::Duplicate(name.to_string()));
         }
-        let id = InstanceId(u32::try_from(self.instances.len()).unwrap_or(u32::MAX));
+        // A successor core gets back the id its predecessor gave an instance of this name and
+        // backend (see `Core::successor`).
+        let revived = self
+            .instances
+            .iter()
+            .position(|i| i.retired && i.backend == backend && i.name == name);
+        let index = revived.unwrap_or(self.instances.len());
+        let id = InstanceId(u32::try_from(index).unwrap_or(u32::MAX));
         let b = self
             .backends
             .get_mut(backend)
             .ok_or(InstanceError::UnknownBackend(backend))?;
         b.create_instance(id, name)?;
-        self.instances.push(Instance {
-            backend,
-            name: name.to_string(),
-        });
-        self.instance_backend.push(backend);
+        match self.instances.get_mut(index) {
+            Some(slot) => slot.retired = false,
+            None => {
+                self.instances.push(Instance {
+                    backend,
+                    name: name.to_string(),
+                    retired: false,
+                });
+                self.instance_backend.push(backend);
+            }
+        }
         Ok(id)
     }
 
@@ -353,8 +393,38 @@ impl Core {
     pub fn instance(&self, name: &str) -> Option<InstanceId> {
         self.instances
             .iter()
-            .position(|i| i.name == name)
+            .position(|i| !i.retired && i.name == name)
             .map(|i| InstanceId(i as u32))
+    }
+
+    /// Whether `id` names an instance of the configuration (not one a reload removed).
+    pub fn is_live(&self, id: InstanceId) -> bool {
+        self.instances
+            .get(id.0 as usize)
+            .is_some_and(|i| !i.retired)
+    }
+
+    /// Whether backend `b` has an instance in the configuration.
+    fn has_instances(&self, b: usize) -> bool {
+        self.instances.iter().any(|i| !i.retired && i.backend == b)
+    }
+
+    /// One option line of `[backend NAME]` or `-b` override (`Backend::configure`).
+    pub fn configure_backend(
+        &mut self,
+        backend: usize,
+        key: &str,
+        value: &str,
+        ctx: &mut ConfigCtx<'_>,
+    ) -> Result<(), OptionError> {
+        let Some(b) = self.backends.get_mut(backend) else {
+            return Err(OptionError::Other {
+                at: crate::Part::Key,
+                message: format!("no backend {backend}"),
+            });
+        };
+        self.records.backend_option(backend, key, value);
+        b.configure(key, value, ctx)
     }
 
     /// The name of instance `id`.
@@ -367,7 +437,8 @@ impl Core {
         self.instance_backend.get(id.0 as usize).copied()
     }
 
-    /// Names of all instances, in order of definition (index = `InstanceId`).
+    /// Names of all instances, in order of definition (index = `InstanceId`; after a reload
+    /// also those it removed, see [`Core::is_live`]).
     pub fn instance_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.instances.iter().map(|i| i.name.as_str())
     }
@@ -386,6 +457,7 @@ impl Core {
                 message: format!("no instance {}", id.0),
             });
         };
+        self.records.instance_option(id, key, value);
         self.backends[b].configure_instance(id, key, value, ctx)
     }
 
@@ -408,6 +480,19 @@ impl Core {
             warnings,
         };
         let channel = self.backends[inst.backend].channel(id, name, direction, &mut ctx)?;
+        // A successor's first use of a channel it inherited, under another name: the backend's
+        // fresh object gave the key another meaning (keys handed out in lookup order, as
+        // loopback and MQTT do), so the channel is marked renamed (its backend then cannot keep
+        // its running object) and named as this configuration writes it.
+        if self.records.is_inherited(channel)
+            && self.records.uses(channel.0 as usize) == 0
+            && self.registry.has_label(channel)
+            && !self.registry.label_is(channel, name)
+        {
+            self.registry.relabel(channel, name);
+            self.records.renamed(channel);
+        }
+        self.records.channel_use(channel, direction);
         // Only the channel part is stored (one copy, no formatting per lookup: a config can
         // hold a million endpoints); `channel_label` puts the instance name in front.
         if !self.registry.has_label(channel) {
@@ -489,7 +574,7 @@ impl Core {
         self.router.prepare(&self.table);
         let now = self.clock.now();
         for b in 0..self.backends.len() {
-            if !self.instance_backend.contains(&b) {
+            if !self.has_instances(b) {
                 continue;
             }
             let plan = RoutePlan::new(&self.table, &self.frame_routes);
@@ -597,6 +682,21 @@ impl Core {
             }
         }
         self.hooks.run_due(now);
+        let reloads = self.reload_requests.load(Ordering::SeqCst);
+        if reloads != self.reload_requests_seen {
+            self.reload_requests_seen = reloads;
+            self.reload_requested = true;
+        }
+        if self.phase == Phase::Running {
+            if self.reload_task.is_none() && std::mem::take(&mut self.reload_requested) {
+                self.begin_reload();
+            }
+            if self.reload_task.is_some() {
+                self.continue_reload();
+            }
+        } else {
+            self.reload_task = None;
+        }
         self.observe(now);
 
         if let Phase::Draining { deadline } = self.phase {
@@ -651,6 +751,10 @@ impl Core {
             && self.phase == Phase::Running
         {
             t = t.min(at.saturating_duration_since(now));
+        }
+        if self.reload_task.is_some() {
+            // Configuring a successor: a slice each turn, no waiting in between.
+            t = Duration::ZERO;
         }
         if let Some(at) = self.observer.as_ref().and_then(|o| o.poll_timeout()) {
             t = t.min(at.saturating_duration_since(now));
@@ -718,6 +822,8 @@ impl Core {
             edges: self.routes.edges(),
             router: &self.router,
             generation: self.generation,
+            last_reload: self.last_reload.as_ref(),
+            reloading: self.reload_task.is_some(),
             turns: self.turns,
             shutting_down: !matches!(self.phase, Phase::Running),
         };
@@ -795,7 +901,8 @@ impl Core {
             for sig in signals.pending() {
                 match sig {
                     SIGINT | SIGTERM => requests += 1,
-                    SIGHUP => info!(target: "core", "SIGHUP: reload not supported, continuing"),
+                    // Reloaded at the end of this turn, between two routing passes.
+                    SIGHUP => self.reload_requested = true,
                     // Reported at the end of this turn, after the turn's traffic was counted.
                     SIGUSR1 => self.stats_requested = true,
                     _ => {}
@@ -846,8 +953,11 @@ impl Core {
 }
 
 mod hooks;
+pub mod reload;
 #[cfg(test)]
 mod tests;
+
+pub use reload::{RELOAD_SLICE, ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask};
 
 impl Drop for Core {
     /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.

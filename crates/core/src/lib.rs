@@ -41,8 +41,9 @@ mod value;
 
 // What a backend implements and uses.
 pub use backend::{
-    Backend, ChannelCtx, ChannelError, ChannelId, ChannelIds, ConfigCtx, Delivery, Direction,
-    FatalError, GlobalOption, InstanceId, OptionError, Part, RoutePlan, StartError,
+    Backend, Changes, ChannelCtx, ChannelError, ChannelId, ChannelIds, ConfigCtx, Delivery,
+    Direction, FatalError, GlobalOption, Handover, InstanceChange, InstanceId, OptionError, Part,
+    RoutePlan, StartError,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use frames::{FrameCopies, FrameCopy, Run};
@@ -57,8 +58,10 @@ pub use value::Value;
 pub use transform::{Chain, ChainError, Level, MOTION_STEP, Transform};
 
 // What the daemon uses to run them.
+pub use event_loop::reload::{ReloadDiff, Reloaded};
 pub use event_loop::{
-    Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, ShutdownHandle,
+    Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, RELOAD_SLICE,
+    ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask, ShutdownHandle,
 };
 pub use registry::ChannelRegistry;
 pub use router::{Counters, MAX_ROUNDS};

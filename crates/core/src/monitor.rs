@@ -114,6 +114,9 @@ pub trait Observer {
 pub(crate) struct InstanceInfo {
     pub backend: usize,
     pub name: String,
+    /// Removed by a reload: its id is never reused (a running backend may still know it),
+    /// and an instance of the same name and backend that a later reload adds gets it back.
+    pub retired: bool,
 }
 
 /// A read-only view of a running core, handed to an [`Observer`] between two turns.
@@ -125,6 +128,8 @@ pub struct CoreView<'a> {
     pub(crate) edges: &'a [(ChannelId, ChannelId)],
     pub(crate) router: &'a Router,
     pub(crate) generation: u64,
+    pub(crate) last_reload: Option<&'a crate::event_loop::ReloadOutcome>,
+    pub(crate) reloading: bool,
     pub(crate) turns: u64,
     pub(crate) shutting_down: bool,
 }
@@ -134,6 +139,17 @@ impl CoreView<'_> {
     /// another generation may name something else now.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// How the last configuration reload went, if one was asked for.
+    pub fn last_reload(&self) -> Option<&crate::event_loop::ReloadOutcome> {
+        self.last_reload
+    }
+
+    /// Whether a reload is being prepared now (its outcome will be the next
+    /// [`CoreView::last_reload`]; a reload asked for meanwhile runs after it).
+    pub fn is_reloading(&self) -> bool {
+        self.reloading
     }
 
     /// Loop turns so far.
@@ -146,21 +162,25 @@ impl CoreView<'_> {
         self.shutting_down
     }
 
-    /// Number of instances; ids are `0..instance_count()`.
+    /// Number of instance ids; ids are `0..instance_count()`, some of them (those a reload
+    /// removed) without a name.
     pub fn instance_count(&self) -> usize {
         self.instances.len()
     }
 
     /// The name of instance `id`.
     pub fn instance_name(&self, id: InstanceId) -> Option<&str> {
-        self.instances.get(id.0 as usize).map(|i| i.name.as_str())
+        self.instances
+            .get(id.0 as usize)
+            .filter(|i| !i.retired)
+            .map(|i| i.name.as_str())
     }
 
     /// The instance called `name`.
     pub fn instance(&self, name: &str) -> Option<InstanceId> {
         self.instances
             .iter()
-            .position(|i| i.name == name)
+            .position(|i| !i.retired && i.name == name)
             .map(|i| InstanceId(i as u32))
     }
 
@@ -174,6 +194,7 @@ impl CoreView<'_> {
     pub fn instance_started(&self, id: InstanceId) -> bool {
         self.instances
             .get(id.0 as usize)
+            .filter(|i| !i.retired)
             .and_then(|i| self.started.get(i.backend))
             .copied()
             .unwrap_or(false)

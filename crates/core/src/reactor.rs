@@ -203,6 +203,22 @@ impl Reactor {
         }
     }
 
+    /// Forgets every registration of `backend`, whose sources were closed (a reload dropped
+    /// the object that held them), so that its successor can register the same tags; stale
+    /// readiness of the last wait goes too.
+    pub(crate) fn forget(&mut self, backend: usize) {
+        for (i, slot) in self.regs.slots.iter_mut().enumerate() {
+            if slot.is_some_and(|o| o.backend == backend) {
+                *slot = None;
+                self.regs.free.push(i);
+            }
+        }
+        self.regs.waker_subscribers.retain(|o| o.backend != backend);
+        if let Some(r) = self.ready.get_mut(backend) {
+            r.clear();
+        }
+    }
+
     /// The loop's waker (also used for shutdown requests from other threads).
     pub fn waker(&self) -> Arc<Waker> {
         Arc::clone(&self.regs.waker)

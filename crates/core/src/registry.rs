@@ -17,7 +17,7 @@ const DENSE_KEYS: u64 = 1024;
 const NONE: u32 = u32::MAX;
 
 /// Allocates and remembers channel ids; implements [`ChannelIds`] for [`crate::ChannelCtx`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ChannelRegistry {
     /// Per instance: channel id of each key below [`DENSE_KEYS`] ([`NONE`]: not resolved yet),
     /// grown on demand.
@@ -107,6 +107,20 @@ impl ChannelRegistry {
         }
         self.label_text
             .get(start as usize..start as usize + len as usize)
+    }
+
+    /// Whether `channel`'s label is `text`.
+    pub fn label_is(&self, channel: ChannelId, text: &str) -> bool {
+        self.label_str(channel) == Some(text)
+    }
+
+    /// Names `channel` anew (a reloaded configuration writes it otherwise); the old text stays
+    /// in the shared string, unused.
+    pub fn relabel(&mut self, channel: ChannelId, label: &str) {
+        if let Some(slot) = self.label_at.get_mut(channel.0 as usize) {
+            *slot = (0, 0);
+        }
+        self.set_label(channel, label);
     }
 
     /// Whether a label was set for `channel`.

@@ -112,6 +112,20 @@ impl Router {
         }
     }
 
+    /// Takes a reloaded configuration's table: transform state starts afresh (a `slew` in
+    /// progress jumps to its target's next value), tracked values of channels both
+    /// configurations have stay, the counters go on.
+    pub fn reconfigure(&mut self, table: &RoutingTable, instances: usize, channels: usize) {
+        self.transforms = Transforms::for_table(table);
+        if self.batches.len() < instances {
+            self.batches.resize_with(instances, Vec::new);
+            self.copies.resize_with(instances, Vec::new);
+        }
+        if !self.values.is_empty() {
+            self.values.resize(channels, Value::UNSET);
+        }
+    }
+
     /// When a moving `slew`/`fade` output next emits a value; the loop must turn by then.
     pub fn next_step(&self) -> Option<Instant> {
         self.transforms.next_step()

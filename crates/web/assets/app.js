@@ -183,6 +183,21 @@ $("universe-pick").addEventListener("change", (e) => {
   if (!state.universe) { paintGrid("grid-in", null); paintGrid("grid-out", null); }
   connect();
 });
+// Reload: the answer says what changed, or every error with its line (nothing changed then).
+$("reload").addEventListener("click", async () => {
+  const out = $("reload-result");
+  out.hidden = false;
+  out.textContent = "reloading…";
+  try {
+    const r = await fetch(url("/api/reload"), { method: "POST" });
+    const d = await r.json().catch(() => null);
+    out.textContent = d ? d.message : `HTTP ${r.status}`;
+    out.dataset.ok = d && d.ok ? "true" : "false";
+  } catch (e) {
+    out.textContent = String(e);
+    out.dataset.ok = "false";
+  }
+});
 $("graph-prev").addEventListener("click", () => { state.graphOffset = Math.max(0, state.graphOffset - GRAPH_PAGE); loadGraph(); });
 $("graph-next").addEventListener("click", () => {
   if (state.graphOffset + GRAPH_PAGE < state.graphTotal) { state.graphOffset += GRAPH_PAGE; loadGraph(); }

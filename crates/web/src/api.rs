@@ -359,6 +359,9 @@ impl Api {
         let end = total.min(offset.saturating_add(limit.min(INSTANCE_PAGE)));
         for i in offset..end {
             let id = InstanceId(i as u32);
+            if view.instance_name(id).is_none() {
+                continue; // removed by a reload
+            }
             self.describe(view, now, id, false);
             out.push(b'{');
             json::key(out, "name");

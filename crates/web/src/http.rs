@@ -24,6 +24,8 @@ pub struct Request<'a> {
     pub host: Option<&'a [u8]>,
     pub authorization: Option<&'a [u8]>,
     pub cookie: Option<&'a [u8]>,
+    /// Where a browser says the request comes from (sent with every cross-site POST).
+    pub origin: Option<&'a [u8]>,
     /// It announces a body (`Content-Length` other than 0, or `Transfer-Encoding`).
     pub has_body: bool,
 }
@@ -69,6 +71,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<Request<'_>>, HttpError> {
                 host: None,
                 authorization: None,
                 cookie: None,
+                origin: None,
                 has_body: false,
             };
             for h in req.headers.iter() {
@@ -79,6 +82,8 @@ pub fn parse(buf: &[u8]) -> Result<Option<Request<'_>>, HttpError> {
                     r.authorization = Some(h.value);
                 } else if name.eq_ignore_ascii_case("cookie") {
                     r.cookie = Some(h.value);
+                } else if name.eq_ignore_ascii_case("origin") {
+                    r.origin = Some(h.value);
                 } else if name.eq_ignore_ascii_case("transfer-encoding")
                     || (name.eq_ignore_ascii_case("content-length") && h.value.trim_ascii() != b"0")
                 {
@@ -112,6 +117,7 @@ pub enum Status {
     Timeout,
     PayloadTooLarge,
     HeadersTooLarge,
+    Unprocessable,
     Unavailable,
 }
 
@@ -127,6 +133,7 @@ impl Status {
             Status::Timeout => 408,
             Status::PayloadTooLarge => 413,
             Status::HeadersTooLarge => 431,
+            Status::Unprocessable => 422,
             Status::Unavailable => 503,
         }
     }
@@ -142,6 +149,7 @@ impl Status {
             Status::Timeout => "Request Timeout",
             Status::PayloadTooLarge => "Payload Too Large",
             Status::HeadersTooLarge => "Request Header Fields Too Large",
+            Status::Unprocessable => "Unprocessable Content",
             Status::Unavailable => "Service Unavailable",
         }
     }

@@ -46,6 +46,8 @@ pub enum Endpoint {
         universe: Option<String>,
         channels: Vec<u32>,
     },
+    /// `POST /api/reload`: read the configuration file again.
+    Reload,
 }
 
 /// The decision about one request.
@@ -76,12 +78,41 @@ fn refuse(status: Status, message: impl Into<String>) -> Decision {
 
 /// Decides what to do with `req` under `auth`.
 pub fn decide(req: &Request<'_>, auth: &Auth) -> Decision {
-    if req.method != "GET" {
+    // The one action, reload, is a POST; everything else only reads.
+    let post = req.method == "POST";
+    if !post && req.method != "GET" {
         return Decision::Refuse {
             status: Status::MethodNotAllowed,
-            header: Some("Allow: GET"),
-            message: "only GET".into(),
+            header: Some("Allow: GET, POST"),
+            message: "only GET, and POST to /api/reload".into(),
             denied: false,
+        };
+    }
+    if post != (req.path == RELOAD) {
+        let (header, message) = if post {
+            ("Allow: GET", "only GET here (POST is for /api/reload)")
+        } else {
+            (
+                "Allow: POST",
+                "POST to /api/reload to reload the configuration",
+            )
+        };
+        return Decision::Refuse {
+            status: Status::MethodNotAllowed,
+            header: Some(header),
+            message: message.into(),
+            denied: false,
+        };
+    }
+    // A page of another site may make the browser POST here (a form needs no permission):
+    // its Origin then names that site. Tools (curl) send none.
+    if post && req.origin.is_some_and(|o| !same_origin(o, req.host)) {
+        return Decision::Refuse {
+            status: Status::Forbidden,
+            header: None,
+            message: "a reload must come from this monitor's own page (Origin differs from Host)"
+                .into(),
+            denied: true,
         };
     }
     if req.has_body {
@@ -177,12 +208,27 @@ pub fn decide(req: &Request<'_>, auth: &Auth) -> Decision {
                 Err(d) => return d,
             }
         }
+        RELOAD => Endpoint::Reload,
         _ => return refuse(Status::NotFound, "no such page"),
     };
     Decision::Serve {
         endpoint,
         set_cookie,
     }
+}
+
+/// The path of the reload action.
+pub const RELOAD: &str = "/api/reload";
+
+/// Whether `origin` (`http://host:port`) names the host the request was sent to.
+fn same_origin(origin: &[u8], host: Option<&[u8]>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let rest = origin
+        .strip_prefix(b"http://")
+        .or_else(|| origin.strip_prefix(b"https://"));
+    rest.is_some_and(|r| r.trim_ascii().eq_ignore_ascii_case(host.trim_ascii()))
 }
 
 /// A percent-encoded name parameter.
@@ -289,6 +335,43 @@ mod tests {
             Decision::Refuse { status, .. } => Some(*status),
             Decision::Serve { .. } => None,
         }
+    }
+
+    #[test]
+    fn reload_is_a_post_from_a_tool_or_this_monitor_only() {
+        let serve = Decision::Serve {
+            endpoint: Endpoint::Reload,
+            set_cookie: false,
+        };
+        let post = |headers: &str| {
+            req(&format!(
+                "POST /api/reload HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n{headers}\r\n"
+            ))
+        };
+        assert_eq!(post(""), serve);
+        assert_eq!(post("Content-Length: 0\r\n"), serve);
+        assert_eq!(post("Origin: http://127.0.0.1:9090\r\n"), serve);
+        assert_eq!(
+            status(&post("Origin: http://evil.example\r\n")),
+            Some(Status::Forbidden)
+        );
+        assert_eq!(status(&post("Origin: null\r\n")), Some(Status::Forbidden));
+        assert_eq!(status(&get("/api/reload")), Some(Status::MethodNotAllowed));
+        assert_eq!(
+            status(&req("PUT /api/reload HTTP/1.1\r\nHost: localhost\r\n\r\n")),
+            Some(Status::MethodNotAllowed)
+        );
+        // The same credentials as every other page.
+        let auth = Auth {
+            token: Some("s3cret".into()),
+            ..Auth::default()
+        };
+        let with = |q: &str| {
+            let text = format!("POST /api/reload{q} HTTP/1.1\r\nHost: 10.0.0.1:9090\r\n\r\n");
+            decide(&http::parse(text.as_bytes()).unwrap().unwrap(), &auth)
+        };
+        assert_eq!(status(&with("")), Some(Status::Unauthorized));
+        assert!(matches!(with("?token=s3cret"), Decision::Serve { .. }));
     }
 
     #[test]

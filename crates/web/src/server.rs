@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use patchbay_core::monitor::{CoreView, Observer};
-use patchbay_core::{ChannelId, InstanceId, Interest, Io, Ready, StartError};
+use patchbay_core::{ChannelId, InstanceId, Interest, Io, Ready, ReloadHandle, StartError};
 use patchbay_kit::throttle::{LOG_PERIOD, Throttle};
 
 use crate::api::{self, Api, FrameCache};
@@ -93,6 +93,8 @@ enum State {
     Lingering,
     /// An open event stream.
     Stream(Box<Sub>),
+    /// Asked for a reload: answered once the loop reports a reload after number `after`.
+    Reload { after: u64 },
 }
 
 /// What an event stream asked for (`/api/events?universe=NAME&channels=ID,...`).
@@ -161,6 +163,10 @@ pub struct Monitor {
     refused_log: Throttle,
     denied_log: Throttle,
     accept_log: Throttle,
+    /// Asks the loop to reload (`None`: this patchbay has no file to read again).
+    reload: Option<ReloadHandle>,
+    /// Clients in [`State::Reload`].
+    reload_waiting: usize,
 }
 
 impl Monitor {
@@ -196,12 +202,60 @@ impl Monitor {
             refused_log: Throttle::default(),
             denied_log: Throttle::default(),
             accept_log: Throttle::default(),
+            reload: None,
+            reload_waiting: 0,
         })
     }
 
     /// Where it listens (the real port when the bind said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Lets `POST /api/reload` ask the loop to read its configuration again.
+    pub fn set_reload(&mut self, handle: ReloadHandle) {
+        self.reload = Some(handle);
+    }
+
+    /// Answers every client waiting for a reload once the loop reports one after its request:
+    /// `{"seq","ok","message"}`, 200 when the new configuration runs, 422 when it was refused
+    /// (the message lists the errors with their positions) or a backend failed to start.
+    fn answer_reloads(&mut self, now: Instant, io: &mut Io<'_>, view: &CoreView<'_>) {
+        let Some(outcome) = view.last_reload() else {
+            return;
+        };
+        for slot in 0..self.clients.len() {
+            let Some(c) = self.clients[slot].as_mut() else {
+                continue;
+            };
+            let State::Reload { after } = c.state else {
+                continue;
+            };
+            if outcome.seq <= after {
+                continue;
+            }
+            let mut body = Vec::with_capacity(outcome.message.len() + 64);
+            body.push(b'{');
+            json::key(&mut body, "seq");
+            json::uint(&mut body, outcome.seq);
+            body.push(b',');
+            json::key(&mut body, "ok");
+            json::bool(&mut body, outcome.ok);
+            body.push(b',');
+            json::key(&mut body, "message");
+            json::str(&mut body, &outcome.message);
+            body.extend_from_slice(b"}\n");
+            let status = if outcome.ok {
+                Status::Ok
+            } else {
+                Status::Unprocessable
+            };
+            http::respond(&mut c.out, status, "application/json", &[], &body);
+            c.state = State::Responding;
+            c.since = now;
+            self.reload_waiting = self.reload_waiting.saturating_sub(1);
+            self.flush(slot, now, io);
+        }
     }
 
     /// The URL to open (a wildcard bind shown as loopback).
@@ -299,6 +353,9 @@ impl Monitor {
             let _ = io.deregister(&mut c.stream, tag(slot));
             if matches!(c.state, State::Stream(_)) {
                 self.streams -= 1;
+            }
+            if matches!(c.state, State::Reload { .. }) {
+                self.reload_waiting = self.reload_waiting.saturating_sub(1);
             }
             self.open -= 1;
         }
@@ -428,6 +485,27 @@ impl Monitor {
                 }
             }
             Endpoint::Sources => self.api.sources(view, now, body),
+            Endpoint::Reload => {
+                let Some(handle) = self.reload.as_ref() else {
+                    return http::error(
+                        out,
+                        Status::Unavailable,
+                        &headers,
+                        "this patchbay has no configuration file to reload",
+                    );
+                };
+                tracing::info!(target: "web", "reload requested by {}",
+                    c.peer.map_or_else(String::new, |p| p.to_string()));
+                handle.request();
+                // A reload already under way read the file before this request: answer with
+                // the one after it.
+                let last = view.last_reload().map_or(0, |r| r.seq);
+                c.state = State::Reload {
+                    after: last + u64::from(view.is_reloading()),
+                };
+                self.reload_waiting += 1;
+                return;
+            }
             Endpoint::Counters { offset, limit } => {
                 self.api.counters(view, now, offset, limit, body);
             }
@@ -560,6 +638,20 @@ impl Monitor {
                         Status::Timeout,
                         &[],
                         "request not complete in time",
+                    );
+                    c.state = State::Responding;
+                    c.since = now;
+                    self.flush(slot, now, io);
+                }
+                State::Reload { .. }
+                    if now.saturating_duration_since(c.since) > REQUEST_TIMEOUT =>
+                {
+                    self.reload_waiting = self.reload_waiting.saturating_sub(1);
+                    http::error(
+                        &mut c.out,
+                        Status::Unavailable,
+                        &[],
+                        "no reload happened (is patchbay shutting down?)",
                     );
                     c.state = State::Responding;
                     c.since = now;
@@ -774,6 +866,9 @@ impl Observer for Monitor {
     }
 
     fn observe(&mut self, now: Instant, ready: &[Ready], io: &mut Io<'_>, view: &CoreView<'_>) {
+        if self.reload_waiting > 0 {
+            self.answer_reloads(now, io, view);
+        }
         for r in ready {
             if r.tag == LISTENER {
                 self.accept_pending = true;

@@ -25,6 +25,7 @@ mod link;
 mod monitor;
 pub mod options;
 mod output;
+mod reload;
 mod start;
 
 use std::net::SocketAddr;
@@ -552,6 +553,15 @@ impl Backend for Sacn {
 
     fn shutdown_complete(&self) -> bool {
         self.rt.as_ref().is_none_or(|rt| rt.idle())
+    }
+
+    fn take_over(
+        &mut self,
+        now: Instant,
+        handover: patchbay_core::Handover<'_>,
+        io: &mut Io<'_>,
+    ) -> Result<bool, StartError> {
+        self.take_over_from(now, handover, io)
     }
 
     fn stats(&self, out: &mut Vec<patchbay_core::Stat>) {

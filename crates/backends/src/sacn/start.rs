@@ -264,7 +264,7 @@ impl Runtime {
         }
         for (idx, inst) in b.instances.iter().enumerate() {
             let mirror_own = b.binds.iter().any(|bo| bo.local);
-            setup_instance(&mut binds, cid, &b.name, mirror_own, now, idx, inst)?;
+            setup_instance(&mut binds, cid, &b.name, mirror_own, now, idx, inst, false)?;
         }
         for (i, bind) in binds.iter_mut().enumerate() {
             bind.inputs.sort_unstable_by_key(|e| e.0);
@@ -377,7 +377,11 @@ pub(super) fn problems(b: &Sacn) -> Vec<StartError> {
     out
 }
 
-fn setup_instance(
+/// Sets up instance `idx`'s universe on its bind: the output universe, the receiver and the
+/// joins, and the bind's index entries. With `running` (a reload's kept instance) the universe
+/// may exist already and is then left as it is: its sequence numbers and levels go on.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn setup_instance(
     binds: &mut [BindRt],
     cid: Cid,
     source_name: &str,
@@ -385,6 +389,7 @@ fn setup_instance(
     now: Instant,
     idx: usize,
     inst: &Instance,
+    running: bool,
 ) -> Result<(), StartError> {
     let o = &inst.opts;
     let (Some(u), Some(bind)) = (o.universe, binds.get_mut(o.interface)) else {
@@ -401,9 +406,10 @@ fn setup_instance(
             realtime: o.realtime,
             ..UniverseConfig::default()
         };
-        source
-            .add_universe(u, ucfg)
-            .map_err(|e| fail(format!("cannot transmit universe {u}: {e}")))?;
+        match source.add_universe(u, ucfg) {
+            Err(patchbay_sacn::SourceError::UniverseExists(_)) if running => {}
+            r => r.map_err(|e| fail(format!("cannot transmit universe {u}: {e}")))?,
+        }
         bind.outputs.push((u, idx as u32));
         if o.sync != 0 {
             let pos = match bind.sync_dests.iter().position(|(s, _)| *s == o.sync) {
@@ -448,10 +454,13 @@ fn setup_instance(
             bind.groups.len() - 1
         }
     };
-    bind.groups[g]
+    match bind.groups[g]
         .rx
         .add_universe(now, u, RxUniverse { from: o.from })
-        .map_err(|e| fail(format!("cannot receive universe {u}: {e}")))?;
+    {
+        Err(patchbay_sacn::receiver::ReceiverError::AlreadyListening(_)) if running => {}
+        r => r.map_err(|e| fail(format!("cannot receive universe {u}: {e}")))?,
+    }
     bind.inputs.push((u, g as u16, idx as u32));
     if o.unicast {
         return Ok(());
