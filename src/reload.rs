@@ -64,6 +64,7 @@ pub fn hook(
         let build = begin(running, &path, &overrides)?;
         Ok(Box::new(Task {
             build: Some(build),
+            configured: false,
             path: path.clone(),
             web: web.clone(),
         }))
@@ -73,13 +74,17 @@ pub fn hook(
 /// A successor being configured for [`hook`].
 struct Task {
     build: Option<setup::Build>,
+    /// Every item of the file is applied; what is left is [`setup::Build::finish`].
+    configured: bool,
     path: PathBuf,
     web: Option<patchbay_web::Options>,
 }
 
 impl ReloadTask for Task {
     fn step(&mut self, budget: Duration) -> Option<Result<Core, String>> {
-        if !self.build.as_mut()?.step(Some(budget)) {
+        if !self.configured {
+            // The checks that need the whole file take a turn of their own.
+            self.configured = self.build.as_mut()?.step(Some(budget));
             return None;
         }
         let next = match checked(self.build.take()?.finish(), &self.path) {
