@@ -753,7 +753,7 @@ impl Core {
         {
             t = t.min(at.saturating_duration_since(now));
         }
-        if self.reload_task.is_some() {
+        if self.reload_has_work() {
             // Configuring a successor: a slice each turn, no waiting in between.
             t = Duration::ZERO;
         }
@@ -958,7 +958,7 @@ pub mod reload;
 #[cfg(test)]
 mod tests;
 
-pub use reload::{RELOAD_SLICE, ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask};
+pub use reload::{RELOAD_SLICE, ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask, ReloadWaker};
 
 impl Drop for Core {
     /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.

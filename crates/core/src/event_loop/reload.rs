@@ -129,20 +129,43 @@ pub type ReloadHook = Box<dyn FnMut(&Core) -> Result<Box<dyn ReloadTask>, String
 /// wait between slices). The running core does not change meanwhile: a reload asked for during
 /// one starts after it.
 pub trait ReloadTask {
-    /// Configures on for about `budget`; `Some` once done: the successor, or why it cannot be
-    /// used.
-    fn step(&mut self, budget: Duration) -> Option<Result<Core, String>>;
+    /// Configures on for about `budget`; `Some` once done: the successor (of `running`, the
+    /// core that runs: [`Core::successor`]), or why it cannot be used.
+    fn step(&mut self, running: &Core, budget: Duration) -> Option<Result<Core, String>>;
+
+    /// Whether the task waits for work done on another thread (reading the file): the loop
+    /// then waits as usual instead of turning at once, and the thread wakes it
+    /// ([`Core::reload_waker`]). `step` is still called every turn.
+    fn waiting(&self) -> bool {
+        false
+    }
 }
 
-/// How long one turn's slice of configuring a successor may take: under the 8 ms after which
-/// sACN input that waited coalesces, with the other work of the turn.
-pub const RELOAD_SLICE: Duration = Duration::from_millis(2);
+/// Wakes the loop from the thread a [`ReloadTask`] waits for.
+#[derive(Clone, Debug)]
+pub struct ReloadWaker(Arc<Waker>);
+
+impl ReloadWaker {
+    /// Wakes the loop (a turn follows, which steps the task).
+    pub fn wake(&self) {
+        if let Err(e) = self.0.wake() {
+            warn!(target: "core", "cannot wake the event loop: {e}");
+        }
+    }
+}
+
+/// How long one turn's slice of configuring a successor may take. Why 1 ms: a frame read late
+/// by a slice is sent late, and a strict 44/s output whose input comes at that rate sends every
+/// later frame as late until it gives one up to catch up, once every frame for a second has
+/// waited 2 ms (`patchbay_sacn::SourceConfig::catch_up`); a slice, an item's overshoot and the
+/// turn's own work stay under that in a release build.
+pub const RELOAD_SLICE: Duration = Duration::from_millis(1);
 
 /// A successor built in one go.
 struct Built(Option<Result<Core, String>>);
 
 impl ReloadTask for Built {
-    fn step(&mut self, _: Duration) -> Option<Result<Core, String>> {
+    fn step(&mut self, _: &Core, _: Duration) -> Option<Result<Core, String>> {
         self.0.take()
     }
 }
@@ -540,6 +563,19 @@ impl Core {
         Ok(next)
     }
 
+    /// What wakes the loop when a [`ReloadTask`]'s thread is done.
+    pub fn reload_waker(&self) -> ReloadWaker {
+        ReloadWaker(self.reactor.waker())
+    }
+
+    /// Whether the reload in progress has work for the next turn (the loop then does not wait).
+    pub(super) fn reload_has_work(&self) -> bool {
+        self.reload_task.as_ref().is_some_and(|p| match &p.stage {
+            Some(Stage::Configuring(task)) => !task.waiting(),
+            _ => true,
+        })
+    }
+
     /// A handle that asks the loop to reload from another thread ([`Core::on_reload`]).
     pub fn reload_handle(&self) -> ReloadHandle {
         ReloadHandle {
@@ -800,7 +836,7 @@ impl Core {
         p.turns += 1;
         let t = Instant::now();
         let (which, next) = match stage {
-            Stage::Configuring(mut task) => match task.step(RELOAD_SLICE) {
+            Stage::Configuring(mut task) => match task.step(self, RELOAD_SLICE) {
                 None => (1, Some(Stage::Configuring(task))),
                 Some(Ok(next)) => (1, Some(Stage::Configured(Box::new(next)))),
                 Some(Err(message)) => return self.refused(p.seq, message),

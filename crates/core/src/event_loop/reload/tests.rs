@@ -494,7 +494,7 @@ fn a_reload_in_slices_keeps_routing_between_them() {
         steps: u32,
     }
     impl ReloadTask for Slow {
-        fn step(&mut self, budget: Duration) -> Option<Result<Core, String>> {
+        fn step(&mut self, _: &Core, budget: Duration) -> Option<Result<Core, String>> {
             assert_eq!(budget, RELOAD_SLICE);
             self.steps += 1;
             if self.steps < 3 {
