@@ -340,6 +340,9 @@ fn twenty_reloads_under_load_lose_no_frame_of_a_kept_universe_and_keep_memory_fl
         (cap.data_of(cid, 1100).len() > 40).then_some(())
     });
     assert!(flowing.is_some(), "no output under load\n{}", pb.log());
+    // Frames count from here: a strict output that started behind its input has caught up
+    // (a second, see `strict_outputs`).
+    std::thread::sleep(Duration::from_millis(1500));
     // Reloads alternate between adding an instance and removing it again.
     // RSS after each measured reload; when each SIGHUP was sent.
     let mut rss = Vec::new();
@@ -395,6 +398,7 @@ fn twenty_reloads_under_load_lose_no_frame_of_a_kept_universe_and_keep_memory_fl
     // Lost frames by number, with how many universes lost each; the output's lag behind the
     // input (sent by the sender to received from patchbay) per phase.
     let mut lost: std::collections::BTreeMap<u16, usize> = Default::default();
+    let mut late: std::collections::BTreeMap<u16, Duration> = Default::default();
     let mut lag_reloading = Duration::ZERO;
     let mut lag_quiet = Duration::ZERO;
     for u in 1..=100u16 {
@@ -419,6 +423,8 @@ fn twenty_reloads_under_load_lose_no_frame_of_a_kept_universe_and_keep_memory_fl
             if frames.last() != Some(&n) {
                 frames.push(n);
                 let lag = c.at.saturating_duration_since(sent_at(n));
+                let worst = late.entry(n).or_default();
+                *worst = (*worst).max(lag);
                 if (reloading_from..quiet_from).contains(&n) {
                     lag_reloading = lag_reloading.max(lag);
                 } else if n >= quiet_from {
@@ -460,6 +466,21 @@ fn twenty_reloads_under_load_lose_no_frame_of_a_kept_universe_and_keep_memory_fl
             .sum()
     };
     let (lost_reloading, lost_quiet) = (count(false), count(true));
+    // Frames that some universe got more than 5 ms after the sender sent them: (frame, ms
+    // after the latest SIGHUP, lag in ms).
+    let since_hup = |n: u16| {
+        let at = sent_at(n);
+        hups.iter()
+            .rev()
+            .find(|&&h| h <= at)
+            .map_or(-1.0, |&h| (at - h).as_secs_f64() * 1e3)
+    };
+    let late: Vec<(u16, u32, u32)> = late
+        .iter()
+        .filter(|&(_, lag)| *lag > Duration::from_millis(5))
+        .map(|(&n, lag)| (n, since_hup(n) as u32, lag.as_millis() as u32))
+        .collect();
+    eprintln!("late frames (frame, ms after the latest SIGHUP, lag ms): {late:?}");
     // Means of the first and the last five samples: RSS alternates by about a megabyte between
     // the two kinds of reload, so single samples say little.
     let mean5 = |s: &[u64]| s.iter().sum::<u64>() / s.len().max(1) as u64;
