@@ -385,14 +385,11 @@ fn twenty_reloads_under_load_lose_no_frame_of_a_kept_universe_and_keep_memory_fl
         })
         .collect();
     assert_eq!(stalls.len(), ROUNDS as usize, "--- log\n{log}");
+    // Each reload's line up to what changed: how long, over how many turns, each stage's
+    // longest turn.
     let stages: Vec<&str> = log
         .lines()
-        .filter_map(|l| {
-            l.split_once("standing still at most ")?
-                .1
-                .split_once(": ")
-                .map(|x| x.0)
-        })
+        .filter_map(|l| Some(l.split_once("reloaded in ")?.1.split_once(": ")?.0))
         .collect();
     eprintln!("stalls: {stages:#?}");
     // Lost frames by number, with how many universes lost each; the output's lag behind the
