@@ -194,12 +194,11 @@ pub(super) struct Pending {
 enum Stage {
     /// Configure a slice of the successor.
     Configuring(Box<dyn ReloadTask>),
-    /// Compare it with the running core ([`Core::compare`]).
+    /// Compare its instances with the running core's ([`Core::compare`]).
     Configured(Box<Core>),
-    /// Freeze its routing table ([`Prepared::freeze`]).
-    Compared(Box<Prepared>),
-    /// Switch over ([`Core::switch_to`]).
-    Prepared(Box<Prepared>),
+    /// The next part of comparing its mappings and freezing its routing table
+    /// ([`Prepared::step`]).
+    Preparing(Box<Prepared>),
     /// Drop what the running configuration left (its registry, routes, table and the backend
     /// objects that were handed over from), then report.
     Retiring(Box<Core>, Reloaded),
@@ -213,6 +212,10 @@ pub(super) struct Prepared {
     lines: String,
     table: RoutingTable,
     frame_routes: FrameRoutes,
+    /// Per edge of `next`, whether it is a frame route (the first half of freezing).
+    copied: Vec<bool>,
+    /// Parts done of [`Prepared::step`].
+    parts: u8,
 }
 
 /// How a reload went ([`CoreView::last_reload`](crate::monitor::CoreView::last_reload)).
@@ -265,6 +268,15 @@ pub struct ReloadDiff {
 impl ReloadDiff {
     /// What changes from `running` to `next` (a [`Core::successor`] of it, configured).
     pub fn between(running: &Core, next: &Core) -> ReloadDiff {
+        let mut d = ReloadDiff::between_instances(running, next);
+        d.add_edges(running, next);
+        d.remove_edges(running, next);
+        d
+    }
+
+    /// What changes from `running` to `next` but the mappings (the first part of
+    /// [`ReloadDiff::between`]).
+    fn between_instances(running: &Core, next: &Core) -> ReloadDiff {
         let n = running.backends.len().max(next.backends.len());
         let mut d = ReloadDiff {
             changes: vec![Vec::new(); n],
@@ -317,24 +329,33 @@ impl ReloadDiff {
                 *flag = true;
             }
         }
+        d
+    }
+
+    /// Mappings only `next` has (or with another transform chain).
+    fn add_edges(&mut self, running: &Core, next: &Core) {
         let (old, new) = (&running.routes, &next.routes);
         for (e, &(s, t)) in new.edges().iter().enumerate() {
             let same = old
                 .edge_index(s, t)
                 .is_some_and(|o| old.chain_of(o) == new.chain_of(e));
             if !same {
-                d.added.push((s, t));
+                self.added.push((s, t));
             }
         }
+    }
+
+    /// Mappings only `running` has (or with another transform chain).
+    fn remove_edges(&mut self, running: &Core, next: &Core) {
+        let (old, new) = (&running.routes, &next.routes);
         for (e, &(s, t)) in old.edges().iter().enumerate() {
             let same = new
                 .edge_index(s, t)
                 .is_some_and(|o| new.chain_of(o) == old.chain_of(e));
             if !same {
-                d.removed.push((s, t));
+                self.removed.push((s, t));
             }
         }
-        d
     }
 
     /// Whether nothing changes.
@@ -520,9 +541,35 @@ pub struct Reloaded {
 }
 
 impl Prepared {
-    /// Freezes the successor's routing table.
-    fn freeze(&mut self) {
-        (self.table, self.frame_routes) = self.next.routes.freeze(&self.next.registry);
+    /// The next part of preparing (each O(mappings), a turn each in the loop): the mappings
+    /// added, the ones removed and the lines describing the change, the frame routes, the
+    /// table. Returns the stage it belonged to (2 comparing, 3 freezing; [`Pending::longest`]),
+    /// `None` when all are done.
+    fn step(&mut self, running: &Core) -> Option<usize> {
+        let next = &self.next;
+        let stage = match self.parts {
+            0 => {
+                self.diff.add_edges(running, next);
+                2
+            }
+            1 => {
+                self.diff.remove_edges(running, next);
+                self.lines = self.diff.render(running, next, RENDER_LIMIT);
+                2
+            }
+            2 => {
+                (self.frame_routes, self.copied) = next.routes.freeze_frames(&next.registry);
+                3
+            }
+            3 => {
+                self.table = next.routes.freeze_table(&next.registry, &self.copied);
+                self.copied = Vec::new();
+                3
+            }
+            _ => return None,
+        };
+        self.parts += 1;
+        Some(stage)
     }
 }
 
@@ -637,7 +684,7 @@ impl Core {
     /// it with this core and freezes its routing table (each O(mappings)).
     fn prepare_reload(&self, next: Core) -> Result<Prepared, CoreError> {
         let mut prepared = self.compare(next)?;
-        prepared.freeze();
+        while prepared.step(self).is_some() {}
         Ok(prepared)
     }
 
@@ -661,14 +708,15 @@ impl Core {
                 "reload: the new core has other backends",
             )));
         }
-        let diff = ReloadDiff::between(self, &next);
-        let lines = diff.render(self, &next, RENDER_LIMIT);
+        let diff = ReloadDiff::between_instances(self, &next);
         Ok(Prepared {
             next,
             diff,
-            lines,
+            lines: String::new(),
             table: RoutingTable::default(),
             frame_routes: FrameRoutes::default(),
+            copied: Vec::new(),
+            parts: 0,
         })
     }
 
@@ -682,6 +730,7 @@ impl Core {
             lines,
             table,
             frame_routes,
+            ..
         } = prepared;
         let now = self.clock.now();
         let mut failures = Vec::new();
@@ -842,7 +891,7 @@ impl Core {
                 Some(Err(message)) => return self.refused(p.seq, message),
             },
             Stage::Configured(next) => match self.compare(*next) {
-                Ok(prepared) => (2, Some(Stage::Compared(Box::new(prepared)))),
+                Ok(prepared) => (2, Some(Stage::Preparing(Box::new(prepared)))),
                 Err(e) => {
                     error!(target: "core", "reload failed: {e}");
                     return self.finish_reload(ReloadOutcome {
@@ -852,14 +901,14 @@ impl Core {
                     });
                 }
             },
-            Stage::Compared(mut prepared) => {
-                prepared.freeze();
-                (3, Some(Stage::Prepared(prepared)))
-            }
-            Stage::Prepared(prepared) => {
-                let (reloaded, old) = self.switch_to(*prepared);
-                (4, Some(Stage::Retiring(Box::new(old), reloaded)))
-            }
+            Stage::Preparing(mut prepared) => match prepared.step(self) {
+                Some(stage) => (stage, Some(Stage::Preparing(prepared))),
+                None => {
+                    // All parts done: switch over in this turn.
+                    let (reloaded, old) = self.switch_to(*prepared);
+                    (4, Some(Stage::Retiring(Box::new(old), reloaded)))
+                }
+            },
             Stage::Retiring(old, reloaded) => {
                 drop(old);
                 p.longest[5] = p.longest[5].max(t.elapsed());

@@ -515,10 +515,10 @@ fn a_reload_in_slices_keeps_routing_between_them() {
     core.request_reload();
     // Reading the file.
     core.turn(Some(Duration::ZERO)).expect("turn");
-    // Three slices, comparing, freezing, switching: the old configuration routes in each of
-    // these turns (a.2 > c.2; the stage runs after the turn's routing), and the loop does not
-    // wait between them.
-    for turn in 2..=7 {
+    // Three slices, comparing (instances, mappings added, mappings removed), freezing (frame
+    // routes, table), switching: the old configuration routes in each of these turns (a.2 >
+    // c.2; the stage runs after the turn's routing), and the loop does not wait between them.
+    for turn in 2..=10 {
         assert!(core.is_reloading(), "turn {turn}");
         assert_eq!(core.wait_timeout(core.clock.now(), None), Duration::ZERO);
         assert_eq!(
@@ -527,17 +527,17 @@ fn a_reload_in_slices_keeps_routing_between_them() {
             "turn {turn}"
         );
     }
-    // Switched at the end of the seventh turn; the eighth drops the old objects and reports.
+    // Switched at the end of the tenth turn; the eleventh drops the old objects and reports.
     assert!(core.is_reloading());
     assert_eq!(send(&mut core, &world, "a", 3, 9), vec![(3, 3, 9)]);
     assert!(
         !core.is_reloading(),
-        "reported at the end of the eighth turn"
+        "reported at the end of the eleventh turn"
     );
     assert_eq!(core.last_reload().map(|r| r.ok), Some(true));
     assert!(
         core.last_reload()
-            .is_some_and(|r| r.message.contains("over 8 turn(s)")),
+            .is_some_and(|r| r.message.contains("over 11 turn(s)")),
         "{:?}",
         core.last_reload()
     );
@@ -560,8 +560,8 @@ fn a_refused_reload_changes_nothing_and_says_why() {
     let w = Rc::clone(&world);
     core.on_reload(move |c| Ok(successor(c, &w, true, &NEW)));
     core.reload_handle().request();
-    // Reading, configuring, comparing, freezing, switching, retiring: a turn each.
-    for _ in 0..6 {
+    // Reading, configuring, comparing (three turns), freezing (two), switching, retiring.
+    for _ in 0..9 {
         core.turn(Some(Duration::ZERO)).expect("turn");
     }
     assert!(!core.is_reloading());
