@@ -177,7 +177,7 @@ pub(super) type ReloadedHook = Box<dyn FnMut(&ReloadOutcome)>;
 /// of them (with 100 universes and 51,200 mappings, configuring the successor, comparing and
 /// freezing its table, switching over and dropping the old objects each take milliseconds,
 /// tens in a debug build; a frame of a 44 fps input that waits out all of them in one turn
-/// is late by their sum, and every later frame with it: see [`patchbay_dmx::Pacer`]'s
+/// is late by their sum, and every later frame with it: see `patchbay_dmx::Pacer`'s
 /// catch-up).
 pub(super) struct Pending {
     stage: Option<Stage>,
