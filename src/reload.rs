@@ -29,9 +29,12 @@ fn begin(running: &Core, path: &Path, overrides: &[Override]) -> Result<setup::B
 
 /// Reads and parses `path` with the options of every backend.
 fn read(path: &Path, overrides: &[Override]) -> (patchbay_config::Config, Vec<Diagnostic>) {
-    let backends = patchbay_backends::registry();
-    let opts = setup::load_options(&backends, overrides.to_vec());
-    patchbay_config::load(path, &opts)
+    patchbay_config::load(path, &load_options(overrides))
+}
+
+/// What the parser needs to know of the backends (their names).
+fn load_options(overrides: &[Override]) -> patchbay_config::LoadOptions {
+    setup::load_options(&patchbay_backends::registry(), overrides.to_vec())
 }
 
 /// The build of a successor of `running` (it starts from a copy of its channel registry) from
@@ -81,11 +84,12 @@ pub fn hook(
         // build): a thread does it while the loop routes.
         let (tx, rx) = std::sync::mpsc::channel();
         let waker = running.reload_waker();
-        let (p, o) = (path.clone(), overrides.clone());
+        // The backend objects stay on this thread; the parser gets their names.
+        let (p, opts) = (path.clone(), load_options(&overrides));
         std::thread::Builder::new()
             .name("patchbay-reload".into())
             .spawn(move || {
-                let _ = tx.send(read(&p, &o));
+                let _ = tx.send(patchbay_config::load(&p, &opts));
                 waker.wake();
             })
             .map_err(|e| format!("cannot read the new configuration: {e}"))?;
