@@ -23,11 +23,30 @@ pub fn successor(running: &Core, path: &Path, overrides: &[Override]) -> Result<
 
 /// The successor's build, its items not applied yet.
 fn begin(running: &Core, path: &Path, overrides: &[Override]) -> Result<setup::Build, String> {
-    let backends = patchbay_backends::registry();
-    let opts = setup::load_options(&backends, overrides.to_vec());
-    let (config, diagnostics) = patchbay_config::load(path, &opts);
+    let (config, diagnostics) = read(path, overrides);
+    prepare(running, path, config, diagnostics)
+}
+
+/// Reads and parses `path` with the options of every backend.
+fn read(path: &Path, overrides: &[Override]) -> (patchbay_config::Config, Vec<Diagnostic>) {
+    patchbay_config::load(path, &load_options(overrides))
+}
+
+/// What the parser needs to know of the backends (their names).
+fn load_options(overrides: &[Override]) -> patchbay_config::LoadOptions {
+    setup::load_options(&patchbay_backends::registry(), overrides.to_vec())
+}
+
+/// The build of a successor of `running` (it starts from a copy of its channel registry) from
+/// `config`.
+fn prepare(
+    running: &Core,
+    path: &Path,
+    config: patchbay_config::Config,
+    diagnostics: Vec<Diagnostic>,
+) -> Result<setup::Build, String> {
     let core = running
-        .successor(backends)
+        .successor(patchbay_backends::registry())
         .map_err(|e| format!("cannot prepare the new configuration: {e}"))?;
     Ok(setup::Build::new(core, path, config, diagnostics))
 }
@@ -61,31 +80,87 @@ pub fn hook(
 ) -> impl FnMut(&Core) -> Result<Box<dyn ReloadTask>, String> + 'static {
     move |running| {
         crate::service::reloading();
-        let build = begin(running, &path, &overrides)?;
+        // Reading and parsing the file is pure and takes milliseconds (tens in a debug
+        // build): a thread does it while the loop routes.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waker = running.reload_waker();
+        // The backend objects stay on this thread; the parser gets their names.
+        let (p, opts) = (path.clone(), load_options(&overrides));
+        std::thread::Builder::new()
+            .name("patchbay-reload".into())
+            .spawn(move || {
+                let _ = tx.send(patchbay_config::load(&p, &opts));
+                waker.wake();
+            })
+            .map_err(|e| format!("cannot read the new configuration: {e}"))?;
         Ok(Box::new(Task {
-            build: Some(build),
+            stage: Stage::Reading(rx),
             path: path.clone(),
             web: web.clone(),
         }))
     }
 }
 
-/// A successor being configured for [`hook`].
+/// A successor being configured for [`hook`], a turn per stage.
 struct Task {
-    build: Option<setup::Build>,
+    stage: Stage,
     path: PathBuf,
     web: Option<patchbay_web::Options>,
 }
 
+enum Stage {
+    /// A thread reads and parses the file; then the successor core is made (copying the
+    /// running registry).
+    Reading(std::sync::mpsc::Receiver<(patchbay_config::Config, Vec<Diagnostic>)>),
+    /// Items applied a slice per turn.
+    Configuring(setup::Build),
+    /// Every item is applied; what is left is [`setup::Build::finish`], a turn of its own.
+    Configured(Option<setup::Build>),
+}
+
 impl ReloadTask for Task {
-    fn step(&mut self, budget: Duration) -> Option<Result<Core, String>> {
-        if !self.build.as_mut()?.step(Some(budget)) {
-            return None;
+    fn waiting(&self) -> bool {
+        matches!(self.stage, Stage::Reading(_))
+    }
+
+    fn step(&mut self, running: &Core, budget: Duration) -> Option<Result<Core, String>> {
+        match &mut self.stage {
+            Stage::Reading(rx) => {
+                let (config, diagnostics) = match rx.try_recv() {
+                    Ok(read) => read,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        return Some(Err("reading the new configuration failed".into()));
+                    }
+                };
+                match prepare(running, &self.path, config, diagnostics) {
+                    Ok(build) => self.stage = Stage::Configuring(build),
+                    Err(e) => return Some(Err(e)),
+                }
+                None
+            }
+            Stage::Configuring(build) => {
+                if build.step(Some(budget)) {
+                    let Stage::Configuring(build) =
+                        std::mem::replace(&mut self.stage, Stage::Configured(None))
+                    else {
+                        return None;
+                    };
+                    self.stage = Stage::Configured(Some(build));
+                }
+                None
+            }
+            Stage::Configured(build) => {
+                let build = build.take()?;
+                Some(self.finish(build))
+            }
         }
-        let next = match checked(self.build.take()?.finish(), &self.path) {
-            Ok(next) => next,
-            Err(text) => return Some(Err(text)),
-        };
+    }
+}
+
+impl Task {
+    fn finish(&self, build: setup::Build) -> Result<Core, String> {
+        let next = checked(build.finish(), &self.path)?;
         let warnings = render(&next.config.sources, &next.diagnostics, false);
         if !warnings.is_empty() {
             warn!(target: "config", "{}", warnings.trim_end());
@@ -93,7 +168,7 @@ impl ReloadTask for Task {
         if next.web != self.web {
             warn!(target: "web", "[backend web] changed: the web monitor keeps its settings until patchbay restarts");
         }
-        Some(Ok(next.core))
+        Ok(next.core)
     }
 }
 

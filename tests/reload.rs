@@ -5,8 +5,8 @@
 //! leaves its group while a kept one stays joined and a new one is joined, the web monitor's
 //! `POST /api/reload` answers with what changed or what is wrong, and under 44 fps × 100
 //! universes of input twenty reloads keep every kept stream whole (no termination, no gap in its
-//! sequence numbers, no torn frame, frames only lost while the loop stands still reading the file,
-//! as many as that stall explains) and leave the resident memory flat.
+//! sequence numbers, no torn frame, no frame lost that as long a time without reloads in the
+//! same run does not lose: see `strict_outputs`) and leave the resident memory flat.
 //!
 //! Traffic: inputs are unicast to a private port, outputs unicast to capture sockets (the sACN
 //! test machinery of tests/sacn/util.rs), so tests run in parallel.
@@ -249,13 +249,31 @@ fn frame(universe: u16, n: u16) -> Vec<u8> {
 const WARM_UP: u16 = 12;
 const ROUNDS: u16 = WARM_UP + 20;
 
+/// Whether the load test's outputs keep the 44/s limit (`RELOAD_TEST_STRICT=1`, for
+/// measuring: BENCHMARKS.md). By default they send each frame as it comes (`realtime = 1`):
+/// with an input at exactly the limit rate a strict output has no spare slot, so any frame
+/// the loop reads late (a reload's turn, but as well the loop descheduled on a loaded machine)
+/// puts the stream's schedule behind the input's phase for as long as the input keeps its
+/// rate, and the pacer gives a frame up a second later to catch up (patchbay_dmx::Pacer, issue
+/// 14). That is the limit's price for latency, paid for any stall, and this machine's baseline
+/// would not be zero; what the reload itself must not do, merge or drop frames or tear them,
+/// shows without it.
+fn strict_outputs() -> bool {
+    std::env::var_os("RELOAD_TEST_STRICT").is_some()
+}
+
 fn load_config(cid: Cid, port: u16, cap: u16, extra: Option<u16>) -> String {
     let mut s = backend("reload-load", cid, &[&format!("127.0.0.1 {port}")]);
     for u in 1..=100u16 {
         s += &format!(
             "\n[sacn in{u}]\nuniverse = {u}\nunicast = 1\n\n[sacn out{u}]\nuniverse = {}\n\
-             priority = 100\ndestination = 127.0.0.1 {cap}\n",
-            u + 1000
+             priority = 100\ndestination = 127.0.0.1 {cap}\n{}",
+            u + 1000,
+            if strict_outputs() {
+                ""
+            } else {
+                "realtime = 1\n"
+            }
         );
     }
     if let Some(x) = extra {
@@ -273,8 +291,18 @@ fn load_config(cid: Cid, port: u16, cap: u16, extra: Option<u16>) -> String {
     s
 }
 
+/// Where a lost frame of the load test fell: its number, how many universes lost it, and how
+/// long after the latest SIGHUP before it the sender sent it (`None`: in the quiet phase).
+#[derive(Debug)]
+#[allow(dead_code)] // printed
+struct Loss {
+    frame: u16,
+    universes: usize,
+    after_reload_ms: Option<f64>,
+}
+
 #[test]
-fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
+fn twenty_reloads_under_load_lose_no_frame_of_a_kept_universe_and_keep_memory_flat() {
     guard();
     let cid = test_cid(196);
     let port = free_port();
@@ -284,15 +312,16 @@ fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
     let pid = pb.pid();
     let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
 
-    // 44 frames a second on each of 100 universes, from a thread, until told to stop.
+    // 44 frames a second on each of 100 universes, from a thread, until told to stop; frame n
+    // goes out at `start + (n - 1) * period`.
+    let period = Duration::from_secs(1) / 44;
+    let start = Instant::now();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
     let sender = {
         let (stop, sent) = (stop.clone(), sent.clone());
         std::thread::spawn(move || {
             let mut tx = RawSender::v4(Ipv4Addr::LOCALHOST, test_cid(197));
-            let period = Duration::from_secs(1) / 44;
-            let start = Instant::now();
             let mut n = 0u16;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
@@ -305,26 +334,39 @@ fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
             }
         })
     };
+    let sent_at = |n: u16| start + period * u32::from(n.saturating_sub(1));
+    let last = || sent.load(std::sync::atomic::Ordering::Relaxed);
     let flowing = poll(Duration::from_secs(10), || {
         (cap.data_of(cid, 1100).len() > 40).then_some(())
     });
     assert!(flowing.is_some(), "no output under load\n{}", pb.log());
+    // Frames count from here: a strict output that started behind its input has caught up
+    // (a second, see `strict_outputs`).
+    std::thread::sleep(Duration::from_millis(1500));
     // Reloads alternate between adding an instance and removing it again.
-    // RSS after each measured reload.
+    // RSS after each measured reload; when each SIGHUP was sent.
     let mut rss = Vec::new();
+    let mut hups = Vec::new();
+    let reloading_from = last() + 1;
+    let reloading = Instant::now();
     for round in 0..ROUNDS {
         let extra = (round % 2 == 0).then_some(2000 + round);
         file.write(&load_config(cid, port, cap.port(), extra));
+        hups.push(Instant::now());
         reload(&pb, "reloaded in");
         std::thread::sleep(Duration::from_millis(150));
         if round >= WARM_UP {
             rss.push(rss_kib(pid));
         }
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // Frames after the last reload's effects (a second, the pacer's catch-up period): then as
+    // long again without any reload, the baseline of this machine in this run.
+    std::thread::sleep(Duration::from_millis(1200));
+    let quiet_from = last() + 1;
+    std::thread::sleep(reloading.elapsed());
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.join().unwrap();
-    let last_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    let last_sent = last();
     std::thread::sleep(Duration::from_millis(300));
 
     let log = pb.log();
@@ -343,18 +385,19 @@ fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
         })
         .collect();
     assert_eq!(stalls.len(), ROUNDS as usize, "--- log\n{log}");
-    let period_ms = 1000.0 / 44.0;
-    // A frame that waited out a stall is merged into the next one (input older than 8 ms
-    // coalesces, output is paced at 44 fps): at most one per period of the stall, plus the one
-    // the pacer gives up to get back onto the input's phase, plus one for what this shared
-    // machine loses without any reload (3 in 10 s measured: the pacer's catch-up after the
-    // loop was descheduled).
-    let allowed: usize = stalls
-        .iter()
-        .map(|ms| (ms / period_ms).ceil() as usize + 2)
-        .sum();
-    let mut lost_total = 0;
-    let mut worst = 0;
+    // Each reload's line up to what changed: how long, over how many turns, each stage's
+    // longest turn.
+    let stages: Vec<&str> = log
+        .lines()
+        .filter_map(|l| Some(l.split_once("reloaded in ")?.1.split_once(": ")?.0))
+        .collect();
+    eprintln!("stalls: {stages:#?}");
+    // Lost frames by number, with how many universes lost each; the output's lag behind the
+    // input (sent by the sender to received from patchbay) per phase.
+    let mut lost: std::collections::BTreeMap<u16, usize> = Default::default();
+    let mut late: std::collections::BTreeMap<u16, Duration> = Default::default();
+    let mut lag_reloading = Duration::ZERO;
+    let mut lag_quiet = Duration::ZERO;
     for u in 1..=100u16 {
         let out = cap.data_of(cid, u + 1000);
         assert!(
@@ -376,6 +419,14 @@ fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
             );
             if frames.last() != Some(&n) {
                 frames.push(n);
+                let lag = c.at.saturating_duration_since(sent_at(n));
+                let worst = late.entry(n).or_default();
+                *worst = (*worst).max(lag);
+                if (reloading_from..quiet_from).contains(&n) {
+                    lag_reloading = lag_reloading.max(lag);
+                } else if n >= quiet_from {
+                    lag_quiet = lag_quiet.max(lag);
+                }
             }
         }
         assert_eq!(
@@ -384,17 +435,49 @@ fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
             "universe {}: the last frame",
             u + 1000
         );
-        let first = frames.first().copied().unwrap_or(0);
-        let lost = (first..=last_sent).filter(|n| !frames.contains(n)).count();
-        assert!(
-            lost <= allowed,
-            "universe {}: {lost} frames lost, more than the reloads' stalls explain ({allowed}; \
-             stalls {stalls:?} ms)",
-            u + 1000
-        );
-        lost_total += lost;
-        worst = worst.max(lost);
+        for n in reloading_from..=last_sent {
+            if frames.binary_search(&n).is_err() {
+                *lost.entry(n).or_default() += 1;
+            }
+        }
     }
+    let losses: Vec<Loss> = lost
+        .iter()
+        .map(|(&frame, &universes)| Loss {
+            frame,
+            universes,
+            after_reload_ms: (frame < quiet_from).then(|| {
+                let at = sent_at(frame);
+                hups.iter()
+                    .rev()
+                    .find(|&&h| h <= at)
+                    .map_or(-1.0, |&h| (at - h).as_secs_f64() * 1e3)
+            }),
+        })
+        .collect();
+    let count = |quiet: bool| -> usize {
+        losses
+            .iter()
+            .filter(|l| l.after_reload_ms.is_none() == quiet)
+            .map(|l| l.universes)
+            .sum()
+    };
+    let (lost_reloading, lost_quiet) = (count(false), count(true));
+    // Frames that some universe got more than 5 ms after the sender sent them: (frame, ms
+    // after the latest SIGHUP, lag in ms).
+    let since_hup = |n: u16| {
+        let at = sent_at(n);
+        hups.iter()
+            .rev()
+            .find(|&&h| h <= at)
+            .map_or(-1.0, |&h| (at - h).as_secs_f64() * 1e3)
+    };
+    let late: Vec<(u16, u32, u32)> = late
+        .iter()
+        .filter(|&(_, lag)| *lag > Duration::from_millis(5))
+        .map(|(&n, lag)| (n, since_hup(n) as u32, lag.as_millis() as u32))
+        .collect();
+    eprintln!("late frames (frame, ms after the latest SIGHUP, lag ms): {late:?}");
     // Means of the first and the last five samples: RSS alternates by about a megabyte between
     // the two kinds of reload, so single samples say little.
     let mean5 = |s: &[u64]| s.iter().sum::<u64>() / s.len().max(1) as u64;
@@ -402,11 +485,23 @@ fn twenty_reloads_under_load_keep_every_kept_stream_whole_and_memory_flat() {
     let mean = stalls.iter().sum::<f64>() / stalls.len() as f64;
     let max = stalls.iter().copied().fold(0.0, f64::max);
     eprintln!(
-        "{} reloads under 44 fps x 100 universes: stall mean {mean:.1} ms, max {max:.1} ms; \
-         frames lost per universe {:.1} mean, {worst} worst (bound {allowed}); \
-         RSS {rss_before} KiB over the first 5 measured reloads, {rss_after} KiB over the last 5",
-        ROUNDS,
-        lost_total as f64 / 100.0
+        "{ROUNDS} reloads under 44 fps x 100 universes: stall mean {mean:.1} ms, max {max:.1} ms\n\
+         reloading: frames {reloading_from}..{quiet_from}, {lost_reloading} frames lost over 100 \
+         universes, output lag at most {lag_reloading:?}\n\
+         quiet:     frames {quiet_from}..={last_sent}, {lost_quiet} frames lost, output lag at most \
+         {lag_quiet:?}\n\
+         lost frames (frame, universes, ms after the latest SIGHUP): {losses:?}\n\
+         RSS {rss_before} KiB over the first 5 measured reloads, {rss_after} KiB over the last 5"
+    );
+    // Reloads add no loss: with realtime outputs this machine's baseline is zero frames (a
+    // frame is lost only if the loop stands still for more than a frame period, so that two
+    // frames of a universe wait to be read in one turn), and no stage of a reload stands still
+    // that long even in a debug build; if the machine stalled in the quiet phase, the reloading
+    // one may lose as much.
+    assert!(
+        strict_outputs() || lost_reloading <= lost_quiet,
+        "reloads lost frames: {lost_reloading} while reloading, {lost_quiet} in as long without \
+         ({losses:?}; stalls {stalls:?} ms)"
     );
     // Flat: what a reload allocates (a second core for the new configuration, megabytes) is
     // freed; 2 MiB over 15 reloads would be less than a tenth of one successor each.

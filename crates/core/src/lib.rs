@@ -61,7 +61,7 @@ pub use transform::{Chain, ChainError, Level, MOTION_STEP, Transform};
 pub use event_loop::reload::{ReloadDiff, Reloaded};
 pub use event_loop::{
     Core, CoreError, DEFAULT_SHUTDOWN_GRACE, Exit, InstanceError, MAX_WAIT, RELOAD_SLICE,
-    ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask, ShutdownHandle,
+    ReloadHandle, ReloadHook, ReloadOutcome, ReloadTask, ReloadWaker, ShutdownHandle,
 };
 pub use registry::ChannelRegistry;
 pub use router::{Counters, MAX_ROUNDS};

@@ -197,6 +197,13 @@ impl RoutingBuilder {
     /// become [`FrameRoutes`] (see [`crate::frames`] for why only those), the rest the CSR
     /// table of events.
     pub(crate) fn freeze(&self, registry: &ChannelRegistry) -> (RoutingTable, FrameRoutes) {
+        let (frames, copied) = self.freeze_frames(registry);
+        (self.freeze_table(registry, &copied), frames)
+    }
+
+    /// The first half of [`RoutingBuilder::freeze`] (a reload runs them in two turns): the
+    /// frame routes, and per edge whether it is one of them.
+    pub(crate) fn freeze_frames(&self, registry: &ChannelRegistry) -> (FrameRoutes, Vec<bool>) {
         let channels = registry.len();
         // Sources per target channel, counted up to 2 ("more than one").
         let mut sources = vec![0u8; channels];
@@ -233,9 +240,13 @@ impl RoutingBuilder {
                 true
             })
             .collect();
-        let frames = FrameRoutes::build(copies);
-        let table = self.build_where(registry, |e| !copied[e]);
-        (table, frames)
+        (FrameRoutes::build(copies), copied)
+    }
+
+    /// The second half of [`RoutingBuilder::freeze`]: the table of the edges that are not
+    /// frame routes (`copied`, from [`RoutingBuilder::freeze_frames`]).
+    pub(crate) fn freeze_table(&self, registry: &ChannelRegistry, copied: &[bool]) -> RoutingTable {
+        self.build_where(registry, |e| !copied.get(e).copied().unwrap_or(false))
     }
 
     /// The CSR table of the edges whose index `keep` accepts.

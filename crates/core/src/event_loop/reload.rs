@@ -12,8 +12,11 @@
 //!
 //! Configuring the successor may take longer than a turn should stand still (a 1,000-universe
 //! file takes tens of milliseconds), so the daemon's hook returns a [`ReloadTask`] that the loop
-//! runs a slice of [`RELOAD_SLICE`] per turn, routing as usual in between; the complete
-//! successor is then applied in one turn.
+//! runs a slice of [`RELOAD_SLICE`] per turn, routing as usual in between; what follows, each
+//! O(mappings), takes a turn each as well ([`Stage`]): comparing, freezing the new table,
+//! switching over, dropping the old objects. Why: a frame of a 44 fps input read late by the
+//! sum of them is sent late, and with a strict 44/s output every later frame too, until the
+//! pacer gives one up (issue 19's measurements in BENCHMARKS.md).
 //!
 //! Applying ([`Core::reload`]), per backend: the successor's object is planned and asked to take
 //! over from the running one ([`Backend::take_over`]: kept instances go on, removed ones end as
@@ -36,7 +39,9 @@ use crate::backend::{
     Backend, Changes, ChannelId, Direction, Handover, InstanceChange, InstanceId, RoutePlan,
     StartError,
 };
+use crate::frames::FrameRoutes;
 use crate::monitor::InstanceInfo;
+use crate::routing::RoutingTable;
 
 /// What the configuration said, as far as a reload compares it: option lines per backend and
 /// per instance (text as written, in order) and how each channel is used.
@@ -124,20 +129,43 @@ pub type ReloadHook = Box<dyn FnMut(&Core) -> Result<Box<dyn ReloadTask>, String
 /// wait between slices). The running core does not change meanwhile: a reload asked for during
 /// one starts after it.
 pub trait ReloadTask {
-    /// Configures on for about `budget`; `Some` once done: the successor, or why it cannot be
-    /// used.
-    fn step(&mut self, budget: Duration) -> Option<Result<Core, String>>;
+    /// Configures on for about `budget`; `Some` once done: the successor (of `running`, the
+    /// core that runs: [`Core::successor`]), or why it cannot be used.
+    fn step(&mut self, running: &Core, budget: Duration) -> Option<Result<Core, String>>;
+
+    /// Whether the task waits for work done on another thread (reading the file): the loop
+    /// then waits as usual instead of turning at once, and the thread wakes it
+    /// ([`Core::reload_waker`]). `step` is still called every turn.
+    fn waiting(&self) -> bool {
+        false
+    }
 }
 
-/// How long one turn's slice of configuring a successor may take: under the 8 ms after which
-/// sACN input that waited coalesces, with the other work of the turn.
-pub const RELOAD_SLICE: Duration = Duration::from_millis(2);
+/// Wakes the loop from the thread a [`ReloadTask`] waits for.
+#[derive(Clone, Debug)]
+pub struct ReloadWaker(Arc<Waker>);
+
+impl ReloadWaker {
+    /// Wakes the loop (a turn follows, which steps the task).
+    pub fn wake(&self) {
+        if let Err(e) = self.0.wake() {
+            warn!(target: "core", "cannot wake the event loop: {e}");
+        }
+    }
+}
+
+/// How long one turn's slice of configuring a successor may take. Why 1 ms: a frame read late
+/// by a slice is sent late, and a strict 44/s output whose input comes at that rate sends every
+/// later frame as late until it gives one up to catch up, once every frame for a second has
+/// waited 2 ms (`patchbay_sacn::SourceConfig::catch_up`); a slice, an item's overshoot and the
+/// turn's own work stay under that in a release build.
+pub const RELOAD_SLICE: Duration = Duration::from_millis(1);
 
 /// A successor built in one go.
 struct Built(Option<Result<Core, String>>);
 
 impl ReloadTask for Built {
-    fn step(&mut self, _: Duration) -> Option<Result<Core, String>> {
+    fn step(&mut self, _: &Core, _: Duration) -> Option<Result<Core, String>> {
         self.0.take()
     }
 }
@@ -145,14 +173,49 @@ impl ReloadTask for Built {
 /// What [`Core::on_reloaded`] runs.
 pub(super) type ReloadedHook = Box<dyn FnMut(&ReloadOutcome)>;
 
-/// The reload in progress.
+/// The reload in progress: a stage per turn, so that no turn stands still for more than one
+/// of them (with 100 universes and 51,200 mappings, configuring the successor, comparing and
+/// freezing its table, switching over and dropping the old objects each take milliseconds,
+/// tens in a debug build; a frame of a 44 fps input that waits out all of them in one turn
+/// is late by their sum, and every later frame with it: see `patchbay_dmx::Pacer`'s
+/// catch-up).
 pub(super) struct Pending {
-    task: Box<dyn ReloadTask>,
+    stage: Option<Stage>,
     seq: u64,
     /// Wall clock (how long the loop stood still; the core's clock may be a manual one).
     began: Instant,
     turns: u32,
-    longest: Duration,
+    /// The longest turn of each stage: reading the file (the hook), configuring, comparing,
+    /// freezing, switching, retiring.
+    longest: [Duration; 6],
+}
+
+/// What the next turn of a [`Pending`] reload does.
+enum Stage {
+    /// Configure a slice of the successor.
+    Configuring(Box<dyn ReloadTask>),
+    /// Compare its instances with the running core's ([`Core::compare`]).
+    Configured(Box<Core>),
+    /// The next part of comparing its mappings and freezing its routing table
+    /// ([`Prepared::step`]).
+    Preparing(Box<Prepared>),
+    /// Drop what the running configuration left (its registry, routes, table and the backend
+    /// objects that were handed over from), then report.
+    Retiring(Box<Core>, Reloaded),
+}
+
+/// A configured successor with everything applying it needs that does not change the running
+/// core: the difference and (once frozen) the routing table.
+pub(super) struct Prepared {
+    next: Core,
+    diff: ReloadDiff,
+    lines: String,
+    table: RoutingTable,
+    frame_routes: FrameRoutes,
+    /// Per edge of `next`, whether it is a frame route (the first half of freezing).
+    copied: Vec<bool>,
+    /// Parts done of [`Prepared::step`].
+    parts: u8,
 }
 
 /// How a reload went ([`CoreView::last_reload`](crate::monitor::CoreView::last_reload)).
@@ -205,6 +268,15 @@ pub struct ReloadDiff {
 impl ReloadDiff {
     /// What changes from `running` to `next` (a [`Core::successor`] of it, configured).
     pub fn between(running: &Core, next: &Core) -> ReloadDiff {
+        let mut d = ReloadDiff::between_instances(running, next);
+        d.add_edges(running, next);
+        d.remove_edges(running, next);
+        d
+    }
+
+    /// What changes from `running` to `next` but the mappings (the first part of
+    /// [`ReloadDiff::between`]).
+    fn between_instances(running: &Core, next: &Core) -> ReloadDiff {
         let n = running.backends.len().max(next.backends.len());
         let mut d = ReloadDiff {
             changes: vec![Vec::new(); n],
@@ -257,24 +329,33 @@ impl ReloadDiff {
                 *flag = true;
             }
         }
+        d
+    }
+
+    /// Mappings only `next` has (or with another transform chain).
+    fn add_edges(&mut self, running: &Core, next: &Core) {
         let (old, new) = (&running.routes, &next.routes);
         for (e, &(s, t)) in new.edges().iter().enumerate() {
             let same = old
                 .edge_index(s, t)
                 .is_some_and(|o| old.chain_of(o) == new.chain_of(e));
             if !same {
-                d.added.push((s, t));
+                self.added.push((s, t));
             }
         }
+    }
+
+    /// Mappings only `running` has (or with another transform chain).
+    fn remove_edges(&mut self, running: &Core, next: &Core) {
+        let (old, new) = (&running.routes, &next.routes);
         for (e, &(s, t)) in old.edges().iter().enumerate() {
             let same = new
                 .edge_index(s, t)
                 .is_some_and(|o| new.chain_of(o) == old.chain_of(e));
             if !same {
-                d.removed.push((s, t));
+                self.removed.push((s, t));
             }
         }
-        d
     }
 
     /// Whether nothing changes.
@@ -459,6 +540,39 @@ pub struct Reloaded {
     pub failures: Vec<(&'static str, StartError)>,
 }
 
+impl Prepared {
+    /// The next part of preparing (each O(mappings), a turn each in the loop): the mappings
+    /// added, the ones removed and the lines describing the change, the frame routes, the
+    /// table. Returns the stage it belonged to (2 comparing, 3 freezing; [`Pending::longest`]),
+    /// `None` when all are done.
+    fn step(&mut self, running: &Core) -> Option<usize> {
+        let next = &self.next;
+        let stage = match self.parts {
+            0 => {
+                self.diff.add_edges(running, next);
+                2
+            }
+            1 => {
+                self.diff.remove_edges(running, next);
+                self.lines = self.diff.render(running, next, RENDER_LIMIT);
+                2
+            }
+            2 => {
+                (self.frame_routes, self.copied) = next.routes.freeze_frames(&next.registry);
+                3
+            }
+            3 => {
+                self.table = next.routes.freeze_table(&next.registry, &self.copied);
+                self.copied = Vec::new();
+                3
+            }
+            _ => return None,
+        };
+        self.parts += 1;
+        Some(stage)
+    }
+}
+
 /// Lines of a reload's log message and monitor answer listing changes.
 const RENDER_LIMIT: usize = 50;
 
@@ -494,6 +608,19 @@ impl Core {
         next.instance_backend = self.instance_backend.clone();
         next.generation = self.generation;
         Ok(next)
+    }
+
+    /// What wakes the loop when a [`ReloadTask`]'s thread is done.
+    pub fn reload_waker(&self) -> ReloadWaker {
+        ReloadWaker(self.reactor.waker())
+    }
+
+    /// Whether the reload in progress has work for the next turn (the loop then does not wait).
+    pub(super) fn reload_has_work(&self) -> bool {
+        self.reload_task.as_ref().is_some_and(|p| match &p.stage {
+            Some(Stage::Configuring(task)) => !task.waiting(),
+            _ => true,
+        })
     }
 
     /// A handle that asks the loop to reload from another thread ([`Core::on_reload`]).
@@ -543,10 +670,26 @@ impl Core {
     }
 
     /// Replaces the running configuration by `next` (a configured [`Core::successor`] of this
-    /// core), between two turns, backend by backend as [`Backend::take_over`] describes. `Err` (nothing changed) if this
+    /// core) at once (the loop does it over several turns), backend by backend as [`Backend::take_over`] describes. `Err` (nothing changed) if this
     /// core does not run or `next` is not a successor; backends that fail to start with the new
     /// configuration are listed in [`Reloaded::failures`] and stopped, the rest runs.
-    pub fn reload(&mut self, mut next: Core) -> Result<Reloaded, CoreError> {
+    pub fn reload(&mut self, next: Core) -> Result<Reloaded, CoreError> {
+        let prepared = self.prepare_reload(next)?;
+        let (reloaded, old) = self.switch_to(prepared);
+        drop(old);
+        Ok(reloaded)
+    }
+
+    /// The part of [`Core::reload`] that only reads the running core: checks `next`, compares
+    /// it with this core and freezes its routing table (each O(mappings)).
+    fn prepare_reload(&self, next: Core) -> Result<Prepared, CoreError> {
+        let mut prepared = self.compare(next)?;
+        while prepared.step(self).is_some() {}
+        Ok(prepared)
+    }
+
+    /// Checks `next` and compares it with this core.
+    fn compare(&self, next: Core) -> Result<Prepared, CoreError> {
         if self.phase != Phase::Running {
             return Err(CoreError::NotStarted);
         }
@@ -565,10 +708,31 @@ impl Core {
                 "reload: the new core has other backends",
             )));
         }
-        let diff = ReloadDiff::between(self, &next);
-        let lines = diff.render(self, &next, RENDER_LIMIT);
+        let diff = ReloadDiff::between_instances(self, &next);
+        Ok(Prepared {
+            next,
+            diff,
+            lines: String::new(),
+            table: RoutingTable::default(),
+            frame_routes: FrameRoutes::default(),
+            copied: Vec::new(),
+            parts: 0,
+        })
+    }
+
+    /// The part of [`Core::reload`] that changes the running core: backends take over, the
+    /// successor's instances, registry, edges and table are swapped in. Returns the successor
+    /// holding what the running configuration had, to be dropped when the loop has time.
+    fn switch_to(&mut self, prepared: Prepared) -> (Reloaded, Core) {
+        let Prepared {
+            mut next,
+            diff,
+            lines,
+            table,
+            frame_routes,
+            ..
+        } = prepared;
         let now = self.clock.now();
-        let (table, frame_routes) = next.routes.freeze(&next.registry);
         let mut failures = Vec::new();
         for b in 0..self.backends.len() {
             let plan = RoutePlan::new(&table, &frame_routes);
@@ -611,25 +775,28 @@ impl Core {
                 }
             }
         }
-        self.instances = std::mem::take(&mut next.instances);
-        self.instance_backend = std::mem::take(&mut next.instance_backend);
-        self.registry = std::mem::take(&mut next.registry);
-        self.routes = std::mem::take(&mut next.routes);
-        self.records = std::mem::take(&mut next.records);
+        // Swapped, not assigned: the old values are dropped with `next`, in a later turn.
+        std::mem::swap(&mut self.instances, &mut next.instances);
+        std::mem::swap(&mut self.instance_backend, &mut next.instance_backend);
+        std::mem::swap(&mut self.registry, &mut next.registry);
+        std::mem::swap(&mut self.routes, &mut next.routes);
+        std::mem::swap(&mut self.records, &mut next.records);
         self.records.settle();
-        self.table = table;
-        self.frame_routes = frame_routes;
+        next.table = std::mem::replace(&mut self.table, table);
+        next.frame_routes = std::mem::replace(&mut self.frame_routes, frame_routes);
         self.router
             .reconfigure(&self.table, self.instances.len(), self.registry.len());
         self.generation += 1;
         // What `next` holds now are objects that were stopped, handed over or never started.
         next.shutdown_called = true;
-        drop(next);
-        Ok(Reloaded {
-            diff,
-            lines,
-            failures,
-        })
+        (
+            Reloaded {
+                diff,
+                lines,
+                failures,
+            },
+            next,
+        )
     }
 
     /// Ends backend `b` as at shutdown, with one flush for its goodbye.
@@ -689,71 +856,102 @@ impl Core {
         match started {
             Ok(task) => {
                 self.reload_task = Some(Pending {
-                    task,
+                    stage: Some(Stage::Configuring(task)),
                     seq,
                     began,
                     turns: 1,
-                    longest: began.elapsed(),
+                    longest: [
+                        began.elapsed(),
+                        Duration::ZERO,
+                        Duration::ZERO,
+                        Duration::ZERO,
+                        Duration::ZERO,
+                        Duration::ZERO,
+                    ],
                 });
             }
             Err(message) => self.refused(seq, message),
         }
     }
 
-    /// One slice of the reload in progress; once the successor is configured, applies it.
+    /// The next stage of the reload in progress ([`Stage`]), one per turn.
     pub(super) fn continue_reload(&mut self) {
         let Some(mut p) = self.reload_task.take() else {
             return;
         };
-        let t = Instant::now();
-        let done = p.task.step(RELOAD_SLICE);
-        p.longest = p.longest.max(t.elapsed());
-        let Some(built) = done else {
-            p.turns += 1;
-            self.reload_task = Some(p);
+        let Some(stage) = p.stage.take() else {
             return;
         };
-        let next = match built {
-            Ok(next) => next,
-            Err(message) => return self.refused(p.seq, message),
-        };
+        p.turns += 1;
         let t = Instant::now();
-        let outcome = match self.reload(next) {
-            Ok(r) => {
-                let applied = t.elapsed();
-                let ms = |d: Duration| d.as_secs_f64() * 1e3;
-                let mut message = format!(
-                    "reloaded in {:.1} ms over {} turn(s), the loop standing still at most \
-                     {:.1} ms (reading {:.1}, applying {:.1}): {}\n{}",
-                    ms(p.began.elapsed()),
-                    p.turns,
-                    ms(p.longest.max(applied)),
-                    ms(p.longest),
-                    ms(applied),
-                    r.diff.summary(),
-                    r.lines
-                );
-                for (backend, e) in &r.failures {
-                    let _ = writeln!(message, "backend '{backend}' failed to start: {e}");
-                    error!(target: "core", "reload: backend '{backend}' failed to start: {e}");
+        let (which, next) = match stage {
+            Stage::Configuring(mut task) => match task.step(self, RELOAD_SLICE) {
+                None => (1, Some(Stage::Configuring(task))),
+                Some(Ok(next)) => (1, Some(Stage::Configured(Box::new(next)))),
+                Some(Err(message)) => return self.refused(p.seq, message),
+            },
+            Stage::Configured(next) => match self.compare(*next) {
+                Ok(prepared) => (2, Some(Stage::Preparing(Box::new(prepared)))),
+                Err(e) => {
+                    error!(target: "core", "reload failed: {e}");
+                    return self.finish_reload(ReloadOutcome {
+                        seq: p.seq,
+                        ok: false,
+                        message: e.to_string(),
+                    });
                 }
-                info!(target: "core", "{}", message.trim_end());
-                ReloadOutcome {
-                    seq: p.seq,
-                    ok: r.failures.is_empty(),
-                    message,
+            },
+            Stage::Preparing(mut prepared) => match prepared.step(self) {
+                Some(stage) => (stage, Some(Stage::Preparing(prepared))),
+                None => {
+                    // All parts done: switch over in this turn.
+                    let (reloaded, old) = self.switch_to(*prepared);
+                    (4, Some(Stage::Retiring(Box::new(old), reloaded)))
                 }
-            }
-            Err(e) => {
-                error!(target: "core", "reload failed: {e}");
-                ReloadOutcome {
-                    seq: p.seq,
-                    ok: false,
-                    message: e.to_string(),
-                }
+            },
+            Stage::Retiring(old, reloaded) => {
+                drop(old);
+                p.longest[5] = p.longest[5].max(t.elapsed());
+                return self.report(&p, reloaded);
             }
         };
-        self.finish_reload(outcome);
+        p.longest[which] = p.longest[which].max(t.elapsed());
+        p.stage = next;
+        self.reload_task = Some(p);
+    }
+
+    /// Logs and records how the applied reload `p` went.
+    fn report(&mut self, p: &Pending, r: Reloaded) {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let [
+            reading,
+            configuring,
+            comparing,
+            freezing,
+            switching,
+            retiring,
+        ] = p.longest.map(ms);
+        let longest = p.longest.iter().copied().max().unwrap_or_default();
+        let mut message = format!(
+            "reloaded in {:.1} ms over {} turn(s), the loop standing still at most {:.1} ms \
+             (reading {reading:.1}, configuring {configuring:.1}, comparing {comparing:.1}, \
+             freezing {freezing:.1}, switching {switching:.1}, retiring {retiring:.1}): {}\n{}",
+            ms(p.began.elapsed()),
+            p.turns,
+            ms(longest),
+            r.diff.summary(),
+            r.lines
+        );
+        for (backend, e) in &r.failures {
+            let _ = writeln!(message, "backend '{backend}' failed to start: {e}");
+            error!(target: "core", "reload: backend '{backend}' failed to start: {e}");
+        }
+        info!(target: "core", "{}", message.trim_end());
+        self.finish_reload(ReloadOutcome {
+            seq: p.seq,
+            ok: r.failures.is_empty(),
+            message,
+        });
     }
 
     fn refused(&mut self, seq: u64, message: String) {

@@ -494,7 +494,7 @@ fn a_reload_in_slices_keeps_routing_between_them() {
         steps: u32,
     }
     impl ReloadTask for Slow {
-        fn step(&mut self, budget: Duration) -> Option<Result<Core, String>> {
+        fn step(&mut self, _: &Core, budget: Duration) -> Option<Result<Core, String>> {
             assert_eq!(budget, RELOAD_SLICE);
             self.steps += 1;
             if self.steps < 3 {
@@ -513,21 +513,31 @@ fn a_reload_in_slices_keeps_routing_between_them() {
         }))
     });
     core.request_reload();
+    // Reading the file.
     core.turn(Some(Duration::ZERO)).expect("turn");
+    // Three slices, comparing (instances, mappings added, mappings removed), freezing (frame
+    // routes, table), switching: the old configuration routes in each of these turns (a.2 >
+    // c.2; the stage runs after the turn's routing), and the loop does not wait between them.
+    for turn in 2..=10 {
+        assert!(core.is_reloading(), "turn {turn}");
+        assert_eq!(core.wait_timeout(core.clock.now(), None), Duration::ZERO);
+        assert_eq!(
+            send(&mut core, &world, "a", 2, 8),
+            vec![(2, 2, 8)],
+            "turn {turn}"
+        );
+    }
+    // Switched at the end of the tenth turn; the eleventh drops the old objects and reports.
     assert!(core.is_reloading());
-    assert_eq!(core.wait_timeout(core.clock.now(), None), Duration::ZERO);
-    // Still the old configuration: a.2 > c.2 routes.
-    assert_eq!(send(&mut core, &world, "a", 2, 8), vec![(2, 2, 8)]);
-    assert!(core.is_reloading());
-    core.turn(Some(Duration::ZERO)).expect("turn");
+    assert_eq!(send(&mut core, &world, "a", 3, 9), vec![(3, 3, 9)]);
     assert!(
         !core.is_reloading(),
-        "applied at the end of the third slice"
+        "reported at the end of the eleventh turn"
     );
     assert_eq!(core.last_reload().map(|r| r.ok), Some(true));
     assert!(
         core.last_reload()
-            .is_some_and(|r| r.message.contains("over 3 turn(s)")),
+            .is_some_and(|r| r.message.contains("over 11 turn(s)")),
         "{:?}",
         core.last_reload()
     );
@@ -546,11 +556,15 @@ fn a_refused_reload_changes_nothing_and_says_why() {
     assert!(outcome.message.contains("x.cfg:3:1"));
     assert_eq!(core.generation, 0);
     assert_eq!(send(&mut core, &world, "a", 2, 8), vec![(2, 2, 8)]);
-    // A hook that builds a successor applies it at the end of the turn.
+    // A hook that builds a successor in one go.
     let w = Rc::clone(&world);
     core.on_reload(move |c| Ok(successor(c, &w, true, &NEW)));
     core.reload_handle().request();
-    core.turn(Some(Duration::ZERO)).expect("turn");
+    // Reading, configuring, comparing (three turns), freezing (two), switching, retiring.
+    for _ in 0..9 {
+        core.turn(Some(Duration::ZERO)).expect("turn");
+    }
+    assert!(!core.is_reloading());
     let outcome = core.last_reload().expect("outcome");
     assert_eq!((outcome.seq, outcome.ok), (2, true));
     assert!(
