@@ -226,6 +226,17 @@ impl ConfigCtx<'_> {
     pub fn warn(&mut self, at: Part, message: impl Into<String>) {
         self.warnings.push((at, message.into()));
     }
+
+    /// Takes a value read leniently (as MIDIMonster reads it, e.g. `detect = yes`) and puts the
+    /// warning that came with it, if any, on the line's value. Lenient parsers return
+    /// `(value, warning)` so they stay pure and testable; this is the one place the pair is
+    /// unpacked.
+    pub fn accept<T>(&mut self, (value, warning): (T, Option<String>)) -> T {
+        if let Some(w) = warning {
+            self.warn(Part::Value, w);
+        }
+        value
+    }
 }
 
 /// The channel-id allocator handed to [`Backend::channel`]: the same (instance, key) always
@@ -310,8 +321,9 @@ impl<'a> RoutePlan<'a> {
 /// Register sources in `start` with [`Io::register`]; in `process`, read every source whose
 /// [`Ready::should_read`] until it would block (mio is edge-triggered), within a budget per
 /// turn. Write in `flush`; when a write would block, keep what is left, switch the socket to
-/// [`Interest::WRITABLE`](crate::Interest) with [`Io::reregister`] and write it in the
-/// `flush` of the turn its [`Ready::writable`] arrives, then switch back. Timers are a
+/// [`Interest::WRITABLE`](crate::Interest) with [`Io::reregister`] (a socket input reads too:
+/// [`Io::watch_for_room`]) and write it in the `flush` of the turn its [`Ready::writable`]
+/// arrives, then switch back. Timers are a
 /// deadline from [`poll_timeout`]; side threads wake the loop through [`Io::waker`].
 ///
 /// # Example

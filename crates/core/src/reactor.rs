@@ -398,6 +398,27 @@ impl Io<'_> {
             .reregister(source, Token(FIRST + slot), interest)
     }
 
+    /// Watches a socket that input reads (registered [`Interest::READABLE`] under `tag`) also
+    /// for room to write while `waiting`, and for input alone once nothing waits: how a UDP
+    /// output that shares its socket with input waits for a full send buffer instead of
+    /// polling it.
+    ///
+    /// # Errors
+    /// As [`reregister`](Self::reregister).
+    pub fn watch_for_room<S: Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        tag: u32,
+        waiting: bool,
+    ) -> io::Result<()> {
+        let interest = if waiting {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        self.reregister(source, tag, interest)
+    }
+
     /// Stops watching `source`, registered before under `tag`.
     ///
     /// # Errors

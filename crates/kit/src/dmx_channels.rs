@@ -158,6 +158,19 @@ fn describe(uses: &[SlotUse; MAX_SLOTS], slot: u16) -> String {
 }
 
 impl SlotMap {
+    /// The instance's map, made on its first channel: an instance without channels (most of a
+    /// large configuration's outputs) costs no 6 KB table.
+    pub fn get_or_new(map: &mut Option<Box<SlotMap>>) -> &mut SlotMap {
+        // Out of line and cold: inlined, the 6 KB default was built on the stack on every
+        // channel lookup, even when the map existed (10 % of start-up with 512,000 mappings).
+        #[cold]
+        #[inline(never)]
+        fn new() -> Box<SlotMap> {
+            Box::default()
+        }
+        map.get_or_insert_with(new)
+    }
+
     /// One mapping's use of channel `name` of `instance` as `direction` (`Backend::channel`):
     /// parsed, its slots claimed, its id resolved through `ids`, an 8-bit channel declared a
     /// lane at its slot, an input recorded for events. The error names the channel and says

@@ -75,6 +75,24 @@ pub fn c_number(tok: &str) -> Option<u64> {
     u64::from_str_radix(digits, radix).ok()
 }
 
+/// Adds a `bind` line to `binds`, or refuses it when there are `max` already. The limit is the
+/// backend's: each bind's sockets carry its index in their [`SocketTag`](crate::tag::SocketTag).
+/// A line that is both one too many and malformed is reported as one too many.
+pub fn push_bind<B>(
+    binds: &mut Vec<B>,
+    max: usize,
+    bind: Result<B, OptionError>,
+) -> Result<(), OptionError> {
+    if binds.len() >= max {
+        return Err(OptionError::Other {
+            at: Part::Key,
+            message: format!("too many bind lines (at most {max})"),
+        });
+    }
+    binds.push(bind?);
+    Ok(())
+}
+
 /// `detect`: `on`, `verbose` or `off`; anything else is off with a warning (MIDIMonster: off).
 pub fn parse_detect(value: &str) -> (Detect, Option<String>) {
     match value {
@@ -169,6 +187,26 @@ pub fn parse_destination(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binds_stop_at_the_limit_and_malformed_ones_are_not_kept() {
+        let mut binds = Vec::new();
+        push_bind(&mut binds, 2, Ok(1)).unwrap();
+        let bad = OptionError::Other {
+            at: Part::Value,
+            message: "bad".into(),
+        };
+        assert_eq!(push_bind(&mut binds, 2, Err(bad.clone())), Err(bad));
+        push_bind(&mut binds, 2, Ok(2)).unwrap();
+        assert_eq!(
+            push_bind(&mut binds, 2, Ok(3)),
+            Err(OptionError::Other {
+                at: Part::Key,
+                message: "too many bind lines (at most 2)".into(),
+            })
+        );
+        assert_eq!(binds, [1, 2]);
+    }
 
     #[test]
     fn destinations_take_a_default_port_and_refuse_wildcards() {

@@ -170,13 +170,6 @@ impl Artnet {
     }
 }
 
-/// Out of line and cold: the 6 KB default is not built on the stack on every channel lookup.
-#[cold]
-#[inline(never)]
-fn new_slot_map() -> Box<SlotMap> {
-    Box::default()
-}
-
 impl Backend for Artnet {
     fn name(&self) -> &'static str {
         "artnet"
@@ -189,23 +182,13 @@ impl Backend for Artnet {
         ctx: &mut ConfigCtx<'_>,
     ) -> Result<(), OptionError> {
         match key {
-            "bind" => {
-                if self.binds.len() >= options::MAX_BINDS {
-                    return Err(OptionError::Other {
-                        at: Part::Key,
-                        message: format!("too many bind lines (at most {})", options::MAX_BINDS),
-                    });
-                }
-                self.binds.push(options::parse_bind(value)?);
-            }
+            "bind" => net_options::push_bind(
+                &mut self.binds,
+                options::MAX_BINDS,
+                options::parse_bind(value),
+            )?,
             "net" => self.default_net = options::parse_net(key, value)?,
-            "detect" => {
-                let (d, warning) = net_options::parse_detect(value);
-                self.detect = d;
-                if let Some(w) = warning {
-                    ctx.warn(Part::Value, w);
-                }
-            }
+            "detect" => self.detect = ctx.accept(net_options::parse_detect(value)),
             _ => {
                 return Err(OptionError::Unknown {
                     key: key.to_string(),
@@ -290,10 +273,7 @@ impl Backend for Artnet {
             });
         };
         let inst = &mut self.instances[i];
-        let map = match &mut inst.map {
-            Some(map) => map,
-            None => inst.map.insert(new_slot_map()),
-        };
+        let map = SlotMap::get_or_new(&mut inst.map);
         let (id, _spec) = map.lookup(instance, name, direction, ctx.ids)?;
         if direction == Direction::Output && !inst.opts.has_destination() {
             // The same text for every channel of the instance, so a glob's warnings fold.

@@ -858,15 +858,10 @@ impl Runtime {
 }
 
 fn watch_for_room(bind: &mut BindRt, b: usize, now: Instant, io: &mut Io<'_>, waiting: bool) {
-    let interest = if waiting {
-        Interest::READABLE | Interest::WRITABLE
-    } else {
-        Interest::READABLE
-    };
     let Some(sock) = bind.ep.socket_mut(SocketId::Main) else {
         return;
     };
-    match io.reregister(sock, tag(b, SocketId::Main), interest) {
+    match io.watch_for_room(sock, tag(b, SocketId::Main), waiting) {
         Ok(()) => bind.watching = waiting,
         Err(e) => {
             if let Some(n) = bind.error_log.hit(now, LOG_PERIOD) {

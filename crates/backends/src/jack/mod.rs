@@ -312,13 +312,7 @@ impl Backend for Jack {
         match key {
             "debug" => self.jack_debug = parse_switch(value),
             "errors" => self.jack_errors = parse_switch(value),
-            "detect" => {
-                let (d, warning) = parse_detect(value);
-                self.detect = d;
-                if let Some(w) = warning {
-                    ctx.warn(Part::Value, w);
-                }
-            }
+            "detect" => self.detect = ctx.accept(parse_detect(value)),
             _ => {
                 return Err(OptionError::Unknown {
                     key: key.into(),

@@ -382,13 +382,7 @@ impl Backend for Midi {
                     expected: "an ALSA sequencer client name".into(),
                 });
             }
-            "detect" => {
-                let (d, warning) = parse_detect(value);
-                self.detect = d;
-                if let Some(w) = warning {
-                    ctx.warn(Part::Value, w);
-                }
-            }
+            "detect" => self.detect = ctx.accept(parse_detect(value)),
             _ => {
                 return Err(OptionError::Unknown {
                     key: key.into(),

@@ -289,14 +289,6 @@ impl Sacn {
     }
 }
 
-/// Out of line and cold: inlined, the 6 KB default was built on the stack on every channel
-/// lookup, even when the map existed (10 % of start-up with 512,000 mappings).
-#[cold]
-#[inline(never)]
-fn new_slot_map() -> Box<SlotMap> {
-    Box::default()
-}
-
 impl Backend for Sacn {
     fn name(&self) -> &'static str {
         "sacn"
@@ -312,22 +304,12 @@ impl Backend for Sacn {
         match key {
             "name" => self.name = options::parse_name(value)?,
             "cid" => self.cid = Some(options::parse_cid(key, value)?),
-            "bind" => {
-                if self.binds.len() >= options::MAX_BINDS {
-                    return Err(OptionError::Other {
-                        at: Part::Key,
-                        message: format!("too many bind lines (at most {})", options::MAX_BINDS),
-                    });
-                }
-                self.binds.push(options::parse_bind(value)?);
-            }
-            "detect" => {
-                let (d, warning) = options::parse_detect(value);
-                self.detect = d;
-                if let Some(w) = warning {
-                    ctx.warn(Part::Value, w);
-                }
-            }
+            "bind" => patchbay_kit::net_options::push_bind(
+                &mut self.binds,
+                options::MAX_BINDS,
+                options::parse_bind(value),
+            )?,
+            "detect" => self.detect = ctx.accept(options::parse_detect(value)),
             _ => {
                 return Err(OptionError::Unknown {
                     key: key.to_string(),
@@ -373,11 +355,7 @@ impl Backend for Sacn {
         let o = &mut self.instances[i].opts;
         match key {
             "universe" => {
-                let (universe, warning) = options::parse_universe(key, value)?;
-                o.universe = Some(universe);
-                if let Some(w) = warning {
-                    ctx.warn(Part::Value, w);
-                }
+                o.universe = Some(ctx.accept(options::parse_universe(key, value)?));
             }
             "interface" => o.interface = options::parse_interface(value, binds)?,
             "priority" => o.priority = options::parse_priority(value)?,
@@ -433,10 +411,7 @@ impl Backend for Sacn {
             });
         };
         let inst = &mut self.instances[i];
-        let map = match &mut inst.map {
-            Some(map) => map,
-            None => inst.map.insert(new_slot_map()),
-        };
+        let map = SlotMap::get_or_new(&mut inst.map);
         let (id, _spec) = map.lookup(instance, name, direction, ctx.ids)?;
         if direction == Direction::Output && inst.opts.priority == 0 {
             // The same text for every channel of the instance, so the setup can fold a glob's

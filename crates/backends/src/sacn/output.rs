@@ -7,7 +7,7 @@
 //! anything newer, so the final state after a burst is never lost.
 //!
 //! Why a full send buffer is waited out by writability: while packets wait, the bind's socket is
-//! watched for room ([`Interest::WRITABLE`]) and the loop sleeps until the kernel has drained
+//! watched for room ([`Io::watch_for_room`]) and the loop sleeps until the kernel has drained
 //! it; the flush of that turn sends what waited. Polling for room instead (every 2 ms, as
 //! before) woke the loop 500 times a second for nothing while a slow link drained, and sent
 //! up to 2 ms late once it had. The watch is dropped as soon as nothing waits: an edge-triggered
@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use patchbay_core::{Delivery, FrameCopies, Interest, Io};
+use patchbay_core::{Delivery, FrameCopies, Io};
 use patchbay_net::{SendBatch, SendError, SocketId};
 use patchbay_sacn::wire::MAX_PACKET_LEN;
 use patchbay_sacn::{DISCOVERY_UNIVERSE, MAX_SLOTS, TransmitKind};
@@ -75,15 +75,10 @@ fn waits_for_room(bind: &BindRt) -> bool {
 /// Watches the bind's socket for room while packets wait for it (`waiting`), or for input only
 /// once they are sent. Sends go out of the main socket, which input reads too.
 fn watch_for_room(bind: &mut BindRt, b: usize, now: Instant, io: &mut Io<'_>, waiting: bool) {
-    let interest = if waiting {
-        Interest::READABLE | Interest::WRITABLE
-    } else {
-        Interest::READABLE
-    };
     let Some(sock) = bind.ep.socket_mut(SocketId::Main) else {
         return;
     };
-    if let Err(e) = io.reregister(sock, tag(b, SocketId::Main), interest)
+    if let Err(e) = io.watch_for_room(sock, tag(b, SocketId::Main), waiting)
         && let Some(n) = bind.error_log.hit(now, LOG_PERIOD)
     {
         tracing::warn!(target: "sacn", "bind {b}: cannot watch the socket for room to send: {e} ({n} time(s))");

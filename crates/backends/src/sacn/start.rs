@@ -56,7 +56,8 @@ pub(super) fn bind_spec(bo: &super::options::BindOption) -> BindSpec {
 
 /// Bits of an Io tag that number the socket within its bind: one socket per group, so up to
 /// 63,999 universes of each family plus the main socket (bind indices take the other 12 bits,
-/// enough for `MAX_BINDS`).
+/// enough for `MAX_BINDS`). That is more sockets than the 16 bits of `patchbay_kit::SocketTag`
+/// hold, hence this layout of sACN's own.
 const SOCKET_BITS: u32 = 20;
 
 const SOCKET_MASK: u32 = (1 << SOCKET_BITS) - 1;
