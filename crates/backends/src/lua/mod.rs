@@ -41,8 +41,8 @@ use instance::Instance;
 #[derive(Default)]
 pub struct LuaBackend {
     instances: Vec<Instance>,
-    /// Index into `instances` by `InstanceId` (ids are dense across all backends).
-    by_id: Vec<Option<usize>>,
+    /// Index into `instances` by `InstanceId`.
+    by_id: patchbay_kit::instances::InstanceIndex,
     deadline: Option<Instant>,
     /// `shutdown` ran the cleanup handlers: no more Lua runs.
     stopped: bool,
@@ -55,7 +55,7 @@ impl LuaBackend {
     }
 
     fn index(&self, id: InstanceId) -> Option<usize> {
-        self.by_id.get(id.0 as usize).copied().flatten()
+        self.by_id.get(id)
     }
 
     fn instance(&mut self, id: InstanceId) -> Option<&mut Instance> {
@@ -126,11 +126,7 @@ impl Backend for LuaBackend {
                 at: Part::Key,
                 message,
             })?;
-        let slot = id.0 as usize;
-        if self.by_id.len() <= slot {
-            self.by_id.resize(slot + 1, None);
-        }
-        self.by_id[slot] = Some(self.instances.len());
+        self.by_id.insert(id, self.instances.len());
         self.instances.push(instance);
         Ok(())
     }
