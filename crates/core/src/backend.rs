@@ -323,8 +323,8 @@ impl<'a> RoutePlan<'a> {
 /// turn. Write in `flush`; when a write would block, keep what is left, switch the socket to
 /// [`Interest::WRITABLE`](crate::Interest) with [`Io::reregister`] (a socket input reads too:
 /// [`Io::watch_for_room`]) and write it in the `flush` of the turn its [`Ready::writable`]
-/// arrives, then switch back. Timers are a
-/// deadline from [`poll_timeout`]; side threads wake the loop through [`Io::waker`].
+/// arrives, then switch back. Timers are a deadline from [`poll_timeout`]; side threads wake
+/// the loop through [`Io::waker`].
 ///
 /// # Example
 /// A whole backend, `ticker`: each instance counts up every `period` milliseconds and reports

@@ -304,7 +304,7 @@ impl Backend for Sacn {
         match key {
             "name" => self.name = options::parse_name(value)?,
             "cid" => self.cid = Some(options::parse_cid(key, value)?),
-            "bind" => patchbay_kit::net_options::push_bind(
+            "bind" => options::push_bind(
                 &mut self.binds,
                 options::MAX_BINDS,
                 options::parse_bind(value),

@@ -11,7 +11,7 @@ use patchbay_core::OptionError;
 // Shared with the other network backends; re-exported because callers name them here.
 pub use patchbay_kit::net_options::{
     Destination, Detect, Host, c_number, decimal, invalid, lookup, other, parse_detect, parse_host,
-    parse_port, parse_switch,
+    parse_port, parse_switch, push_bind,
 };
 use patchbay_sacn::Cid;
 use patchbay_sacn::receiver::{LossBehavior, MergeMode};
